@@ -1,0 +1,1 @@
+"""Kehoach engine: plan language, graph, calendar, state and reports."""

@@ -1,0 +1,259 @@
+"""Expand every step's timing into dated occurrences: opens, due (moved off non-working days), reminders."""
+
+from __future__ import annotations
+
+import calendar as _cal
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.dates import fmt, parse_day_month
+from engine.models.timing import (
+    After,
+    Deadline,
+    HalfYearly,
+    Milestone,
+    Monthly,
+    Ongoing,
+    OnDemand,
+    Quarterly,
+    Yearly,
+)
+
+if TYPE_CHECKING:
+    from engine.plan import Plan, Policy
+
+Finding = tuple[tuple[Any, ...], str]
+
+_PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One dated instance of a step: the unit of opening, reminding, confirming."""
+
+    step_id: str
+    key: str
+    opens: date
+    due: date
+    nominal_due: date
+    reminders: tuple[date, ...] = ()
+    projected: bool = False  # dates estimated from a dependency's due date ("after" timing)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "opens": self.opens.isoformat(),
+            "due": self.due.isoformat(),
+            "nominal_due": self.nominal_due.isoformat(),
+            "reminders": [d.isoformat() for d in self.reminders],
+            "projected": self.projected,
+        }
+
+
+@dataclass
+class StepCalendar:
+    """A step's occurrences, plus a plain-language description of its timing."""
+
+    step_id: str
+    describe: str
+    occurrences: list[Occurrence] = field(default_factory=list)
+    on_demand: bool = False
+
+
+def _clamp_day(year: int, month: int, day: int) -> date:
+    return date(year, month, min(day, _cal.monthrange(year, month)[1]))
+
+
+def _months(lo: date, hi: date) -> list[tuple[int, int]]:
+    out = []
+    y, m = lo.year, lo.month
+    while (y, m) <= (hi.year, hi.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def period_key(period: str, year: int, month: int) -> str:
+    """The occurrence key of the period ending in (year, month): 2023, 2023-H1, 2023-Q2, 2023-05."""
+    if period == "yearly":
+        return f"{year}"
+    if period == "half_yearly":
+        return f"{year}-H{(month - 1) // 6 + 1}"
+    if period == "quarterly":
+        return f"{year}-Q{(month - 1) // 3 + 1}"
+    return f"{year}-{month:02d}"
+
+
+def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
+    """(key, nominal due) of each recurrence inside [lo, hi]."""
+    out: list[tuple[str, date]] = []
+    if isinstance(timing, Monthly):
+        for y, m in _months(lo, hi):
+            out.append((period_key("monthly", y, m), _clamp_day(y, m, timing.monthly)))
+    elif isinstance(timing, Quarterly):
+        for y, m in _months(lo, hi):
+            if (m - 1) % 3 + 1 == timing.quarterly.month:
+                out.append((period_key("quarterly", y, m), _clamp_day(y, m, timing.quarterly.day)))
+    elif isinstance(timing, HalfYearly):
+        for y, m in _months(lo, hi):
+            if (m - 1) % 6 + 1 == timing.half_yearly.month:
+                out.append((period_key("half_yearly", y, m), _clamp_day(y, m, timing.half_yearly.day)))
+    elif isinstance(timing, Yearly):
+        day, month = parse_day_month(timing.yearly)
+        for y in range(lo.year, hi.year + 1):
+            out.append((period_key("yearly", y, month), date(y, month, day)))
+    elif isinstance(timing, Ongoing):
+        months = _PERIOD_MONTHS[timing.ongoing.check_in]
+        for y, m in _months(lo, hi):
+            if m % months == 0:
+                day = timing.ongoing.day or 31
+                out.append((period_key(timing.ongoing.check_in, y, m), _clamp_day(y, m, day)))
+    return [(k, d) for k, d in out if lo <= d <= hi]
+
+
+def describe_timing(timing: Any) -> str:
+    """The timing in Vietnamese, as a table cell."""
+    if isinstance(timing, Deadline):
+        if timing.before:
+            text = f"trước ngày {fmt(timing.before)}"
+        else:
+            text = f"hạn {fmt(timing.due)}"
+        return f"từ {fmt(timing.start)}, {text}" if timing.start else text
+    if isinstance(timing, Milestone):
+        return f"trong năm {timing.in_year} (hạn {timing.due}/{timing.in_year})"
+    if isinstance(timing, Monthly):
+        return f"hằng tháng, ngày {timing.monthly}"
+    if isinstance(timing, Quarterly):
+        return f"hằng quý, ngày {timing.quarterly.day} tháng thứ {timing.quarterly.month} của quý"
+    if isinstance(timing, HalfYearly):
+        return f"6 tháng một lần, ngày {timing.half_yearly.day} tháng thứ {timing.half_yearly.month}"
+    if isinstance(timing, Yearly):
+        return f"hằng năm, hạn {timing.yearly}"
+    if isinstance(timing, Ongoing):
+        names = {"monthly": "tháng", "quarterly": "quý", "half_yearly": "6 tháng", "yearly": "năm"}
+        return f"thường xuyên, báo cáo tiến độ mỗi {names[timing.ongoing.check_in]}"
+    if isinstance(timing, OnDemand):
+        w = timing.on_demand
+        return f"khi có yêu cầu, trong {w.days} ngày" if w.days is not None else f"khi có yêu cầu, trong {w.working_days} ngày làm việc"
+    if isinstance(timing, After):
+        a = timing.after
+        n = f"{a.days} ngày" if a.days is not None else f"{a.working_days} ngày làm việc"
+        return f"{n} sau khi '{a.step}' hoàn thành"
+    return "?"
+
+
+class CalendarBuilder:
+    """Expands a plan's steps into occurrences and collects timing problems on the way."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.period = plan.meta.period
+        self.findings: list[Finding] = []
+        self.result: dict[str, StepCalendar] = {}
+
+    def build(self, order: list[str]) -> dict[str, StepCalendar]:
+        """Expand steps in dependency order (so 'after' steps can project from their predecessor)."""
+        by_id = self.plan.step_by_id
+        for step_id in order:
+            if step_id in by_id and step_id not in self.result:
+                self.result[step_id] = self._expand(self.plan.step_index[step_id], by_id[step_id])
+        return self.result
+
+    def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False) -> Occurrence:
+        """Move the due date off non-working days, compute the opening and the reminder dates."""
+        work = self.plan.workdays
+        due = work.shift(nominal, policy.on_non_working_day)
+        if opens is None:
+            opens = due - timedelta(days=policy.opens_before_days)
+        opens = max(min(opens, due), self.period.start) if due >= self.period.start else due
+        rem = policy.reminders
+        days = {due - timedelta(days=n) for n in rem.days_before}
+        days |= {work.add_working_days(due, -n) for n in rem.working_days_before}
+        days |= {d for d in rem.on if opens <= d <= due}
+        reminders = tuple(sorted(d for d in days if opens <= d < due))
+        return Occurrence(step.id, key, opens, due, nominal, reminders, projected)
+
+    def _bounds(self, index: int, timing: Any) -> tuple[date, date] | None:
+        lo, hi = self.period.start, self.period.end
+        if timing.from_ is not None:
+            if not (lo <= timing.from_ <= hi):
+                self._find(index, ("timing", "from"), f"{fmt(timing.from_)} is outside the plan period {self._period()}")
+                return None
+            lo = timing.from_
+        if timing.until is not None:
+            if not (lo <= timing.until <= hi):
+                self._find(index, ("timing", "until"), f"{fmt(timing.until)} is outside {fmt(lo)} - {fmt(hi)}")
+                return None
+            hi = timing.until
+        return lo, hi
+
+    def _period(self) -> str:
+        return f"{fmt(self.period.start)} - {fmt(self.period.end)}"
+
+    def _find(self, index: int, loc: tuple[Any, ...], message: str) -> None:
+        self.findings.append((("steps", index, *loc), message))
+
+    def _in_period(self, index: int, loc: tuple[Any, ...], day: date) -> bool:
+        if self.period.start <= day <= self.period.end:
+            return True
+        self._find(index, loc, f"deadline {fmt(day)} is outside the plan period {self._period()}")
+        return False
+
+    def _expand(self, index: int, step: Any) -> StepCalendar:
+        timing = step.timing
+        policy = self.plan.policy(step)
+        cal = StepCalendar(step.id, describe_timing(timing))
+        occ = cal.occurrences
+        if isinstance(timing, Deadline):
+            nominal = timing.due or (timing.before - timedelta(days=1))
+            field = "due" if timing.due else "before"
+            if not self._in_period(index, ("timing", field), nominal):
+                return cal
+            if timing.start and timing.start > nominal:
+                self._find(index, ("timing", "start"), f"the window starts {fmt(timing.start)}, after its due date {fmt(nominal)}")
+                return cal
+            o = self.finish(step, self._with_open(policy, timing), "once", nominal, timing.start)
+            for i, d in enumerate(policy.reminders.on):
+                if d > o.due:
+                    self._find(index, ("reminders", "on", i), f"reminder {fmt(d)} is after the due date {fmt(o.due)}")
+            occ.append(o)
+        elif isinstance(timing, Milestone):
+            day, month = parse_day_month(timing.due)
+            nominal = date(timing.in_year, month, day)
+            if timing.in_year < self.period.start.year or timing.in_year > self.period.end.year:
+                self._find(index, ("timing", "in_year"), f"year {timing.in_year} is outside the plan period {self._period()}")
+                return cal
+            nominal = min(max(nominal, self.period.start), self.period.end)
+            occ.append(self.finish(step, self._with_open(policy, timing), str(timing.in_year), nominal, None))
+        elif isinstance(timing, (Monthly, Quarterly, HalfYearly, Yearly, Ongoing)):
+            bounds = self._bounds(index, timing)
+            if bounds is None:
+                return cal
+            dates = _nominal_dates(timing, *bounds)
+            if not dates:
+                self._find(index, ("timing",), f"'{describe_timing(timing)}' yields no occurrence between "
+                           f"{fmt(bounds[0])} and {fmt(bounds[1])}")
+            p = self._with_open(policy, timing)
+            occ.extend(self.finish(step, p, key, nominal, None) for key, nominal in dates)
+        elif isinstance(timing, OnDemand):
+            cal.on_demand = True
+        elif isinstance(timing, After):
+            before = self.result.get(timing.after.step)
+            if before and before.occurrences:
+                base = before.occurrences[-1].due
+                nominal = self.due_after(base, timing.after)
+                if nominal <= self.period.end:
+                    occ.append(self.finish(step, self._with_open(policy, timing), "once", nominal, None, projected=True))
+        return cal
+
+    def due_after(self, done: date, spec: Any) -> date:
+        """The due date N (working) days after a date."""
+        if spec.days is not None:
+            return done + timedelta(days=spec.days)
+        return self.plan.workdays.add_working_days(done, spec.working_days)
+
+    @staticmethod
+    def _with_open(policy: Policy, timing: Any) -> Policy:
+        n = getattr(timing, "opens_before_days", None)
+        return policy if n is None else policy.with_opens(n)

@@ -1,0 +1,66 @@
+"""The `kehoach` entry point: the Typer app, exit codes, and error printing without tracebacks."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from engine.errors import KehoachError, PlanError, PlanFileNotFound
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="kehoach",
+    help="Kehoach - chạy các Kế hoạch của cơ quan nhà nước: kiểm tra, xem lịch, chạy, nhắc hạn, báo cáo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def err(message: str) -> None:
+    """Print a message for a person on stderr."""
+    print(message, file=sys.stderr)
+
+
+def _register() -> None:
+    from engine.cli import plan_cmds  # noqa: F401 - commands register themselves on `app`
+
+    for name in ("engine.cli.run_cmds", "engine.cli.notify_cmds", "engine.cli.report_cmds"):
+        try:
+            __import__(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors print a clear message and exit non-zero, never a traceback."""
+    _register()
+    try:
+        app(args=argv, prog_name="kehoach", standalone_mode=False)
+    except PlanError as exc:
+        err(str(exc))
+        err(f"{len(exc.problems)} lỗi (problems) - kế hoạch không hợp lệ.")
+        sys.exit(EXIT_INVALID)
+    except PlanFileNotFound as exc:
+        err(f"kehoach: {exc}")
+        sys.exit(EXIT_USAGE)
+    except KehoachError as exc:
+        err(f"kehoach: {exc}")
+        sys.exit(EXIT_INVALID)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err("kehoach: đã hủy (aborted)")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(EXIT_OK)

@@ -1,0 +1,147 @@
+"""Commands on plan files: validate, show, graph, schema."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.app import EXIT_INVALID, app, err
+from engine.dates import fmt
+from engine.errors import PlanError
+from engine.plan import Plan, PlanLoader, plan_paths
+
+
+class ShowFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML (plan file).")]
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục kế hoạch (files or folders).")],
+) -> None:
+    """Kiểm tra kế hoạch: liệt kê MỌI lỗi dạng tệp:dòng:cột: đường.dẫn: thông báo (exit 1 nếu có lỗi)."""
+    files = plan_paths(paths)
+    loader = PlanLoader()
+    problems = 0
+    bad_files = 0
+    for path in files:
+        try:
+            loader.check(path)
+        except PlanError as exc:
+            for p in exc.problems:
+                print(p)
+            problems += len(exc.problems)
+            bad_files += 1
+    good = len(files) - bad_files
+    if problems:
+        err(f"{good} tệp hợp lệ, {bad_files} tệp có lỗi, tổng {problems} lỗi.")
+        raise typer.Exit(EXIT_INVALID)
+    err(f"{good} tệp hợp lệ (valid).")
+
+
+def occurrence_rows(plan: Plan) -> list[dict]:
+    """The JSON form of `show`: every step with its dated occurrences (ISO dates)."""
+    out = []
+    for step in plan.steps:
+        cal = plan.calendar[step.id]
+        out.append({
+            "id": step.id,
+            "kind": step.kind,
+            "title": step.title,
+            "owner": step.owner,
+            "timing": cal.describe,
+            "on_demand": cal.on_demand,
+            "depends_on": list(step.depends_on),
+            "occurrences": [o.as_json() for o in cal.occurrences],
+        })
+    return out
+
+
+@app.command()
+def show(
+    plan_path: PlanArg,
+    format: Annotated[ShowFormat, typer.Option("--format", "-f", help="table (mặc định) hoặc json.")] = ShowFormat.table,
+) -> None:
+    """Xem mọi bước và mọi lần thực hiện trong kỳ kế hoạch: ngày mở, hạn, ngày nhắc."""
+    plan = PlanLoader().load(plan_path)
+    if format is ShowFormat.json:
+        doc = {
+            "plan": {
+                "id": plan.id,
+                "number": plan.meta.number,
+                "title": plan.meta.title,
+                "issuer": plan.issuer.name,
+                "period": {"start": plan.meta.period.start.isoformat(), "end": plan.meta.period.end.isoformat()},
+                "timezone": plan.meta.timezone,
+                "version": plan.version,
+            },
+            "steps": occurrence_rows(plan),
+        }
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    console.print(f"[bold]Kế hoạch số {plan.meta.number}[/bold] - {plan.issuer.name}")
+    console.print(f"Thời gian: {fmt(plan.meta.period.start)} - {fmt(plan.meta.period.end)} ({plan.meta.timezone})")
+    table = Table(show_lines=False)
+    for col in ("Bước", "Loại", "Chủ trì", "Lần", "Mở", "Hạn", "Nhắc hạn"):
+        table.add_column(col, overflow="fold")
+    for row in occurrence_rows(plan):
+        first = True
+        occs = row["occurrences"] or [None]
+        for o in occs:
+            lead = (row["id"], row["kind"], row["owner"]) if first else ("", "", "")
+            if o is None:
+                table.add_row(*lead, "-", "", "", row["timing"])
+            else:
+                due = _dmy(o["due"]) + (" (dự kiến)" if o["projected"] else "")
+                table.add_row(*lead, o["key"], _dmy(o["opens"]), due, ", ".join(_dmy(r) for r in o["reminders"]))
+            first = False
+    console.print(table)
+
+
+def _dmy(iso: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}"
+
+
+@app.command()
+def graph(
+    plan_path: PlanArg,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="mermaid (mặc định) hoặc dot.")] = GraphFormat.mermaid,
+) -> None:
+    """In sơ đồ phụ thuộc giữa các bước (Mermaid hoặc Graphviz dot)."""
+    from engine.graph import to_dot, to_mermaid
+
+    plan = PlanLoader().load(plan_path)
+    print(to_mermaid(plan) if format is GraphFormat.mermaid else to_dot(plan), end="")
+
+
+@app.command()
+def schema(
+    agency: Annotated[bool, typer.Option("--agency", help="Lược đồ của tệp cơ quan (agency file).")] = False,
+    write: Annotated[Path | None, typer.Option("--write", help="Ghi cả hai lược đồ vào thư mục này.")] = None,
+) -> None:
+    """In JSON Schema của tệp kế hoạch (để trình soạn thảo gợi ý và kiểm tra)."""
+    from engine.schema import schema_text, write_schemas
+
+    if write is not None:
+        for p in write_schemas(write):
+            err(f"đã ghi {p}")
+        return
+    print(schema_text("agency" if agency else "plan"), end="")

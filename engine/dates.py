@@ -1,0 +1,52 @@
+"""Dates as officials write them (dd/mm/yyyy, dd/mm) and as ISO, and their display."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+_DM = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s*$")
+
+
+def parse_date(value: Any) -> date:
+    """Parse a plan date: a YAML date, 'dd/mm/yyyy' or ISO 'yyyy-mm-dd'.
+
+    Raises:
+        ValueError: with a message naming the value and the accepted forms.
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date like '20/03/2022' or '2022-03-20', got {value!r}")
+    if m := _DMY.match(value):
+        day, month, year = (int(g) for g in m.groups())
+    elif m := _ISO.match(value):
+        year, month, day = (int(g) for g in m.groups())
+    else:
+        raise ValueError(f"'{value}' is not a date: write dd/mm/yyyy (20/03/2022) or yyyy-mm-dd")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a real date (ngày không tồn tại)") from None
+
+
+def parse_day_month(value: Any) -> tuple[int, int]:
+    """Parse 'dd/mm' (a day in every year) into (day, month); 29/02 is refused."""
+    if not isinstance(value, str) or not (m := _DM.match(value)):
+        raise ValueError(f"expected a day of the year like '01/11' (dd/mm), got {value!r}")
+    day, month = int(m.group(1)), int(m.group(2))
+    try:
+        date(2023, month, day)  # a non-leap year: 29/02 would vanish in three years of four
+    except ValueError:
+        raise ValueError(f"'{value}' is not a day that exists every year") from None
+    return day, month
+
+
+def fmt(d: date | None) -> str:
+    """Format a date as officials read it: dd/mm/yyyy."""
+    return d.strftime("%d/%m/%Y") if d else ""

@@ -1,0 +1,60 @@
+"""Errors raised by the engine, and the located problem they carry for plan files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Iterable
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in a plan file, with its position (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class KehoachError(Exception):
+    """Base of every error the engine raises on purpose (user errors, not bugs)."""
+
+
+class PlanError(KehoachError):
+    """Raised when one or more plan files are invalid; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class PlanFileNotFound(KehoachError, FileNotFoundError):
+    """Raised when a plan path given on the command line does not exist (a usage error)."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        super().__init__(f"không tìm thấy tệp/thư mục: {path} (file not found)")
+
+
+class StateError(KehoachError):
+    """Raised when a command asks the state store for something it cannot do (wrong step, occurrence...)."""
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """Return " - did you mean 'x'?" for the closest choice, or an empty string."""
+    match = get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" - did you mean '{match[0]}'?" if match else ""
+
+
+def accepted(choices: Iterable[str], limit: int = 12) -> str:
+    """Format a list of accepted values for a message, shortened when long."""
+    items = sorted(str(c) for c in choices)
+    shown = ", ".join(f"'{c}'" for c in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")

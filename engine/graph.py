@@ -1,0 +1,194 @@
+"""The step DAG: reference checks, named cycles, topological order, Mermaid and Graphviz output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import did_you_mean
+from engine.models.steps import Report, Review
+from engine.models.timing import After
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
+
+Finding = tuple[tuple[Any, ...], str]
+
+
+def predecessors(step: Any) -> list[str]:
+    """Steps that must be done before `step` opens: depends_on plus an 'after' timing's step."""
+    deps = list(step.depends_on)
+    if isinstance(step.timing, After) and step.timing.after.step not in deps:
+        deps.append(step.timing.after.step)
+    return deps
+
+
+def check_references(steps: list[Any]) -> list[Finding]:
+    """Unknown, self and duplicate step references, and duplicate step ids."""
+    findings: list[Finding] = []
+    seen: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        if step.id in seen:
+            findings.append((("steps", i, "id"), f"duplicate step id '{step.id}' (first used by step #{seen[step.id] + 1})"))
+        else:
+            seen[step.id] = i
+    ids = list(seen)
+    for i, step in enumerate(steps):
+        refs: list[tuple[tuple[Any, ...], str]] = [(("depends_on", j), d) for j, d in enumerate(step.depends_on)]
+        if isinstance(step.timing, After):
+            refs.append((("timing", "after", "step"), step.timing.after.step))
+        if isinstance(step, (Review, Report)):
+            refs += [(("covers", j), c) for j, c in enumerate(step.covers)]
+        for loc, ref in refs:
+            if ref == step.id:
+                what = "cover itself" if loc[0] == "covers" else "depend on itself"
+                findings.append((("steps", i, *loc), f"step '{ref}' cannot {what}"))
+            elif ref not in seen:
+                findings.append((("steps", i, *loc), f"unknown step '{ref}'{did_you_mean(ref, ids)}"))
+        dups = {d for d in step.depends_on if step.depends_on.count(d) > 1}
+        for d in sorted(dups):
+            j = len(step.depends_on) - 1 - step.depends_on[::-1].index(d)
+            findings.append((("steps", i, "depends_on", j), f"'{d}' is listed twice"))
+    return findings
+
+
+def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component with a loop, each as [a, b, ..., a] (a waits for b)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in graph:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(graph.get(nxt, ()))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    comp.append(top)
+                    if top == node:
+                        break
+                if len(comp) > 1:
+                    components.append(comp)
+    return [_cycle_in(set(comp), graph, min(comp, key=list(graph).index)) for comp in components]
+
+
+def _cycle_in(comp: set[str], graph: dict[str, list[str]], start: str) -> list[str]:
+    path, seen, node = [start], {start}, start
+    while True:
+        nxt = next(n for n in graph[node] if n in comp)
+        if nxt in seen:
+            return path[path.index(nxt):] + [nxt]
+        path.append(nxt)
+        seen.add(nxt)
+        node = nxt
+
+
+def topological_order(graph: dict[str, list[str]]) -> list[str]:
+    """Steps ordered so every step comes after its predecessors (file order among equals)."""
+    order: list[str] = []
+    done: set[str] = set()
+    for root in graph:
+        stack = [(root, iter(graph[root]))]
+        if root in done:
+            continue
+        visiting = {root}
+        while stack:
+            node, it = stack[-1]
+            for nxt in it:
+                if nxt in graph and nxt not in done and nxt not in visiting:
+                    visiting.add(nxt)
+                    stack.append((nxt, iter(graph[nxt])))
+                    break
+            else:
+                stack.pop()
+                visiting.discard(node)
+                if node not in done:
+                    done.add(node)
+                    order.append(node)
+    return order
+
+
+def check_graph(steps: list[Any]) -> tuple[list[Finding], list[str]]:
+    """All graph findings and a topological order (valid when there are no findings)."""
+    findings = check_references(steps)
+    graph: dict[str, list[str]] = {}
+    position: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        graph.setdefault(step.id, predecessors(step))
+        position.setdefault(step.id, i)
+    for cycle in find_cycles(graph):
+        first = position[cycle[0]]
+        findings.append((("steps", first, "depends_on"), "cyclic dependency: " + " -> ".join(cycle)
+                         + " (each step waits for the next)"))
+    return findings, topological_order(graph)
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "'").replace("\n", " ")
+
+
+def to_mermaid(plan: Plan) -> str:
+    """The DAG as a Mermaid flowchart (left to right)."""
+    lines = ["flowchart LR"]
+    for step in plan.steps:
+        lines.append(f'    {_node(step.id)}["{_label(step.id)}<br/>{_label(step.title[:60])}<br/><i>{step.kind}</i>"]')
+    for step in plan.steps:
+        for dep in predecessors(step):
+            label = _after_label(step, dep)
+            arrow = f" -->|{label}| " if label else " --> "
+            lines.append(f"    {_node(dep)}{arrow}{_node(step.id)}")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(plan: Plan) -> str:
+    """The DAG in Graphviz dot."""
+    lines = [f'digraph "{_label(plan.meta.number)}" {{', "    rankdir=LR;", "    node [shape=box];"]
+    for step in plan.steps:
+        lines.append(f'    "{step.id}" [label="{_label(step.id)}\\n{_label(step.title[:60])}\\n({step.kind})"];')
+    for step in plan.steps:
+        for dep in predecessors(step):
+            label = _after_label(step, dep)
+            attr = f' [label="{label}"]' if label else ""
+            lines.append(f'    "{dep}" -> "{step.id}"{attr};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node(step_id: str) -> str:
+    return "s_" + step_id.replace("-", "_")
+
+
+def _after_label(step: Any, dep: str) -> str:
+    if isinstance(step.timing, After) and step.timing.after.step == dep:
+        a = step.timing.after
+        return f"+{a.days} ngày" if a.days is not None else f"+{a.working_days} ngày làm việc"
+    return ""

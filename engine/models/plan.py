@@ -1,0 +1,106 @@
+"""Top-level documents: a plan file and the agency file many plans include."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from engine.models.common import Model, PlanDate, Tag, Text, UnitId, described
+from engine.models.policy import Defaults, WorkCalendarSpec
+from engine.models.steps import Step
+
+
+class Issuer(Model):
+    """The issuing body as Decree 30/2020 prints it."""
+
+    name: Text = described("Cơ quan ban hành (issuing body).", examples=["Sở Khoa học và Công nghệ"])
+    parent: Text | None = described("Cơ quan chủ quản (parent body).", default=None, examples=["UBND tỉnh Thái Nguyên"])
+    abbreviation: Text | None = described("Viết tắt dùng trong số hiệu (e.g. KHCN).", default=None, examples=["KHCN"])
+    place: Text | None = described("Địa danh ghi ngày tháng (place).", default=None, examples=["Thái Nguyên"])
+    signer_title: Text | None = described("Chức danh người ký (signer's title).", default=None, examples=["GIÁM ĐỐC"])
+    signer_name: Text | None = described("Họ tên người ký (signer's name).", default=None)
+
+
+class Unit(Model):
+    """A unit (đơn vị) - internal or external - and the notification tags it is reached by."""
+
+    name: Text = described("Tên đơn vị (unit name).", examples=["Văn phòng Sở"])
+    external: bool = described("Đơn vị ngoài cơ quan (external organisation).", default=False)
+    notify: list[Tag] = described(
+        "Nhãn kênh thông báo (notification tags, mapped to addresses in the channels file - never addresses here).",
+        default=[],
+        examples=[["vp-email"]],
+    )
+
+
+class Basis(Model):
+    """A document the plan implements (căn cứ)."""
+
+    number: Text = described("Số, ký hiệu (number/symbol).", examples=["02-ĐA/TU"])
+    date: PlanDate | None = described("Ngày ban hành (date).", default=None)
+    issuer: Text | None = described("Cơ quan ban hành (issuer).", default=None)
+    title: Text | None = described("Trích yếu (summary).", default=None)
+
+
+class Period(Model):
+    start: PlanDate = described("Ngày bắt đầu (start).", examples=["16/03/2022"])
+    end: PlanDate = described("Ngày kết thúc (end).", examples=["31/12/2025"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"the period ends ({self.end:%d/%m/%Y}) before it starts ({self.start:%d/%m/%Y})")
+        return self
+
+
+class PlanMeta(Model):
+    """The plan's header: number, title, issuer, date, basis, period, purposes."""
+
+    number: Text = described("Số kế hoạch (plan number).", examples=["28/KH-KHCN"])
+    title: Text = described("Tên/trích yếu kế hoạch (title).")
+    issuer: Issuer | None = described("Cơ quan ban hành; mặc định lấy từ tệp cơ quan (agency file).", default=None)
+    issued_on: PlanDate = described("Ngày ban hành (issue date).", examples=["16/03/2022"])
+    basis: list[Basis] = described("Căn cứ (documents implemented).", default=[])
+    parent_plan: Basis | None = described("Kế hoạch cấp trên (parent plan this one follows).", default=None)
+    period: Period = described("Thời gian thực hiện kế hoạch (plan period).")
+    timezone: Text = described("Múi giờ (time zone).", default="Asia/Ho_Chi_Minh")
+    purposes: list[Text] = described("Mục đích, yêu cầu (purposes and requirements).", default=[])
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}' (e.g. 'Asia/Ho_Chi_Minh')") from None
+        return v
+
+
+class AgencyFile(Model):
+    """Shared defaults of one agency: its units, notification tags, calendar and policy."""
+
+    schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema (for editors).")
+    agency: Issuer = described("Cơ quan (the agency) as printed on its documents.")
+    units: dict[UnitId, Unit] = described("Các đơn vị dùng chung (units shared by the agency's plans).", default={})
+    calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
+    defaults: Defaults = described("Chính sách nhắc hạn mặc định (default policy).", default=Defaults())
+
+
+class PlanFile(Model):
+    """A Kế hoạch: header, units, policy and steps."""
+
+    schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema (for editors).")
+    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch (language version).", default=1)
+    include: list[str] = described(
+        "Tệp cơ quan dùng chung, đường dẫn tương đối (agency files to include).",
+        default=[],
+        examples=[["agencies/so-khcn-thai-nguyen.yaml"]],
+    )
+    plan: PlanMeta = described("Thông tin kế hoạch (plan header).")
+    units: dict[UnitId, Unit] = described("Đơn vị (units); thêm vào/ghi đè tệp cơ quan.", default={})
+    calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
+    defaults: Defaults = described("Chính sách mặc định (default policy for steps).", default=Defaults())
+    steps: list[Step] = described("Các bước công việc (steps).", min_length=1)

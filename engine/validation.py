@@ -1,0 +1,206 @@
+"""Turn pydantic's errors into plan problems: the path as the author reads it, the value, what is accepted."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic import Tag as PydanticTag
+
+from engine.errors import accepted, did_you_mean
+from engine.models.steps import KINDS
+from engine.models.timing import TIMING_KEYS
+
+Loc = tuple[Any, ...]
+
+_TYPE_NAMES = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "float_type": "a number",
+    "date_type": "a date",
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:57]}...'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
+
+
+def clean_loc(raw: Any, loc: Loc) -> Loc:
+    """Drop union tags from pydantic's loc, keeping the keys and indexes that exist in the file."""
+    out: list[Any] = []
+    node = raw
+    for seg in loc:
+        if isinstance(seg, str) and seg.startswith("@"):
+            continue
+        if isinstance(seg, str) and seg in KINDS and isinstance(node, dict) and seg not in node:
+            continue
+        out.append(seg)
+        if isinstance(node, dict):
+            node = node.get(seg)
+        elif isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+            node = node[seg]
+        else:
+            node = None
+    return tuple(out)
+
+
+def render_path(raw: Any, loc: Loc) -> str:
+    """`steps.quan-triet.timing.due`: steps are named by their id when they have one."""
+    parts: list[str] = []
+    node = raw
+    for seg in loc:
+        if isinstance(seg, int):
+            item = node[seg] if isinstance(node, list) and 0 <= seg < len(node) else None
+            step_id = item.get("id") if isinstance(item, dict) else None
+            if parts == ["steps"] and isinstance(step_id, str) and step_id:
+                parts.append(step_id)
+            else:
+                if parts:
+                    parts[-1] += f"[{seg}]"
+                else:
+                    parts.append(f"[{seg}]")
+            node = item
+        else:
+            parts.append(str(seg))
+            node = node.get(seg) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _members(tp: Any) -> list[Any]:
+    origin = get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return list(get_args(tp))
+    return [tp]
+
+
+def model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class a (pydantic) loc points into, following lists, dicts and tagged unions."""
+    tp: Any = root
+    for seg in loc:
+        tp = _step_into(tp, seg)
+        if tp is None:
+            return None
+    tp = _unwrap(tp)
+    members = [m for m in (_unwrap(x) for x in _members(tp)) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return members[0] if len(members) == 1 else None
+
+
+def _step_into(tp: Any, seg: Any) -> Any:
+    tp = _unwrap(tp)
+    candidates = [c for c in _members(tp) if c is not type(None)]
+    for raw_candidate in candidates:
+        cand = _unwrap(raw_candidate)
+        origin = get_origin(cand)
+        if isinstance(seg, int) and origin is list:
+            return get_args(cand)[0]
+        if isinstance(seg, str) and origin is dict:
+            return get_args(cand)[1]
+        if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(seg, str):
+            for name, info in cand.model_fields.items():
+                if seg in (name, info.alias):
+                    return info.annotation
+    if isinstance(seg, str):  # a union tag: pick the member it names
+        for raw_candidate in candidates:
+            cand = _unwrap(raw_candidate)
+            tags = [m.tag for m in getattr(raw_candidate, "__metadata__", ()) if isinstance(m, PydanticTag)]
+            if seg in tags:
+                return cand
+            if isinstance(cand, type) and issubclass(cand, BaseModel) and "kind" in cand.model_fields:
+                if get_args(cand.model_fields["kind"].annotation) == (seg,):
+                    return cand
+    return None
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tuple[Loc, str, bool]]:
+    """Each pydantic error as (clean loc, message, points-at-key)."""
+    out: list[tuple[Loc, str, bool]] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        value = err.get("input")
+        ctx = err.get("ctx") or {}
+        at_key = False
+        if kind == "extra_forbidden":
+            model = model_at(root, loc[:-1])
+            key = str(loc[-1])
+            names = field_names(model) if model else []
+            if key == "<<":
+                msg = "YAML merge keys ('<<') are not supported: put shared values in an agency file (include:)"
+            else:
+                msg = f"unknown field '{key}'{did_you_mean(key, names)}"
+                if names:
+                    msg += f" (accepted: {accepted(names, limit=20)})"
+            at_key = True
+        elif kind == "missing":
+            loc, field = loc[:-1], loc[-1]
+            msg = f"required field '{field}' is missing"
+        elif kind == "union_tag_invalid" and ctx.get("discriminator") == "'kind'":
+            tag = str(ctx.get("tag"))
+            msg = f"unknown kind '{tag}'{did_you_mean(tag, KINDS)} (accepted: {accepted(KINDS)})"
+            loc = (*loc, "kind")
+        elif kind == "union_tag_not_found" and ctx.get("discriminator") == "'kind'":
+            msg = f"required field 'kind' is missing (one of {accepted(KINDS)})"
+        elif kind in ("union_tag_not_found", "union_tag_invalid"):  # timing: no form key, or several
+            msg = _timing_message(value)
+        elif kind == "literal_error":
+            expected = ctx.get("expected", "")
+            msg = f"{_show(value)} is not accepted here; expected {expected}"
+            options = [s.strip(" '") for s in str(expected).replace(" or ", ",").split(",")]
+            msg += did_you_mean(str(value), [o for o in options if o])
+        elif kind == "string_pattern_mismatch":
+            msg = f"{_show(value)} is not a valid id or tag: use lowercase letters a-z, digits and '-' (e.g. 'van-phong')"
+        elif kind in ("string_too_short", "too_short"):
+            msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            bound = next(iter(ctx.values()), "?")
+            relation = {"greater_than_equal": "at least", "less_than_equal": "at most",
+                        "greater_than": "more than", "less_than": "less than"}[kind]
+            msg = f"{_show(value)} is out of range: must be {relation} {bound}"
+        elif kind in _TYPE_NAMES:
+            msg = f"expected {_TYPE_NAMES[kind]}, got {_show(value)}"
+        elif kind == "value_error":
+            msg = str(ctx.get("error", err["msg"]))
+        else:
+            msg = f"{err['msg']} (got {_show(value)})"
+        out.append((clean_loc(raw, loc), msg, at_key))
+    return out
+
+
+def _timing_message(value: Any) -> str:
+    forms = "due/before (+start), in_year, monthly, quarterly, half_yearly, yearly, ongoing, on_demand, after"
+    if not isinstance(value, dict):
+        return f"expected a timing mapping (one of: {forms}), got {_show(value)}"
+    present = [k for k in value if k in TIMING_KEYS and k not in ("due", "before")]
+    if len(present) > 1:
+        return f"timing has several forms ({', '.join(present)}): give exactly one of {forms}"
+    hints = "".join(did_you_mean(str(k), TIMING_KEYS) for k in value if k not in TIMING_KEYS)
+    return f"timing needs one of: {forms}{hints}"
+
+
+__all__ = ["translate", "render_path", "clean_loc", "model_at"]

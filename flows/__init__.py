@@ -1,0 +1,1 @@
+"""Prefect flows that run plan ticks and confirmations."""

@@ -1,0 +1,1 @@
+"""Apprise delivery of the notification outbox."""
