@@ -1,0 +1,1 @@
+"""Reviews and reports drafted from recorded state."""

@@ -1,0 +1,1 @@
+"""The state store: occurrences, confirmations, audit events, notification outbox, drafted documents."""

@@ -1,0 +1,76 @@
+"""Open the state store: the URL (flag, KEHOACH_DATABASE_URL, or a SQLite file), engine, and migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SQLITE = ".kehoach/state.db"
+ENV_URL = "KEHOACH_DATABASE_URL"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(url: str | None = None) -> str:
+    """The store URL: the --db flag, else KEHOACH_DATABASE_URL, else a SQLite file in .kehoach/."""
+    url = url or os.environ.get(ENV_URL) or f"sqlite:///{DEFAULT_SQLITE}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the store; SQLite gets serialised write transactions (BEGIN IMMEDIATE) and WAL."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+_READY: dict[str, Engine] = {}
+
+
+def open_store(url: str | None = None) -> Engine:
+    """An engine whose schema is up to date (migrated once per URL per process)."""
+    url = database_url(url)
+    engine = _READY.get(url)
+    if engine is None:
+        engine = make_engine(url)
+        migrate(engine)
+        _READY[url] = engine
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

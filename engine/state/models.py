@@ -1,0 +1,141 @@
+"""SQLAlchemy 2 typed tables of the state store."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Occurrence lifecycle. "overdue" is an open occurrence past its due date; done ones record lateness separately.
+SCHEDULED, OPEN, OVERDUE, DONE, SKIPPED, CANCELLED = "scheduled", "open", "overdue", "done", "skipped", "cancelled"
+ACTIVE = (SCHEDULED, OPEN, OVERDUE)
+FINISHED = (DONE, SKIPPED, CANCELLED)
+
+# Outbox statuses.
+PENDING, NO_TARGET, DELIVERED, FAILED, GIVEN_UP = "pending", "no_target", "delivered", "failed", "given_up"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class PlanRecord(Base):
+    """A plan the store has seen: its current version and how far its calendar has been materialised."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    number: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(32))
+    materialized_through: Mapped[date | None] = mapped_column(Date)
+    last_tick_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OccurrenceRecord(Base):
+    """One dated instance of a step, keyed by (plan, step, occurrence key)."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "step_id", "key", name="uq_occurrence"),
+        Index("ix_occurrence_active", "plan_id", "status", "opens_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(128), ForeignKey("plans.id"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=SCHEDULED)
+    opens_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    late_days: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    orphaned: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str | None] = mapped_column(String(128))
+    plan_version: Mapped[str] = mapped_column(String(32))
+
+
+class ConfirmationRecord(Base):
+    """A person's confirmation that an occurrence is done; never deleted, matched by step id across edits."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"), unique=True)
+    plan_id: Mapped[str] = mapped_column(String(128))
+    step_id: Mapped[str] = mapped_column(String(64))
+    occurrence_key: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(256))
+    done_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    plan_version: Mapped[str] = mapped_column(String(32))
+
+
+class EventRecord(Base):
+    """The audit log: every effect and every human action, once (effect_key is unique)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_event_plan", "plan_id", "on_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    effect_key: Mapped[str] = mapped_column(String(400), unique=True)
+    plan_id: Mapped[str] = mapped_column(String(128))
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    occurrence_key: Mapped[str | None] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    on_date: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(256), default="engine")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    plan_version: Mapped[str] = mapped_column(String(32))
+
+
+class OutboxRecord(Base):
+    """A notice to deliver, recorded before any send; one row per (plan, step, occurrence, reason, unit, tag)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+    plan_id: Mapped[str] = mapped_column(String(128))
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    occurrence_key: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))  # opened, reminder-2023-10-24, due, escalation-1, ...
+    template: Mapped[str] = mapped_column(String(32))  # which message template renders it
+    unit_id: Mapped[str] = mapped_column(String(64))
+    tag: Mapped[str | None] = mapped_column(String(64))  # None: the unit has no notification tag
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_on: Mapped[date] = mapped_column(Date)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    plan_version: Mapped[str] = mapped_column(String(32))
+
+
+class DocumentRecord(Base):
+    """A drafted review or report (Markdown and/or DOCX), produced when its occurrence opens."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("plan_id", "step_id", "occurrence_key", "format", name="uq_document"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(128))
+    step_id: Mapped[str] = mapped_column(String(64))
+    occurrence_key: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[date] = mapped_column(Date)
+    plan_version: Mapped[str] = mapped_column(String(32))
