@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar as _cal
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.dates import fmt, parse_day_month
@@ -61,17 +62,19 @@ class StepCalendar:
     on_demand: bool = False
 
 
+@lru_cache(maxsize=4096)
 def _clamp_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, _cal.monthrange(year, month)[1]))
 
 
-def _months(lo: date, hi: date) -> list[tuple[int, int]]:
+@lru_cache(maxsize=256)
+def _months(lo: date, hi: date) -> tuple[tuple[int, int], ...]:
     out = []
     y, m = lo.year, lo.month
     while (y, m) <= (hi.year, hi.month):
         out.append((y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    return tuple(out)
 
 
 def period_key(period: str, year: int, month: int) -> str:
@@ -85,31 +88,36 @@ def period_key(period: str, year: int, month: int) -> str:
     return f"{year}-{month:02d}"
 
 
-def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
-    """(key, nominal due) of each recurrence inside [lo, hi]."""
-    out: list[tuple[str, date]] = []
+def _rule(timing: Any) -> tuple[str, int, int, int]:
+    """A recurring timing as (period of its keys, months per period, month of the period, day of that month)."""
     if isinstance(timing, Monthly):
-        for y, m in _months(lo, hi):
-            out.append((period_key("monthly", y, m), _clamp_day(y, m, timing.monthly)))
-    elif isinstance(timing, Quarterly):
-        for y, m in _months(lo, hi):
-            if (m - 1) % 3 + 1 == timing.quarterly.month:
-                out.append((period_key("quarterly", y, m), _clamp_day(y, m, timing.quarterly.day)))
-    elif isinstance(timing, HalfYearly):
-        for y, m in _months(lo, hi):
-            if (m - 1) % 6 + 1 == timing.half_yearly.month:
-                out.append((period_key("half_yearly", y, m), _clamp_day(y, m, timing.half_yearly.day)))
-    elif isinstance(timing, Yearly):
+        return "monthly", 1, 1, timing.monthly
+    if isinstance(timing, Quarterly):
+        return "quarterly", 3, timing.quarterly.month, timing.quarterly.day
+    if isinstance(timing, HalfYearly):
+        return "half_yearly", 6, timing.half_yearly.month, timing.half_yearly.day
+    if isinstance(timing, Yearly):
         day, month = parse_day_month(timing.yearly)
-        for y in range(lo.year, hi.year + 1):
-            out.append((period_key("yearly", y, month), date(y, month, day)))
-    elif isinstance(timing, Ongoing):
-        months = _PERIOD_MONTHS[timing.ongoing.check_in]
-        for y, m in _months(lo, hi):
-            if m % months == 0:
-                day = timing.ongoing.day or 31
-                out.append((period_key(timing.ongoing.check_in, y, m), _clamp_day(y, m, day)))
-    return [(k, d) for k, d in out if lo <= d <= hi]
+        return "yearly", 12, month, day
+    months = _PERIOD_MONTHS[timing.ongoing.check_in]  # Ongoing: check in on the period's last month
+    return timing.ongoing.check_in, months, months, timing.ongoing.day or 31
+
+
+@lru_cache(maxsize=1024)
+def _series(period: str, months: int, month: int, day: int, lo: date, hi: date) -> tuple[tuple[str, date], ...]:
+    # Cached: the steps of a plan share a handful of rules and bounds (a large plan repeats them thousands of times).
+    out = []
+    for y, m in _months(lo, hi):
+        if (m - 1) % months + 1 == month:
+            d = _clamp_day(y, m, day)
+            if lo <= d <= hi:
+                out.append((period_key(period, y, m), d))
+    return tuple(out)
+
+
+def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
+    """(key, nominal due) of each recurrence inside [lo, hi]; a day past a month's end means its last day."""
+    return list(_series(*_rule(timing), lo, hi))
 
 
 def describe_timing(timing: Any) -> str:
@@ -151,6 +159,7 @@ class CalendarBuilder:
         self.period = plan.meta.period
         self.findings: list[Finding] = []
         self.result: dict[str, StepCalendar] = {}
+        self._dates: dict[tuple[Any, ...], tuple[Any, date, date, tuple[date, ...]]] = {}
 
     def build(self, order: list[str]) -> dict[str, StepCalendar]:
         """Expand steps in dependency order (so 'after' steps can project from their predecessor)."""
@@ -162,6 +171,17 @@ class CalendarBuilder:
 
     def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False) -> Occurrence:
         """Move the due date off non-working days, compute the opening and the reminder dates."""
+        rem = policy.reminders
+        # Memoised: the recurring steps of a plan meet the same dates under the same policy again and again.
+        memo_key = (nominal, opens, policy.on_non_working_day, policy.opens_before_days, id(rem))
+        hit = self._dates.get(memo_key)
+        if hit is None or hit[0] is not rem:
+            hit = (rem, *self._dates_for(policy, nominal, opens))  # holding `rem` keeps its id from being reused
+            self._dates[memo_key] = hit
+        return Occurrence(step.id, key, hit[1], hit[2], nominal, hit[3], projected)
+
+    def _dates_for(self, policy: Policy, nominal: date, opens: date | None) -> tuple[date, date, tuple[date, ...]]:
+        """(opens, due, reminders) of an occurrence due on `nominal`."""
         work = self.plan.workdays
         due = work.shift(nominal, policy.on_non_working_day)
         if opens is None:
@@ -171,8 +191,7 @@ class CalendarBuilder:
         days = {due - timedelta(days=n) for n in rem.days_before}
         days |= {work.add_working_days(due, -n) for n in rem.working_days_before}
         days |= {d for d in rem.on if opens <= d <= due}
-        reminders = tuple(sorted(d for d in days if opens <= d < due))
-        return Occurrence(step.id, key, opens, due, nominal, reminders, projected)
+        return opens, due, tuple(sorted(d for d in days if opens <= d < due))
 
     def _bounds(self, index: int, timing: Any) -> tuple[date, date] | None:
         lo, hi = self.period.start, self.period.end
@@ -182,8 +201,11 @@ class CalendarBuilder:
                 return None
             lo = timing.from_
         if timing.until is not None:
+            if timing.until < lo and timing.from_ is not None:
+                self._find(index, ("timing", "until"), f"until {fmt(timing.until)} is before from {fmt(lo)}")
+                return None
             if not (lo <= timing.until <= hi):
-                self._find(index, ("timing", "until"), f"{fmt(timing.until)} is outside {fmt(lo)} - {fmt(hi)}")
+                self._find(index, ("timing", "until"), f"{fmt(timing.until)} is outside the plan period {self._period()}")
                 return None
             hi = timing.until
         return lo, hi
@@ -194,10 +216,10 @@ class CalendarBuilder:
     def _find(self, index: int, loc: tuple[Any, ...], message: str) -> None:
         self.findings.append((("steps", index, *loc), message))
 
-    def _in_period(self, index: int, loc: tuple[Any, ...], day: date) -> bool:
+    def _in_period(self, index: int, loc: tuple[Any, ...], day: date, note: str = "") -> bool:
         if self.period.start <= day <= self.period.end:
             return True
-        self._find(index, loc, f"deadline {fmt(day)} is outside the plan period {self._period()}")
+        self._find(index, loc, f"deadline {fmt(day)}{note} is outside the plan period {self._period()}")
         return False
 
     def _expand(self, index: int, step: Any) -> StepCalendar:
@@ -208,13 +230,15 @@ class CalendarBuilder:
         if isinstance(timing, Deadline):
             nominal = timing.due or (timing.before - timedelta(days=1))
             field = "due" if timing.due else "before"
-            if not self._in_period(index, ("timing", field), nominal):
+            note = f" (the day before {fmt(timing.before)})" if timing.before else ""
+            if not self._in_period(index, ("timing", field), nominal, note):
                 return cal
             if timing.start and timing.start > nominal:
                 self._find(index, ("timing", "start"), f"the window starts {fmt(timing.start)}, after its due date {fmt(nominal)}")
                 return cal
             o = self.finish(step, self._with_open(policy, timing), "once", nominal, timing.start)
-            for i, d in enumerate(policy.reminders.on):
+            # Only dates written on the step itself: a plan-wide list of dates cannot suit every deadline.
+            for i, d in enumerate(step.reminders.on if step.reminders else ()):
                 if d > o.due:
                     self._find(index, ("reminders", "on", i), f"reminder {fmt(d)} is after the due date {fmt(o.due)}")
             occ.append(o)

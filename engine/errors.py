@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Iterable
+
+
+# A password in an address ("scheme://user:password@host") and secret-looking query parameters.
+URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*):([^\s/?#]+)@")
+SECRET_PARAM = re.compile(
+    r"""([?&](?:password|passwd|pwd|pass|secret|token|access_token|auth_token|api_key|apikey)=)([^&\s#'"]+)""", re.I
+)
+
+
+def redact(text: str) -> str:
+    """Replace every password or token written in an address with '***', so no message repeats it."""
+    return SECRET_PARAM.sub(r"\1***", URL_PASSWORD.sub(r"\1:***@", text))
 
 
 @dataclass(frozen=True, order=True)
@@ -31,7 +44,8 @@ class PlanError(KehoachError):
     """Raised when one or more plan files are invalid; carries every problem found."""
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(set(problems))
+        # Messages quote the offending value; a value may hold a password, which must not reach a log.
+        self.problems = sorted({replace(p, message=redact(p.message), path=redact(p.path)) for p in problems})
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import did_you_mean
+from engine.errors import accepted, did_you_mean
 from engine.models.steps import Report, Review
 from engine.models.timing import After
 
@@ -22,16 +23,24 @@ def predecessors(step: Any) -> list[str]:
     return deps
 
 
-def check_references(steps: list[Any]) -> list[Finding]:
-    """Unknown, self and duplicate step references, and duplicate step ids."""
+def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Finding]:
+    """Unknown, self and duplicate step references, and duplicate step ids.
+
+    Args:
+        steps: the (valid) steps, in file order.
+        known_ids: ids of other steps the file holds (steps that failed validation): not reported as unknown.
+    """
     findings: list[Finding] = []
     seen: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step.id in seen:
-            findings.append((("steps", i, "id"), f"duplicate step id '{step.id}' (first used by step #{seen[step.id] + 1})"))
+            first = steps[seen[step.id]]
+            findings.append((("steps", i, "id"), f"duplicate step id '{step.id}': step ids must be unique, and an "
+                             f"earlier step ('{first.title[:40]}') already uses it"))
         else:
             seen[step.id] = i
-    ids = list(seen)
+    others = set(known_ids) - set(seen)
+    ids = list(seen) + sorted(others)
     for i, step in enumerate(steps):
         refs: list[tuple[tuple[Any, ...], str]] = [(("depends_on", j), d) for j, d in enumerate(step.depends_on)]
         if isinstance(step.timing, After):
@@ -42,13 +51,17 @@ def check_references(steps: list[Any]) -> list[Finding]:
             if ref == step.id:
                 what = "cover itself" if loc[0] == "covers" else "depend on itself"
                 findings.append((("steps", i, *loc), f"step '{ref}' cannot {what}"))
-            elif ref not in seen:
-                findings.append((("steps", i, *loc), f"unknown step '{ref}'{did_you_mean(ref, ids)}"))
+            elif ref not in seen and ref not in others:
+                findings.append((("steps", i, *loc), _unknown_step(ref, ids)))
         dups = {d for d in step.depends_on if step.depends_on.count(d) > 1}
         for d in sorted(dups):
             j = len(step.depends_on) - 1 - step.depends_on[::-1].index(d)
             findings.append((("steps", i, "depends_on", j), f"'{d}' is listed twice"))
     return findings
+
+
+def _unknown_step(ref: str, ids: list[str]) -> str:
+    return f"unknown step '{ref}'" + (did_you_mean(ref, ids) or f" (step ids: {accepted(ids)})")
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -137,9 +150,9 @@ def topological_order(graph: dict[str, list[str]]) -> list[str]:
     return order
 
 
-def check_graph(steps: list[Any]) -> tuple[list[Finding], list[str]]:
-    """All graph findings and a topological order (valid when there are no findings)."""
-    findings = check_references(steps)
+def check_graph(steps: list[Any], known_ids: Iterable[str] = ()) -> tuple[list[Finding], list[str]]:
+    """All graph findings and a topological order (valid when there are no findings); see check_references."""
+    findings = check_references(steps, known_ids)
     graph: dict[str, list[str]] = {}
     position: dict[str, int] = {}
     for i, step in enumerate(steps):

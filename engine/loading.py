@@ -1,9 +1,11 @@
 """Read plan and agency files safely: size limit, UTF-8, fast parse, positions only when needed.
 
 Plan files are parsed twice at most. The fast path (yaml-rs, a Rust YAML 1.2 parser) builds plain Python
-data with no positions; it refuses tags such as `!!python/object`, duplicate keys and alias bombs. Only when
-something is wrong do we parse again with ruamel.yaml's round-trip loader, whose nodes remember their
-line and column, so that every problem points into the file that holds it.
+data with no positions; it refuses duplicate keys and alias bombs, and never constructs objects. It drops
+most tags silently, though, so a file that may hold one (a `!` where a tag can start) is first run through
+ruamel.yaml's event parser, which constructs nothing either, and any tag beyond the plain-data ones is refused.
+Only when something is wrong do we parse again with ruamel.yaml's round-trip loader, whose nodes remember
+their line and column, so that every problem points into the file that holds it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,31 @@ import yaml_rs
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    NodeEvent,
+)
 
 from engine.errors import Problem
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 MAX_ALIAS_EVENTS = 100_000
+# Plans nest about six levels deep. yaml-rs recurses per level and overflows the C stack (the process dies)
+# somewhere past 10,000, so text that might nest deeper than _SAFE_NESTING is measured before it is parsed.
+MAX_NESTING = 50
+_SAFE_NESTING = 1_000
 _AT = re.compile(r"at line (\d+), column (\d+)")
+# A tag starts with '!' after a line start, a space, a flow indicator or a JSON-like key's ':'; plain text
+# rarely has that, so most files skip the (slow, pure-Python) tag scan.
+_TAG_HINT = re.compile(r"(?:^|[\s\[{,:])!", re.M)
+# Characters YAML does not allow in a file (C0/C1 controls but tab, line breaks and NEL; non-characters).
+_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_CORE = "tag:yaml.org,2002:"
+# Tags that only say which plain type a value has ('!!str 12'); '!' is YAML's "non-specific" tag.
+PLAIN_TAGS = frozenset({"!", *(_CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))})
 
 
 def max_plan_bytes() -> int:
@@ -50,10 +71,15 @@ class Source:
     def tree(self) -> Any:
         """The round-trip tree (with positions), parsed once, only when a position is asked for."""
         if self._tree is None:
-            try:
-                self._tree = YAML(typ="rt").load(self.text)
-            except Exception:  # the fast parser accepted it; positions are best effort
-                self._tree = {}
+            self._tree = {}
+            # ruamel refuses a tab inside a plain value, which the fast parser accepts: retry with tabs
+            # replaced by spaces, which keeps every line and column where it was.
+            for text in (self.text, self.text.replace("\t", " ")):
+                try:
+                    self._tree = YAML(typ="rt").load(text)
+                    break
+                except Exception:  # noqa: BLE001 - positions are best effort; the problems are already known
+                    continue
         return self._tree
 
     def position(self, loc: tuple[Any, ...], at_key: bool = False) -> tuple[int, int]:
@@ -97,32 +123,173 @@ def read_source(path: Path) -> tuple[Source | None, list[Problem]]:
     """Read and parse one YAML file. Returns the source (None if unusable) and the problems found."""
     name = display_path(path)
     limit = max_plan_bytes()
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        if size <= limit:
+            with path.open("rb") as f:  # never more than the limit, even if the file grows meanwhile
+                raw = f.read(limit + 1)
+            size = len(raw)
+    except OSError as exc:
+        return None, [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]
     if size > limit:
         return None, [Problem(name, 1, 1, "", f"file is {size} bytes, over the limit of {limit} bytes "
                               "(KEHOACH_MAX_PLAN_BYTES) - split the plan or raise the limit")]
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # Everything before the bad byte decoded, so count characters there, not bytes.
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
         return None, [Problem(name, line, column, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded - "
                               "save the file as UTF-8 (Vietnamese text needs it)")]
     text = text.removeprefix("\ufeff")
     source = Source(path, text)
+    if problems := control_problems(source) or tag_problems(source):
+        return None, problems
+    if nesting_bound(text) > _SAFE_NESTING and (problem := nesting_problem(source)):
+        return None, [problem]
     try:
         source.data = yaml_rs.loads(
             text, alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EVENTS)
         )
     except yaml_rs.YAMLDecodeError as exc:
         return None, [_syntax_problem(source, str(exc))]
+    if data_depth(source.data) > MAX_NESTING:  # aliases can nest deeper than the text does
+        return None, [nesting_problem(source) or Problem(name, 1, 1, "", _too_deep())]
     if source.data is None:
         return None, [Problem(name, 1, 1, "", "file is empty: a plan needs at least 'plan' and 'steps'")]
     if not isinstance(source.data, dict):
-        kind = "a list" if isinstance(source.data, list) else f"a single value ({source.data!r:.40})"
-        return None, [Problem(name, 1, 1, "", f"the top level must be a mapping of keys (plan:, units:, steps:), got {kind}")]
+        return None, [_not_a_mapping(source)]
     return source, []
+
+
+def nesting_bound(text: str) -> int:
+    """A cheap upper bound of how deep the block collections of a text nest.
+
+    Every block collection a line sits in started at a smaller column (a list under a key may share the key's
+    column, hence the factor 2), and every one that starts on the line needs a '-', '?' or ':'. Flow
+    collections ('[', '{') are limited by the parser itself.
+    """
+    bound = 0
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        bound = max(bound, 2 * (indent + 1) + line.count("-") + line.count("?") + line.count(":"))
+    return bound
+
+
+def data_depth(data: Any) -> int:
+    """How deep parsed data nests (iteratively: the data may be deep)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_NESTING:
+                break
+            stack += [(child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)]
+    return deepest
+
+
+def _too_deep() -> str:
+    return (f"the file nests more than {MAX_NESTING} levels deep: a plan needs a few (steps, a step, its timing...) "
+            "- this is not a plan file")
+
+
+def nesting_problem(source: Source) -> Problem | None:
+    """The first collection nested more than MAX_NESTING deep, located (event parser: no recursion, no objects)."""
+    depth = 0
+    try:
+        for event in YAML().parse(source.text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    mark = event.start_mark
+                    return Problem(source.name, mark.line + 1, mark.column + 1, "", _too_deep())
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except MarkedYAMLError:
+        pass  # a syntax error: reported by the fast parser
+    return None
+
+
+def control_problems(source: Source, limit: int = 20) -> list[Problem]:
+    """Control characters (often pasted from a word processor) are not YAML: each one is located."""
+    problems = []
+    for m in _NOT_PRINTABLE.finditer(source.text):
+        line, column = _line_col(source.text, m.start())
+        problems.append(Problem(source.name, line, column, "", f"control character U+{ord(m.group()):04X} is not "
+                                "allowed in a YAML file (often left by copy and paste) - delete it"))
+        if len(problems) == limit:
+            break
+    return problems
+
+
+def tag_problems(source: Source) -> list[Problem]:
+    """Every tag other than the plain-data ones (`!!str`, `!!int`...), located; nothing is constructed."""
+    if not _TAG_HINT.search(source.text):
+        return []
+    problems = []
+    try:
+        for event in YAML().parse(source.text):
+            if isinstance(event, NodeEvent) and getattr(event, "tag", None) and str(event.tag) not in PLAIN_TAGS:
+                tag = str(event.tag)
+                shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+                mark = event.start_mark
+                problems.append(Problem(
+                    source.name, mark.line + 1, mark.column + 1, "",
+                    f"tag '{shown}' is not allowed: plan files hold plain data only (mappings, lists, text, "
+                    "numbers, dates); nothing is constructed from tags - remove the tag",
+                ))
+    except MarkedYAMLError:
+        pass  # a syntax error: the fast parser reports it with its position
+    return problems
+
+
+def _not_a_mapping(source: Source) -> Problem:
+    """The top level is a list or a single value: say which, and spot several documents in one file."""
+    data = source.data
+    if isinstance(data, list):
+        starts = _document_starts(source.text)
+        if len(starts) > 1:
+            line, column = starts[1]
+            return Problem(source.name, line, column, "", f"the file holds {len(starts)} YAML documents "
+                           "(separated by '---'): a plan file holds one - put each plan in its own file")
+        kind = "a list"
+    else:
+        kind = f"a single value ({data!r:.40})"
+    return Problem(source.name, 1, 1, "", f"the top level must be a mapping of keys (plan:, units:, steps:), got {kind}")
+
+
+def _document_starts(text: str) -> list[tuple[int, int]]:
+    """1-based (line, column) where each document starts (event parser only; nothing is built)."""
+    starts: list[tuple[int, int]] = []
+    try:
+        for event in YAML().parse(text):
+            if isinstance(event, DocumentStartEvent):
+                starts.append((event.start_mark.line + 1, event.start_mark.column + 1))
+    except MarkedYAMLError:
+        pass
+    return starts
+
+
+def _tab_position(text: str, line: int) -> tuple[int, int] | None:
+    """The first tab on or after a line: the parser points near it (past it, or at the end of the line before)."""
+    lines = text.splitlines()
+    for number in range(max(line, 1), len(lines) + 1):
+        if "\t" in lines[number - 1]:
+            return number, lines[number - 1].index("\t") + 1
+    return None
+
+
+def _first_alias(text: str) -> tuple[int, int]:
+    """1-based (line, column) of the first alias ('*name'); aliases are not expanded by the event parser."""
+    try:
+        for event in YAML().parse(text):
+            if isinstance(event, AliasEvent):
+                return event.start_mark.line + 1, event.start_mark.column + 1
+    except MarkedYAMLError:
+        pass
+    return 1, 1
 
 
 def _syntax_problem(source: Source, message: str) -> Problem:
@@ -133,6 +300,9 @@ def _syntax_problem(source: Source, message: str) -> Problem:
         line, column = int(m.group(1)), int(m.group(2))
         if "tab" in reason:
             reason += " - indent with spaces, not tabs"
+            line, column = _tab_position(source.text, line) or (line, column)
+        elif "recursion limit" in reason:
+            reason = "lists or mappings nested too deep (write them as indented blocks, not '[[[...]]]')"
         return Problem(source.name, line, column, "", f"YAML syntax error: {reason}")
     if reason.startswith("Invalid tag"):
         tag = reason.split(":", 1)[1].strip().strip("'")
@@ -141,13 +311,13 @@ def _syntax_problem(source: Source, message: str) -> Problem:
         return Problem(source.name, line, column, "", f"tag '{tag}' is not allowed: plan files hold plain data only "
                        "(mappings, lists, text, numbers, dates); nothing is constructed from tags")
     if "alias" in reason and "limit" in reason:
-        offset = max(source.text.find("*"), 0)
-        line, column = _line_col(source.text, offset)
+        line, column = _first_alias(source.text)
         return Problem(source.name, line, column, "", f"too many alias expansions ({reason}) - a YAML "
                        "'billion laughs' bomb is rejected; write the values out or use an agency file")
-    # Positions the fast parser did not give (duplicate keys): ask the round-trip parser.
+    # Positions the fast parser did not give (duplicate keys): ask the round-trip parser, which refuses a tab
+    # inside a plain value (a tab anywhere else was refused already, with its position).
     try:
-        YAML(typ="rt").load(source.text)
+        YAML(typ="rt").load(source.text.replace("\t", " "))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if "duplicate key" in str(exc) and exc.problem_mark is not None:

@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder
+from engine.calendar import CalendarBuilder, Occurrence
 from engine.dates import fmt
 from engine.errors import StateError, accepted, did_you_mean
+from engine.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
 from engine.models.policy import EvidenceKind
-from engine.models.timing import OnDemand
+from engine.models.timing import After, OnDemand
+from engine.notices import Notice, notice_context, queue_notices
 from engine.plan import Plan
-from engine.state.models import ACTIVE, DONE, FINISHED, SCHEDULED, ConfirmationRecord, OccurrenceRecord
-from engine.state.store import find_occurrence, insert_ignore
-from engine.tick import Action, Notice, _log, _row_values, effect_key, notice_context, queue_notices
+from engine.state.models import ACTIVE, DONE, FINISHED, SKIPPED, ConfirmationRecord, OccurrenceRecord
+from engine.state.store import effect_key, find_occurrence, insert_ignore, inserted_keys
 
 EVIDENCE_LABELS: dict[str, str] = {
     "document_number": "số văn bản",
@@ -75,34 +76,61 @@ def step_of(plan: Plan, step_id: str) -> Any:
     return step
 
 
-def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, at: date) -> OccurrenceRecord:
-    """The occurrence to confirm: the given key, else the single open one (or the earliest active one)."""
+def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None,
+                     at: date) -> OccurrenceRecord | Occurrence:
+    """The occurrence a person means: the given key, else the single open one (else the last confirmed one).
+
+    A key of the calendar that has no row yet (work done before it opened) comes back as the calendar's
+    Occurrence: the caller creates its row once every check has passed.
+    """
+    if key is not None:
+        row = find_occurrence(session, plan.id, step.id, key)
+        if row is not None:
+            return row
+    calendar = {o.key: o for o in plan.occurrences(step.id) if not o.projected}
+    if key is not None and key in calendar:
+        return calendar[key]
     rows = list(session.scalars(select(OccurrenceRecord).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id).order_by(OccurrenceRecord.due_on)))
-    calendar = {o.key: o for o in plan.occurrences(step.id) if not o.projected}
-    if key is None:
-        active = [r for r in rows if r.status in ACTIVE and r.opens_on <= at]
-        if len(active) == 1:
-            return active[0]
-        if len(active) > 1:
-            raise StateError(f"step '{step.id}' has {len(active)} open occurrences: choose one with --occurrence "
-                             f"({accepted(r.key for r in active)})")
-        done = [r for r in rows if r.status == DONE]
-        if done:
-            return done[-1]
-        raise StateError(f"step '{step.id}' has no open occurrence on {fmt(at)}"
-                         + (f"; its occurrences: {accepted(calendar)}" if calendar else ""))
-    row = next((r for r in rows if r.key == key), None)
-    if row is not None:
-        return row
-    if key in calendar:  # not opened yet (done early): give it its row now
-        insert_ignore(session, OccurrenceRecord, _row_values(plan, step, calendar[key]))
-        found = find_occurrence(session, plan.id, step.id, key)
-        assert found is not None
-        return found
-    known = list(calendar) + [r.key for r in rows]
-    raise StateError(f"step '{step.id}' has no occurrence '{key}'{did_you_mean(key, known)}"
-                     + (f" (occurrences: {accepted(dict.fromkeys(known))})" if known else ""))
+    if key is not None:
+        known = list(dict.fromkeys([*calendar, *(r.key for r in rows)]))
+        raise StateError(f"step '{step.id}' has no occurrence '{key}'{did_you_mean(key, known)}"
+                         + (f" (occurrences: {accepted(known)})" if known else "")
+                         + (f" - it is dated when '{step.timing.after.step}' is confirmed"
+                            if isinstance(step.timing, After) and not rows else ""))
+    # Open work: active rows, and opened calendar occurrences the tick has not stored yet (no tick since).
+    stored = {r.key for r in rows}
+    active: list[OccurrenceRecord | Occurrence] = [r for r in rows if r.status in ACTIVE and r.opens_on <= at]
+    active += [o for k, o in calendar.items() if k not in stored and o.opens <= at]
+    if len(active) == 1:
+        return active[0]
+    if len(active) > 1:
+        raise StateError(f"step '{step.id}' has {len(active)} open occurrences on {fmt(at)}: choose one with "
+                         f"--occurrence ({accepted(r.key for r in active)})")
+    done = [r for r in rows if r.status == DONE]
+    if done:
+        return done[-1]
+    upcoming = [r.key for r in rows if r.status in ACTIVE] or [k for k, o in calendar.items() if o.opens > at]
+    hint = f"; give --occurrence ({accepted(upcoming)})" if upcoming else ""
+    if isinstance(step.timing, OnDemand):
+        hint = f"; start one with: kehoach request {plan.path.name} {step.id}"
+    elif isinstance(step.timing, After) and not rows:
+        hint = f" - it is dated when '{step.timing.after.step}' is confirmed"
+    raise StateError(f"step '{step.id}' has no open occurrence on {fmt(at)}{hint}")
+
+
+def _row_for(plan: Plan, session: Session, step: Any, picked: OccurrenceRecord | Occurrence) -> OccurrenceRecord:
+    if isinstance(picked, OccurrenceRecord):
+        return picked
+    insert_ignore(session, OccurrenceRecord, row_values(plan, step, picked))
+    row = find_occurrence(session, plan.id, step.id, picked.key)
+    assert row is not None
+    return row
+
+
+def _check_date(plan: Plan, at: date) -> None:
+    if at < plan.meta.period.start:
+        raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
 
 
 def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, now: datetime,
@@ -110,51 +138,129 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
             source: str = "cli") -> Confirmed:
     """Record that an occurrence is done. Confirming twice returns the existing confirmation unchanged.
 
+    Checks everything before writing; the caller's transaction is rolled back on an error, so a refused
+    confirmation leaves no row behind.
+
     Raises:
-        StateError: unknown step or occurrence, missing evidence, a blank name, a date before the plan.
+        StateError: unknown step or occurrence, missing evidence, a blank name, a date before the plan, an
+            occurrence that was skipped or cancelled.
     """
     step = step_of(plan, step_id)
     if not by or not by.strip():
         raise StateError("--by needs the name of the person confirming")
-    if at < plan.meta.period.start:
-        raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
-    evidence = {k: v for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
-    row = _pick_occurrence(plan, session, step, key, at)
-    existing = session.scalars(select(ConfirmationRecord).where(ConfirmationRecord.occurrence_id == row.id)).first()
-    if existing is not None:
-        return Confirmed(existing, False, row.late_days or 0)
-    if row.status in FINISHED:
-        raise StateError(f"occurrence '{row.key}' of step '{step.id}' is {row.status}"
-                         + (f": {row.reason}" if row.reason else ""))
+    by = by.strip()
+    _check_date(plan, at)
+    evidence = {k: str(v).strip() for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
+    claim_plan(plan, session, at, now)
+    picked = _pick_occurrence(plan, session, step, key, at)
+    if isinstance(picked, OccurrenceRecord):
+        existing = None if picked.status != DONE else session.scalars(select(ConfirmationRecord).where(
+            ConfirmationRecord.occurrence_id == picked.id)).first()
+        if existing is not None:
+            return Confirmed(existing, False, picked.late_days or 0)
+        if picked.status in FINISHED:
+            raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is {picked.status}"
+                             + (f": {picked.reason}" if picked.reason else ""))
+    missing_evidence(step, evidence)
+    return _record(plan, session, step, _row_for(plan, session, step, picked), by, at, now, evidence, note, source)
+
+
+def missing_evidence(step: Any, evidence: dict[str, str]) -> None:
+    """Raises StateError naming what the step requires and the evidence lacks."""
     missing = [r for r in step.confirmation.requires if r not in evidence]
     if missing:
         labels = ", ".join(f"{m} ({EVIDENCE_LABELS[m]})" for m in missing)
         flags = " ".join(f"--evidence {m}=..." for m in missing)
         raise StateError(f"step '{step.id}' needs evidence: {labels} - add {flags}")
+
+
+def confirm_row(plan: Plan, session: Session, row: OccurrenceRecord, *, by: str, at: date, now: datetime,
+                evidence: dict[str, str], note: str | None = None, source: str = "cli") -> Confirmed:
+    """Confirm an open occurrence the caller already holds (the simulation's people): `confirm` without the
+    search for the occurrence.
+
+    Raises:
+        StateError: as `confirm`.
+    """
+    step = step_of(plan, row.step_id)
+    if not by or not by.strip():
+        raise StateError("--by needs the name of the person confirming")
+    _check_date(plan, at)
+    if row.status in FINISHED:
+        raise StateError(f"occurrence '{row.key}' of step '{step.id}' is {row.status}")
+    missing_evidence(step, evidence)
+    claim_plan(plan, session, at, now)
+    return _record(plan, session, step, row, by.strip(), at, now, evidence, note, source)
+
+
+def _record(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, by: str, at: date, now: datetime,
+            evidence: dict[str, str], note: str | None, source: str) -> Confirmed:
+    """Write a checked confirmation: its row, the occurrence done, the audit event, the owner's notice."""
     late = max((at - row.due_on).days, 0)
-    record = ConfirmationRecord(occurrence_id=row.id, plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
-                                by=by.strip(), done_on=at, evidence=evidence, note=note, source=source,
-                                recorded_at=now, plan_version=plan.version)
-    session.add(record)
-    row.status, row.done_on, row.late_days = DONE, at, late
+    values = dict(occurrence_id=row.id, plan_id=plan.id, step_id=step.id, occurrence_key=row.key, by=by,
+                  done_on=at, evidence=evidence, note=note, source=source, recorded_at=now,
+                  plan_version=plan.version)
+    ids = inserted_keys(session, ConfirmationRecord, [values])
+    if not ids:  # recorded meanwhile (the unique occurrence_id): report that one
+        existing = session.scalars(select(ConfirmationRecord).where(ConfirmationRecord.occurrence_id == row.id)).one()
+        return Confirmed(existing, False, existing_late(existing, row))
+    row.status, row.done_on, row.late_days, row.next_on = DONE, at, late, None
     if row.opened_on is None:
         row.opened_on = at
-    ekey = effect_key(plan.id, step.id, row.key, "confirmed")
-    detail = {"by": by.strip(), "done_on": at.isoformat(), "late_days": late, "evidence": evidence, "note": note}
-    _log(session, plan, step.id, row.key, "confirmed", at, now, ekey, detail, actor=by.strip())
-    ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by.strip()}
-    queue_notices(plan, session, Action(step.id, row.key, "confirmed", ekey,
-                                        notices=[Notice("confirmed", "confirmed", step.owner, ctx)]), at)
-    session.flush()
-    return Confirmed(record, True, late)
+    detail = {"by": by, "done_on": at.isoformat(), "due": row.due_on.isoformat(), "late_days": late,
+              "evidence": evidence, "note": note, "source": source}
+    audit(session, plan, step.id, row.key, "confirmed", at, now, detail=detail, actor=by)
+    ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by}
+    queue_notices(plan, session, step.id, row.key, [Notice("confirmed", "confirmed", step.owner, ctx)], at,
+                  effect_key(plan.id, step.id, row.key, "confirmed"))
+    _finished(plan, session, step.id, at, now)
+    # Written with one INSERT (no unit-of-work flush per confirmation); the object is a plain copy of the row.
+    return Confirmed(ConfirmationRecord(id=ids[0], **values), True, late)
+
+
+def existing_late(record: ConfirmationRecord, row: OccurrenceRecord) -> int:
+    return max((record.done_on - row.due_on).days, 0)
+
+
+def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str, reason: str, at: date,
+         now: datetime) -> OccurrenceRecord:
+    """Mark an occurrence as not needed ('bỏ qua'), with who and why; it counts as finished for its dependents.
+
+    Raises:
+        StateError: unknown step or occurrence, a blank name or reason, an occurrence already finished.
+    """
+    step = step_of(plan, step_id)
+    if not by or not by.strip():
+        raise StateError("--by needs the name of the person skipping")
+    if not reason or not reason.strip():
+        raise StateError("--reason is required: say why this occurrence is not needed")
+    _check_date(plan, at)
+    claim_plan(plan, session, at, now)
+    picked = _pick_occurrence(plan, session, step, key, at)
+    if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
+        raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}")
+    row = _row_for(plan, session, step, picked)
+    row.status, row.reason, row.next_on = SKIPPED, reason.strip(), None
+    audit(session, plan, step.id, row.key, "skipped", at, now, detail={"by": by.strip(), "reason": reason.strip()},
+          actor=by.strip())
+    _finished(plan, session, step.id, at, now)
+    return row
+
+
+def _finished(plan: Plan, session: Session, step_id: str, at: date, now: datetime) -> None:
+    """An occurrence of `step_id` finished: wake what waited for it, date 'after' steps that follow it."""
+    wake_dependents(plan, session, step_id)
+    plan_after_steps(plan, session, at, now, predecessor=step_id)
 
 
 def request(plan: Plan, session: Session, step_id: str, *, at: date, now: datetime, by: str = "",
             note: str | None = None) -> OccurrenceRecord:
     """Start an occurrence of an on-demand step ('báo cáo khi có yêu cầu'), due per its timing.
 
+    Each request is a new occurrence, keyed by its date (`yc-2024-05-02`, then `yc-2024-05-02-2`...).
+
     Raises:
-        StateError: unknown step, or a step that is not on demand.
+        StateError: unknown step, a step that is not on demand, a date outside the plan period.
     """
     step = step_of(plan, step_id)
     if not isinstance(step.timing, OnDemand):
@@ -162,22 +268,23 @@ def request(plan: Plan, session: Session, step_id: str, *, at: date, now: dateti
         raise StateError(f"step '{step.id}' is not on demand ('{plan.calendar[step.id].describe}')"
                          + (f"; on-demand steps: {accepted(on_demand)}" if on_demand else ""))
     if not (plan.meta.period.start <= at <= plan.meta.period.end):
-        raise StateError(f"{fmt(at)} is outside the plan period")
+        raise StateError(f"{fmt(at)} is outside the plan period {fmt(plan.meta.period.start)} - "
+                         f"{fmt(plan.meta.period.end)}")
+    claim_plan(plan, session, at, now)
     base = f"yc-{at.isoformat()}"
     count = session.scalar(select(func.count()).select_from(OccurrenceRecord).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id,
         OccurrenceRecord.key.like(f"{base}%"))) or 0
     key = base if count == 0 else f"{base}-{count + 1}"
-    builder = CalendarBuilder(plan)
     within = step.timing.on_demand
     nominal = at + timedelta(days=within.days) if within.days is not None else \
         plan.workdays.add_working_days(at, within.working_days)
-    occ = builder.finish(step, plan.policy(step), key, nominal, at)
-    values = _row_values(plan, step, occ)
-    values.update(status=SCHEDULED, requested_by=by or None)
+    occ = CalendarBuilder(plan).finish(step, plan.policy(step), key, nominal, at)
+    values = row_values(plan, step, occ)
+    values.update(requested_by=by.strip() or None)
     insert_ignore(session, OccurrenceRecord, values)
-    _log(session, plan, step.id, key, "requested", at, now, effect_key(plan.id, step.id, key, "requested"),
-         {"by": by, "note": note, "due": occ.due.isoformat()}, actor=by or "engine")
+    audit(session, plan, step.id, key, "requested", at, now,
+          detail={"by": by.strip(), "note": note, "due": occ.due.isoformat()}, actor=by.strip() or "engine")
     session.flush()
     row = find_occurrence(session, plan.id, step.id, key)
     assert row is not None

@@ -6,19 +6,20 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from engine.calendar import CalendarBuilder, Occurrence, StepCalendar
-from engine.errors import PlanError, PlanFileNotFound, Problem, did_you_mean
+from engine.errors import PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
-from engine.loading import Source, read_source
-from engine.models import AgencyFile, PlanFile
+from engine.loading import Source, display_path, read_source
+from engine.models import AgencyFile, PlanFile, Step
+from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
-from engine.models.policy import Escalation, Reminders
+from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
 from engine.models.steps import Coordinate, Disseminate, Report
-from engine.validation import render_path, translate
+from engine.validation import find_merge_keys, find_secrets, inside, merge_key_findings, render_path, translate
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
@@ -60,6 +61,7 @@ class Plan:
     default_policy: Policy
     order: list[str] = field(default_factory=list)
     calendar: dict[str, StepCalendar] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)  # message template overrides: agencies, then the plan
 
     @property
     def meta(self) -> PlanMeta:
@@ -103,6 +105,78 @@ def _merge_policy(layers: list[Any]) -> Policy:
     return policy
 
 
+@dataclass
+class Included:
+    """The agency files a plan includes, and how much of them could be used for checking the plan."""
+
+    files: list[AgencyFile] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    unit_names: set[str] = field(default_factory=set)  # unit ids they define, valid or not
+    units_known: bool = True  # every file was read, so an id missing from unit_names is really unknown
+    complete: bool = True  # every file is valid: issuer, calendar and policy can be relied on
+
+
+@dataclass
+class Parts:
+    """What of a plan file is valid: all of it, or (when it is not) each part that validates on its own.
+
+    A plan with one broken step is still checked for unknown units, unknown steps and cycles in the others,
+    so that the author sees every problem at once rather than one layer after another.
+    """
+
+    file: PlanFile
+    numbers: list[int]  # where each of file.steps stands in the file's list of steps
+    step_ids: set[str]  # ids written in the file, valid steps or not
+    unit_names: set[str] | None  # unit ids written in the file; None when 'units' is unreadable
+    policy_ok: bool = True  # defaults and calendar are valid
+
+    @classmethod
+    def whole(cls, pf: PlanFile) -> Parts:
+        return cls(pf, list(range(len(pf.steps))), {s.id for s in pf.steps}, set(pf.units))
+
+    @classmethod
+    def salvage(cls, data: dict[Any, Any]) -> Parts:
+        meta = _valid(PlanMeta.model_validate, data.get("plan"))
+        units = _valid(_UNITS.validate_python, data.get("units", {}))
+        calendar = _valid(WorkCalendarSpec.model_validate, data.get("calendar", {}))
+        defaults = _valid(Defaults.model_validate, data.get("defaults", {}))
+        raw_steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        steps, numbers = [], []
+        for i, raw in enumerate(raw_steps):
+            if (step := _valid(_STEP.validate_python, raw)) is not None:
+                steps.append(step)
+                numbers.append(i)
+        pf = PlanFile.model_construct(
+            plan=meta, units=units or {}, calendar=calendar or WorkCalendarSpec(), defaults=defaults or Defaults(),
+            steps=steps,
+        )
+        raw_units = data.get("units", {})
+        return cls(
+            pf, numbers,
+            step_ids={r["id"] for r in raw_steps if isinstance(r, dict) and isinstance(r.get("id"), str)},
+            unit_names={k for k in raw_units if isinstance(k, str)} if isinstance(raw_units, dict) else None,
+            policy_ok=calendar is not None and defaults is not None,
+        )
+
+    def renumber(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A loc into file.steps as a loc into the file."""
+        if len(loc) > 1 and loc[0] == "steps" and isinstance(loc[1], int):
+            return ("steps", self.numbers[loc[1]], *loc[2:])
+        return loc
+
+
+_STEP: TypeAdapter[Any] = TypeAdapter(Step)
+_UNITS: TypeAdapter[dict[str, Unit]] = TypeAdapter(dict[UnitId, Unit])
+
+
+def _valid(validate: Any, value: Any) -> Any:
+    """The validated value, or None when it is invalid (its problems are reported by the whole-file check)."""
+    try:
+        return validate(value)
+    except ValidationError:
+        return None
+
+
 class PlanLoader:
     """Loads plans; agency files shared by several plans are read once per loader."""
 
@@ -123,10 +197,9 @@ class PlanLoader:
         if source is None:
             raise PlanError(problems)
         plan_file = _validate(PlanFile, source, problems)
-        agencies, agency_sources = self._includes(source, problems)
-        if plan_file is None:
-            raise PlanError(problems)
-        plan = self._resolve(path, source, plan_file, agencies, agency_sources, problems)
+        included = self._includes(source, problems)
+        parts = Parts.whole(plan_file) if plan_file is not None else Parts.salvage(source.data)
+        plan = self._resolve(path, source, parts, included, problems)
         if problems:
             raise PlanError(problems)
         return plan
@@ -143,88 +216,125 @@ class PlanLoader:
         source, problems = read_source(path)
         if source is not None and "agency" in source.data and "plan" not in source.data:
             _validate(AgencyFile, source, problems)
+            problems += _template_problems(source)
             if problems:
                 raise PlanError(problems)
             return
         self.load(path)
 
-    def _includes(self, source: Source, problems: list[Problem]) -> tuple[list[AgencyFile], list[Source]]:
+    def _includes(self, source: Source, problems: list[Problem]) -> Included:
+        out = Included()
         includes = source.data.get("include", [])
-        if not isinstance(includes, list):
-            return [], []
-        agencies, sources = [], []
+        if not isinstance(includes, list):  # the model reports the wrong type
+            return Included(units_known=False, complete=False)
         for i, inc in enumerate(includes):
             if not isinstance(inc, str):
+                out.units_known = out.complete = False
                 continue
             target = (source.path.parent / inc).resolve()
             if not target.is_file():
-                problems.append(source.problem(("include", i), f"include[{i}]",
-                                               f"agency file '{inc}' not found (looked for {target})"))
+                problems.append(source.problem(("include", i), f"include[{i}]", _missing_include(inc, target)))
+                out.units_known = out.complete = False
                 continue
             if target not in self._agencies:
                 agency_source, agency_problems = read_source(target)
                 agency = _validate(AgencyFile, agency_source, agency_problems) if agency_source else None
+                agency_problems += _template_problems(agency_source) if agency_source else []
                 self._agencies[target] = (agency_source, agency, agency_problems)
             agency_source, agency, agency_problems = self._agencies[target]
             problems.extend(agency_problems)
+            raw_units = agency_source.data.get("units", {}) if agency_source is not None else None
+            if isinstance(raw_units, dict):
+                out.unit_names |= {k for k in raw_units if isinstance(k, str)}
+            else:
+                out.units_known = False
             if agency is not None and agency_source is not None:
-                agencies.append(agency)
-                sources.append(agency_source)
-        return agencies, sources
+                out.files.append(agency)
+                out.sources.append(agency_source)
+            else:
+                out.complete = False
+        return out
 
-    def _resolve(self, path: Path, source: Source, pf: PlanFile, agencies: list[AgencyFile],
-                 agency_sources: list[Source], problems: list[Problem]) -> Plan:
+    def _resolve(self, path: Path, source: Source, parts: Parts, inc: Included, problems: list[Problem]) -> Plan:
+        pf, meta = parts.file, parts.file.plan
         units: dict[str, Unit] = {}
-        for agency in agencies:
+        for agency in inc.files:
             units.update(agency.units)
         units.update(pf.units)
-        issuer = pf.plan.issuer or next((a.agency for a in reversed(agencies)), None)
-        if issuer is None:
+        issuer = (meta.issuer if meta else None) or next((a.agency for a in reversed(inc.files)), None)
+        if issuer is None and meta is not None and inc.complete:
             problems.append(source.problem(("plan",), "plan", "required field 'issuer' is missing and no included "
                                            "agency file gives one (add plan.issuer or include: an agency file)"))
-            issuer = Issuer(name="?")
-        extra_off = [d.date for a in agencies for d in a.calendar.holidays] + [d.date for d in pf.calendar.holidays]
-        extra_work = [d.date for a in agencies for d in a.calendar.working_days] + [d.date for d in pf.calendar.working_days]
-        years = range(pf.plan.period.start.year - 1, pf.plan.period.end.year + 2)
+        extra_off = [d.date for a in inc.files for d in a.calendar.holidays] + [d.date for d in pf.calendar.holidays]
+        extra_work = [d.date for a in inc.files for d in a.calendar.working_days] + [d.date for d in pf.calendar.working_days]
+        years = range(meta.period.start.year - 1, meta.period.end.year + 2) if meta else range(0)
         digest = hashlib.sha256(source.text.encode())
-        for s in agency_sources:
+        for s in inc.sources:
             digest.update(s.text.encode())
         plan = Plan(
             id=path.stem,
             path=path,
             file=pf,
-            agencies=agencies,
+            agencies=inc.files,
             units=units,
-            issuer=issuer,
+            issuer=issuer or Issuer(name="?"),
             workdays=WorkCalendar(years, extra_off, extra_work),
             version=digest.hexdigest()[:12],
-            default_policy=_merge_policy([a.defaults for a in agencies] + [pf.defaults]),
+            default_policy=_merge_policy([a.defaults for a in inc.files] + [pf.defaults]),
         )
-        for agency, agency_source in zip(agencies, agency_sources):
-            for loc, msg in _unit_refs_in_defaults(agency.defaults, units, ("defaults",)):
-                problems.append(agency_source.problem(loc, render_path(agency_source.data, loc), msg))
-        findings = _unit_refs(pf, units)
-        graph_findings, plan.order = check_graph(pf.steps)
+        plan.templates = {k: v for a in inc.files for k, v in a.templates.items()} | dict(pf.templates)
+        problems += _template_problems(source)
+        known_units = None
+        if inc.units_known and parts.unit_names is not None:
+            known_units = inc.unit_names | parts.unit_names
+        if known_units is not None:
+            for agency, agency_source in zip(inc.files, inc.sources):
+                for loc, msg in _unit_refs_in_defaults(agency.defaults, known_units, ("defaults",)):
+                    problems.append(agency_source.problem(loc, render_path(agency_source.data, loc), msg))
+        findings = _unit_refs(pf, known_units) if known_units is not None else []
+        graph_findings, plan.order = check_graph(pf.steps, known_ids=parts.step_ids)
         findings += graph_findings
-        if not graph_findings:
+        if not graph_findings and meta is not None and parts.policy_ok and inc.complete:
             builder = CalendarBuilder(plan)
             plan.calendar = builder.build(plan.order)
             findings += builder.findings
-        for loc, msg in findings:
+        for raw_loc, msg in findings:
+            loc = parts.renumber(raw_loc)
             problems.append(source.problem(loc, render_path(source.data, loc), msg))
         return plan
 
 
+def _missing_include(inc: str, target: Path) -> str:
+    siblings = sorted(p.name for p in target.parent.glob("*.y*ml")) if target.parent.is_dir() else []
+    hint = did_you_mean(target.name, siblings)
+    return f"agency file '{inc}' not found (looked for {display_path(target)}){hint}"
+
+
 def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
+    """Validate a whole file against its model; every problem (and every secret written in it) is recorded."""
+    merges = find_merge_keys(source.data)
+    findings = find_secrets(source.data) + merge_key_findings(source.data)
+    result = None
     try:
-        return model.model_validate(source.data)
+        result = model.model_validate(source.data)
     except ValidationError as exc:
-        for loc, msg, at_key in translate(model, source.data, exc):
-            problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key=at_key))
-        return None
+        # Inside a mapping built with '<<' the model's complaints (missing kind...) only echo the merge key.
+        findings += [f for f in translate(model, source.data, exc) if not inside(f[0], merges)]
+    for loc, msg, at_key in findings:
+        problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key=at_key))
+    return result if not findings else None
 
 
-def _unit_refs_in_defaults(defaults: Any, units: dict[str, Unit], prefix: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+def _template_problems(source: Source) -> list[Problem]:
+    """Message template overrides are tried here, so that a bad one is a validation error, never a tick's crash."""
+    if not isinstance(source.data, dict) or not source.data.get("templates"):
+        return []
+    from notifiers.templates import template_problems
+
+    return template_problems(source)
+
+
+def _unit_refs_in_defaults(defaults: Any, units: Collection[str], prefix: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
     out = []
     if defaults.escalation:
         for j, u in enumerate(defaults.escalation.to):
@@ -233,11 +343,13 @@ def _unit_refs_in_defaults(defaults: Any, units: dict[str, Unit], prefix: tuple[
     return out
 
 
-def _unknown_unit(unit: str, units: dict[str, Unit]) -> str:
-    return f"unknown unit '{unit}'{did_you_mean(unit, units)}" + ("" if units else " (no units are defined)")
+def _unknown_unit(unit: str, units: Collection[str]) -> str:
+    if not units:
+        return f"unknown unit '{unit}' (no units are defined: add them under 'units:' or include an agency file)"
+    return f"unknown unit '{unit}'" + (did_you_mean(unit, units) or f" (defined units: {accepted(units)})")
 
 
-def _unit_refs(pf: PlanFile, units: dict[str, Unit]) -> list[tuple[tuple[Any, ...], str]]:
+def _unit_refs(pf: PlanFile, units: Collection[str]) -> list[tuple[tuple[Any, ...], str]]:
     """Every unit a step names must be defined in the plan or an included agency file."""
     out = _unit_refs_in_defaults(pf.defaults, units, ("defaults",))
     for i, step in enumerate(pf.steps):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import StateError
-from engine.people import confirm
+from engine.materialize import opening_index
+from engine.people import confirm_row, request
 from engine.plan import Plan
-from engine.state.models import OPEN, OVERDUE, EventRecord, OccurrenceRecord, OutboxRecord
-from engine.tick import tick
+from engine.state.models import ACTIVE, OPEN, OVERDUE, EventRecord, OccurrenceRecord, OutboxRecord
+from engine.tick import DocumentMaker, tick_in
 
 TICK_TIME = time(7, 30)
 
@@ -40,12 +42,6 @@ class ConfirmPolicy:
             return cls("late", int(text[5:]))
         raise StateError(f"--confirm '{text}' is not understood: use on-time, late:N (e.g. late:5) or never")
 
-    def confirm_on(self, row: OccurrenceRecord, today: date) -> bool:
-        if self.mode == "never":
-            return False
-        target = row.due_on + timedelta(days=self.late_days if self.mode == "late" else 0)
-        return today >= target
-
 
 def tick_time(plan: Plan, day: date) -> datetime:
     """The moment of the daily tick (07:30 in the plan's time zone)."""
@@ -53,36 +49,72 @@ def tick_time(plan: Plan, day: date) -> datetime:
 
 
 def simulate(plan: Plan, sessions: Callable[[], Session], start: date, end: date, policy: ConfirmPolicy,
-             confirmer: str = "Mô phỏng") -> None:
-    """Tick every day from `start` to `end`; simulated people confirm open occurrences per `policy`.
+             confirmer: str = "Mô phỏng", requests: dict[date, list[str]] | None = None,
+             documents: DocumentMaker | None = None, every_day: bool = False) -> None:
+    """Run the plan from `start` to `end` through the same tick code a live run uses, at 07:30 each day.
+
+    Simulated people request on-demand steps on the given days (before that day's tick) and confirm open
+    occurrences per `policy` (after it). Days on which nothing can happen - no occurrence opens, no row's
+    `next_on` has come, nobody confirms or requests - are skipped, since a tick on them does nothing;
+    `every_day=True` ticks them anyway (the tests compare both). Days are committed a month at a time.
 
     Raises:
-        StateError: an empty span.
+        StateError: an empty span, or a request the plan refuses.
     """
     if end < start:
         raise StateError(f"--to ({end:%d/%m/%Y}) is before --from ({start:%d/%m/%Y})")
-    day = start
-    while day <= end:
-        now = tick_time(plan, day)
-        tick(plan, sessions, now)
-        if policy.mode != "never":
-            _confirm_due(plan, sessions, day, now, policy, confirmer)
-        day += timedelta(days=1)
+    requests = requests or {}
+    request_days = sorted(requests)
+    with sessions() as session:
+        day = start
+        while day <= end:
+            month = (day.year, day.month)
+            with session.begin():
+                while day <= end and (day.year, day.month) == month:
+                    now = tick_time(plan, day)
+                    for step_id in requests.get(day, []):
+                        request(plan, session, step_id, at=day, now=now, by=confirmer, note="mô phỏng")
+                    tick_in(plan, session, now, documents=documents)
+                    if policy.mode != "never":
+                        _confirm_due(plan, session, day, now, policy, confirmer)
+                    day = day + timedelta(days=1) if every_day else _next_day(plan, session, day, policy, request_days)
 
 
-def _confirm_due(plan: Plan, sessions: Callable[[], Session], day: date, now: datetime, policy: ConfirmPolicy,
+def _next_day(plan: Plan, session: Session, day: date, policy: ConfirmPolicy, request_days: list[date]) -> date:
+    """The first day after `day` on which a tick or a simulated person has something to do."""
+    candidates: list[date] = []
+    days, _ = opening_index(plan)
+    i = bisect.bisect_right(days, day)
+    if i < len(days):
+        candidates.append(days[i])
+    j = bisect.bisect_right(request_days, day)
+    if j < len(request_days):
+        candidates.append(request_days[j])
+    active = (OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_(ACTIVE),
+              OccurrenceRecord.orphaned.is_(False))
+    next_on, first_due = session.execute(select(
+        func.min(OccurrenceRecord.next_on),
+        func.min(OccurrenceRecord.due_on).filter(OccurrenceRecord.status.in_((OPEN, OVERDUE)))).where(*active)).one()
+    if next_on is not None:
+        candidates.append(next_on)
+    if first_due is not None and policy.mode != "never":
+        candidates.append(first_due + timedelta(days=policy.late_days if policy.mode == "late" else 0))
+    return max(min(candidates), day + timedelta(days=1)) if candidates else date.max
+
+
+def _confirm_due(plan: Plan, session: Session, day: date, now: datetime, policy: ConfirmPolicy,
                  confirmer: str) -> None:
-    with sessions() as session, session.begin():
-        rows = session.scalars(select(OccurrenceRecord).where(
-            OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_((OPEN, OVERDUE)),
-            OccurrenceRecord.orphaned.is_(False))).all()
-        for row in rows:
-            step = plan.step_by_id.get(row.step_id)
-            if step is None or not policy.confirm_on(row, day):
-                continue
-            evidence = {r: _sample(r, row, day) for r in step.confirmation.requires}
-            confirm(plan, session, row.step_id, key=row.key, by=confirmer, at=day, now=now, evidence=evidence,
-                    source="simulation")
+    latest_due = day - timedelta(days=policy.late_days if policy.mode == "late" else 0)
+    rows = session.scalars(select(OccurrenceRecord).where(
+        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_((OPEN, OVERDUE)),
+        OccurrenceRecord.due_on <= latest_due, OccurrenceRecord.orphaned.is_(False))
+        .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)).all()
+    for row in rows:
+        step = plan.step_by_id.get(row.step_id)
+        if step is None:
+            continue
+        evidence = {r: _sample(r, row, day) for r in step.confirmation.requires}
+        confirm_row(plan, session, row, by=confirmer, at=day, now=now, evidence=evidence, source="simulation")
 
 
 def _sample(kind: str, row: OccurrenceRecord, day: date) -> str:
@@ -120,6 +152,4 @@ def _event_of_reason(reason: str) -> str:
     """Outbox reasons back to audit events: opened/disseminate/coordinate/draft -> opened, reminder-D, ..."""
     if reason in ("opened", "disseminate", "coordinate", "draft"):
         return "opened"
-    if reason.startswith("reminder-") or reason.startswith("escalation-"):
-        return reason
     return reason

@@ -1,7 +1,8 @@
-"""Turn pydantic's errors into plan problems: the path as the author reads it, the value, what is accepted."""
+"""Turn pydantic's errors into plan problems (path, value, what is accepted), plus checks on the raw data."""
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, get_args, get_origin
@@ -9,11 +10,16 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic import Tag as PydanticTag
 
-from engine.errors import accepted, did_you_mean
+from engine.errors import SECRET_PARAM, URL_PASSWORD, accepted, did_you_mean, redact
+from engine.models.common import ID_PATTERN, Tag
 from engine.models.steps import KINDS
 from engine.models.timing import TIMING_KEYS
 
 Loc = tuple[Any, ...]
+Finding = tuple[Loc, str, bool]  # (loc, message, points at the key rather than the value)
+
+MERGE_KEY = "<<"
+TAG_PATTERN = next(m.pattern for m in Tag.__metadata__ if getattr(m, "pattern", None))
 
 _TYPE_NAMES = {
     "string_type": "text",
@@ -50,6 +56,8 @@ def clean_loc(raw: Any, loc: Loc) -> Loc:
             continue
         if isinstance(seg, str) and seg in KINDS and isinstance(node, dict) and seg not in node:
             continue
+        if isinstance(node, dict) and seg not in node:  # pydantic names a key that is not text by its str()
+            seg = next((k for k in node if str(k) == str(seg)), seg)
         out.append(seg)
         if isinstance(node, dict):
             node = node.get(seg)
@@ -65,7 +73,7 @@ def render_path(raw: Any, loc: Loc) -> str:
     parts: list[str] = []
     node = raw
     for seg in loc:
-        if isinstance(seg, int):
+        if isinstance(seg, int) and not isinstance(node, dict):  # an index (a number used as a key is a key)
             item = node[seg] if isinstance(node, list) and 0 <= seg < len(node) else None
             step_id = item.get("id") if isinstance(item, dict) else None
             if parts == ["steps"] and isinstance(step_id, str) and step_id:
@@ -150,19 +158,19 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             model = model_at(root, loc[:-1])
             key = str(loc[-1])
             names = field_names(model) if model else []
-            if key == "<<":
-                msg = "YAML merge keys ('<<') are not supported: put shared values in an agency file (include:)"
-            else:
-                msg = f"unknown field '{key}'{did_you_mean(key, names)}"
-                if names:
-                    msg += f" (accepted: {accepted(names, limit=20)})"
+            msg = f"unknown field '{key}'{did_you_mean(key, names)}"
+            if names:
+                msg += f" (accepted: {accepted(names, limit=20)})"
+            at_key = True
+        elif kind == "invalid_key":
+            msg = f"key {_show(value)} is not text: keys are field names or ids (quote it if it is meant as text)"
             at_key = True
         elif kind == "missing":
             loc, field = loc[:-1], loc[-1]
             msg = f"required field '{field}' is missing"
         elif kind == "union_tag_invalid" and ctx.get("discriminator") == "'kind'":
             tag = str(ctx.get("tag"))
-            msg = f"unknown kind '{tag}'{did_you_mean(tag, KINDS)} (accepted: {accepted(KINDS)})"
+            msg = f"unknown kind {_show(tag)}{did_you_mean(tag, KINDS)} (accepted: {accepted(KINDS)})"
             loc = (*loc, "kind")
         elif kind == "union_tag_not_found" and ctx.get("discriminator") == "'kind'":
             msg = f"required field 'kind' is missing (one of {accepted(KINDS)})"
@@ -174,7 +182,7 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             options = [s.strip(" '") for s in str(expected).replace(" or ", ",").split(",")]
             msg += did_you_mean(str(value), [o for o in options if o])
         elif kind == "string_pattern_mismatch":
-            msg = f"{_show(value)} is not a valid id or tag: use lowercase letters a-z, digits and '-' (e.g. 'van-phong')"
+            msg = _pattern_message(value, ctx.get("pattern"))
         elif kind in ("string_too_short", "too_short"):
             msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -188,8 +196,19 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             msg = str(ctx.get("error", err["msg"]))
         else:
             msg = f"{err['msg']} (got {_show(value)})"
+        if loc and loc[-1] == "[key]":  # a mapping key (a unit id) is wrong: point at the key itself
+            loc, at_key = loc[:-1], True
         out.append((clean_loc(raw, loc), msg, at_key))
     return out
+
+
+def _pattern_message(value: Any, pattern: Any) -> str:
+    if pattern == ID_PATTERN:
+        return f"{_show(value)} is not a valid id: use lowercase letters a-z, digits and '-' (e.g. 'van-phong')"
+    if pattern == TAG_PATTERN:
+        return (f"{_show(value)} is not a valid tag: use letters, digits, '-', '_' and '.', starting with a letter "
+                "or digit, no spaces (e.g. 'van-phong')")
+    return f"{_show(value)} does not have the expected form ({pattern})"
 
 
 def _timing_message(value: Any) -> str:
@@ -203,4 +222,59 @@ def _timing_message(value: Any) -> str:
     return f"timing needs one of: {forms}{hints}"
 
 
-__all__ = ["translate", "render_path", "clean_loc", "model_at"]
+def _walk(data: Any) -> Any:
+    """Yield (loc, key, value) for every entry of nested mappings and lists, iteratively (files may nest deep)."""
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            yield loc, key, value
+            if isinstance(value, (dict, list)):
+                stack.append(((*loc, key), value))
+
+
+def find_secrets(data: Any) -> list[Finding]:
+    """Every text (value or key) that holds a password or token inside an address, located at that text.
+
+    The message shows the address with the secret replaced by '***'.
+    """
+    out: list[Finding] = []
+    for loc, key, value in _walk(data):
+        for text, at_key in ((key, True), (value, False)):
+            if isinstance(text, str) and (found := URL_PASSWORD.search(text) or SECRET_PARAM.search(text)):
+                out.append(((*loc, key), _secret_message(text, found), at_key))
+    return out
+
+
+def _secret_message(text: str, found: re.Match[str]) -> str:
+    start = text.rfind(" ", 0, found.start()) + 1
+    end = text.find(" ", found.end())
+    address = redact(text[start:] if end < 0 else text[start:end])
+    shown = address if len(address) <= 80 else address[:77] + "..."
+    return ("secrets must not be written in plan files: reference them by name (a notification tag, or a "
+            f"setting of the server) and keep the value outside the plan - found one in '{shown}'")
+
+
+def find_merge_keys(data: Any) -> list[Loc]:
+    """The loc of every mapping that uses a YAML merge key ('<<'), which the plan language does not support."""
+    top: list[Loc] = [()] if isinstance(data, dict) and MERGE_KEY in data else []
+    return top + [(*loc, key) for loc, key, value in _walk(data) if isinstance(value, dict) and MERGE_KEY in value]
+
+
+def merge_key_findings(data: Any) -> list[Finding]:
+    """A problem at each '<<' key: copying a mapping this way hides what a step really holds."""
+    return [
+        ((*loc, MERGE_KEY), "YAML merge keys ('<<') are not supported: write the fields out, or put shared units "
+         "and policy in an agency file (include:) or in 'defaults:'", True)
+        for loc in find_merge_keys(data)
+    ]
+
+
+def inside(loc: Loc, parents: list[Loc]) -> bool:
+    """True when `loc` lies within (or is) one of `parents`."""
+    return any(loc[: len(p)] == p for p in parents)
+
+
+__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "merge_key_findings",
+           "find_merge_keys", "inside"]

@@ -31,6 +31,9 @@ class WorkCalendar:
         self.extra_working_days = frozenset(extra_working_days)
         self._swapped = frozenset(getattr(self._country, "weekend_workdays", ()))
         self._cache: dict[date, bool] = {}
+        # Memos for the calendar of large plans, where thousands of occurrences share a few due dates.
+        self._shifted: dict[tuple[date, str], date] = {}
+        self._moved: dict[tuple[date, int], date] = {}
 
     def is_working_day(self, day: date) -> bool:
         hit = self._cache.get(day)
@@ -54,16 +57,24 @@ class WorkCalendar:
         """Apply a non-working-day policy: 'keep', 'previous' or 'next' working day."""
         if policy == "keep" or self.is_working_day(day):
             return day
-        step = -ONE_DAY if policy == "previous" else ONE_DAY
-        while not self.is_working_day(day):
-            day += step
-        return day
+        hit = self._shifted.get((day, policy))
+        if hit is None:
+            step = -ONE_DAY if policy == "previous" else ONE_DAY
+            hit = day
+            while not self.is_working_day(hit):
+                hit += step
+            self._shifted[(day, policy)] = hit
+        return hit
 
     def add_working_days(self, day: date, n: int) -> date:
         """The date `n` working days after `day` (before it when n < 0); n = 0 returns `day`."""
-        step = ONE_DAY if n >= 0 else -ONE_DAY
-        for _ in range(abs(n)):
-            day += step
-            while not self.is_working_day(day):
-                day += step
-        return day
+        hit = self._moved.get((day, n))
+        if hit is None:
+            step = ONE_DAY if n >= 0 else -ONE_DAY
+            hit = day
+            for _ in range(abs(n)):
+                hit += step
+                while not self.is_working_day(hit):
+                    hit += step
+            self._moved[(day, n)] = hit
+        return hit

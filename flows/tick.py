@@ -1,75 +1,136 @@
-"""The tick as a Prefect flow: decide in one task, apply per acted-on step as named tasks, publish artifacts."""
+"""The tick as a Prefect flow: decide in one task, apply each step acted on as a task named after it, publish.
+
+Only steps with something to do today get a task (a Prefect task costs 6-10 ms; a plan has many idle
+occurrences). Deciding and applying share one transaction, committed once (tasks called from a flow run in its
+thread); every effect is idempotent (see engine.tick), so a rerun after a crash - or two runs at once - writes
+each effect once.
+"""
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
+from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from prefect import flow, task
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
+from sqlalchemy.orm import Session
 
-from prefect import flow, task  # noqa: E402
+from engine.plan import Plan, PlanLoader
+from engine.tick import Action
 
-from engine.plan import Plan  # noqa: E402
+TICK_TIME = time(7, 30)  # the moment of a tick given a day (`--at`), as the daily schedule
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+# Plans, sessions and actions are passed wrapped in `quote` and nothing is cached or persisted: Prefect would
+# otherwise walk and hash a whole plan for every task, which costs more than the task.
+plain_task = task(cache_policy=NONE, persist_result=False)
 
 
-@task(name="decide")
-def decide_task(plan: Plan, db: str | None, now: datetime) -> list[Any]:
+def moment(plan: Plan, at: date | None) -> datetime:
+    """The tick's `now`: 07:30 on `at` in the plan's time zone, or the wall clock."""
+    tz = ZoneInfo(plan.meta.timezone)
+    return datetime.combine(at, TICK_TIME, tzinfo=tz) if at else datetime.now(tz)
+
+
+def _sessions() -> Any:
     from engine.state.db import open_store, session_factory
+
+    return session_factory(open_store())  # KEHOACH_DATABASE_URL, else .kehoach/state.db
+
+
+@plain_task(name="decide", task_run_name="decide")
+def decide_task(plan: Plan, session: Session, now: datetime) -> list[Action]:
+    """Claim the plan, materialise its calendar up to today and list what is due."""
     from engine.tick import decide, plan_today, sync
 
-    sessions = session_factory(open_store(db))
     today = plan_today(plan, now)
-    with sessions() as session, session.begin():
-        sync(plan, session, today, now)
-        session.flush()
-        return decide(plan, session, today)
+    sync(plan, session, today, now)
+    return decide(plan, session, today)
 
 
-def _apply_step(plan: Plan, db: str | None, actions: list[Any], now: datetime) -> list[Any]:
-    from engine.state.db import open_store, session_factory
+@plain_task(name="apply")
+def apply_task(plan: Plan, session: Session, actions: list[Action], now: datetime) -> tuple[list[Action], int]:
+    """Apply one step's actions: events, statuses, notices, drafts."""
     from engine.tick import apply, plan_today
 
-    sessions = session_factory(open_store(db))
-    with sessions() as session, session.begin():
-        applied, _ = apply(plan, session, actions, plan_today(plan, now), now)
-    return applied
+    done = apply(plan, session, actions, plan_today(plan, now), now)
+    session.flush()
+    return done
 
 
-apply_task = task(_apply_step, name="apply")
-
-
-@flow(name="kehoach-tick", log_prints=False)
-def tick_flow(plan: Plan, now: datetime, db: str | None = None) -> list[Any]:
-    """One tick of one plan; each step acted on shows as a task named after it."""
-    actions = decide_task(plan, db, now)
-    by_step: dict[str, list[Any]] = {}
-    for a in actions:
-        by_step.setdefault(a.step_id, []).append(a)
-    applied: list[Any] = []
-    for step_id, step_actions in by_step.items():
-        applied += apply_task.with_options(name=f"{step_id}", task_run_name=f"{step_id}")(plan, db, step_actions, now)
-    return applied
-
-
-def run_tick(plan: Plan, now: datetime, db: str | None = None) -> dict[str, Any]:
-    """Run the tick flow and summarise it for the CLI."""
-    from engine.dates import fmt
-    from engine.state.db import open_store, session_factory
+@plain_task(name="publish", task_run_name="publish")
+def publish_task(plan: Plan, now: datetime) -> dict[str, Any]:
+    """Read the plan's standing and publish it as artifacts (progress, open work, upcoming deadlines)."""
     from engine.status import plan_status
     from engine.tick import plan_today
+    from flows.artifacts import publish, standing
 
-    applied = tick_flow.with_options(flow_run_name=f"{plan.id} {now:%Y-%m-%d}")(plan, now, db)
     today = plan_today(plan, now)
-    lines = [f"  {a.event:<11} {a.step_id} ({a.occurrence_key})" for a in applied]
-    with session_factory(open_store(db))() as session:
-        rows = plan_status(plan, session, today)
-    due = [r for r in rows if r["due"] <= today.isoformat()]
-    done = sum(r["status"] == "done" for r in due)
-    overdue = sum(r["status"] == "overdue" for r in due)
-    upcoming = [r for r in rows if r["due"] > today.isoformat() and r["status"] != "done"][:3]
-    status_line = f"{done}/{len(due)} lần đã đến hạn hoàn thành, {overdue} quá hạn"
-    if upcoming:
-        status_line += "; sắp tới: " + ", ".join(f"{r['step']} ({fmt(datetime.fromisoformat(r['due']).date())})"
-                                                for r in upcoming)
-    return {"applied": applied, "lines": lines, "status_line": status_line}
+    with _sessions()() as session:
+        s = standing(plan.id, plan_status(plan, session, today), today)
+    keys = publish(plan, s)
+    return {"due": s.due, "done": s.done, "overdue": s.overdue, "percent": s.percent, "line": s.line(),
+            "artifacts": keys}
+
+
+@plain_task(name="deliver")
+def deliver_task(plan_id: str, now: datetime, channels: str | None) -> dict[str, Any]:
+    """Send the plan's due notices through Apprise and publish what happened; the task fails (the tick does
+    not) when a notice failed this run or has been given up, so that it shows in the UI."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from flows.artifacts import artifact_key
+    from notifiers.delivery import DeliveryFailed, deliver_outbox
+
+    report = deliver_outbox(_sessions(), now, channels, plan_id=plan_id)
+    create_markdown_artifact(report.markdown(), key=artifact_key(plan_id, "thong-bao"),
+                             description=report.summary())
+    if not report.ok:
+        raise DeliveryFailed(report.summary())
+    return {"line": report.summary(), "delivered": report.delivered}
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    day = params.get("at") or datetime.now(ZoneInfo(DEFAULT_TZ)).date()
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    return f"{Path(params['plan']).stem} {day:%d/%m/%Y}"
+
+
+@flow(name="kehoach-tick", flow_run_name=_run_name, log_prints=False)
+def tick_flow(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
+    """Một lượt chạy của một kế hoạch: mở việc đến hạn, nhắc hạn, báo quá hạn, đôn đốc; cập nhật tiến độ.
+
+    Args:
+        plan: Đường dẫn tệp kế hoạch YAML (plan file path).
+        at: Ngày chạy (mặc định: hôm nay) - chạy lại một ngày đã qua không gửi trùng thông báo.
+        channels: Tệp kênh (Apprise) để gửi thông báo; mặc định KEHOACH_CHANNELS, không có thì thông báo chờ.
+    """
+    loaded = PlanLoader().load(plan)
+    now = moment(loaded, at)
+    applied: list[Action] = []
+    skipped = 0
+    # One transaction for the whole tick, as `engine.tick.tick`: one commit, and a failed step leaves nothing.
+    with _sessions()() as session, session.begin():
+        actions = decide_task(quote(loaded), quote(session), now)
+        by_step: dict[str, list[Action]] = {}
+        for a in actions:
+            by_step.setdefault(a.step_id, []).append(a)
+        for step_id, step_actions in by_step.items():
+            step_task = apply_task.with_options(task_run_name=step_id)
+            done, again = step_task(quote(loaded), quote(session), quote(step_actions), now)
+            applied += done
+            skipped += again
+    summary = publish_task(quote(loaded), now)
+    sent = deliver_task(loaded.id, now, channels, return_state=True)  # a failed delivery fails its task only
+    summary["notices"] = sent.result() if sent.is_completed() else str(sent.result(raise_on_failure=False))
+    return {"plan": loaded.id, "date": now.date().isoformat(), "flow_run_id": str(flow_run.id),
+            "skipped": skipped,
+            "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
+                        for a in applied],
+            **summary}

@@ -16,3 +16,51 @@ def seed_plan():
     from engine.plan import load_plan
 
     return load_plan(SEED)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# State stores: SQLite files, and PostgreSQL (tests/pg.py) - a private cluster per session, a database per test.
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """The PostgreSQL server of this session: KEHOACH_TEST_POSTGRES_URL, else a private cluster (stopped at the
+    end). Fails with a clear message when there is none, unless KEHOACH_SKIP_POSTGRES=1."""
+    import os
+
+    from tests.pg import ENV_SKIP, ENV_URL, Cluster, PostgresUnavailable
+
+    if os.environ.get(ENV_SKIP) == "1":
+        pytest.skip(f"{ENV_SKIP}=1: PostgreSQL tests skipped")
+    cluster = Cluster(os.environ.get(ENV_URL) or None)
+    try:
+        cluster.start()
+    except (PostgresUnavailable, KeyError) as exc:
+        cluster.stop()
+        pytest.fail(f"PostgreSQL is needed for the store tests and could not be started: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_cluster):
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards); its SQLAlchemy URL."""
+    from engine.state.db import close_store
+
+    url = postgres_cluster.create_database()
+    yield url
+    close_store(url)
+    postgres_cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """The same test on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        from engine.state.db import close_store
+
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        yield url
+        close_store(url)
+    else:
+        yield request.getfixturevalue("pg_url")

@@ -28,7 +28,9 @@ def err(message: str) -> None:
 def _register() -> None:
     from engine.cli import plan_cmds  # noqa: F401 - commands register themselves on `app`
 
-    for name in ("engine.cli.run_cmds", "engine.cli.notify_cmds", "engine.cli.report_cmds"):
+    for name in (
+        "engine.cli.run_cmds", "engine.cli.serve_cmds", "engine.cli.notify_cmds", "engine.cli.report_cmds",
+    ):
         try:
             __import__(name)
         except ModuleNotFoundError as exc:
@@ -36,11 +38,20 @@ def _register() -> None:
                 raise
 
 
+def _click_errors() -> tuple[type[Exception], ...]:
+    """click's error base, and the one of the copy of click that recent typer versions ship inside themselves."""
+    import click
+
+    vendored = [c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    return (click.ClickException, *vendored)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print a clear message and exit non-zero, never a traceback."""
     _register()
     try:
-        app(args=argv, prog_name="kehoach", standalone_mode=False)
+        # Without standalone mode click returns the code of a `typer.Exit` instead of exiting with it.
+        code = app(args=argv, prog_name="kehoach", standalone_mode=False)
     except PlanError as exc:
         err(str(exc))
         err(f"{len(exc.problems)} lỗi (problems) - kế hoạch không hợp lệ.")
@@ -57,10 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         err("kehoach: đã hủy (aborted)")
         sys.exit(130)
     except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, _click_errors()):
             exc.show()
             sys.exit(exc.exit_code)
         raise
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

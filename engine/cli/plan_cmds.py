@@ -31,6 +31,8 @@ PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML (plan fil
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục kế hoạch (files or folders).")],
+    channels: Annotated[Path | None, typer.Option(
+        "--channels", help="Tệp kênh (Apprise): báo cả nhãn kế hoạch dùng mà tệp kênh không có.")] = None,
 ) -> None:
     """Kiểm tra kế hoạch: liệt kê MỌI lỗi dạng tệp:dòng:cột: đường.dẫn: thông báo (exit 1 nếu có lỗi)."""
     files = plan_paths(paths)
@@ -45,6 +47,13 @@ def validate(
                 print(p)
             problems += len(exc.problems)
             bad_files += 1
+    if channels is not None:
+        from notifiers.usage import channel_problems
+
+        missing = channel_problems(loader, files, channels)
+        for p in missing:
+            print(p)
+        problems += len(missing)
     good = len(files) - bad_files
     if problems:
         err(f"{good} tệp hợp lệ, {bad_files} tệp có lỗi, tổng {problems} lỗi.")

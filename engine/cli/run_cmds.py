@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Iterator
 
 import typer
 
@@ -20,24 +22,87 @@ class Format(str, Enum):
     json = "json"
 
 
+EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
+            "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch"}
+
+
 @app.command()
 def run(
     plans: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục kế hoạch.")],
     at: AtOpt = None,
     db: DbOpt = None,
+    channels: Annotated[Path | None, typer.Option(
+        "--channels", envvar="KEHOACH_CHANNELS", show_envvar=True,
+        help="Tệp kênh (Apprise) để gửi thông báo; không có thì thông báo chờ trong hộp thư đi.")] = None,
 ) -> None:
-    """Chạy một lượt (tick) cho mỗi kế hoạch dưới dạng Prefect flow run: mở việc, nhắc hạn, báo quá hạn."""
-    from engine.plan import plan_paths
-    from flows.tick import run_tick
+    """Chạy một lượt (tick) cho mỗi kế hoạch dưới dạng Prefect flow run: mở việc, nhắc hạn, báo quá hạn.
 
-    loaded = [load(p) for p in plan_paths(plans)]
-    for plan in loaded:
-        day, now = now_for(plan, at)
-        summary = run_tick(plan, now, db)
-        print(f"Kế hoạch {plan.meta.number} ({plan.id}) - lượt chạy ngày {fmt(day)}:")
-        for line in summary["lines"] or ["  (không có việc gì đến hạn)"]:
-            print(line)
-        print(f"  Trạng thái: {summary['status_line']}")
+    Không cần Prefect server: không có cấu hình Prefect thì chạy ở chế độ nhúng (lịch sử trong .kehoach/prefect).
+    """
+    from engine.errors import PlanError
+    from engine.plan import PlanLoader, plan_paths
+    from engine.state.db import ENV_URL
+
+    day = day_arg(at)
+    loader, loaded, problems = PlanLoader(), [], []
+    for path in plan_paths(plans):
+        try:
+            loaded.append(loader.load(path))
+        except PlanError as exc:  # every broken plan reported at once; none is run
+            problems += exc.problems
+    if problems:
+        raise PlanError(problems)
+    sessions(db)  # a bad URL fails here, before Prefect starts
+    from flows.env import use_embedded_defaults
+
+    use_embedded_defaults()
+    from flows.env import short_runs, ui_url
+    from flows.tick import tick_flow
+
+    ui = ui_url()
+    with _env(ENV_URL, db), short_runs():
+        for plan in loaded:
+            summary = tick_flow(str(plan.path), day, str(channels) if channels else None)
+            _print_tick(plan, summary)
+            if ui:
+                err(f"  Prefect UI: {ui}/runs/flow-run/{summary['flow_run_id']}")
+
+
+def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
+    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {_dmy(summary['date'])}:")
+    by_occ: dict[tuple[str, str], list[str]] = {}
+    for a in summary["applied"]:
+        what = EVENT_VI.get(a["event"], a["event"])
+        if a["event"] == "escalation":
+            what += f" lần {a['escalation']} ({', '.join(a['to'])})"
+        by_occ.setdefault((a["step"], a["occurrence"]), []).append(what)
+    for (step, key), events in by_occ.items():
+        print(f"  {step} ({key}): {', '.join(events)}")
+    if not by_occ:
+        print("  (không có việc gì mới)")
+    if summary["skipped"]:
+        print(f"  ({summary['skipped']} việc đã làm ở lượt chạy trước, không làm lại)")
+    if summary.get("notices"):
+        notices = summary["notices"]
+        print(f"  {notices['line'] if isinstance(notices, dict) else notices}")
+    print(f"  Tình hình: {summary['line']}")
+
+
+@contextmanager
+def _env(name: str, value: str | None) -> Iterator[None]:
+    """Set an environment variable for a block: flows read the store URL from it, never from a parameter
+    (a flow's parameters are stored and shown by Prefect, and a database URL may carry a password)."""
+    old = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if value is not None:
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
 
 
 @app.command()
@@ -48,14 +113,16 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận."""
-    from engine.status import plan_status
+    from engine.status import plan_status, status_counts
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     with sessions(db)() as session:
         rows = plan_status(plan, session, day)
+    counts = status_counts(rows, day)
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "date": day.isoformat(), "occurrences": rows}, ensure_ascii=False, indent=2))
+        print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(), "counts": counts,
+                          "occurrences": rows}, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -71,6 +138,11 @@ def status(
         table.add_row(r["step"] + (" (mồ côi)" if r["orphaned"] else ""), r["occurrence"], r["status_vi"],
                       _dmy(r["due"]), str(r["days_overdue"] or ""), conf, r["notices"])
     Console(width=160).print(table)
+    line = (f"{counts['done']}/{counts['due']} lần đến hạn đã hoàn thành ({counts['done_late']} chậm), "
+            f"{counts['overdue']} quá hạn, {counts['waiting']} chờ bước trước")
+    if counts["orphaned"]:
+        line += f", {counts['orphaned']} mồ côi (bước đã bỏ khỏi kế hoạch)"
+    print(line + ".")
 
 
 def _dmy(iso: str | None) -> str:
@@ -135,33 +207,73 @@ def simulate(
     from_: Annotated[str, typer.Option("--from", help="Từ ngày (dd/mm/yyyy).")],
     to: Annotated[str, typer.Option("--to", help="Đến ngày (dd/mm/yyyy).")],
     confirm_policy: Annotated[str, typer.Option("--confirm", help="on-time, late:N hoặc never.")] = "on-time",
+    request_: Annotated[list[str] | None, typer.Option(
+        "--request", help="Mô phỏng một yêu cầu: BƯỚC@dd/mm/yyyy (lặp lại được).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
 ) -> None:
-    """Mô phỏng từng ngày của một khoảng thời gian (không cần Prefect server) và in dòng thời gian sự kiện."""
+    """Mô phỏng từng ngày của một khoảng thời gian (không cần Prefect server) và in dòng thời gian sự kiện.
+
+    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả.
+    """
+    from sqlalchemy import func, select
+
+    from engine.people import step_of
     from engine.simulate import ConfirmPolicy, simulate as run_sim, timeline
+    from engine.state.models import EventRecord
 
     plan = load(plan_path)
     start, end = day_arg(from_, "--from"), day_arg(to, "--to")
     assert start is not None and end is not None
+    if end < start:
+        raise StateError(f"--to {fmt(end)} is before --from {fmt(start)}")
     policy = ConfirmPolicy.parse(confirm_policy)
-    factory = sessions(db or "sqlite://")
-    with factory() as session:
-        from engine.state.models import EventRecord
-        from sqlalchemy import func, select
+    requests: dict = {}
+    for item in request_ or []:
+        step_id, sep, when = item.partition("@")
+        if not sep:
+            raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
+        step_of(plan, step_id.strip())
+        requests.setdefault(day_arg(when, "--request"), []).append(step_id.strip())
+    if db:
+        factory = sessions(db)
+    else:
+        from engine.state.db import scratch_store, session_factory
 
+        factory = session_factory(scratch_store())
+    with factory() as session:
         if session.scalar(select(func.count()).select_from(EventRecord).where(
                 EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
             raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
                              "simulate into an empty --db or start after them")
-    run_sim(plan, factory, start, end, policy)
+    run_sim(plan, factory, start, end, policy, requests=requests)
     with factory() as session:
         events = timeline(plan, session, start, end)
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "from": start.isoformat(), "to": end.isoformat(),
+        print(json.dumps({"plan": plan.id, "version": plan.version, "from": start.isoformat(), "to": end.isoformat(),
                           "confirm": confirm_policy, "events": events}, ensure_ascii=False, indent=2))
         return
     for e in events:
         rec = ", ".join(e["recipients"])
-        print(f"{_dmy(e['date'])}  {e['step']:<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
+        print(f"{_dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
     err(f"{len(events)} sự kiện.")
+
+
+@app.command()
+def skip(
+    plan_path: PlanArg,
+    step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
+    by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định bỏ qua.")],
+    reason: Annotated[str, typer.Option("--reason", help="Lý do bỏ qua (bắt buộc).")],
+    occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023-Q2).")] = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Bỏ qua một lần thực hiện không còn cần (ghi người quyết định và lý do); các bước sau không phải chờ nữa."""
+    from engine.people import skip as do_skip
+
+    plan = load(plan_path)
+    day, now = now_for(plan, at)
+    with sessions(db)() as session, session.begin():
+        row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now)
+        print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")

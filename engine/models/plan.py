@@ -10,6 +10,17 @@ from engine.models.common import Model, PlanDate, Tag, Text, UnitId, described
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import Step
 
+# Notice events a plan or agency may give its own message template for (defaults: notifiers/templates.py).
+TemplateEvent = Literal["opened", "disseminate", "coordinate", "reminder", "due_today", "overdue", "review_summary",
+                        "report_draft", "confirmed"]
+TEMPLATE_EVENTS: tuple[str, ...] = TemplateEvent.__args__  # type: ignore[attr-defined]
+TEMPLATES_DESCRIPTION = (
+    "Mẫu thông báo riêng theo sự kiện (message templates by event, Jinja2): dòng đầu là tiêu đề, phần còn lại là "
+    "nội dung; biến như {{ plan_number }}, {{ step_title }}, {{ due }}, {{ days_text }}, {{ confirm_command }}."
+)
+TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_title }}\nKính gửi: {{ unit_name }}\n\n"
+                                 "Hạn {{ due }} ({{ days_text }}).\n"}
+
 
 class Issuer(Model):
     """The issuing body as Decree 30/2020 prints it."""
@@ -87,6 +98,7 @@ class AgencyFile(Model):
     units: dict[UnitId, Unit] = described("Các đơn vị dùng chung (units shared by the agency's plans).", default={})
     calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
     defaults: Defaults = described("Chính sách nhắc hạn mặc định (default policy).", default=Defaults())
+    templates: dict[TemplateEvent, Text] = described(TEMPLATES_DESCRIPTION, default={}, examples=[TEMPLATES_EXAMPLE])
 
 
 class PlanFile(Model):
@@ -103,4 +115,7 @@ class PlanFile(Model):
     units: dict[UnitId, Unit] = described("Đơn vị (units); thêm vào/ghi đè tệp cơ quan.", default={})
     calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
     defaults: Defaults = described("Chính sách mặc định (default policy for steps).", default=Defaults())
+    templates: dict[TemplateEvent, Text] = described(
+        TEMPLATES_DESCRIPTION + " Ghi đè mẫu của tệp cơ quan (overrides the agency's).", default={},
+        examples=[TEMPLATES_EXAMPLE])
     steps: list[Step] = described("Các bước công việc (steps).", min_length=1)

@@ -2,44 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from engine.models.common import Model, NonWorkingDayPolicy, PlanDate, Text, UnitId, described
 
 EvidenceKind = Literal["document_number", "document_date", "date", "attendees", "link", "place", "note"]
 
 
-def _not_after_due(values: list[int], field: str) -> list[int]:
-    for n in values:
-        if n < 0:
-            raise ValueError(
-                f"{field} {n} would put the reminder after the due date - reminders come before it "
-                "(use 'escalation' for after the due date)"
-            )
+def _not_after_due(n: int) -> int:
+    if n < 0:
+        raise ValueError(
+            f"{n} would put the reminder after the due date - reminders come before it "
+            "(use 'escalation' for after the due date)"
+        )
+    return n
+
+
+# Checked one by one so that a problem points at the offending number, not at the whole list.
+DaysBefore = Annotated[int, AfterValidator(_not_after_due)]
+
+
+def _descending(values: list[int]) -> list[int]:
     return sorted(set(values), reverse=True)
 
 
 class Reminders(Model):
     """Reminders before a due date, in calendar days and/or working days, or on given dates."""
 
-    days_before: list[int] = described("Nhắc trước hạn N ngày (days before due).", default=[], examples=[[7, 3]])
-    working_days_before: list[int] = described(
+    days_before: list[DaysBefore] = described("Nhắc trước hạn N ngày (days before due).", default=[], examples=[[7, 3]])
+    working_days_before: list[DaysBefore] = described(
         "Nhắc trước hạn N ngày làm việc (working days before due).", default=[], examples=[[1]]
     )
     on: list[PlanDate] = described("Nhắc vào các ngày cụ thể (on these dates; one-off steps).", default=[])
     on_due_day: bool = described("Nhắc vào ngày đến hạn (a notice on the due day).", default=True)
 
-    @field_validator("days_before")
+    @field_validator("days_before", "working_days_before")
     @classmethod
-    def _days(cls, v: list[int]) -> list[int]:
-        return _not_after_due(v, "days_before")
-
-    @field_validator("working_days_before")
-    @classmethod
-    def _wdays(cls, v: list[int]) -> list[int]:
-        return _not_after_due(v, "working_days_before")
+    def _sorted(cls, v: list[int]) -> list[int]:
+        return _descending(v)
 
 
 class Escalation(Model):

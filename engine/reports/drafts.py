@@ -1,4 +1,4 @@
-"""Drafts made when a review or report occurrence opens: a Markdown status summary of the covered steps."""
+"""Drafts of reviews and reports: made by the tick when an occurrence opens, and on request by `kehoach report`."""
 
 from __future__ import annotations
 
@@ -7,52 +7,126 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.dates import fmt
+from engine.errors import accepted, did_you_mean
 from engine.models.steps import Report, Review
 from engine.plan import Plan
-from engine.state.models import DONE, OVERDUE, OccurrenceRecord
+from engine.reports import ReportError, docx, markdown
+from engine.reports.content import Draft, build
+from engine.reports.periods import (
+    Window,
+    occurrence_window,
+    parse_period,
+    report_window,
+    review_window,
+    step_period_kind,
+)
+from engine.reports.results import collect, covered_steps, require_records
+from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
 
-STATUS_VI = {"scheduled": "chưa đến hạn mở", "open": "đang thực hiện", "overdue": "quá hạn", "done": "hoàn thành",
-             "skipped": "bỏ qua", "cancelled": "hủy"}
+__all__ = ["covered_steps", "draft", "draft_documents", "pick_step", "render", "requested_draft", "requested_window"]
+FORMATS = ("docx", "md")
 
 
-def covered_steps(plan: Plan, step: Any) -> list[str]:
-    """The steps a review or report covers: its `covers`, else every step that is not a review or report."""
-    if step.covers:
-        return list(step.covers)
-    return [s.id for s in plan.steps if not isinstance(s, (Review, Report)) and s.id != step.id]
+def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Window:
+    """The window one occurrence of a report or review step covers."""
+    if isinstance(step, Review):
+        return review_window(plan, key, due)
+    return occurrence_window(plan, step, key, due, opened)
+
+
+def draft(plan: Plan, session: Session, step: Any, window: Window, today: date) -> Draft:
+    """The draft for `window`, with facts as of its cut-off day (or today, when that comes first)."""
+    facts = collect(plan, session, step, window, min(window.end, today))
+    return build(plan, step, facts, today)
+
+
+def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
+    """A draft in one format: 'md' (UTF-8 Markdown) or 'docx'."""
+    if fmt == "md":
+        return markdown.render(draft_).encode("utf-8")
+    if fmt == "docx":
+        return docx.render(draft_, today)
+    raise ReportError(f"định dạng '{fmt}' không hỗ trợ (unknown format): {accepted(FORMATS)}")
 
 
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
-    """The drafts for one occurrence, by format."""
-    return {"md": status_summary(plan, session, step, today).encode("utf-8")}
+    """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
+    window = window_of(plan, step, row.key, row.due_on, row.opens_on)
+    d = draft(plan, session, step, window, today)
+    return {f: render(d, f, today) for f in ("md", "docx")}
 
 
-def status_summary(plan: Plan, session: Session, step: Any, today: date) -> str:
-    """A Markdown table of every covered occurrence due so far, with its status and confirmation."""
-    ids = covered_steps(plan, step)
-    rows = [r for r in occurrences_of(session, plan.id, ids) if r.due_on <= today or r.status == DONE]
-    done = sum(r.status == DONE for r in rows)
-    late = sum(r.status == DONE and (r.late_days or 0) > 0 for r in rows)
-    overdue = sum(r.status == OVERDUE for r in rows)
-    lines = [
-        f"## {step.title}",
-        "",
-        f"Kế hoạch số {plan.meta.number}; số liệu đến ngày {fmt(today)}.",
-        "",
-        f"- Đã đến hạn: {len(rows)}; hoàn thành: {done} (chậm: {late}); quá hạn: {overdue}.",
-        "",
-        "| Bước | Kỳ | Hạn | Trạng thái | Hoàn thành |",
-        "|---|---|---|---|---|",
-    ]
-    titles = {s.id: s.title for s in plan.steps}
-    for r in rows:
-        status = STATUS_VI.get(r.status, r.status)
-        if r.status == DONE and r.late_days:
-            status += f" (chậm {r.late_days} ngày)"
-        elif r.status == OVERDUE:
-            status += f" ({(today - r.due_on).days} ngày)"
-        title = titles.get(r.step_id, r.step_id)[:80]
-        lines.append(f"| {title} | {r.key} | {fmt(r.due_on)} | {status} | {fmt(r.done_on)} |")
-    return "\n".join(lines) + "\n"
+def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
+    """The report or review step a person means: `--step`, else the one report step for that kind of period.
+
+    Raises:
+        ReportError: an unknown step, a step that is no report or review, a plan with no report step, or
+            several report steps that fit.
+    """
+    reports = [s for s in plan.steps if isinstance(s, Report)]
+    if step_id is not None:
+        step = plan.step_by_id.get(step_id)
+        drafted = [s.id for s in plan.steps if isinstance(s, (Report, Review))]
+        if step is None:
+            raise ReportError(f"không có bước '{step_id}' (unknown step){did_you_mean(step_id, drafted)}; "
+                              f"các bước báo cáo, sơ kết/tổng kết: {accepted(drafted) or 'không có'}")
+        if not isinstance(step, (Report, Review)):
+            raise ReportError(f"bước '{step_id}' là bước {step.kind}, không phải báo cáo hay sơ kết/tổng kết "
+                              f"(not a report or review step); chọn một trong: {accepted(drafted) or 'không có'}")
+        return step
+    if not reports:
+        raise ReportError(f"kế hoạch {plan.id} không có bước báo cáo (no step of kind 'report'); "
+                          "dùng --step cho bước sơ kết/tổng kết")
+    if period is None:
+        if len(reports) == 1:
+            return reports[0]
+        raise ReportError(f"kế hoạch có {len(reports)} bước báo cáo: chọn bằng --step ({accepted(s.id for s in reports)})"
+                          " hoặc nêu --period")
+    kind = parse_period(period)[0]
+    fits = [s for s in reports if step_period_kind(s) == kind] or [s for s in reports if step_period_kind(s) is None]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        kinds = ", ".join(f"{s.id} ({step_period_kind(s)})" for s in reports)
+        raise ReportError(f"không có bước báo cáo theo kỳ '{period}' (no report step for a {kind} period); "
+                          f"các bước báo cáo: {kinds}")
+    raise ReportError(f"nhiều bước báo cáo hợp với kỳ '{period}': chọn bằng --step ({accepted(s.id for s in fits)})")
+
+
+def requested_window(plan: Plan, session: Session, step: Any, period: str | None) -> Window:
+    """The window of `kehoach report`: the period for a report step, the occurrence for a review step.
+
+    Raises:
+        ReportError: an unknown or unfitting period, or none given where one is needed.
+    """
+    stored = {r.key: r for r in occurrences_of(session, plan.id, [step.id])}
+    dated = {o.key: (o.due, o.opens) for o in plan.occurrences(step.id)}
+    dated.update({k: (r.due_on, r.opens_on) for k, r in stored.items()})
+    if isinstance(step, Report) and (period is not None or len(dated) != 1):
+        if period is None:
+            raise ReportError(f"cần --period cho bước '{step.id}' (a period is needed), ví dụ "
+                              f"{accepted(dated, 6) if dated else '2023, 2023-H1, 2023-Q2, 2023-05'}")
+        return report_window(plan, step, period)
+    if period is None:
+        if len(dated) != 1:
+            raise ReportError(f"bước '{step.id}' có {len(dated)} lần thực hiện: chọn bằng --period "
+                              f"({accepted(dated) or 'chưa có lần nào'})")
+        period = next(iter(dated))
+    if period not in dated:
+        raise ReportError(f"bước '{step.id}' không có lần '{period}'{did_you_mean(period, dated)} "
+                          f"(unknown occurrence; có: {accepted(dated) or 'không có'})")
+    due, opens = dated[period]
+    return window_of(plan, step, period, due, opens)
+
+
+def requested_draft(plan: Plan, session: Session, step_id: str | None, period: str | None, today: date) -> Draft:
+    """What `kehoach report` drafts (see pick_step and requested_window).
+
+    Raises:
+        ReportError: as those, and when the store has no records of the plan.
+    """
+    step = pick_step(plan, step_id, period)
+    window = requested_window(plan, session, step, period)
+    require_records(plan, session)
+    return draft(plan, session, step, window, today)

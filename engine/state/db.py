@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_SQLITE = ".kehoach/state.db"
 ENV_URL = "KEHOACH_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6B65686F  # "keho": the advisory lock migrations hold on PostgreSQL
 
 
 def database_url(url: str | None = None) -> str:
@@ -21,14 +23,16 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for the store; SQLite gets serialised write transactions (BEGIN IMMEDIATE) and WAL."""
+def make_engine(url: str | None = None, **kw: Any) -> Engine:
+    """An engine for the store; SQLite gets serialised write transactions (BEGIN IMMEDIATE) and WAL.
+
+    Extra keyword arguments go to `create_engine` (e.g. a pool class)."""
     url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
@@ -43,7 +47,7 @@ def make_engine(url: str | None = None) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **kw)
 
 
 def migrate(engine: Engine) -> None:
@@ -54,6 +58,9 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Two processes starting on a fresh database would both create the tables; the second waits here.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -74,3 +81,20 @@ def open_store(url: str | None = None) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def scratch_store() -> Engine:
+    """A private, empty, migrated in-memory SQLite store (a simulation that keeps nothing); one connection
+    shared by every session of the engine."""
+    from sqlalchemy.pool import StaticPool
+
+    engine = make_engine("sqlite://", poolclass=StaticPool)
+    migrate(engine)
+    return engine
+
+
+def close_store(url: str | None = None) -> None:
+    """Forget the engine of a URL and close its pooled connections (tests dropping a database; long runs)."""
+    engine = _READY.pop(database_url(url), None)
+    if engine is not None:
+        engine.dispose()

@@ -41,6 +41,7 @@ class OccurrenceRecord(Base):
     __table_args__ = (
         UniqueConstraint("plan_id", "step_id", "key", name="uq_occurrence"),
         Index("ix_occurrence_active", "plan_id", "status", "opens_on"),
+        Index("ix_occurrence_next", "plan_id", "next_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -58,12 +59,17 @@ class OccurrenceRecord(Base):
     orphaned: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_by: Mapped[str | None] = mapped_column(String(128))
     plan_version: Mapped[str] = mapped_column(String(32))
+    # The first day the tick has something to check (open, remind, due, overdue, escalate); NULL when there is
+    # nothing left or the occurrence waits for a predecessor. A tick reads only rows with next_on <= today, so
+    # its cost follows what is due, not what is stored.
+    next_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ConfirmationRecord(Base):
     """A person's confirmation that an occurrence is done; never deleted, matched by step id across edits."""
 
     __tablename__ = "confirmations"
+    __table_args__ = (Index("ix_confirmation_plan", "plan_id", "step_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"), unique=True)
@@ -102,7 +108,10 @@ class OutboxRecord(Base):
     """A notice to deliver, recorded before any send; one row per (plan, step, occurrence, reason, unit, tag)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status", "status", "next_attempt_at"),
+        Index("ix_outbox_plan", "plan_id", "step_id", "occurrence_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)

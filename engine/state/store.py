@@ -1,14 +1,28 @@
-"""Small store operations shared by the tick, confirmations and commands: idempotent inserts, queries."""
+"""Small store operations shared by the tick, confirmations and commands: idempotent inserts, locks, queries."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.state.models import ACTIVE, EventRecord, OccurrenceRecord, OutboxRecord, PlanRecord
+
+@lru_cache(maxsize=32)
+def _insert_ignore_stmt(dialect: str, model: type, column: str | None = None) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `column` (default: the primary key), built once so that its
+    compiled form is cached. RETURNING tells which rows went in: drivers' rowcount is not reliable here."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    returned = table.c[column] if column else next(iter(table.primary_key.columns))
+    return insert(table).on_conflict_do_nothing().returning(returned)
 
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
@@ -17,25 +31,73 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool
     Under PostgreSQL a concurrent transaction inserting the same key waits for the first to commit and then
     does nothing, which is what makes two workers ticking the same plan produce each effect once.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    return insert_many_ignore(session, model, [values]) == 1
+
+
+def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
+    """`insert_ignore` for several rows in few round trips; returns the number inserted."""
+    return len(inserted_keys(session, model, rows))
+
+
+def inserted_keys(session: Session, model: type, rows: list[dict[str, Any]], column: str | None = None) -> list[Any]:
+    """Insert the rows whose unique keys are new (few round trips); the `column` values (default: the primary
+    key) of those that went in."""
+    if not rows:
+        return []
+    conn = session.connection()
+    stmt = _insert_ignore_stmt(conn.dialect.name, model, column)
+    return list(conn.execute(stmt, rows[0] if len(rows) == 1 else rows).scalars())
+
+
+def effect_key(plan_id: str, step_id: str | None, key: str | None, what: str) -> str:
+    """The audit log's unique key of one effect: plan/step/occurrence/what."""
+    return f"{plan_id}/{step_id or '-'}/{key or '-'}/{what}"
+
+
+def log_event(session: Session, *, plan_id: str, plan_version: str, step_id: str | None, key: str | None,
+              event: str, on_date: date, at: datetime, ekey: str, detail: dict[str, Any],
+              actor: str = "engine") -> bool:
+    """Write one audit event unless its effect key is already there; True when written."""
+    return insert_ignore(session, EventRecord, dict(
+        effect_key=ekey, plan_id=plan_id, step_id=step_id, occurrence_key=key, event=event, on_date=on_date,
+        at=at, actor=actor, detail=detail, plan_version=plan_version))
+
+
+def existing_effects(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these effect keys the audit log already has."""
+    keys = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        found.update(session.scalars(select(EventRecord.effect_key).where(EventRecord.effect_key.in_(keys[i:i + 500]))))
+    return found
 
 
 def lock_plan(session: Session, plan_id: str) -> PlanRecord | None:
-    """The plan's row, locked for the rest of the transaction (row lock on PostgreSQL; SQLite locks the file)."""
+    """The plan's row, locked for the rest of the transaction (row lock on PostgreSQL; SQLite locks the file).
+
+    Every transaction that writes a plan's state takes this lock first, so ticks, confirmations and requests of
+    one plan run one after the other even on several workers, and always in the same lock order.
+    """
     stmt = select(PlanRecord).where(PlanRecord.id == plan_id)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return session.scalars(stmt).first()
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+
+def due_occurrences(session: Session, plan_id: str, today: date) -> list[OccurrenceRecord]:
+    """Occurrences the tick must look at today (next_on has come), served by the (plan_id, next_on) index."""
+    stmt = (
+        select(OccurrenceRecord)
+        .where(OccurrenceRecord.plan_id == plan_id, OccurrenceRecord.next_on <= today,
+               OccurrenceRecord.status.in_(ACTIVE), OccurrenceRecord.orphaned.is_(False))
+        .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)
+        .execution_options(populate_existing=True)  # rows already in the session may have been updated in SQL
+    )
+    return list(session.scalars(stmt))
 
 
 def active_occurrences(session: Session, plan_id: str, today: date) -> list[OccurrenceRecord]:
-    """Occurrences that may need work today: scheduled whose opening has come, open, overdue."""
+    """Occurrences whose opening has come and that are not finished (scheduled, open, overdue)."""
     stmt = (
         select(OccurrenceRecord)
         .where(OccurrenceRecord.plan_id == plan_id, OccurrenceRecord.status.in_(ACTIVE),
@@ -64,7 +126,8 @@ def events_of(session: Session, plan_id: str, since: date | None = None) -> list
     return list(session.scalars(stmt.order_by(EventRecord.id)))
 
 
-def outbox_of(session: Session, plan_id: str | None = None, statuses: tuple[str, ...] | None = None) -> list[OutboxRecord]:
+def outbox_of(session: Session, plan_id: str | None = None,
+              statuses: tuple[str, ...] | None = None) -> list[OutboxRecord]:
     stmt = select(OutboxRecord)
     if plan_id is not None:
         stmt = stmt.where(OutboxRecord.plan_id == plan_id)

@@ -1,0 +1,68 @@
+"""Stored drafts shown in the Prefect UI: one Markdown artifact per review or report occurrence.
+
+flows/ calls `publish_draft_artifacts(plan, documents)` after a tick applied actions with `documents=True`
+(`draft_records` reads those documents back), or builds its own artifact from `markdown_for`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.dates import fmt
+from engine.plan import Plan
+from engine.reports.periods import key_label
+from engine.state.models import DocumentRecord
+
+_KIND_VI = {"report": "báo cáo", "review": "sơ kết, tổng kết"}
+
+
+def artifact_key(plan_id: str, step_id: str, key: str) -> str:
+    """A stable key per occurrence (Prefect accepts lowercase letters, digits and dashes): a later draft of the
+    same occurrence becomes a new version of the same artifact."""
+    return re.sub(r"[^a-z0-9]+", "-", f"{plan_id}-draft-{step_id}-{key}".lower()).strip("-")
+
+
+def draft_records(session: Session, plan_id: str, occurrences: Iterable[tuple[str, str]]) -> list[DocumentRecord]:
+    """The stored drafts of these (step id, occurrence key) pairs, every format, in storage order."""
+    wanted = set(occurrences)
+    if not wanted:
+        return []
+    steps = {s for s, _ in wanted}
+    rows = session.scalars(select(DocumentRecord).where(
+        DocumentRecord.plan_id == plan_id, DocumentRecord.step_id.in_(steps)).order_by(DocumentRecord.id))
+    return [r for r in rows if (r.step_id, r.occurrence_key) in wanted]
+
+
+def markdown_for(plan: Plan, document: Any) -> str:
+    """The artifact text of a stored Markdown draft: a heading naming the occurrence, then the draft itself."""
+    step = plan.step_by_id.get(document.step_id)
+    title = " ".join(step.title.split()) if step else document.step_id
+    head = (f"# Dự thảo: {title} ({key_label(document.occurrence_key)})\n\n"
+            f"Kế hoạch số {plan.meta.number}; lập ngày {fmt(document.created_on)} từ số liệu ghi nhận"
+            f"{f'; tài liệu số {document.id} (kèm bản DOCX)' if getattr(document, 'id', None) else ''}.\n\n")
+    return head + document.content.decode("utf-8")
+
+
+def publish_draft_artifacts(plan: Plan, documents: Iterable[Any],
+                            create: Callable[..., Any] | None = None) -> list[str]:
+    """Create a Prefect Markdown artifact for each Markdown draft among `documents`; returns the artifact keys.
+
+    `documents` are DocumentRecord rows (or objects with step_id, occurrence_key, format, content, created_on).
+    Call it inside a flow or task run so the artifacts attach to that run.
+    """
+    if create is None:
+        from prefect.artifacts import create_markdown_artifact as create
+    keys = []
+    for doc in documents:
+        if doc.format != "md":
+            continue
+        key = artifact_key(plan.id, doc.step_id, doc.occurrence_key)
+        kind = _KIND_VI.get(getattr(plan.step_by_id.get(doc.step_id), "kind", ""), "")
+        description = f"Dự thảo {kind} {doc.step_id} ({key_label(doc.occurrence_key)}) - Kế hoạch số {plan.meta.number}"
+        create(markdown=markdown_for(plan, doc), key=key, description=description)
+        keys.append(key)
+    return keys

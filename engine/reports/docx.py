@@ -1,0 +1,237 @@
+"""A draft rendered as DOCX in the layout of Decree 30/2020/NĐ-CP (Phụ lục I), with python-docx.
+
+A4; margins top and bottom 20 mm, left 30 mm, right 15 mm; Times New Roman, body 14 pt; the issuing body and the
+national title side by side at the top; page numbers centred in the header from page 2.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from io import BytesIO
+from typing import Any
+
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Length, Mm, Pt
+
+from engine.reports.content import SIGN_HERE, Draft, Para, Table
+
+FONT = "Times New Roman"
+BODY_STYLE, CELL_STYLE, HEAD_STYLE = "Kehoach Body", "Kehoach Table", "Kehoach Table Heading"
+BODY = Pt(14)
+PAGE_SIZE = (Mm(210), Mm(297))
+MARGINS = {"top": Mm(20), "bottom": Mm(20), "left": Mm(30), "right": Mm(15)}
+TEXT_WIDTH = Mm(165)  # 210 - 30 - 15
+HEAD_COLUMNS = (Mm(68), Mm(97))  # issuing body | national title
+SIGN_COLUMNS = (Mm(80), Mm(85))  # recipients | signer
+NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+# Relative column widths of the two kinds of tables a draft holds (by their column count).
+TABLE_WIDTHS = {8: (9, 52, 30, 15, 15, 14, 15, 15), 6: (22, 23, 34, 23, 26, 37)}
+# Elements that follow w:pBdr inside w:pPr (the schema fixes their order).
+_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+               "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+               "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+               "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
+               "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+
+
+def _setup(doc: Any) -> None:
+    section = doc.sections[0]
+    section.page_width, section.page_height = PAGE_SIZE
+    for side, length in MARGINS.items():
+        setattr(section, f"{side}_margin", length)
+    section.header_distance = Mm(10)
+    style = doc.styles["Normal"]
+    style.font.name = FONT
+    style.font.size = BODY
+    fonts = style.element.rPr.rFonts
+    for attr in ("w:eastAsia", "w:cs"):  # Vietnamese letters must not fall back to a theme font anywhere
+        fonts.set(qn(attr), FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "vi-VN")
+    style.element.rPr.append(lang)
+    fmt = style.paragraph_format
+    fmt.space_before, fmt.space_after, fmt.line_spacing = Pt(6), Pt(0), 1.15
+    # Styles rather than direct formatting: a draft has hundreds of table cells, and the official can restyle them.
+    body = doc.styles.add_style(BODY_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    body.base_style = style
+    body.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    body.paragraph_format.first_line_indent = Cm(1.27)
+    cell = doc.styles.add_style(CELL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    cell.base_style = style
+    cell.font.size = Pt(12)
+    cell.paragraph_format.space_before = Pt(2)
+    head = doc.styles.add_style(HEAD_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    head.base_style = cell
+    head.font.bold = True
+    head.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _id(style_name: str) -> str:
+    return style_name.replace(" ", "")  # how python-docx names the id of a style it adds
+
+
+def _paragraph(container: Any, text: str = "", *, size: Length = BODY, bold: bool = False, italic: bool = False,
+               underline: bool = False, align: Any = WD_ALIGN_PARAGRAPH.CENTER, before: int = 0) -> Any:
+    p = container.add_paragraph()
+    p.alignment = align
+    p.paragraph_format.space_before = Pt(before)
+    p.paragraph_format.first_line_indent = 0
+    if text:
+        run = p.add_run(text)
+        run.font.size, run.bold, run.italic, run.underline = size, bold or None, italic or None, underline or None
+    return p
+
+
+def _rule(container: Any, width: Length, total: Length) -> None:
+    """A short centred horizontal line (the paragraph's bottom border, narrowed by indents)."""
+    p = _paragraph(container, size=Pt(2))
+    side = max(int((total - width) / 2), 0)
+    p.paragraph_format.left_indent = p.paragraph_format.right_indent = Length(side)
+    p.paragraph_format.line_spacing = Pt(2)
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "auto")):
+        bottom.set(qn(key), value)
+    border.append(bottom)
+    p._p.get_or_add_pPr().insert_element_before(border, *_AFTER_PBDR)
+
+
+def _sized_table(container: Any, rows: int, widths: tuple[Length, ...] | list[Length], style: str | None = None) -> Any:
+    """A table with fixed column widths (set on the grid, read by LibreOffice, and on each cell, read by Word)."""
+    table = container.add_table(rows=rows, cols=len(widths), style=style)
+    table.autofit = False
+    for column, width in zip(table.columns, widths):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+    return table
+
+
+def _emptied(cell: Any) -> Any:
+    """A cell without the empty paragraph it starts with (its text is added after)."""
+    cell._tc.remove(cell.paragraphs[0]._p)
+    return cell
+
+
+def _heading(doc: Any, draft: Draft) -> None:
+    table = _sized_table(doc, 2, HEAD_COLUMNS)
+    (left, right), (number, place) = ([_emptied(c) for c in r.cells] for r in table.rows)
+    if draft.parent:
+        _paragraph(left, draft.parent.upper(), size=Pt(13))
+    _paragraph(left, draft.issuer.upper(), size=Pt(13), bold=True)
+    _rule(left, Mm(24), HEAD_COLUMNS[0])
+    _paragraph(right, NATIONAL_TITLE, size=Pt(13), bold=True)
+    _paragraph(right, MOTTO, size=Pt(14), bold=True, underline=True)
+    _paragraph(number, draft.number, size=Pt(13), before=6)
+    _paragraph(place, draft.place_date, size=Pt(14), italic=True, before=6)
+
+
+def _title(doc: Any, draft: Draft) -> None:
+    _paragraph(doc, draft.doc_type, bold=True, before=18)
+    _paragraph(doc, draft.summary, bold=True)
+    _rule(doc, Mm(55), TEXT_WIDTH)
+    if draft.addressee:
+        _paragraph(doc, draft.addressee, before=12)
+
+
+def _styled(paragraph: Any, style_id: str) -> Any:
+    """Set a paragraph's style by id: python-docx's setter looks the style up among all styles on every call,
+    which made a draft with a few hundred table cells take most of a second."""
+    paragraph._p.style = style_id
+    return paragraph
+
+
+def _body(doc: Any, p: Para) -> None:
+    run = _styled(doc.add_paragraph(), _id(BODY_STYLE)).add_run(p.text)
+    if p.style in ("heading", "subheading"):
+        run.bold = True
+    elif p.style == "minor":
+        run.bold = run.italic = True
+    elif p.style == "fill":
+        run.italic = True
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+
+
+def _table(doc: Any, t: Table) -> None:
+    weights = TABLE_WIDTHS.get(len(t.headers), (1,) * len(t.headers))
+    widths = [Length(int(TEXT_WIDTH * w / sum(weights))) for w in weights]
+    table = _sized_table(doc, 1 + len(t.rows), widths, style=doc.styles["Table Grid"])
+    for r, row in enumerate(table.rows):
+        values = t.headers if r == 0 else t.rows[r - 1]
+        for cell, value in zip(row.cells, values):
+            p = _styled(cell.paragraphs[0], _id(HEAD_STYLE if r == 0 else CELL_STYLE))
+            if r and len(value) <= 3:  # counts and numbers
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            if value:
+                p.add_run(value)
+
+
+def _signature(doc: Any, draft: Draft) -> None:
+    _paragraph(doc)
+    table = _sized_table(doc, 1, SIGN_COLUMNS)
+    receivers, signer = (_emptied(c) for c in table.rows[0].cells)
+    _paragraph(receivers, "Nơi nhận:", size=Pt(12), bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    for r in draft.receivers:
+        _paragraph(receivers, f"- {r}", size=Pt(11), align=WD_ALIGN_PARAGRAPH.LEFT)
+    _paragraph(signer, draft.signer_title, bold=True)
+    if draft.signer_name:
+        for _ in range(4):
+            _paragraph(signer)
+        _paragraph(signer, draft.signer_name, bold=True)
+    else:
+        _paragraph(signer, SIGN_HERE, italic=True)
+
+
+def _field(paragraph: Any, instruction: str, shown: str) -> None:
+    """A Word field (e.g. PAGE): begin, instruction, separate, the last shown value, end."""
+    def fld(kind: str) -> None:
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        paragraph.add_run()._r.append(el)
+
+    fld("begin")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    paragraph.add_run()._r.append(instr)
+    fld("separate")
+    paragraph.add_run(shown)
+    fld("end")
+
+
+def _page_numbers(section: Any) -> None:
+    """Page numbers centred at the top, from page 2: the first page gets its own, empty, header."""
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False
+    p = section.header.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _field(p, "PAGE", "2")
+
+
+def render(draft: Draft, drafted_on: date | None = None) -> bytes:
+    """The DOCX bytes of a draft."""
+    doc = Document()
+    _setup(doc)
+    _heading(doc, draft)
+    _title(doc, draft)
+    for block in draft.blocks:
+        if isinstance(block, Table):
+            _table(doc, block)
+        else:
+            _body(doc, block)
+    _signature(doc, draft)
+    _page_numbers(doc.sections[0])
+    props = doc.core_properties
+    props.title, props.author, props.language = f"{draft.doc_type} {draft.summary}", draft.issuer, "vi-VN"
+    props.last_modified_by, props.comments = "kehoach", draft.digest
+    if drafted_on is not None:
+        props.created = props.modified = datetime.combine(drafted_on, time())
+    buf = BytesIO()
+    doc.save(buf)
+    return buf.getvalue()

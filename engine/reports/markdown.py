@@ -1,0 +1,51 @@
+"""A draft rendered as Markdown: the same text as the DOCX, for notices, the Prefect UI and review in a browser."""
+
+from __future__ import annotations
+
+from engine.reports.content import SIGN_HERE, Draft, Para, Table
+
+_PREFIX = {"heading": "### ", "subheading": "#### "}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _table(t: Table) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in t.headers) + " |", "|" + "---|" * len(t.headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    return lines
+
+
+def _para(p: Para) -> str:
+    if p.style in _PREFIX:
+        return _PREFIX[p.style] + p.text
+    if p.style in ("minor", "fill"):
+        return f"**{p.text}**"
+    return p.text
+
+
+def _is_item(block: Para | Table | None) -> bool:
+    return isinstance(block, Para) and block.style == "item"
+
+
+def render(draft: Draft) -> str:
+    """The Markdown text of a draft; its first line is a one-sentence digest of the facts."""
+    out = [f"> {draft.digest}", ""]
+    if draft.parent:
+        out.append(f"{draft.parent.upper()}  ")
+    out += [f"**{draft.issuer.upper()}**  ", draft.number, "",
+            "**CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM**  ", "**Độc lập - Tự do - Hạnh phúc**  ",
+            f"*{draft.place_date}*", "", f"## {draft.doc_type}", "", f"**{draft.summary}**", ""]
+    if draft.addressee:
+        out += [draft.addressee, ""]
+    previous: Para | Table | None = None
+    for block in draft.blocks:
+        if _is_item(block) and _is_item(previous):
+            out.pop()  # dash lines in a row make one list
+        out += _table(block) if isinstance(block, Table) else [_para(block)]
+        out.append("")
+        previous = block
+    out += [f"**{draft.signer_title}**  ", f"**{draft.signer_name}**" if draft.signer_name else f"*{SIGN_HERE}*", ""]
+    out += ["***Nơi nhận:***"] + [f"- {r}" for r in draft.receivers]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,207 @@
+"""Reporting periods and their data cut-off windows (Decree 09/2019/NĐ-CP, Article 12).
+
+A period's window ends on the cut-off day of its last month and starts the day after the previous period's
+window ends: with the decree's default (day 14) a yearly report covers 15/12 of the previous year to 14/12, a
+first-half report 15/12 to 14/06, a quarter 15 of the month before it to 14 of its last month, a month 15 to 14.
+A report step moves the cut-off with `cutoff_day` and, for yearly reports, `cutoff_month`.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from engine.dates import fmt
+from engine.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly
+from engine.reports import ReportError
+
+YEAR, HALF_YEAR, QUARTER, MONTH, CUMULATIVE = "year", "half_year", "quarter", "month", "cumulative"
+PERIOD_FORMS = "2023 (năm), 2023-H1 (6 tháng), 2023-Q2 (quý), 2023-05 (tháng)"
+_EXAMPLE = {YEAR: "2023", HALF_YEAR: "2023-H1", QUARTER: "2023-Q2", MONTH: "2023-05"}
+_KIND_VI = {YEAR: "năm", HALF_YEAR: "6 tháng", QUARTER: "quý", MONTH: "tháng"}
+_TIMING_KIND = {"yearly": YEAR, "half_yearly": HALF_YEAR, "quarterly": QUARTER, "monthly": MONTH}
+_ROMAN = ("I", "II", "III", "IV")
+_PATTERNS = (
+    (re.compile(r"^(\d{4})$"), YEAR),
+    (re.compile(r"^(\d{4})-[Hh](\d)$"), HALF_YEAR),
+    (re.compile(r"^(\d{4})-[Qq](\d)$"), QUARTER),
+    (re.compile(r"^(\d{4})-(\d{2})$"), MONTH),
+)
+_LIMITS = {HALF_YEAR: 2, QUARTER: 4, MONTH: 12}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A reporting period: its key (2023, 2023-H1, ...), the data window [start, end] and a Vietnamese label."""
+
+    kind: str
+    key: str
+    start: date
+    end: date
+    label: str
+
+    def describe(self) -> str:
+        return f"từ ngày {fmt(self.start)} đến ngày {fmt(self.end)}"
+
+
+def step_period_kind(step: Any) -> str | None:
+    """The period a report step reports on: its `period`, else its recurrence; None when neither says."""
+    if getattr(step, "period", None):
+        return step.period
+    timing = step.timing
+    if isinstance(timing, Ongoing):
+        return _TIMING_KIND[timing.ongoing.check_in]
+    for cls, name in ((Yearly, "yearly"), (HalfYearly, "half_yearly"), (Quarterly, "quarterly"), (Monthly, "monthly")):
+        if isinstance(timing, cls):
+            return _TIMING_KIND[name]
+    return None
+
+
+def parse_period(text: str) -> tuple[str, int, int]:
+    """Parse '2023', '2023-H1', '2023-Q2' or '2023-05' into (kind, year, index).
+
+    Raises:
+        ReportError: any other text, or an index out of range (2023-Q5, 2023-13).
+    """
+    value = (text or "").strip()
+    for pattern, kind in _PATTERNS:
+        if m := pattern.match(value):
+            year = int(m.group(1))
+            index = int(m.group(2)) if kind != YEAR else 1
+            if kind != YEAR and not 1 <= index <= _LIMITS[kind]:
+                break
+            return kind, year, index
+    raise ReportError(f"kỳ báo cáo '{text}' không hợp lệ (unknown period): viết {PERIOD_FORMS}")
+
+
+def _clamp(year: int, month: int, day: int) -> date:
+    return date(year, month, min(day, _cal.monthrange(year, month)[1]))
+
+
+def _last_month(kind: str, index: int, cutoff_month: int | None) -> int:
+    return {YEAR: cutoff_month or 12, HALF_YEAR: 6 * index, QUARTER: 3 * index, MONTH: index}[kind]
+
+
+def _previous(kind: str, year: int, index: int) -> tuple[int, int]:
+    if kind == YEAR:
+        return year - 1, 1
+    return (year, index - 1) if index > 1 else (year - 1, _LIMITS[kind])
+
+
+def _end(kind: str, year: int, index: int, cutoff_day: int, cutoff_month: int | None) -> date:
+    return _clamp(year, _last_month(kind, index, cutoff_month), cutoff_day)
+
+
+def period_label(kind: str, year: int, index: int) -> str:
+    """'năm 2023', '6 tháng đầu năm 2023', 'quý II năm 2023', 'tháng 5 năm 2023'."""
+    if kind == YEAR:
+        return f"năm {year}"
+    if kind == HALF_YEAR:
+        return f"6 tháng {'đầu' if index == 1 else 'cuối'} năm {year}"
+    if kind == QUARTER:
+        return f"quý {_ROMAN[index - 1]} năm {year}"
+    return f"tháng {index} năm {year}"
+
+
+def period_key(kind: str, year: int, index: int) -> str:
+    return {YEAR: f"{year}", HALF_YEAR: f"{year}-H{index}", QUARTER: f"{year}-Q{index}", MONTH: f"{year}-{index:02d}"}[kind]
+
+
+def make_window(kind: str, year: int, index: int, cutoff_day: int = 14, cutoff_month: int | None = None) -> Window:
+    """The data window of one period."""
+    end = _end(kind, year, index, cutoff_day, cutoff_month)
+    start = _end(kind, *_previous(kind, year, index), cutoff_day, cutoff_month) + timedelta(days=1)
+    return Window(kind, period_key(kind, year, index), start, end, period_label(kind, year, index))
+
+
+def _cutoffs(step: Any) -> tuple[int, int | None]:
+    return getattr(step, "cutoff_day", 14), getattr(step, "cutoff_month", None)
+
+
+def report_window(plan: Any, step: Any, text: str) -> Window:
+    """The window of the period a person asks for (`--period`), checked against the step and the plan.
+
+    Raises:
+        ReportError: unknown period syntax, a period of another kind than the step reports on, a period outside
+            the plan.
+    """
+    kind, year, index = parse_period(text)
+    expected = step_period_kind(step)
+    if expected is not None and kind != expected:
+        raise ReportError(f"bước '{step.id}' báo cáo theo kỳ {_KIND_VI[expected]}: viết --period như "
+                          f"'{_EXAMPLE[expected]}', không phải '{text}' (the step reports per {expected})")
+    window = make_window(kind, year, index, *_cutoffs(step))
+    period = plan.meta.period
+    if window.end < period.start or window.start > period.end:
+        raise ReportError(f"kỳ {window.label} ({window.describe()}) nằm ngoài thời gian thực hiện kế hoạch "
+                          f"{fmt(period.start)} - {fmt(period.end)} (period outside the plan)")
+    return within_plan(plan, window)
+
+
+def within_plan(plan: Any, window: Window) -> Window:
+    """The window cut to the plan's period: the first report of a plan counts from the day the plan starts."""
+    period = plan.meta.period
+    start, end = max(window.start, period.start), min(window.end, period.end)
+    return replace(window, start=start, end=max(end, start))
+
+
+def occurrence_window(plan: Any, step: Any, key: str, due: date, opened: date) -> Window:
+    """The window a report occurrence covers.
+
+    The occurrence key names the period when it can (yearly '2023', quarterly '2023-Q2', ...); otherwise the
+    period is the latest one whose window ends on or before the due date. An on-demand report with no `period`
+    covers the plan from its start to the day it was requested.
+    """
+    kind = step_period_kind(step)
+    if kind is None and isinstance(step.timing, OnDemand):
+        start = plan.meta.period.start
+        return Window(CUMULATIVE, key, start, max(opened, start),
+                      f"từ khi triển khai kế hoạch đến ngày {fmt(max(opened, start))}")
+    kind = kind or YEAR
+    try:
+        k, year, index = parse_period(key)
+    except ReportError:
+        k = None
+    if k == kind:
+        return within_plan(plan, make_window(kind, year, index, *_cutoffs(step)))
+    return within_plan(plan, latest_window_by(kind, due, step))
+
+
+def latest_window_by(kind: str, day: date, step: Any) -> Window:
+    """The latest period of this kind whose window ends on or before `day`."""
+    count = _LIMITS.get(kind, 1)
+    year, index = day.year + 1, count
+    while True:
+        w = make_window(kind, year, index, *_cutoffs(step))
+        if w.end <= day:
+            return w
+        year, index = _previous(kind, year, index)
+
+
+def review_window(plan: Any, key: str, due: date) -> Window:
+    """A review (sơ kết, tổng kết) looks back from the plan's start to its own due date."""
+    start = plan.meta.period.start
+    return Window(CUMULATIVE, key, start, max(due, start), f"từ ngày {fmt(start)} đến ngày {fmt(max(due, start))}")
+
+
+def key_label(key: str) -> str:
+    """An occurrence key as a person reads it: 'quý II/2023', 'tháng 05/2023', 'yêu cầu ngày 10/05/2023'."""
+    if key == "once":
+        return "một lần"
+    if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):
+        n = f" (lần {m.group(4)})" if m.group(4) else ""
+        return f"yêu cầu ngày {m.group(3)}/{m.group(2)}/{m.group(1)}{n}"
+    try:
+        kind, year, index = parse_period(key)
+    except ReportError:
+        return key
+    if kind == YEAR:
+        return f"năm {year}"
+    if kind == HALF_YEAR:
+        return f"6 tháng {'đầu' if index == 1 else 'cuối'} {year}"
+    if kind == QUARTER:
+        return f"quý {_ROMAN[index - 1]}/{year}"
+    return f"tháng {index:02d}/{year}"

@@ -1,0 +1,156 @@
+"""Facts for a review or report, read from the store: each covered occurrence's outcome as of the cut-off day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.calendar import Occurrence
+from engine.models.steps import Report, Review
+from engine.plan import Plan
+from engine.reports import ReportError
+from engine.reports.periods import Window
+from engine.state.models import CANCELLED, SKIPPED, ConfirmationRecord, OccurrenceRecord, PlanRecord
+from engine.state.store import occurrences_of
+
+# Outcomes of one occurrence on the cut-off day.
+ON_TIME, LATE, OVERDUE, IN_PROGRESS, NOT_OPENED, NOT_DUE, DROPPED = (
+    "on_time", "late", "overdue", "in_progress", "not_opened", "not_due", "dropped")
+FINISHED = (ON_TIME, LATE)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One occurrence of a covered step and what had become of it by the cut-off day."""
+
+    step_id: str
+    key: str
+    opens: date
+    due: date
+    outcome: str
+    days: int = 0  # days late (LATE) or overdue (OVERDUE)
+    done_on: date | None = None
+    by: str | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+    reason: str | None = None
+    projected: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome in FINISHED
+
+
+@dataclass
+class StepResult:
+    """A covered step: its occurrences in the window, the last one done before it, the next one to do."""
+
+    step: Any
+    items: list[Item]
+    done_before: Item | None = None
+    next_item: Item | None = None
+
+
+@dataclass
+class Facts:
+    """Everything a review or report says, as of `as_of` (the cut-off day, or today when earlier)."""
+
+    window: Window
+    as_of: date
+    steps: list[StepResult]
+
+    @property
+    def items(self) -> list[Item]:
+        return [i for s in self.steps for i in s.items]
+
+    def count(self, *outcomes: str) -> int:
+        return sum(i.outcome in outcomes for i in self.items)
+
+    @property
+    def overdue(self) -> list[Item]:
+        return [i for i in self.items if i.outcome == OVERDUE]
+
+
+def covered_steps(plan: Plan, step: Any) -> list[str]:
+    """The steps a review or report covers: its `covers`, else every other step (a review: every step that is
+    not a review or a report), as the plan language documents."""
+    if step.covers:
+        return list(step.covers)
+    if isinstance(step, Review):
+        return [s.id for s in plan.steps if not isinstance(s, (Review, Report))]
+    return [s.id for s in plan.steps if s.id != step.id]
+
+
+def require_records(plan: Plan, session: Session) -> None:
+    """Raises ReportError when the store has never seen the plan (a report from nothing would mislead)."""
+    if session.get(PlanRecord, plan.id) is None:
+        raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id} (no records of this plan in the "
+                          "store): chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
+
+
+def outcome(due: date, opens: date, as_of: date, *, done_on: date | None = None, opened_on: date | None = None,
+            status: str | None = None) -> tuple[str, int]:
+    """The outcome of an occurrence on `as_of`, and its days late or overdue."""
+    if status in (CANCELLED, SKIPPED):
+        return DROPPED, 0
+    if done_on is not None and done_on <= as_of:
+        late = (done_on - due).days
+        return (LATE, late) if late > 0 else (ON_TIME, 0)
+    if due < as_of:
+        return OVERDUE, (as_of - due).days
+    if opened_on is not None and opened_on <= as_of:
+        return IN_PROGRESS, 0
+    return (NOT_OPENED, 0) if opens <= as_of else (NOT_DUE, 0)
+
+
+def _from_row(row: OccurrenceRecord, conf: ConfirmationRecord | None, as_of: date) -> Item:
+    result, days = outcome(row.due_on, row.opens_on, as_of, done_on=row.done_on, opened_on=row.opened_on,
+                           status=row.status)
+    seen = result in FINISHED
+    return Item(row.step_id, row.key, row.opens_on, row.due_on, result, days, row.done_on if seen else None,
+                conf.by if conf and seen else None, dict(conf.evidence or {}) if conf and seen else {},
+                conf.note if conf and seen else None, row.reason)
+
+
+def _from_calendar(occ: Occurrence, as_of: date) -> Item:
+    result, days = outcome(occ.due, occ.opens, as_of)
+    return Item(occ.step_id, occ.key, occ.opens, occ.due, result, days, projected=occ.projected)
+
+
+def _in_window(item: Item, window: Window, as_of: date) -> bool:
+    if window.start <= item.due <= window.end:
+        return True
+    if item.outcome == DROPPED:
+        return False
+    if item.due < window.start:  # carried over: not done before the window began
+        return item.done_on is None or item.done_on >= window.start
+    return item.done_on is not None and window.start <= item.done_on <= as_of  # done ahead of time
+
+
+def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date) -> Facts:
+    """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`."""
+    ids = covered_steps(plan, step)
+    rows = [r for r in occurrences_of(session, plan.id, ids) if not r.orphaned]
+    confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
+        ConfirmationRecord.plan_id == plan.id, ConfirmationRecord.step_id.in_(ids)))}
+    by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
+    for r in rows:
+        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of)
+    for step_id in ids:
+        have = by_step[step_id]
+        for occ in plan.occurrences(step_id):
+            # A projected date ('after' steps) stands in only until the step is dated for real.
+            if occ.key not in have and not (occ.projected and have):
+                have[occ.key] = _from_calendar(occ, as_of)
+    results = []
+    for step_id in ids:
+        items = sorted(by_step[step_id].values(), key=lambda i: (i.due, i.key))
+        before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
+        ahead = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
+        results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
+                                  before[-1] if before else None, ahead[0] if ahead else None))
+    return Facts(window, as_of, results)

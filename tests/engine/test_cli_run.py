@@ -1,0 +1,168 @@
+"""The stateful commands of the `kehoach` CLI: status, confirm, request, skip, simulate (in-process, real stores)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli.app import main
+from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
+from tests.conftest import ROOT, SEED
+from tests.engine.state_helpers import count, sessions_for, snapshot
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `kehoach ARGS` in-process; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (0 if code is None else code), out, err
+
+
+@pytest.fixture
+def db(tmp_path):
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+def confirm_quan_triet(capsys, db, *extra):
+    return run(capsys, "confirm", SEED, "quan-triet", "--by", "Nguyễn Văn A", "--at", "17/03/2022", "--db", db, *extra)
+
+
+class TestConfirmCommand:
+    def test_records_and_reports_the_confirmation(self, capsys, db):
+        code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45",
+                                            "--note", "Hội trường tầng 2")
+        assert code == 0, err
+        assert out.strip() == ("Đã ghi nhận: quan-triet (once) hoàn thành ngày 17/03/2022, đúng hạn; "
+                               "người xác nhận: Nguyễn Văn A.")
+        assert count(sessions_for(db), ConfirmationRecord) == 1
+
+    def test_confirming_twice_shows_the_existing_confirmation(self, capsys, db):
+        confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45")
+        code, out, _ = run(capsys, "confirm", SEED, "quan-triet", "--by", "Người khác", "--at", "20/03/2022",
+                           "--db", db)
+        assert code == 0
+        assert out.strip() == ("Đã có xác nhận trước đó: quan-triet (once) - Nguyễn Văn A, ngày 17/03/2022; "
+                               "date: 17/03/2022; attendees: 45. Không ghi thêm.")
+        assert count(sessions_for(db), ConfirmationRecord) == 1
+
+    @pytest.mark.parametrize("args, message", [
+        (("quan-triet",), "kehoach: step 'quan-triet' needs evidence: date (ngày thực hiện), attendees (số người "
+                          "tham dự) - add --evidence date=... --evidence attendees=..."),
+        (("quan-tiet",), "kehoach: unknown step 'quan-tiet' - did you mean 'quan-triet'?"),
+        (("bao-cao-hang-nam", "--occurrence", "2021", "--evidence", "1/BC"),
+         "kehoach: step 'bao-cao-hang-nam' has no occurrence '2021' - did you mean '2025'? "
+         "(occurrences: '2022', '2023', '2024', '2025')"),
+        (("quan-triet", "--evidence", "ngay=17/03/2022"), "kehoach: unknown evidence 'ngay'"),
+    ])
+    def test_bad_input_is_a_clear_error_and_writes_nothing(self, capsys, db, tmp_path, args, message):
+        sessions = sessions_for(db)
+        before = snapshot(sessions)
+        code, out, err = run(capsys, "confirm", SEED, *args, "--by", "A", "--at", "17/03/2022", "--db", db)
+        assert code == 1
+        assert err.startswith(message), err
+        assert "Traceback" not in err and out == ""
+        assert snapshot(sessions) == before
+        assert count(sessions, PlanRecord) == count(sessions, OccurrenceRecord) == count(sessions, EventRecord) == 0
+
+    def test_a_bad_date_is_a_usage_error_without_traceback(self, capsys, db):
+        code, _, err = run(capsys, "confirm", SEED, "quan-triet", "--by", "A", "--at", "31/02/2022", "--db", db)
+        assert code == 1 and err.strip() == "kehoach: --at: '31/02/2022' is not a real date (ngày không tồn tại)"
+
+
+class TestRequestAndSkipCommands:
+    def test_request_starts_an_on_demand_occurrence(self, capsys, db):
+        code, out, err = run(capsys, "request", SEED, "bao-cao-theo-yeu-cau", "--by", "Sở Nội vụ", "--note",
+                             "Công văn 120/SNV", "--at", "02/05/2024", "--db", db)
+        assert code == 0, err
+        assert out.strip() == ("Đã tạo yêu cầu bao-cao-theo-yeu-cau (yc-2024-05-02), hạn 08/05/2024. "
+                               "Lượt chạy tiếp theo sẽ mở việc và thông báo.")
+
+    def test_request_of_a_dated_step_is_refused(self, capsys, db):
+        code, _, err = run(capsys, "request", SEED, "so-ket", "--at", "02/05/2024", "--db", db)
+        assert code == 1 and "step 'so-ket' is not on demand" in err
+        assert count(sessions_for(db), OccurrenceRecord) == 0
+
+    def test_skip_needs_a_reason_and_records_it(self, capsys, db):
+        code, _, err = run(capsys, "skip", SEED, "cung-cap-thong-tin", "--occurrence", "2022-04", "--by", "GĐ",
+                           "--db", db)
+        assert code == 2 and "--reason" in err  # a missing option is a usage error
+        code, out, err = run(capsys, "skip", SEED, "cung-cap-thong-tin", "--occurrence", "2022-04", "--by", "GĐ",
+                             "--reason", "không có thông tin mới", "--at", "10/04/2022", "--db", db)
+        assert code == 0, err
+        assert out.strip() == "Đã bỏ qua: cung-cap-thong-tin (2022-04) ngày 10/04/2022; lý do: không có thông tin mới."
+
+
+class TestStatusCommand:
+    def test_json_lists_every_occurrence_with_counts(self, capsys, db):
+        confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45")
+        code, out, err = run(capsys, "status", SEED, "--at", "20/03/2022", "--format", "json", "--db", db)
+        assert code == 0, err
+        data = json.loads(out)
+        assert (data["plan"], data["date"]) == ("kh-28-khcn-2022", "2022-03-20")
+        assert data["counts"]["done"] == 1
+        first = data["occurrences"][0]
+        assert (first["step"], first["status"], first["confirmation"]["by"]) == ("quan-triet", "done", "Nguyễn Văn A")
+        website = next(r for r in data["occurrences"] if r["step"] == "dang-website")
+        assert (website["stored"], website["due"]) == (True, "2022-03-31")  # 10 working days after 17/03
+
+    def test_table_in_vietnamese(self, capsys, db):
+        code, out, _ = run(capsys, "status", SEED, "--at", "20/03/2022", "--db", db)
+        assert code == 0
+        assert "Kế hoạch số 28/KH-KHCN - tình hình ngày 20/03/2022" in out
+        assert "quan-triet" in out and "18/03/2022" in out
+        assert out.strip().endswith("0/1 lần đến hạn đã hoàn thành (0 chậm), 0 quá hạn, 0 chờ bước trước.")
+
+    def test_an_unreachable_database_is_a_clear_error(self, capsys):
+        code, _, err = run(capsys, "status", SEED, "--db", "postgresql://nobody@127.0.0.1:1/none")
+        assert code == 1 and err.startswith("kehoach: cannot open the state store") and "Traceback" not in err
+
+
+class TestSimulateCommand:
+    def test_json_events_carry_date_step_occurrence_event(self, capsys):
+        code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/05/2022", "--confirm",
+                             "late:2", "--request", "bao-cao-theo-yeu-cau@02/05/2022", "--format", "json")
+        assert code == 0, err
+        events = json.loads(out)["events"]
+        assert {"date", "step", "occurrence", "event"} <= set(events[0])
+        got = [(e["date"], e["step"], e["event"]) for e in events]
+        assert got[:3] == [("2022-03-16", "quan-triet", "opened"), ("2022-03-16", "quan-triet", "reminder"),
+                           ("2022-03-17", "quan-triet", "reminder")]
+        assert ("2022-03-20", "quan-triet", "confirmed") in got
+        assert ("2022-05-02", "bao-cao-theo-yeu-cau", "opened") in got
+
+    def test_table_output_and_count(self, capsys):
+        code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022")
+        assert code == 0
+        assert out.splitlines()[0].split()[:4] == ["16/03/2022", "quan-triet", "once", "opened"]
+        assert err.strip() == "8 sự kiện."
+
+    @pytest.mark.parametrize("args, message", [
+        (("--from", "15/03/2022", "--to", "10/03/2022"), "kehoach: --to 10/03/2022 is before --from 15/03/2022"),
+        (("--from", "15/03/2022", "--to", "20/03/2022", "--confirm", "sometimes"), "kehoach: --confirm 'sometimes'"),
+        (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao"), "kehoach: --request 'bao-cao'"),
+        (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao@01/04/2022"),
+         "kehoach: unknown step 'bao-cao'"),
+    ])
+    def test_bad_input(self, capsys, args, message):
+        code, out, err = run(capsys, "simulate", SEED, *args)
+        assert code == 1 and err.startswith(message) and out == ""
+
+    def test_simulating_over_recorded_history_is_refused(self, capsys, db):
+        confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45")
+        code, _, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022", "--db", db)
+        assert code == 1 and "already has events" in err
+
+
+class TestInstalledCommand:
+    def test_a_failing_confirm_exits_1_with_one_line_and_no_traceback(self, tmp_path):
+        db = f"sqlite:///{tmp_path / 'state.db'}"
+        proc = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "confirm", str(SEED),
+                               "quan-triet", "--by", "A", "--at", "17/03/2022", "--db", db],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 1
+        assert proc.stderr.count("\n") == 1 and "needs evidence" in proc.stderr

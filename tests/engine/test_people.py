@@ -1,0 +1,173 @@
+"""engine.people: confirmations (with evidence, once, nothing written on error), requests, skips."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine.errors import StateError
+from engine.people import confirm, parse_evidence, request, skip
+from engine.state.models import DONE, OPEN, SCHEDULED, SKIPPED, ConfirmationRecord, EventRecord, OutboxRecord
+from engine.tick import tick
+from tests.engine.state_helpers import at, count, effects, no_documents, plan_at, row, sessions_for, snapshot
+
+
+@pytest.fixture
+def plan(tmp_path):
+    return plan_at(tmp_path / "thu.yaml")
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    return sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def do_confirm(plan, sessions, step, day, **kw):
+    kw.setdefault("by", "Lê Văn C")
+    with sessions() as s, s.begin():
+        return confirm(plan, s, step, at=day, now=at(day, 16), **kw)
+
+
+def refused(plan, sessions, step, day, match, **kw):
+    before = snapshot(sessions)
+    with pytest.raises(StateError, match=match):
+        do_confirm(plan, sessions, step, day, **kw)
+    assert snapshot(sessions) == before  # a refused confirmation writes nothing
+
+
+class TestConfirm:
+    def test_records_who_when_evidence_and_lateness(self, plan, sessions):
+        tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
+        got = do_confirm(plan, sessions, "a", date(2024, 2, 23), evidence={"document_number": "12/BC-VP"},
+                         note="họp ngày 22")
+        assert (got.created, got.late_days) == (True, 3)
+        r = row(sessions, plan.id, "a", "once")
+        assert (r.status, r.done_on, r.late_days, r.next_on) == (DONE, date(2024, 2, 23), 3, None)
+        with sessions() as s:
+            c = s.scalars(select(ConfirmationRecord)).one()
+            ev = s.scalars(select(EventRecord).where(EventRecord.event == "confirmed")).one()
+            notice = s.scalars(select(OutboxRecord).where(OutboxRecord.reason == "confirmed")).first()
+        assert (c.by, c.evidence, c.note, c.plan_version) == ("Lê Văn C", {"document_number": "12/BC-VP"},
+                                                              "họp ngày 22", plan.version)
+        assert (ev.actor, ev.on_date, ev.detail["late_days"]) == ("Lê Văn C", date(2024, 2, 23), 3)
+        assert notice.unit_id == "vp" and "chậm 3 ngày" in notice.body
+
+    def test_confirming_twice_reports_the_first_confirmation_and_writes_nothing(self, plan, sessions):
+        do_confirm(plan, sessions, "a", date(2024, 2, 10), evidence={"document_number": "1/VP"})
+        before = snapshot(sessions)
+        again = do_confirm(plan, sessions, "a", date(2024, 2, 12), by="Người khác",
+                           evidence={"document_number": "2/VP"})
+        assert again.created is False
+        assert (again.record.by, again.record.done_on, again.record.evidence) == (
+            "Lê Văn C", date(2024, 2, 10), {"document_number": "1/VP"})
+        assert snapshot(sessions) == before
+
+    def test_work_done_before_the_tick_stored_the_occurrence_is_accepted(self, plan, sessions):
+        got = do_confirm(plan, sessions, "a", date(2024, 2, 5), evidence={"document_number": "1/VP"})
+        assert got.created and row(sessions, plan.id, "a", "once").status == DONE
+
+    def test_an_unknown_step_is_refused_with_the_closest_id(self, plan, sessions):
+        refused(plan, sessions, "aa", date(2024, 2, 5), r"unknown step 'aa' - did you mean 'a'\?")
+
+    def test_an_unknown_occurrence_is_refused_with_the_known_ones(self, plan, sessions):
+        refused(plan, sessions, "b", date(2024, 3, 15), r"no occurrence '2024-13' - did you mean '2024-03'\?.*"
+                r"'2024-03', '2024-04', '2024-05'", key="2024-13")
+
+    def test_missing_evidence_is_refused_and_writes_nothing(self, plan, sessions):
+        tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
+        refused(plan, sessions, "a", date(2024, 2, 5), r"needs evidence: document_number \(số văn bản\) - add "
+                r"--evidence document_number=\.\.\.")
+
+    def test_missing_evidence_on_a_fresh_store_writes_no_row_at_all(self, plan, sessions):
+        refused(plan, sessions, "a", date(2024, 2, 5), "needs evidence")
+        assert all(rows == [] for rows in snapshot(sessions).values())
+
+    def test_a_blank_name_or_a_day_before_the_plan_is_refused(self, plan, sessions):
+        refused(plan, sessions, "a", date(2024, 2, 5), "--by needs the name", by="  ")
+        refused(plan, sessions, "a", date(2023, 12, 31), "before the plan starts",
+                evidence={"document_number": "1"})
+
+    def test_several_open_occurrences_need_one_named(self, plan, sessions):
+        do_confirm(plan, sessions, "a", date(2024, 2, 20), evidence={"document_number": "1"})
+        for d in (date(2024, 3, 11), date(2024, 4, 11)):
+            tick(plan, sessions, at(d), documents=no_documents)
+        refused(plan, sessions, "b", date(2024, 4, 12), r"2 open occurrences .* --occurrence \('2024-03', '2024-04'\)")
+        assert do_confirm(plan, sessions, "b", date(2024, 4, 12), key="2024-03").late_days == 18
+
+    def test_a_skipped_occurrence_cannot_be_confirmed(self, plan, sessions):
+        with sessions() as s, s.begin():
+            skip(plan, s, "b", key="2024-03", by="Lãnh đạo", reason="gộp vào tháng 4", at=date(2024, 3, 1),
+                 now=at(date(2024, 3, 1)))
+        refused(plan, sessions, "b", date(2024, 3, 2), "is skipped: gộp vào tháng 4", key="2024-03")
+
+    def test_an_after_step_is_dated_from_the_confirmation_of_its_predecessor(self, plan, sessions):
+        refused(plan, sessions, "d", date(2024, 2, 5), "dated when 'a' is confirmed")
+        do_confirm(plan, sessions, "a", date(2024, 2, 14), evidence={"document_number": "1"})
+        d = row(sessions, plan.id, "d", "once")
+        assert (d.status, d.opens_on, d.due_on) == (SCHEDULED, date(2024, 2, 14), date(2024, 2, 19))
+        assert ("14/02/2024", "d", "once", "scheduled") in effects(sessions)
+        tick(plan, sessions, at(date(2024, 2, 15)), documents=no_documents)
+        assert row(sessions, plan.id, "d", "once").status == OPEN
+
+
+class TestParseEvidence:
+    def test_named_values(self):
+        assert parse_evidence(["document_number=12/BC", "link= https://x.vn "], ["document_number"]) == {
+            "document_number": "12/BC", "link": "https://x.vn"}
+
+    def test_a_bare_value_fills_the_single_requirement(self):
+        assert parse_evidence(["12/BC-KHCN"], ["document_number"]) == {"document_number": "12/BC-KHCN"}
+
+    def test_an_unknown_name_gets_the_closest_kind(self):
+        with pytest.raises(StateError, match=r"unknown evidence 'documen_number' - did you mean 'document_number'\?"):
+            parse_evidence(["documen_number=1"], ["document_number"])
+
+    def test_a_bare_value_with_several_requirements_needs_names(self):
+        with pytest.raises(StateError, match=r"needs a name: write --evidence date=\.\.\., attendees=\.\.\."):
+            parse_evidence(["45"], ["date", "attendees"])
+
+
+class TestRequest:
+    def test_a_request_starts_an_occurrence_the_next_tick_opens_with_a_draft(self, plan, sessions):
+        with sessions() as s, s.begin():
+            r1 = request(plan, s, "c", at=date(2024, 5, 2), now=at(date(2024, 5, 2), 9), by="Sở Nội vụ",
+                         note="công văn 15/SNV")
+            r2 = request(plan, s, "c", at=date(2024, 5, 2), now=at(date(2024, 5, 2), 10), by="UBND")
+        assert (r1.key, r1.due_on, r1.requested_by) == ("yc-2024-05-02", date(2024, 5, 7), "Sở Nội vụ")
+        assert r2.key == "yc-2024-05-02-2"
+        tick(plan, sessions, at(date(2024, 5, 3)), documents=no_documents)
+        assert [e for e in effects(sessions) if e[1] == "c"] == [
+            ("02/05/2024", "c", "yc-2024-05-02", "requested"), ("02/05/2024", "c", "yc-2024-05-02-2", "requested"),
+            ("03/05/2024", "c", "yc-2024-05-02", "opened"), ("03/05/2024", "c", "yc-2024-05-02-2", "opened")]
+        with sessions() as s:
+            drafts = s.scalars(select(OutboxRecord.occurrence_key).where(OutboxRecord.reason == "draft")).all()
+        assert sorted(drafts) == ["yc-2024-05-02", "yc-2024-05-02", "yc-2024-05-02-2", "yc-2024-05-02-2"]
+
+    def test_only_on_demand_steps_can_be_requested(self, plan, sessions):
+        with sessions() as s, pytest.raises(StateError, match=r"step 'a' is not on demand .*on-demand steps: 'c'"):
+            request(plan, s, "a", at=date(2024, 5, 2), now=at(date(2024, 5, 2)))
+
+    def test_a_request_outside_the_plan_period_is_refused(self, plan, sessions):
+        with sessions() as s, pytest.raises(StateError, match="outside the plan period"):
+            request(plan, s, "c", at=date(2025, 1, 2), now=at(date(2025, 1, 2)))
+
+
+class TestSkip:
+    def test_a_skip_records_who_and_why_and_releases_the_steps_waiting_for_it(self, plan, sessions):
+        tick(plan, sessions, at(date(2024, 3, 11)), documents=no_documents)
+        assert row(sessions, plan.id, "b", "2024-03").next_on is None  # waiting for a
+        with sessions() as s, s.begin():
+            skip(plan, s, "a", key=None, by="Giám đốc", reason="đã làm trong kế hoạch khác", at=date(2024, 3, 11),
+                 now=at(date(2024, 3, 11), 9))
+        a = row(sessions, plan.id, "a", "once")
+        assert (a.status, a.reason) == (SKIPPED, "đã làm trong kế hoạch khác")
+        tick(plan, sessions, at(date(2024, 3, 12)), documents=no_documents)
+        assert row(sessions, plan.id, "b", "2024-03").status == OPEN
+        assert row(sessions, plan.id, "d", "once") is None  # nothing was done: no 'after' date
+
+    def test_a_skip_needs_a_reason(self, plan, sessions):
+        with sessions() as s, pytest.raises(StateError, match="--reason is required"):
+            skip(plan, s, "a", key=None, by="X", reason=" ", at=date(2024, 2, 2), now=at(date(2024, 2, 2)))
+        assert count(sessions, EventRecord) == 0

@@ -1,0 +1,67 @@
+"""A plan's standing and the content of its artifacts (computed from a real tick, no Prefect needed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.state.db import open_store, session_factory
+from engine.status import plan_status
+from engine.tick import tick
+from flows.artifacts import UPCOMING, artifact_key, open_table, progress_description, standing, upcoming_markdown
+
+DAY = date(2023, 10, 25)
+
+
+@pytest.fixture
+def rows(seed_plan, tmp_path):
+    sessions = session_factory(open_store(f"sqlite:///{tmp_path / 'state.db'}"))
+    tick(seed_plan, sessions, datetime(2023, 10, 25, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
+    with sessions() as session:
+        return plan_status(seed_plan, session, DAY)
+
+
+class TestStanding:
+    def test_counts_due_done_and_overdue(self, seed_plan, rows):
+        s = standing(seed_plan.id, rows, DAY)
+        assert s.due == sum(r["due"] <= DAY.isoformat() for r in rows)
+        assert s.done == 0 and s.percent == 0.0
+        assert 0 < s.overdue <= s.due
+        assert {"quan-triet", "bao-cao-hang-nam"} <= {r["step"] for r in s.open_rows}
+
+    def test_upcoming_are_the_next_deadlines_in_order(self, seed_plan, rows):
+        s = standing(seed_plan.id, rows, DAY)
+        dues = [r["due"] for r in s.upcoming]
+        assert dues == sorted(dues) and all(d >= DAY.isoformat() for d in dues)
+        assert 0 < len(s.upcoming) <= UPCOMING
+        assert s.line().startswith(f"0/{s.due} lần đến hạn đã hoàn thành, {s.overdue} quá hạn; hạn sắp tới: ")
+
+    def test_nothing_due_yet(self, seed_plan):
+        s = standing(seed_plan.id, [], DAY)
+        assert (s.due, s.percent) == (0, 0.0)
+        assert "chưa có lần thực hiện nào đến hạn" in progress_description(seed_plan, s)
+
+
+class TestArtifactContent:
+    def test_keys_are_lowercase_dashes(self):
+        assert artifact_key("kh-28-khcn-2022", "tien-do") == "kh-28-khcn-2022-tien-do"
+        assert artifact_key("KH_07 khcn.2024", "han-sap-toi") == "kh-07-khcn-2024-han-sap-toi"
+
+    def test_table_lists_open_work_most_overdue_first(self, seed_plan, rows):
+        table = open_table(seed_plan, standing(seed_plan.id, rows, DAY))
+        assert list(table[0]) == ["Bước", "Nội dung", "Lần", "Chủ trì", "Hạn", "Trạng thái", "Quá hạn (ngày)"]
+        overdue = [r["Quá hạn (ngày)"] for r in table]
+        assert overdue == sorted(overdue, reverse=True)
+        first = next(r for r in table if r["Bước"] == "quan-triet")
+        assert first["Hạn"] == "18/03/2022" and first["Chủ trì"] == seed_plan.units[seed_plan.step_by_id["quan-triet"].owner].name
+
+    def test_markdown_lists_upcoming_deadlines_in_vietnamese(self, seed_plan, rows):
+        md = upcoming_markdown(seed_plan, standing(seed_plan.id, rows, DAY))
+        assert md.startswith("## Hạn sắp tới - Kế hoạch số 28/KH-KHCN")
+        assert "| Hạn | Còn (ngày) | Bước | Lần | Chủ trì |" in md
+        assert "| 31/10/2023 | 6 | bao-cao-hang-nam: " in md
+
+    def test_markdown_when_nothing_is_left(self, seed_plan):
+        assert "Không còn hạn nào sắp tới" in upcoming_markdown(seed_plan, standing(seed_plan.id, [], DAY))

@@ -1,0 +1,62 @@
+"""What `kehoach serve` registers: a daily tick per plan, the confirmation form (built, not yet served)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.plan import PlanLoader, plan_paths
+from flows.deployments import DAILY, cron_at, deployments
+from tests.conftest import PLANS
+
+
+@pytest.fixture(scope="module")
+def built():
+    loader = PlanLoader()
+    plans = [loader.load(p) for p in plan_paths([PLANS])]
+    return plans, deployments(plans, PLANS)
+
+
+class TestDeployments:
+    def test_one_daily_tick_per_plan_at_0730_in_the_plan_time_zone(self, built):
+        plans, deps = built
+        ticks = {d.name: d for d in deps if d.flow_name == "kehoach-tick"}
+        assert set(ticks) == {p.id for p in plans}
+        for plan in plans:
+            d = ticks[plan.id]
+            (sched,) = [s.schedule for s in d.schedules]
+            assert (sched.cron, sched.timezone) == ("30 7 * * *", plan.meta.timezone) == (DAILY, "Asia/Ho_Chi_Minh")
+            assert d.parameters == {"plan": str(plan.path.resolve())}
+            assert d.entrypoint == "flows.tick.tick_flow" and d.version == plan.version
+
+    def test_parameters_are_json_and_the_plan_path_is_read_only(self, built):
+        _, deps = built
+        for d in deps:
+            assert json.loads(json.dumps(d.parameters)) == d.parameters
+        tick = deps[0]
+        prop = tick._parameter_openapi_schema.properties["plan"]
+        assert prop["readOnly"] is True and prop["enum"] == [tick.parameters["plan"]]
+
+    def test_confirm_form_offers_the_served_plans(self, built):
+        plans, deps = built
+        confirm = next(d for d in deps if d.flow_name == "kehoach-confirm")
+        assert confirm.name == "confirm" and confirm.schedules == []
+        schema = confirm._parameter_openapi_schema
+        assert schema.properties["plan"]["enum"] == sorted(p.id for p in plans)
+        assert schema.required == ["plan", "step", "by"]
+        evidence = schema.definitions["Evidence"]["properties"]
+        assert evidence["document_number"]["title"] == "Số văn bản"
+        assert confirm.parameters == {"plan_dir": str(PLANS.resolve())}
+
+    def test_time_and_cron_options(self):
+        assert cron_at("07:30") == DAILY and cron_at("6:05") == "5 6 * * *"
+        with pytest.raises(ValueError, match="'7h30' is not a time of day: write HH:MM"):
+            cron_at("7h30")
+        plans = [PlanLoader().load(plan_paths([PLANS])[0])]
+        (d, _) = deployments(plans, PLANS, "0 8 * * 1-5", "UTC")
+        assert (d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) == ("0 8 * * 1-5", "UTC")
+        with pytest.raises(ValueError):
+            deployments(plans, PLANS, "every day")
+        with pytest.raises(ValueError, match="unknown time zone 'Asia/Hanoi'"):
+            deployments(plans, PLANS, DAILY, "Asia/Hanoi")

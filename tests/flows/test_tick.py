@@ -1,0 +1,147 @@
+"""The tick flow and `kehoach run`: in-process against the session's Prefect server, and as the README command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.cli.app import main
+from engine.state.db import open_store, session_factory
+from engine.state.models import EventRecord, OccurrenceRecord
+from flows.tick import tick_flow
+from tests.conftest import PLANS, ROOT, SEED
+from tests.flows.conftest import prefect_env, wait_until
+
+DAY = date(2023, 10, 25)
+KEYS = {"kh-28-khcn-2022-tien-do": "progress", "kh-28-khcn-2022-viec-dang-mo": "table",
+        "kh-28-khcn-2022-han-sap-toi": "markdown"}
+
+
+def kehoach(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exit_info.value.code or 0, out, err
+
+
+def read(coro_fn):
+    """Run `coro_fn(client)` with a client of the current API."""
+    from prefect import get_client
+
+    async def go():
+        async with get_client() as client:
+            return await coro_fn(client)
+
+    return asyncio.run(go())
+
+
+def events(url: str) -> list[tuple[str, str, str]]:
+    with session_factory(open_store(url))() as session:
+        return [(e.step_id, e.occurrence_key, e.event) for e in session.scalars(select(EventRecord))]
+
+
+class TestTickFlow:
+    def test_steps_acted_on_are_named_tasks_and_artifacts_are_published(self, prefect_api, store):
+        summary = tick_flow(str(SEED), DAY)
+
+        assert {(a["step"], a["occurrence"], a["event"]) for a in summary["applied"]} >= {
+            ("quan-triet", "once", "opened"), ("quan-triet", "once", "overdue"),
+            ("bao-cao-hang-nam", "2023", "opened")}
+        assert {(a["step"], a["occurrence"], a["event"]) for a in summary["applied"]} <= set(events(store))
+
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        from flows.tick import apply_task
+
+        only_this_run = FlowRunFilter(id=FlowRunFilterId(any_=[summary["flow_run_id"]]))
+        expected = {"decide", "quan-triet", "bao-cao-hang-nam", "publish"}
+
+        def task_runs():  # task runs reach the server as events, shortly after the flow returns
+            runs = read(lambda c: c.read_task_runs(flow_run_filter=only_this_run))
+            return runs if expected <= {t.name for t in runs} else None
+
+        runs = wait_until(task_runs, 60, "the tick's task runs")
+        # One apply task per step acted on - not one per occurrence, and none for idle steps.
+        assert sorted(t.name for t in runs if t.task_key == apply_task.task_key) == ["bao-cao-hang-nam", "quan-triet"]
+
+        artifacts = read(lambda c: c.read_artifacts(flow_run_filter=only_this_run))
+        assert KEYS.items() <= {a.key: a.type for a in artifacts}.items()
+        by_type = {a.type: a for a in artifacts if a.key in KEYS}
+        assert by_type["progress"].data == 0.0
+        assert by_type["progress"].description.startswith("Tiến độ Kế hoạch số 28/KH-KHCN ngày 25/10/2023: 0/")
+        table = json.loads(by_type["table"].data)
+        assert any(r["Bước"] == "quan-triet" and r["Hạn"] == "18/03/2022" for r in table)
+        assert by_type["markdown"].data.startswith("## Hạn sắp tới - Kế hoạch số 28/KH-KHCN")
+
+    def test_rerun_of_a_day_writes_nothing_twice(self, prefect_api, store):
+        tick_flow(str(SEED), DAY)
+        before = events(store)
+        again = tick_flow(str(SEED), DAY)
+        assert again["applied"] == [] and events(store) == before
+
+
+class TestRunCommand:
+    def test_prints_what_it_did_and_the_status(self, prefect_api, store, capsys):
+        code, out, err = kehoach(capsys, "run", SEED, "--at", "25/10/2023")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0] == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
+        assert "  quan-triet (once): mở việc, quá hạn, đôn đốc lần 3 (van-phong, lanh-dao-so)" in lines
+        assert "  bao-cao-hang-nam (2023): mở việc" in lines
+        assert lines[-1].startswith("  Tình hình: 0/37 lần đến hạn đã hoàn thành, ")
+        assert "Prefect UI: " in err  # a server is configured: each run links to its page
+
+        code, out, _ = kehoach(capsys, "run", SEED, "--at", "25/10/2023")
+        assert code == 0
+        assert "  (không có việc gì mới)" in out.splitlines()
+
+        latest = read(lambda c: c.read_latest_artifacts())
+        assert KEYS.items() <= {a.key: a.type for a in latest}.items()
+
+    def test_db_option_names_the_store_for_this_command_only(self, prefect_api, tmp_path, monkeypatch, capsys):
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+        url = f"sqlite:///{tmp_path / 'other.db'}"
+        code, _, err = kehoach(capsys, "run", PLANS, "--at", "25/10/2023", "--db", url)
+        assert code == 0, err
+        assert ("quan-triet", "once", "opened") in events(url)
+        import os
+
+        assert "KEHOACH_DATABASE_URL" not in os.environ
+
+    def test_a_broken_plan_stops_every_run(self, tmp_path, store, capsys):
+        broken = tmp_path / "broken.yaml"
+        broken.write_text(SEED.read_text(encoding="utf-8").replace("owner: van-phong", "owner: van-phng", 1),
+                          encoding="utf-8")
+        (tmp_path / "agencies").symlink_to(PLANS / "agencies")
+        code, out, err = kehoach(capsys, "run", SEED, broken, "--at", "25/10/2023")
+        assert code == 1 and out == ""
+        assert "unknown unit 'van-phng' - did you mean 'van-phong'?" in err
+        with session_factory(open_store(store))() as session:
+            assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) == 0
+
+    def test_a_bad_date_is_a_clear_error(self, store, capsys):
+        code, _, err = kehoach(capsys, "run", SEED, "--at", "31/02/2023")
+        assert code == 1 and "--at: '31/02/2023' is not a real date" in err
+
+
+def test_readme_command_on_a_fresh_machine(tmp_path):
+    """`kehoach run PLAN --at DATE` with no Prefect configured: embedded server, history under .kehoach/."""
+    env = prefect_env(tmp_path / "unused")
+    del env["PREFECT_HOME"]
+    env.pop("KEHOACH_DATABASE_URL", None)
+    env["HOME"] = str(tmp_path)  # no ~/.prefect profile
+    proc = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "run",
+                           str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"), "--at", "25/10/2023"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
+    assert "|" not in proc.stdout and "prefect" not in proc.stdout.lower()  # no log lines among the results
+    assert proc.stderr == ""  # Prefect's own INFO logs are lowered to warnings
+    assert (tmp_path / ".kehoach" / "state.db").is_file()
+    assert (tmp_path / ".kehoach" / "prefect" / "prefect.db").is_file()

@@ -1,0 +1,101 @@
+"""The notification commands: channels check, validate --channels, outbox, deliver."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from engine.cli.app import main
+from tests.conftest import PLANS, SEED
+from tests.notifiers.conftest import DAY1_TAGS, SEED_TAGS, closed_port, write_channels
+from tests.notifiers.test_delivery import DAY1, every_tag_to
+
+
+def kehoach(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+class TestChannelsCheck:
+    def test_lists_tags_services_masked_and_the_units_using_them(self, tmp_path, capsys, monkeypatch):
+        monkeypatch.setenv("HOOK_PW", "Hook-Secret-123")
+        path = write_channels(tmp_path / "c.txt", {t: f"json://kehoach:${{HOOK_PW}}@127.0.0.1:9/{t}" for t in SEED_TAGS})
+        code, out, err = kehoach(capsys, "channels", "check", "--channels", path, SEED)
+        assert code == 0, out + err
+        assert "Hook-Secret-123" not in out + err
+        block = out.split("Nhãn van-phong:")[1].split("\n\n")[0]
+        assert "JSON: json://kehoach:***@127.0.0.1:9/van-phong" in block
+        assert "kh-28-khcn-2022: van-phong (Văn phòng Sở," in block
+        assert "nguoi-dan-doanh-nghiep" in out  # a unit with no tag is pointed out
+
+    def test_a_tag_the_plan_uses_but_the_file_lacks_is_reported_where_it_is_written(self, tmp_path, capsys):
+        tags = [t for t in SEED_TAGS if t != "mttq"]
+        path = write_channels(tmp_path / "c.txt", {t: f"json://127.0.0.1:9/{t}" for t in tags})
+        code, out, err = kehoach(capsys, "channels", "check", "--channels", path, PLANS / SEED.name)
+        assert code == 1
+        (line,) = [ln for ln in out.splitlines() if "'mttq'" in ln]
+        m = re.search(r"(\S+so-khcn-thai-nguyen\.yaml):(\d+):(\d+): units\.mttq-tinh\.notify\[0\]", line)
+        agency = (PLANS / "agencies" / "so-khcn-thai-nguyen.yaml").read_text(encoding="utf-8").splitlines()
+        assert m and agency[int(m[2]) - 1][int(m[3]) - 1:].startswith("mttq")
+        assert "phoi-hop-mttq" in line
+
+    def test_the_environment_names_the_file_and_without_one_it_is_a_usage_error(self, tmp_path, capsys, monkeypatch):
+        assert kehoach(capsys, "channels", "check")[0] == 2
+        monkeypatch.setenv("KEHOACH_CHANNELS", str(write_channels(tmp_path / "c.txt", {"a": "json://127.0.0.1:9/"})))
+        code, out, _ = kehoach(capsys, "channels", "check")
+        assert code == 0 and "Nhãn a:" in out
+
+    def test_an_unloadable_entry_fails_the_check(self, tmp_path, capsys):
+        path = write_channels(tmp_path / "c.txt", "a=json://127.0.0.1:9/\nb=nosuch://x\n")
+        code, out, _ = kehoach(capsys, "channels", "check", "--channels", path)
+        assert code == 1 and "Cảnh báo tệp kênh" in out
+
+
+class TestValidate:
+    def test_validate_reports_missing_tags_when_given_a_channels_file(self, tmp_path, capsys):
+        path = write_channels(tmp_path / "c.txt", {"van-phong": "json://127.0.0.1:9/x"})
+        code, out, _ = kehoach(capsys, "validate", SEED, "--channels", path)
+        assert code == 1
+        assert re.search(r"so-khcn-thai-nguyen\.yaml:\d+:\d+: units\.lanh-dao-so\.notify\[0\]: tag 'lanh-dao'", out)
+        assert kehoach(capsys, "validate", SEED)[0] == 0  # without the option, as before
+
+    def test_validate_passes_with_a_complete_file(self, tmp_path, capsys):
+        path = write_channels(tmp_path / "c.txt", {t: "json://127.0.0.1:9/x" for t in SEED_TAGS})
+        assert kehoach(capsys, "validate", SEED, "--channels", path)[0] == 0
+
+
+class TestOutboxAndDeliver:
+    def test_outbox_shows_waiting_notices_then_deliver_sends_them(self, tmp_path, capsys, db_url, http):
+        assert kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)[0] == 0
+        code, out, _ = kehoach(capsys, "outbox", "--db", db_url)
+        assert code == 0 and "chờ gửi (chưa có tệp kênh)" in out and "Tổng: 4 chờ gửi." in out
+        path = write_channels(tmp_path / "c.txt", every_tag_to(http.url))
+        code, out, _ = kehoach(capsys, "deliver", "--channels", path, "--db", db_url, "--at", "16/03/2022")
+        assert code == 0 and "đã gửi 4" in out and len(http.payloads) == 4
+        code, out, _ = kehoach(capsys, "outbox", "--db", db_url, "--format", "json")
+        data = json.loads(out)
+        assert data["counts"] == {"delivered": 4} and {n["tag"] for n in data["notices"]} == set(DAY1_TAGS)
+
+    def test_failed_notices_are_listed_with_their_error_and_deliver_exits_1(self, tmp_path, capsys, db_url):
+        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)
+        path = write_channels(tmp_path / "c.txt", {"van-phong": f"json://127.0.0.1:{closed_port()}/x",
+                                                   "toan-so": f"json://127.0.0.1:{closed_port()}/y"})
+        code, out, _ = kehoach(capsys, "deliver", "--channels", path, "--db", db_url, "--at", "16/03/2022")
+        assert code == 1 and "lỗi 4" in out
+        code, out, _ = kehoach(capsys, "outbox", "--failed", "--db", db_url)
+        assert code == 0 and out.count("lỗi gửi") >= 4 and "Connection error" in out and "thử lại sau" in out
+
+
+def test_the_example_channels_file_covers_the_seed_plan(capsys, monkeypatch):
+    from tests.conftest import ROOT
+
+    for name in ("SMTP_PASSWORD", "TELEGRAM_TOKEN", "TEAMS_WORKFLOW", "TEAMS_SIGNATURE", "PORTAL_API_KEY"):
+        monkeypatch.setenv(name, f"{name.lower()}-example-123")
+    monkeypatch.setenv("TELEGRAM_TOKEN", "123456789:AAHexampleTokenValue")
+    code, out, err = kehoach(capsys, "channels", "check", "--channels", ROOT / "docs" / "channels.example.yaml", SEED)
+    assert code == 0, out + err
+    assert "Telegram: tgram://" in out and "workflow://" in out and "smtp_password-example-123" not in out
