@@ -28,6 +28,7 @@ import platform
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +45,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from engine.plan import Plan, load_plan  # noqa: E402
 from engine.simulate import ConfirmPolicy, simulate  # noqa: E402
 from engine.state.db import close_store, open_store, scratch_store, session_factory  # noqa: E402
-from engine.state.models import DONE, EventRecord, OccurrenceRecord, OutboxRecord  # noqa: E402
+from engine.state.models import DONE, DocumentRecord, EventRecord, OccurrenceRecord, OutboxRecord  # noqa: E402
 from engine.tick import tick  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
@@ -53,7 +54,7 @@ SECTION = "## Ticks and simulation"
 SEED = ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"
 SEED_SPAN = (date(2022, 3, 15), date(2025, 12, 31))
 BIG_SPAN = (date(2022, 1, 1), date(2025, 12, 31))
-TARGETS = {"seed": 2.0, "big": 30.0, "tick": 0.050}
+IDLE_FROM = date(2024, 7, 18)  # the monthly portal update (cung-cap-thong-tin) has just opened
 
 
 def stub_documents(plan: Any, session: Any, step: Any, row: Any, today: date) -> dict[str, bytes]:
@@ -164,8 +165,10 @@ def stored(sessions: Callable[[], Any], model: type) -> int:
 def run_simulation(plan: Plan, span: tuple[date, date], documents: Any = None, every_day: bool = False) -> dict[str, int]:
     sessions = session_factory(scratch_store())
     simulate(plan, sessions, *span, ConfirmPolicy.parse("on-time"), documents=documents, every_day=every_day)
+    with sessions() as s:
+        drafted = s.scalar(select(func.count(func.distinct(DocumentRecord.step_id + "/" + DocumentRecord.occurrence_key))))
     return {"occurrences": stored(sessions, OccurrenceRecord), "events": stored(sessions, EventRecord),
-            "notices": stored(sessions, OutboxRecord)}
+            "notices": stored(sessions, OutboxRecord), "drafts": drafted or 0}
 
 
 def measure_seed(repeat: int) -> dict[str, Any]:
@@ -175,6 +178,39 @@ def measure_seed(repeat: int) -> dict[str, Any]:
     stub_wall, stub_cpu, _ = timed(lambda: run_simulation(plan, SEED_SPAN, stub_documents), repeat)
     return {"wall": wall, "cpu": cpu, "base_wall": base_wall, "base_cpu": base_cpu, "stub_wall": stub_wall,
             "stub_cpu": stub_cpu, **counts, "days": (SEED_SPAN[1] - SEED_SPAN[0]).days + 1}
+
+
+BEFORE_SCRIPT = """
+import json, statistics, sys, time
+from datetime import date
+from engine.plan import load_plan
+from engine.simulate import ConfirmPolicy, simulate
+from engine.state.db import open_store, session_factory
+plan = load_plan("plan_definitions/kh-28-khcn-2022.yaml")
+walls, cpus = [], []
+for i in range(int(sys.argv[1]) + 1):
+    sessions = session_factory(open_store(f"sqlite:///file:before{i}?mode=memory&cache=shared&uri=true"))
+    c, t = time.process_time(), time.perf_counter()
+    simulate(plan, sessions, date(2022, 3, 15), date(2025, 12, 31), ConfirmPolicy.parse("on-time"))
+    if i:
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+print(json.dumps({"wall": walls, "cpu": cpus}))
+"""
+
+
+def measure_before(rev: str, repeat: int) -> dict[str, Any]:
+    """The seed simulation as the code of another revision runs it (its own process, its own checkout)."""
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        env = {**os.environ, "PYTHONPATH": tmp}
+        out = subprocess.run([sys.executable, "-c", BEFORE_SCRIPT, str(repeat)], cwd=tmp, env=env, check=True,
+                             capture_output=True, text=True).stdout
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"rev": sha, **json.loads(out.strip().splitlines()[-1])}
 
 
 def measure_big(n: int, repeat: int, seed_stub_cpu: float, seed_occurrences: int) -> dict[str, Any]:
@@ -226,8 +262,8 @@ def idle_day(plan: Plan, sessions: Callable[[], Any], after: date) -> date:
 def measure_idle_tick(url: str, extra: int, repeat: int) -> dict[str, Any]:
     """A tick when nothing is due: on the store as the plan left it, then with `extra` finished rows added."""
     plan = load_plan(SEED)
-    sessions = seed_store(url, plan, date(2024, 7, 1), 0)
-    day = idle_day(plan, sessions, date(2024, 7, 1))
+    sessions = seed_store(url, plan, IDLE_FROM, 0)
+    day = idle_day(plan, sessions, IDLE_FROM)
     now = _at(plan, day)
     base_wall, base_cpu, result = timed(lambda: tick(plan, sessions, now), repeat)
     assert not result.applied, result.applied
@@ -286,7 +322,8 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
             "",
             f"kh-28-khcn-2022 from {SEED_SPAN[0]:%d/%m/%Y} to {SEED_SPAN[1]:%d/%m/%Y} ({seed['days']} days), everyone "
             f"confirming on time: {seed['occurrences']} occurrences, {seed['events']} audit events, "
-            f"{seed['notices']} queued notices, 7 drafts (Markdown + DOCX) made by the same tick code a live run uses.",
+            f"{seed['notices']} queued notices, {seed['drafts']} drafts (Markdown + DOCX: the yearly reports, the "
+            "interim and final reviews) made by the same tick code a live run uses.",
             "",
             "| run | wall (s) | CPU (s) | vs baseline (CPU) | target < 2 s |",
             "|---|---:|---:|---:|---|",
@@ -294,8 +331,13 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
             f"| same, drafts replaced by a stand-in | {med(seed['stub_wall']):.2f} | {med(seed['stub_cpu']):.2f} | "
             f"{med(seed['stub_cpu']) / bc:.2f}x | |",
             f"| baseline: a tick on every one of the {seed['days']} days | {bw:.2f} | {bc:.2f} | 1.00x | |",
-            "",
         ]
+        if seed.get("before"):
+            b = seed["before"]
+            lines.append(f"| for comparison: the code of {b['rev']} (before `next_on` and batching; Markdown drafts "
+                         f"only), its own process | {med(b['wall']):.2f} | {med(b['cpu']):.2f} | "
+                         f"{med(b['cpu']) / bc:.2f}x | |")
+        lines.append("")
     if big:
         w, c = med(big["wall"]), med(big["cpu"])
         lines += [
@@ -317,9 +359,9 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
         lines += [
             "### A tick when nothing is due, with 100,000 stored occurrences",
             "",
-            "The seed plan simulated on time up to 01/07/2024, then ticked on "
+            f"The seed plan simulated on time up to {IDLE_FROM:%d/%m/%Y}, then ticked on "
             f"{next(iter(ticks.values()))['day']:%d/%m/%Y}, a day with nothing due (no occurrence opens, no reminder, "
-            f"deadline or escalation falls on it; {next(iter(ticks.values()))['open']} occurrences are open). Baseline: that tick on that store; then "
+            f"deadline or escalation falls on it; open occurrences: {next(iter(ticks.values()))['open']}). Baseline: that tick on that store; then "
             "finished occurrences of the same plan are inserted directly and the same tick is measured again. "
             f"{pg_note}",
             "",
@@ -359,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-url", help="a PostgreSQL database to use (default: a private cluster, if installed)")
     ap.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL measurement")
     ap.add_argument("--only", choices=("seed", "big", "tick"), action="append", help="run only these parts")
+    ap.add_argument("--before", default="cc944a1",
+                    help="also time the seed simulation as this git revision runs it ('' to skip)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, a 300-step plan, 20,000 stored rows")
     ap.add_argument("--no-write", action="store_true", help="print, do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
@@ -371,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
     pg_note = ""
     if "seed" in parts or "big" in parts:
         seed = measure_seed(args.repeat)
+        if args.before:
+            try:
+                seed["before"] = measure_before(args.before, args.repeat)
+            except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+                print(f"(no comparison with {args.before}: {exc})")
         print(f"seed: {med(seed['wall']):.2f} s wall, {med(seed['cpu']):.2f} s CPU "
               f"(every day: {med(seed['base_cpu']):.2f} s CPU; stub drafts {med(seed['stub_cpu']):.2f} s CPU)")
     if "big" in parts:

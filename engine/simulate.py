@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import StateError
 from engine.materialize import opening_index
-from engine.people import confirm_row, request
+from engine.people import confirm_rows, request
 from engine.plan import Plan
 from engine.state.models import ACTIVE, OPEN, OVERDUE, EventRecord, OccurrenceRecord, OutboxRecord
 from engine.tick import DocumentMaker, tick_in
@@ -109,12 +109,9 @@ def _confirm_due(plan: Plan, session: Session, day: date, now: datetime, policy:
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_((OPEN, OVERDUE)),
         OccurrenceRecord.due_on <= latest_due, OccurrenceRecord.orphaned.is_(False))
         .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)).all()
-    for row in rows:
-        step = plan.step_by_id.get(row.step_id)
-        if step is None:
-            continue
-        evidence = {r: _sample(r, row, day) for r in step.confirmation.requires}
-        confirm_row(plan, session, row, by=confirmer, at=day, now=now, evidence=evidence, source="simulation")
+    rows = [r for r in rows if r.step_id in plan.step_by_id]
+    confirm_rows(plan, session, rows, by=confirmer, at=day, now=now, source="simulation",
+                 evidence=lambda step, row: {r: _sample(r, row, day) for r in step.confirmation.requires})
 
 
 def _sample(kind: str, row: OccurrenceRecord, day: date) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -62,3 +63,35 @@ def short_runs() -> Iterator[None]:
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def wait_recorded(task_runs: dict[str, int], timeout: float = 30.0) -> bool:
+    """Wait until the server has stored every task run of these flow runs (flow run id -> task runs).
+
+    Task runs travel to the server as events and are written after the flow returns. The embedded server
+    stops with the process, and would drop what it has not written yet - and log errors on stderr (Prefect's
+    ephemeral mode otherwise keeps only a few task runs of a large tick). Returns False on timeout.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + timeout
+    waiting = dict(task_runs)
+    with get_client(sync_client=True) as client:
+        while waiting:
+            for flow_run_id, expected in list(waiting.items()):
+                only = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+                final, offset = 0, 0
+                while True:
+                    page = client.read_task_runs(flow_run_filter=only, limit=200, offset=offset)
+                    final += sum(1 for r in page if r.state is not None and r.state.is_final())
+                    offset += len(page)
+                    if len(page) < 200:
+                        break
+                if final >= expected:
+                    del waiting[flow_run_id]
+            if waiting and time.monotonic() > deadline:
+                return False
+            if waiting:
+                time.sleep(0.1)
+    return True

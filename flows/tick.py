@@ -53,7 +53,8 @@ def decide_task(plan: Plan, session: Session, now: datetime) -> list[Action]:
 
 
 @plain_task(name="apply")
-def apply_task(plan: Plan, session: Session, actions: list[Action], now: datetime) -> tuple[list[Action], int]:
+def apply_task(plan: Plan, session: Session, actions: list[Action],
+               now: datetime) -> tuple[list[Action], int]:
     """Apply one step's actions: events, statuses, notices, drafts."""
     from engine.tick import apply, plan_today
 
@@ -130,7 +131,7 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
     sent = deliver_task(loaded.id, now, channels, return_state=True)  # a failed delivery fails its task only
     summary["notices"] = sent.result() if sent.is_completed() else str(sent.result(raise_on_failure=False))
     return {"plan": loaded.id, "date": now.date().isoformat(), "flow_run_id": str(flow_run.id),
-            "skipped": skipped,
+            "skipped": skipped, "tasks": 1 + len(by_step) + 2,  # decide, one per step, publish, deliver
             "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
                         for a in applied],
             **summary}

@@ -33,11 +33,14 @@ def postgres_cluster():
     if os.environ.get(ENV_SKIP) == "1":
         pytest.skip(f"{ENV_SKIP}=1: PostgreSQL tests skipped")
     cluster = Cluster(os.environ.get(ENV_URL) or None)
+    problem = None
     try:
         cluster.start()
     except (PostgresUnavailable, KeyError) as exc:
         cluster.stop()
-        pytest.fail(f"PostgreSQL is needed for the store tests and could not be started: {exc}", pytrace=False)
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(f"PostgreSQL is needed for the store tests and could not be started: {problem}", pytrace=False)
     yield cluster
     cluster.stop()
 

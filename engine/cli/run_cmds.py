@@ -56,16 +56,20 @@ def run(
     from flows.env import use_embedded_defaults
 
     use_embedded_defaults()
-    from flows.env import short_runs, ui_url
+    from flows.env import short_runs, ui_url, wait_recorded
     from flows.tick import tick_flow
 
     ui = ui_url()
+    runs: dict[str, int] = {}
     with _env(ENV_URL, db), short_runs():
         for plan in loaded:
             summary = tick_flow(str(plan.path), day, str(channels) if channels else None)
             _print_tick(plan, summary)
+            runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:
                 err(f"  Prefect UI: {ui}/runs/flow-run/{summary['flow_run_id']}")
+    if not ui:  # the embedded server stops with this process: let it store the runs' task runs first
+        wait_recorded(runs)
 
 
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""`kehoach serve`: register a daily tick per plan and the confirmation form with a Prefect server, and run them."""
+"""`kehoach serve`: a daily tick per plan and the confirmation form, on a Prefect server, until stopped."""
 
 from __future__ import annotations
 
@@ -11,20 +11,23 @@ import typer
 from engine.cli.app import EXIT_USAGE, app, err
 from engine.cli.common import DbOpt, sessions
 
-NO_SERVER = """kehoach serve cần một Prefect server (needs a Prefect server). Start one, then point Prefect at it:
+NO_SERVER = """kehoach serve cần một Prefect server (needs a Prefect server). Start one, then use it:
   PREFECT_UI_API_URL=http://127.0.0.1:4200/api prefect server start --host 127.0.0.1 --port 4200
   export PREFECT_API_URL=http://127.0.0.1:4200/api"""
+TIME_HELP = "Giờ chạy hằng ngày HH:MM, theo múi giờ của kế hoạch."
+CRON_HELP = "Lịch cron thay cho --time (vd. '30 7 * * 1-5')."
+TZ_HELP = "Múi giờ của lịch (mặc định: của từng kế hoạch)."
 
 
 @app.command()
 def serve(
     plan_dir: Annotated[Path, typer.Argument(help="Thư mục kế hoạch.")] = Path("plan_definitions"),
-    time: Annotated[str, typer.Option("--time", help="Giờ chạy hằng ngày HH:MM, theo múi giờ của kế hoạch.")] = "07:30",
-    cron: Annotated[str | None, typer.Option("--cron", help="Lịch cron thay cho --time (vd. '30 7 * * 1-5').")] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="Múi giờ của lịch (mặc định: của từng kế hoạch).")] = None,
+    time: Annotated[str, typer.Option("--time", help=TIME_HELP)] = "07:30",
+    cron: Annotated[str | None, typer.Option("--cron", help=CRON_HELP)] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help=TZ_HELP)] = None,
     db: DbOpt = None,
 ) -> None:
-    """Đăng ký với Prefect server một lượt chạy hằng ngày cho mỗi kế hoạch và biểu mẫu xác nhận, rồi phục vụ đến khi dừng."""
+    """Đăng ký với Prefect server lượt chạy hằng ngày của từng kế hoạch và biểu mẫu xác nhận, rồi phục vụ."""
     from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
 

@@ -1,7 +1,8 @@
-"""One real Prefect server per test session (`prefect server start` on loopback, its own home), and a store per test."""
+"""A real Prefect server per test session (`prefect server start` on loopback, own home); a store per test."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -25,8 +26,9 @@ def free_port() -> int:
 def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     """An environment for a Prefect child process: its own home, no telemetry, this checkout importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    root = str(Path(__file__).resolve().parents[2])
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join([root, env.get("PYTHONPATH", "")]))
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
@@ -70,18 +72,20 @@ def prefect_server(tmp_path_factory):
                # New deployments get their scheduled runs within a second instead of five.
                PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="1")
     log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    proc = spawn(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: _healthy(url) or proc.poll() is not None, SERVER_START_TIMEOUT, "the Prefect server")
+        wait_until(lambda: _healthy(url) or proc.poll() is not None, SERVER_START_TIMEOUT,
+                   "the Prefect server")
         if proc.poll() is not None:
             raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
         yield url
     finally:
-        _flush_to_server()
-        stop(proc)
-        log.close()
+        try:
+            _flush_to_server()
+        finally:
+            stop(proc)
+            log.close()
 
 
 def _flush_to_server() -> None:
@@ -91,6 +95,19 @@ def _flush_to_server() -> None:
 
     APILogWorker.drain_all(timeout=10)
     EventsWorker.drain_all(timeout=10)
+
+
+def spawn(command: list[str], death_signal: int = signal.SIGTERM, **kwargs) -> subprocess.Popen:
+    """Start a child in its own process group (so `stop` ends its children too); on Linux it is also sent
+    `death_signal` when this process dies, so an interrupted session leaves no server behind."""
+    def die_with_parent() -> None:
+        try:
+            ctypes.CDLL(None).prctl(1, death_signal)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    return subprocess.Popen(command, start_new_session=True,
+                            preexec_fn=die_with_parent if sys.platform == "linux" else None, **kwargs)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:

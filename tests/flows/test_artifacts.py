@@ -10,7 +10,8 @@ import pytest
 from engine.state.db import open_store, session_factory
 from engine.status import plan_status
 from engine.tick import tick
-from flows.artifacts import UPCOMING, artifact_key, open_table, progress_description, standing, upcoming_markdown
+from flows.artifacts import (UPCOMING, artifact_key, open_table, progress_description, standing,
+                             upcoming_markdown)
 
 DAY = date(2023, 10, 25)
 
@@ -55,7 +56,8 @@ class TestArtifactContent:
         overdue = [r["Quá hạn (ngày)"] for r in table]
         assert overdue == sorted(overdue, reverse=True)
         first = next(r for r in table if r["Bước"] == "quan-triet")
-        assert first["Hạn"] == "18/03/2022" and first["Chủ trì"] == seed_plan.units[seed_plan.step_by_id["quan-triet"].owner].name
+        owner = seed_plan.step_by_id["quan-triet"].owner
+        assert first["Hạn"] == "18/03/2022" and first["Chủ trì"] == seed_plan.units[owner].name
 
     def test_markdown_lists_upcoming_deadlines_in_vietnamese(self, seed_plan, rows):
         md = upcoming_markdown(seed_plan, standing(seed_plan.id, rows, DAY))

@@ -9,6 +9,7 @@ import pytest
 from engine.plan import PlanLoader, plan_paths
 from flows.deployments import DAILY, cron_at, deployments
 from tests.conftest import PLANS
+from tests.flows.test_tick import kehoach
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,8 @@ class TestDeployments:
         for plan in plans:
             d = ticks[plan.id]
             (sched,) = [s.schedule for s in d.schedules]
-            assert (sched.cron, sched.timezone) == ("30 7 * * *", plan.meta.timezone) == (DAILY, "Asia/Ho_Chi_Minh")
+            assert (sched.cron, sched.timezone) == (DAILY, plan.meta.timezone)
+            assert DAILY == "30 7 * * *" and plan.meta.timezone == "Asia/Ho_Chi_Minh"
             assert d.parameters == {"plan": str(plan.path.resolve())}
             assert d.entrypoint == "flows.tick.tick_flow" and d.version == plan.version
 
@@ -60,3 +62,34 @@ class TestDeployments:
             deployments(plans, PLANS, "every day")
         with pytest.raises(ValueError, match="unknown time zone 'Asia/Hanoi'"):
             deployments(plans, PLANS, DAILY, "Asia/Hanoi")
+
+
+class TestServeCommand:
+    """What `kehoach serve` refuses before it serves anything (the served path: tests/flows/test_serve.py)."""
+
+    def test_needs_a_prefect_server(self, capsys):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(restore_defaults={PREFECT_API_URL}):
+            code, out, err = kehoach(capsys, "serve", PLANS)
+        assert code == 2 and out == ""
+        assert "kehoach serve cần một Prefect server" in err
+        assert "prefect server start --host 127.0.0.1" in err
+
+    def test_says_when_the_server_is_unreachable(self, capsys):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from tests.flows.conftest import free_port
+
+        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
+            code, _, err = kehoach(capsys, "serve", PLANS)
+        assert code == 2 and "cannot reach the Prefect server at http://127.0.0.1:" in err
+
+    def test_checks_schedule_options_and_plans_first(self, capsys, tmp_path):
+        code, _, err = kehoach(capsys, "serve", PLANS, "--time", "7h30")
+        assert code == 2 and "'7h30' is not a time of day: write HH:MM" in err
+        code, _, err = kehoach(capsys, "serve", PLANS, "--timezone", "Asia/Hanoi")
+        assert code == 2 and "unknown time zone 'Asia/Hanoi'" in err
+        (tmp_path / "broken.yaml").write_text("plan: {}\n", encoding="utf-8")
+        code, _, err = kehoach(capsys, "serve", tmp_path)
+        assert code == 1 and "broken.yaml:1:" in err

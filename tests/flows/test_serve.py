@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from engine.state.db import open_store, session_factory
 from engine.state.models import ConfirmationRecord, EventRecord
 from tests.conftest import PLANS
-from tests.flows.conftest import prefect_env, stop, wait_until
+from tests.flows.conftest import prefect_env, spawn, stop, wait_until
 from tests.flows.test_tick import read
 
 TICK = "kehoach-tick/kh-28-khcn-2022"
@@ -28,9 +29,10 @@ def served(prefect_server, tmp_path_factory):
     env = prefect_env(tmp / "prefect-home", prefect_server)
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"  # pick up runs within a second (default 10 s)
     log = open(tmp / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-c", "from engine.cli.app import main; main()", "serve", str(PLANS),
-                             "--db", url], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    command = [sys.executable, "-c", "from engine.cli.app import main; main()", "serve", str(PLANS),
+               "--db", url]
+    # If the session dies, the server dies too: `serve` could not pause its deployments, so it is killed.
+    proc = spawn(command, death_signal=signal.SIGKILL, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield proc, url, tmp / "serve.log"
     finally:
@@ -57,18 +59,23 @@ def test_serve_registers_schedules_and_runs_a_scheduled_tick(served, prefect_api
     def registered():
         assert proc.poll() is None, log.read_text()
         try:
-            return read(lambda c: c.read_deployment_by_name(TICK)), read(lambda c: c.read_deployment_by_name(CONFIRM))
+            return [read(lambda c: c.read_deployment_by_name(name)) for name in (TICK, CONFIRM)]
         except Exception:  # noqa: BLE001 - not registered yet
             return None
 
     tick, _ = wait_until(registered, 90, "kehoach serve to register its deployments")
-    assert [(s.schedule.cron, s.schedule.timezone) for s in tick.schedules] == [("30 7 * * *", "Asia/Ho_Chi_Minh")]
+    schedules = [(s.schedule.cron, s.schedule.timezone) for s in tick.schedules]
+    assert schedules == [("30 7 * * *", "Asia/Ho_Chi_Minh")]
 
     # The server's scheduler creates the daily runs: 07:30 in Hà Nội is 00:30 UTC.
     only_tick = DeploymentFilter(id=DeploymentFilterId(any_=[tick.id]))
-    scheduled = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))
-    runs = wait_until(lambda: read(lambda c: c.read_flow_runs(deployment_filter=only_tick, flow_run_filter=scheduled)),
-                      60, "the scheduler to create the daily runs")
+    scheduled_type = FlowRunFilterStateType(any_=[StateType.SCHEDULED])
+    scheduled = FlowRunFilter(state=FlowRunFilterState(type=scheduled_type))
+
+    def daily_runs():
+        return read(lambda c: c.read_flow_runs(deployment_filter=only_tick, flow_run_filter=scheduled))
+
+    runs = wait_until(daily_runs, 60, "the scheduler to create the daily runs")
     local = [r.expected_start_time.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) for r in runs]
     assert {(t.hour, t.minute) for t in local} == {(7, 30)}
     assert min(local) - datetime.now(timezone.utc) <= timedelta(days=1)
@@ -78,12 +85,14 @@ def test_serve_registers_schedules_and_runs_a_scheduled_tick(served, prefect_api
 
     async def run_now(client):
         await client.update_flow_run(first.id, parameters={**first.parameters, "at": "2023-10-25"})
-        await client.set_flow_run_state(first.id, Scheduled(scheduled_time=datetime.now(timezone.utc)), force=True)
+        now = Scheduled(scheduled_time=datetime.now(timezone.utc))
+        await client.set_flow_run_state(first.id, now, force=True)
 
     read(run_now)
     assert final_state(first.id).is_completed(), log.read_text()[-3000:]
     with session_factory(open_store(url))() as session:
-        done = {(e.step_id, e.occurrence_key, e.event, e.on_date) for e in session.scalars(select(EventRecord))}
+        done = {(e.step_id, e.occurrence_key, e.event, e.on_date)
+                for e in session.scalars(select(EventRecord))}
     assert ("quan-triet", "once", "opened", date(2023, 10, 25)) in done
     assert ("bao-cao-hang-nam", "2023", "opened", date(2023, 10, 25)) in done
 
@@ -99,7 +108,8 @@ def test_confirm_deployment_validates_like_the_cli(served, prefect_api):
 
     bad = run_deployment(CONFIRM, parameters={**form, "evidence": {"date": "2023-10-20"}}, timeout=0)
     state = final_state(bad.id)
-    assert state.is_failed() and "step 'quan-triet' needs evidence: attendees (số người tham dự)" in state.message
+    assert state.is_failed()
+    assert "step 'quan-triet' needs evidence: attendees (số người tham dự)" in state.message
     with session_factory(open_store(url))() as session:
         assert session.scalars(select(ConfirmationRecord)).all() == []
 

@@ -1,4 +1,4 @@
-"""The tick flow and `kehoach run`: in-process against the session's Prefect server, and as the README command."""
+"""The tick flow and `kehoach run`: in-process against the session's Prefect server; the README command."""
 
 from __future__ import annotations
 
@@ -68,13 +68,15 @@ class TestTickFlow:
 
         runs = wait_until(task_runs, 60, "the tick's task runs")
         # One apply task per step acted on - not one per occurrence, and none for idle steps.
-        assert sorted(t.name for t in runs if t.task_key == apply_task.task_key) == ["bao-cao-hang-nam", "quan-triet"]
+        steps = sorted(t.name for t in runs if t.task_key == apply_task.task_key)
+        assert steps == ["bao-cao-hang-nam", "quan-triet"]
 
         artifacts = read(lambda c: c.read_artifacts(flow_run_filter=only_this_run))
         assert KEYS.items() <= {a.key: a.type for a in artifacts}.items()
         by_type = {a.type: a for a in artifacts if a.key in KEYS}
         assert by_type["progress"].data == 0.0
-        assert by_type["progress"].description.startswith("Tiến độ Kế hoạch số 28/KH-KHCN ngày 25/10/2023: 0/")
+        assert by_type["progress"].description.startswith(
+            "Tiến độ Kế hoạch số 28/KH-KHCN ngày 25/10/2023: 0/")
         table = json.loads(by_type["table"].data)
         assert any(r["Bước"] == "quan-triet" and r["Hạn"] == "18/03/2022" for r in table)
         assert by_type["markdown"].data.startswith("## Hạn sắp tới - Kế hoạch số 28/KH-KHCN")
@@ -104,7 +106,8 @@ class TestRunCommand:
         latest = read(lambda c: c.read_latest_artifacts())
         assert KEYS.items() <= {a.key: a.type for a in latest}.items()
 
-    def test_db_option_names_the_store_for_this_command_only(self, prefect_api, tmp_path, monkeypatch, capsys):
+    def test_db_option_names_the_store_for_this_command_only(self, prefect_api, tmp_path, monkeypatch,
+                                                             capsys):
         monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
         url = f"sqlite:///{tmp_path / 'other.db'}"
         code, _, err = kehoach(capsys, "run", PLANS, "--at", "25/10/2023", "--db", url)
@@ -140,7 +143,8 @@ def test_readme_command_on_a_fresh_machine(tmp_path):
                            str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"), "--at", "25/10/2023"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0] == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
+    first = proc.stdout.splitlines()[0]
+    assert first == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
     assert "|" not in proc.stdout and "prefect" not in proc.stdout.lower()  # no log lines among the results
     assert proc.stderr == ""  # Prefect's own INFO logs are lowered to warnings
     assert (tmp_path / ".kehoach" / "state.db").is_file()
