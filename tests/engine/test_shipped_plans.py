@@ -100,7 +100,8 @@ class TestLanguageCoverage:
 
     def test_both_agency_files_are_shared(self, plans):
         included = {inc for p in plans.values() for inc in p.file.include}
-        assert included == {"agencies/so-khcn-thai-nguyen.yaml", "agencies/ubnd-huyen-phu-binh.yaml"}
+        assert included >= {"agencies/so-khcn-thai-nguyen.yaml", "agencies/ubnd-huyen-phu-binh.yaml"}
+        assert sum("agencies/so-khcn-thai-nguyen.yaml" in p.file.include for p in plans.values()) >= 2
 
 
 class TestAdministrativeReformPlan:
