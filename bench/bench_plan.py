@@ -318,8 +318,9 @@ def render(rows: list[dict[str, Any]], error: dict[str, Any], info: dict[str, An
         "",
         f"Error path: the same {error['n']:,}-step plan with one misspelt dependency in its last step fails in "
         f"**{ms(error['load'])}** (baseline {ms(error['ruamel'])}, ratio {error['load'] / error['ruamel']:.2f}): "
-        "the fast path runs as usual, then the file is parsed again with ruamel's round-trip loader to locate "
-        "the problem, so a broken plan costs about one ruamel parse more than a good one. The message:",
+        "the fast path runs as usual, then the file is composed again by libyaml (PyYAML's C parser: nodes with "
+        "their line and column, no objects built) to locate the problem; ruamel's round-trip loader is only "
+        "the fallback for text libyaml cannot compose. The message:",
         "",
         "```",
         error["problem"],

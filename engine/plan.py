@@ -19,7 +19,16 @@ from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
 from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
 from engine.models.steps import Coordinate, Disseminate, Report
-from engine.validation import find_merge_keys, find_secrets, inside, merge_key_findings, render_path, translate
+from engine.validation import (
+    MERGE_KEY,
+    find_merge_keys,
+    find_secrets,
+    inside,
+    may_hold_secret,
+    merge_key_findings,
+    render_path,
+    translate,
+)
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
@@ -312,8 +321,10 @@ def _missing_include(inc: str, target: Path) -> str:
 
 def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
     """Validate a whole file against its model; every problem (and every secret written in it) is recorded."""
-    merges = find_merge_keys(source.data)
-    findings = find_secrets(source.data) + merge_key_findings(source.data)
+    # Both checks walk the whole data; the raw text tells cheaply when neither can find anything.
+    merges = find_merge_keys(source.data) if MERGE_KEY in source.text else []
+    findings = find_secrets(source.data) if may_hold_secret(source.text) else []
+    findings += merge_key_findings(merges)
     result = None
     try:
         result = model.model_validate(source.data)

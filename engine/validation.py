@@ -262,13 +262,20 @@ def find_merge_keys(data: Any) -> list[Loc]:
     return top + [(*loc, key) for loc, key, value in _walk(data) if isinstance(value, dict) and MERGE_KEY in value]
 
 
-def merge_key_findings(data: Any) -> list[Finding]:
-    """A problem at each '<<' key: copying a mapping this way hides what a step really holds."""
+def merge_key_findings(merges: list[Loc]) -> list[Finding]:
+    """A problem at each '<<' key (from `find_merge_keys`): copying a mapping this way hides what a step holds."""
     return [
         ((*loc, MERGE_KEY), "YAML merge keys ('<<') are not supported: write the fields out, or put shared units "
          "and policy in an agency file (include:) or in 'defaults:'", True)
-        for loc in find_merge_keys(data)
+        for loc in merges
     ]
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only when no value of the file can hold a secret: the raw text has none and no escapes."""
+    if "\\" in text:
+        return True
+    return bool(("://" in text and URL_PASSWORD.search(text)) or ("=" in text and SECRET_PARAM.search(text)))
 
 
 def inside(loc: Loc, parents: list[Loc]) -> bool:
@@ -277,4 +284,4 @@ def inside(loc: Loc, parents: list[Loc]) -> bool:
 
 
 __all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "merge_key_findings",
-           "find_merge_keys", "inside"]
+           "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]

@@ -12,7 +12,7 @@ import yaml_rs
 from engine.cli.app import main
 from engine.errors import PlanError
 from engine.plan import PlanLoader
-from engine.validation import find_secrets, merge_key_findings, render_path
+from engine.validation import find_merge_keys, find_secrets, may_hold_secret, merge_key_findings, render_path
 
 INVALID = Path(__file__).resolve().parent / "invalid"
 EXPECTED: dict[str, dict] = yaml_rs.loads((INVALID / "expected_errors.yaml").read_text(encoding="utf-8"))
@@ -171,10 +171,40 @@ class TestSecrets:
         assert locs == [("('https://u:p@h',)", True), ("('units', 'a', 'notify', 1)", False)]
 
 
+class TestSecretPrecheck:
+    """The whole-data walk is skipped only when the raw text cannot hold a secret."""
+
+    def test_plain_text_needs_no_walk(self):
+        assert not may_hold_secret("material: https://khcn.example.vn/tin-tuc\nowner: van-phong\n")
+
+    def test_an_address_with_a_password_needs_the_walk(self):
+        assert may_hold_secret("material: https://u:p@host/x\n")
+
+    def test_an_escape_could_hide_one(self):
+        # "\x40" is '@' once YAML has read the double-quoted string.
+        assert may_hold_secret('material: "https://u:p\\x40host/x"\n')
+
+    def test_an_escaped_secret_is_still_found(self, tmp_path):
+        from engine.errors import PlanError
+        from engine.plan import load_plan
+        from tests.conftest import SEED
+
+        text = SEED.read_text(encoding="utf-8").replace(
+            "method: Hội nghị quán triệt", 'method: "https://u:secret\\x40host/x"')
+        path = tmp_path / "plan.yaml"
+        path.write_text(text, encoding="utf-8")
+        (tmp_path / "agencies").mkdir()
+        (tmp_path / "agencies" / "so-khcn-thai-nguyen.yaml").write_text(
+            (SEED.parent / "agencies" / "so-khcn-thai-nguyen.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        with pytest.raises(PlanError, match="secrets must not be written in plan files") as info:
+            load_plan(path)
+        assert "secret@" not in str(info.value)
+
+
 class TestMergeKeys:
     def test_each_merge_key_is_reported_at_the_key(self):
         data = {"steps": [{"id": "a"}, {"<<": {"id": "a"}, "id": "b"}]}
-        ((loc, message, at_key),) = merge_key_findings(data)
+        ((loc, message, at_key),) = merge_key_findings(find_merge_keys(data))
         assert loc == ("steps", 1, "<<") and at_key
         assert message.startswith("YAML merge keys ('<<') are not supported")
 
