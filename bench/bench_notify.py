@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 import apprise  # noqa: E402
 
 from engine.state.db import open_store, session_factory  # noqa: E402
@@ -159,15 +159,8 @@ def section(n: int, repeat: int, m: dict[str, float]) -> str:
 
 
 def write_report(text: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, keeping every other section (re-read just before)."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    current = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    REPORT.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, keeping the others."""
+    write_section(SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ import os
 import platform
 import pstats
 import random
-import re
 import statistics
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
 from engine.calendar import CalendarBuilder  # noqa: E402
@@ -330,15 +330,8 @@ def render(rows: list[dict[str, Any]], error: dict[str, Any], info: dict[str, An
 
 
 def write_report(section: str) -> None:
-    """Replace the "Plan loading" section of docs/benchmarks.md (other sections are kept)."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    REPORT.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, keeping the others."""
+    write_section(SECTION, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -40,6 +39,7 @@ TARGET = 1.2
 
 if not os.environ.get("PREFECT_API_URL"):
     os.environ.setdefault("PREFECT_HOME", str(OUT / "prefect-home"))
+from bench.report import write_section  # noqa: E402
 from flows.env import short_runs, use_embedded_defaults  # noqa: E402
 
 use_embedded_defaults()  # as `kehoach run`: quiet logs, a patient first start
@@ -273,14 +273,7 @@ def _prefect_version() -> str:
 
 def write_report(section: str) -> None:
     """Replace this benchmark's section of docs/benchmarks.md, keeping the others."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    REPORT.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section(SECTION, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ import gc
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from engine.plan import Plan, load_plan  # noqa: E402
@@ -381,15 +381,8 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
 
 
 def write_report(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md, keeping every other section as it is."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section.rstrip() + "\n\n", text)
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    REPORT.write_text(text.rstrip() + "\n", encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md, keeping the others."""
+    write_section(SECTION, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,17 +11,7 @@ from engine.errors import StateError
 from engine.people import confirm, parse_evidence, request, skip
 from engine.state.models import DONE, OPEN, SCHEDULED, SKIPPED, ConfirmationRecord, EventRecord, OutboxRecord
 from engine.tick import tick
-from tests.engine.state_helpers import at, count, effects, no_documents, plan_at, row, sessions_for, snapshot
-
-
-@pytest.fixture
-def plan(tmp_path):
-    return plan_at(tmp_path / "thu.yaml")
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    return sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+from tests.engine.state_helpers import at, count, effects, no_documents, row, snapshot
 
 
 def do_confirm(plan, sessions, step, day, **kw):

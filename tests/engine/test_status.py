@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 
 from engine.people import confirm
 from engine.status import plan_status, status_counts
 from engine.tick import tick
-from tests.engine.state_helpers import STEPS, at, no_documents, plan_at, sessions_for
-
-
-@pytest.fixture
-def plan(tmp_path):
-    return plan_at(tmp_path / "thu.yaml")
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    return sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+from tests.engine.state_helpers import STEPS, at, no_documents, plan_at
 
 
 def status_on(plan, sessions, day):

@@ -28,16 +28,6 @@ from tests.engine.state_helpers import (
 FEBRUARY = [date(2024, 2, d) for d in (1, 2, 13, 14, 17, 20, 21, 22, 28, 29)]
 
 
-@pytest.fixture
-def plan(tmp_path):
-    return plan_at(tmp_path / "thu.yaml")
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    return sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
-
-
 def run_days(plan, sessions, days, **kw):
     for d in days:
         tick(plan, sessions, at(d), documents=no_documents, **kw)

@@ -10,7 +10,7 @@ import pytest
 from engine.cli.app import main
 from tests.conftest import PLANS, SEED
 from tests.notifiers.conftest import DAY1_TAGS, SEED_TAGS, closed_port, write_channels
-from tests.notifiers.test_delivery import DAY1, every_tag_to
+from tests.notifiers.test_delivery import every_tag_to
 
 
 def kehoach(capsys, *args) -> tuple[int, str, str]:
