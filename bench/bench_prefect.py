@@ -126,8 +126,8 @@ def engine_only(plan_path: str, at: date) -> list[str]:
     with tick_module._sessions()() as session, session.begin():
         for a in tick_module.decide_task.fn(plan, session, now):
             by_step.setdefault(a.step_id, []).append(a)
-        for actions in by_step.values():
-            tick_module.apply_task.fn(plan, session, actions, now)
+        for step_id, actions in by_step.items():
+            tick_module.apply_task.fn(step_id, plan, session, actions, now)
     with no_artifacts():
         tick_module.publish_task.fn(plan, now)
         deliver = getattr(tick_module, "deliver_task", None)
