@@ -67,3 +67,15 @@ def store_url(request, tmp_path):
         close_store(url)
     else:
         yield request.getfixturevalue("pg_url")
+
+
+def run_cli(capsys, *args: object) -> tuple[int, str, str]:
+    """Run `kehoach ARGS` in-process; return (exit code, stdout, stderr)."""
+    from engine.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (0 if code is None else code), out, err
+

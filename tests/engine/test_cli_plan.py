@@ -14,23 +14,16 @@ import pytest
 import yaml_rs
 from jsonschema import Draft202012Validator
 
-from engine.cli.app import main
 from engine.graph import predecessors
 from engine.plan import PlanLoader, plan_paths
 from tests.conftest import PLANS, ROOT, SEED
+from tests.conftest import run_cli as run
 
 CDS = PLANS / "kh-15-ubnd-phu-binh-2024.yaml"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ALL_PLANS = plan_paths([PLANS])
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run `kehoach ARGS` in-process; return (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (0 if code is None else code), out, err
 
 
 BROKEN_PLAN = """\

@@ -8,19 +8,10 @@ import sys
 
 import pytest
 
-from engine.cli.app import main
 from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from tests.conftest import ROOT, SEED
+from tests.conftest import run_cli as run
 from tests.engine.state_helpers import count, sessions_for, snapshot
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run `kehoach ARGS` in-process; return (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (0 if code is None else code), out, err
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from icalendar import Calendar
 from engine.cli.app import main
 from engine.reports.ical import feed
 from tests.conftest import PLANS, SEED
+from tests.conftest import run_cli as run
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -85,11 +86,6 @@ class TestFeed:
         assert projected and all(str(evs[u]["STATUS"]) == "TENTATIVE" for u in projected)
 
 
-def run(capsys, *args: object) -> tuple[int, bytes | str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return (exit_info.value.code or 0), out, err
 
 
 class TestCalendarCommand:

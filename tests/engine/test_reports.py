@@ -12,13 +12,13 @@ from docx import Document
 from docx.shared import Pt
 from sqlalchemy import select
 
-from engine.cli.app import main
 from engine.reports import ReportError
 from engine.reports.drafts import render, requested_draft
 from engine.simulate import ConfirmPolicy, simulate
 from engine.state.db import open_store, session_factory
 from engine.state.models import DocumentRecord
 from tests.conftest import SEED
+from tests.conftest import run_cli as run
 
 DRAFTED = date(2023, 10, 25)
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -302,11 +302,6 @@ def _plan_without_reports(folder: Path):
     return load_plan(path)
 
 
-def run(capsys, *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return (exit_info.value.code or 0), out, err
 
 
 class TestReportCommand:
