@@ -106,8 +106,15 @@ def period_label(kind: str, year: int, index: int) -> str:
     return f"tháng {index} năm {year}"
 
 
+_CALENDAR_PERIOD = {YEAR: ("yearly", 12), HALF_YEAR: ("half_yearly", 6), QUARTER: ("quarterly", 3), MONTH: ("monthly", 1)}
+
+
 def period_key(kind: str, year: int, index: int) -> str:
-    return {YEAR: f"{year}", HALF_YEAR: f"{year}-H{index}", QUARTER: f"{year}-Q{index}", MONTH: f"{year}-{index:02d}"}[kind]
+    """The occurrence key of a reporting period, made by the calendar so the two can never disagree."""
+    from engine.calendar import period_key as occurrence_key
+
+    name, months = _CALENDAR_PERIOD[kind]
+    return occurrence_key(name, year, index * months)
 
 
 def make_window(kind: str, year: int, index: int, cutoff_day: int = 14, cutoff_month: int | None = None) -> Window:
