@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import json
+import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from engine.dates import fmt
 from engine.plan import Plan
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SCHEDULED, SKIPPED
 
+log = logging.getLogger("kehoach.artifacts")
 UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in the CLI
 
 
@@ -111,28 +116,102 @@ def upcoming_markdown(plan: Plan, s: Standing) -> str:
     return "\n".join(lines) + "\n"
 
 
-def publish(plan: Plan, s: Standing) -> dict[str, str]:
-    """Create the three artifacts of a plan (progress, open work, upcoming deadlines); returns their keys.
-
-    The three API calls go out together, each from its own thread in the caller's run context (so each is
-    linked to the run): ~40% less time than one after the other, more against a distant server.
-    """
-    from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
-
-    keys = {w: artifact_key(plan.id, w) for w in ("tien-do", "viec-dang-mo", "han-sap-toi")}
-    calls: list[Callable[[], Any]] = [
-        partial(create_progress_artifact, s.percent, key=keys["tien-do"],
-                description=progress_description(plan, s)),
-        partial(create_table_artifact, open_table(plan, s), key=keys["viec-dang-mo"],
-                description=f"Việc đang mở và quá hạn - Kế hoạch số {plan.meta.number}, ngày {fmt(s.day)} "
-                            f"({len(s.open_rows)} việc)"),
-        partial(create_markdown_artifact, upcoming_markdown(plan, s), key=keys["han-sap-toi"],
-                description=f"Hạn sắp tới - Kế hoạch số {plan.meta.number}"),
+def standing_artifacts(plan: Plan, s: Standing) -> list[Any]:
+    """The three artifacts of a plan's standing: progress, open work, upcoming deadlines."""
+    key = partial(artifact_key, plan.id)
+    return [
+        artifact("progress", key("tien-do"), s.percent, progress_description(plan, s)),
+        artifact("table", key("viec-dang-mo"), json.dumps(open_table(plan, s), ensure_ascii=False),
+                 f"Việc đang mở và quá hạn - Kế hoạch số {plan.meta.number}, ngày {fmt(s.day)} "
+                 f"({len(s.open_rows)} việc)"),
+        artifact("markdown", key("han-sap-toi"), upcoming_markdown(plan, s),
+                 f"Hạn sắp tới - Kế hoạch số {plan.meta.number}"),
     ]
-    with ThreadPoolExecutor(len(calls)) as pool:
-        for done in [pool.submit(contextvars.copy_context().run, call) for call in calls]:
-            done.result()
-    return keys
+
+
+def artifact(kind: str, key: str, data: Any, description: str) -> Any:
+    """An artifact to create, attached to the flow and task run this is called in (if any)."""
+    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.utilities.context import get_task_and_flow_run_ids
+
+    task_run_id, flow_run_id = get_task_and_flow_run_ids()
+    return ArtifactCreate(type=kind, key=key, data=data, description=description, flow_run_id=flow_run_id,
+                          task_run_id=task_run_id)
+
+
+class Publisher:
+    """Sends artifacts after the run that made them, from one background thread, in the order given.
+
+    An artifact is a view of what a tick stored; creating one is an API call that, right after a run's tasks,
+    waits behind the server recording them (20-100 ms each on the embedded server). So each artifact is built -
+    and attached to its flow and task run - when it is queued (`submit`), and sent once the run is over: the
+    tick flow's state hooks call `flush`, which hands the queue to the thread. `drain()` flushes and waits:
+    `kehoach run` calls it before it exits (the embedded server stops with the process), and at interpreter exit
+    (a served run's process) whatever is left is sent before Prefect shuts down. A failed artifact is logged and
+    reported by `drain()`; it never fails a tick.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Any, list[Any]]] = []
+        self._pending: list[Future[list[str]]] = []
+
+    def submit(self, artifacts: list[Any]) -> None:
+        if not artifacts:
+            return
+        from prefect.context import SettingsContext
+
+        settings = SettingsContext.get()  # the API this run reports to (a test may set it for its thread only)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="kehoach-artifacts")
+                atexit.register(self.drain)
+            self._queued.append((settings, artifacts))
+
+    def flush(self, *_hook_args: Any) -> None:
+        """Start sending what is queued (also a Prefect state hook: it takes and ignores flow, run, state)."""
+        with self._lock:
+            queued, self._queued = self._queued, []
+            for settings, artifacts in queued:
+                try:
+                    self._pending.append(self._pool.submit(_send, settings, artifacts))  # type: ignore[union-attr]
+                except RuntimeError:  # the interpreter is shutting down: no new threads, send from here
+                    done: Future[list[str]] = Future()
+                    done.set_result(_send(settings, artifacts))
+                    self._pending.append(done)
+
+    def drain(self, timeout: float = 60.0) -> list[str]:
+        """Send everything queued and wait; returns the failures (one line each), empty when all went out."""
+        self.flush()
+        with self._lock:
+            pending, self._pending = self._pending, []
+        done, late = wait(pending, timeout)
+        failures = [line for f in done for line in f.result()]
+        return failures + [f"{len(late)} nhóm artifact chưa gửi xong sau {timeout:g} giây"] * bool(late)
+
+
+def _send(settings: Any, artifacts: list[Any]) -> list[str]:
+    return contextvars.Context().run(_send_in, settings, artifacts)  # none of the caller's run or client
+
+
+def _send_in(settings: Any, artifacts: list[Any]) -> list[str]:
+    from prefect import get_client
+    from prefect.context import SettingsContext
+
+    failures = []
+    with SettingsContext(profile=settings.profile, settings=settings.settings), \
+            get_client(sync_client=True) as client:
+        for a in artifacts:
+            try:
+                client.create_artifact(a)
+            except Exception as exc:  # noqa: BLE001 - an artifact is a view; the tick's work is stored
+                failures.append(f"{a.key}: {type(exc).__name__}: {exc}")
+                log.warning("Không tạo được artifact %s: %s", a.key, exc)
+    return failures
+
+
+PUBLISHER = Publisher()
 
 
 def _dmy(iso: str) -> str:

@@ -1,5 +1,8 @@
 """The tick as a Prefect flow: decide in one task, apply each step acted on as a task named after it, publish.
 
+Artifacts (standing, drafts, deliveries) are built in the tasks that own them and sent once the run is over by
+`flows.artifacts.PUBLISHER`, in the background: `kehoach run` waits for them before it exits.
+
 Only steps with something to do today get a task (a Prefect task costs 6-10 ms; a plan has many idle
 occurrences). Deciding and applying share one transaction, committed once (tasks called from a flow run in its
 thread); every effect is idempotent (see engine.tick), so a rerun after a crash - or two runs at once - writes
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.plan import Plan, PlanLoader
 from engine.tick import Action
+from flows.artifacts import PUBLISHER
 
 TICK_TIME = time(7, 30)  # the moment of a tick given a day (`--at`), as the daily schedule
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
@@ -56,13 +60,21 @@ def decide_task(plan: Plan, session: Session, now: datetime) -> list[Action]:
 # Prefect reads the function's source).
 @plain_task(name="apply", task_run_name="{step}")
 def apply_task(step: str, plan: Plan, session: Session, actions: list[Action],
-               now: datetime) -> tuple[list[Action], int]:
-    """Apply one step's actions (`step`, its id, names the task run): events, statuses, notices, drafts."""
-    from engine.tick import apply, plan_today
+               now: datetime) -> tuple[list[Action], int, list[Any]]:
+    """Apply one step's actions (`step`, its id, names the task run): events, statuses, notices, drafts.
 
-    done = apply(plan, session, actions, plan_today(plan, now), now)
+    Returns the actions applied, the number dropped (done by an earlier run), and a Markdown artifact per draft
+    made, attached to this task run - for the flow to publish once the tick's transaction is committed.
+    """
+    from engine.reports.artifacts import draft_artifacts, draft_records
+    from engine.tick import apply, plan_today
+    from flows.artifacts import artifact
+
+    done, again = apply(plan, session, actions, plan_today(plan, now), now)
     session.flush()
-    return done
+    drafted = {(a.step_id, a.occurrence_key) for a in done if a.detail.get("drafted")}
+    drafts = draft_artifacts(plan, draft_records(session, plan.id, drafted)) if drafted else []
+    return done, again, [artifact("markdown", key, text, about) for key, text, about in drafts]
 
 
 @plain_task(name="publish", task_run_name="publish")
@@ -70,28 +82,26 @@ def publish_task(plan: Plan, now: datetime) -> dict[str, Any]:
     """Read the plan's standing and publish it as artifacts (progress, open work, upcoming deadlines)."""
     from engine.status import plan_status
     from engine.tick import plan_today
-    from flows.artifacts import publish, standing
+    from flows.artifacts import standing, standing_artifacts
 
     today = plan_today(plan, now)
     with _sessions()() as session:
         s = standing(plan.id, plan_status(plan, session, today), today)
-    keys = publish(plan, s)
+    shown = standing_artifacts(plan, s)
+    PUBLISHER.submit(shown)
     return {"due": s.due, "done": s.done, "overdue": s.overdue, "percent": s.percent, "line": s.line(),
-            "artifacts": keys}
+            "artifacts": [a.key for a in shown]}
 
 
 @plain_task(name="deliver")
 def deliver_task(plan_id: str, now: datetime, channels: str | None) -> dict[str, Any]:
     """Send the plan's due notices through Apprise and publish what happened; the task fails (the tick does
     not) when a notice failed this run or has been given up, so that it shows in the UI."""
-    from prefect.artifacts import create_markdown_artifact
-
-    from flows.artifacts import artifact_key
+    from flows.artifacts import artifact, artifact_key
     from notifiers.delivery import DeliveryFailed, deliver_outbox
 
     report = deliver_outbox(_sessions(), now, channels, plan_id=plan_id)
-    create_markdown_artifact(report.markdown(), key=artifact_key(plan_id, "thong-bao"),
-                             description=report.summary())
+    PUBLISHER.submit([artifact("markdown", artifact_key(plan_id, "thong-bao"), report.markdown(), report.summary())])
     if not report.ok:
         raise DeliveryFailed(report.summary())
     return {"line": report.summary(), "delivered": report.delivered}
@@ -105,7 +115,9 @@ def _run_name() -> str:
     return f"{Path(params['plan']).stem} {day:%d/%m/%Y}"
 
 
-@flow(name="kehoach-tick", flow_run_name=_run_name, log_prints=False)
+# Artifacts queued by the run are sent once it is over, whatever its end (see flows.artifacts.Publisher).
+@flow(name="kehoach-tick", flow_run_name=_run_name, log_prints=False, on_completion=[PUBLISHER.flush],
+      on_failure=[PUBLISHER.flush], on_crashed=[PUBLISHER.flush], on_cancellation=[PUBLISHER.flush])
 def tick_flow(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
     """Một lượt chạy của một kế hoạch: mở việc đến hạn, nhắc hạn, báo quá hạn, đôn đốc; cập nhật tiến độ.
 
@@ -118,6 +130,7 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
     now = moment(loaded, at)
     applied: list[Action] = []
     skipped = 0
+    drafts: list[Any] = []
     # One transaction for the whole tick, as `engine.tick.tick`: one commit, and a failed step leaves nothing.
     with _sessions()() as session, session.begin():
         actions = decide_task(quote(loaded), quote(session), now)
@@ -125,9 +138,11 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
         for a in actions:
             by_step.setdefault(a.step_id, []).append(a)
         for step_id, step_actions in by_step.items():
-            done, again = apply_task(step_id, quote(loaded), quote(session), quote(step_actions), now)
+            done, again, shown = apply_task(step_id, quote(loaded), quote(session), quote(step_actions), now)
             applied += done
             skipped += again
+            drafts += shown
+    PUBLISHER.submit(drafts)  # once committed: no artifact shows a draft the store does not hold
     summary = publish_task(quote(loaded), now)
     sent = deliver_task(loaded.id, now, channels, return_state=True)  # a failed delivery fails its task only
     summary["notices"] = sent.result() if sent.is_completed() else str(sent.result(raise_on_failure=False))

@@ -56,6 +56,7 @@ def run(
     from flows.env import use_embedded_defaults
 
     use_embedded_defaults()
+    from flows.artifacts import PUBLISHER
     from flows.env import short_runs, ui_url, wait_recorded
     from flows.tick import tick_flow
 
@@ -68,6 +69,8 @@ def run(
             runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:
                 err(f"  Prefect UI: {ui}/runs/flow-run/{summary['flow_run_id']}")
+    for failure in PUBLISHER.drain():  # artifacts are sent in the background; a failure is not the tick's
+        err(f"Cảnh báo: không tạo được artifact trên Prefect - {failure}")
     if not ui:  # the embedded server stops with this process: let it store the runs' task runs first
         wait_recorded(runs)
 

@@ -1,13 +1,13 @@
 """Stored drafts shown in the Prefect UI: one Markdown artifact per review or report occurrence.
 
-flows/ calls `publish_draft_artifacts(plan, documents)` after a tick applied actions with `documents=True`
-(`draft_records` reads those documents back), or builds its own artifact from `markdown_for`.
+The tick flow's apply tasks read back the drafts of the actions they applied (`draft_records`) and publish
+`draft_artifacts` of them once the tick's transaction is committed.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,22 +47,16 @@ def markdown_for(plan: Plan, document: Any) -> str:
     return head + document.content.decode("utf-8")
 
 
-def publish_draft_artifacts(plan: Plan, documents: Iterable[Any],
-                            create: Callable[..., Any] | None = None) -> list[str]:
-    """Create a Prefect Markdown artifact for each Markdown draft among `documents`; returns the artifact keys.
+def draft_artifacts(plan: Plan, documents: Iterable[Any]) -> list[tuple[str, str, str]]:
+    """(key, markdown, description) of a Prefect Markdown artifact for each Markdown draft among `documents`.
 
     `documents` are DocumentRecord rows (or objects with step_id, occurrence_key, format, content, created_on).
-    Call it inside a flow or task run so the artifacts attach to that run.
     """
-    if create is None:
-        from prefect.artifacts import create_markdown_artifact as create
-    keys = []
+    out = []
     for doc in documents:
         if doc.format != "md":
             continue
-        key = artifact_key(plan.id, doc.step_id, doc.occurrence_key)
         kind = _KIND_VI.get(getattr(plan.step_by_id.get(doc.step_id), "kind", ""), "")
         description = f"Dự thảo {kind} {doc.step_id} ({key_label(doc.occurrence_key)}) - Kế hoạch số {plan.meta.number}"
-        create(markdown=markdown_for(plan, doc), key=key, description=description)
-        keys.append(key)
-    return keys
+        out.append((artifact_key(plan.id, doc.step_id, doc.occurrence_key), markdown_for(plan, doc), description))
+    return out

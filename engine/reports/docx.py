@@ -6,6 +6,7 @@ national title side by side at the top; page numbers centred in the header from 
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date, datetime, time
 from io import BytesIO
 from typing import Any
@@ -16,6 +17,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Length, Mm, Pt
+from docx.text.paragraph import Paragraph
 
 from engine.reports.content import SIGN_HERE, Draft, Para, Table
 
@@ -159,17 +161,28 @@ def _body(doc: Any, p: Para) -> None:
 
 
 def _table(doc: Any, t: Table) -> None:
+    """A result table: a heading row, then one row per entry, each copied from a prototype row that already
+    carries the column widths and the cell style (python-docx would otherwise insert both, cell by cell, at
+    their schema places - most of the time a draft takes)."""
     weights = TABLE_WIDTHS.get(len(t.headers), (1,) * len(t.headers))
     widths = [Length(int(TEXT_WIDTH * w / sum(weights))) for w in weights]
-    table = _sized_table(doc, 1 + len(t.rows), widths, style=doc.styles["Table Grid"])
-    for r, row in enumerate(table.rows):
-        values = t.headers if r == 0 else t.rows[r - 1]
-        for cell, value in zip(row.cells, values):
-            p = _styled(cell.paragraphs[0], _id(HEAD_STYLE if r == 0 else CELL_STYLE))
-            if r and len(value) <= 3:  # counts and numbers
+    table = _sized_table(doc, 2, widths, style=doc.styles["Table Grid"])
+    head, proto = table.rows
+    for cell, value in zip(head.cells, t.headers):
+        _styled(cell.paragraphs[0], _id(HEAD_STYLE)).add_run(value)
+    for cell in proto.cells:
+        _styled(cell.paragraphs[0], _id(CELL_STYLE))
+    prototype = proto._tr
+    for values in t.rows:
+        tr = deepcopy(prototype)
+        prototype.addprevious(tr)
+        for tc, value in zip(tr.tc_lst, values):
+            p = Paragraph(tc.p_lst[0], table)
+            if len(value) <= 3:  # counts and numbers
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             if value:
                 p.add_run(value)
+    table._tbl.remove(prototype)
 
 
 def _signature(doc: Any, draft: Draft) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from docx.shared import Pt
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Mm, Pt
 from sqlalchemy import select
 
 from engine.reports import ReportError
@@ -142,6 +143,20 @@ class TestOfficialLayout:
         assert fonts.get(f"{W}eastAsia") == fonts.get(f"{W}cs") == "Times New Roman"
         runs = [r for p in doc.paragraphs for r in p.runs]
         assert runs and all(r.font.name in (None, "Times New Roman") for r in runs)
+
+    def test_result_tables_have_styled_cells_and_fixed_widths(self, report_2023):
+        doc = Document(BytesIO(report_2023[0]))
+        results = doc.tables[1:-1]  # between the heading and the signature
+        assert len(results) > 5
+        for table in results:
+            head, *rows = table.rows
+            assert {p.style.name for c in head.cells for p in c.paragraphs} == {"Kehoach Table Heading"}
+            assert rows and {p.style.name for r in rows for c in r.cells for p in c.paragraphs} == {"Kehoach Table"}
+            grid = [col.width for col in table.columns]
+            assert all([c.width for c in r.cells] == grid for r in table.rows)
+            assert abs(sum(grid) - Mm(165)) < Mm(1)  # the text width: 210 - 30 - 15 mm
+            counts = [c for r in rows for c in r.cells if c.text and len(c.text) <= 3]
+            assert all(c.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER for c in counts)
 
     def test_page_number_in_the_header_from_page_two(self, report_2023):
         s = Document(BytesIO(report_2023[0])).sections[0]
@@ -355,19 +370,17 @@ class TestReportCommand:
 
 class TestArtifacts:
     def test_stored_drafts_become_one_markdown_artifact_per_occurrence(self, seed_plan, on_time):
-        from engine.reports.artifacts import draft_records, publish_draft_artifacts
+        from engine.reports.artifacts import draft_artifacts, draft_records
 
         _, sessions = on_time
         with sessions() as session:
             docs = draft_records(session, seed_plan.id, [("bao-cao-hang-nam", "2023"), ("so-ket", "2023")])
         assert sorted((d.step_id, d.format) for d in docs) == [("bao-cao-hang-nam", "docx"), ("bao-cao-hang-nam", "md"),
                                                                ("so-ket", "docx"), ("so-ket", "md")]
-        made: list[dict] = []  # Prefect's create_markdown_artifact, recorded (a real one needs a Prefect API)
-        keys = publish_draft_artifacts(seed_plan, docs, create=lambda **kw: made.append(kw))
-        assert keys == [m["key"] for m in made]
-        assert sorted(keys) == ["kh-28-khcn-2022-draft-bao-cao-hang-nam-2023", "kh-28-khcn-2022-draft-so-ket-2023"]
-        report = next(m for m in made if m["key"].endswith("bao-cao-hang-nam-2023"))
-        assert report["markdown"].startswith("# Dự thảo: Tổng hợp, báo cáo kết quả thực hiện Đề án hằng năm gửi Sở "
-                                             "Nội vụ tỉnh (năm 2023)")
-        assert "> Dự thảo báo cáo kết quả thực hiện Kế hoạch số 28/KH-KHCN năm 2023" in report["markdown"]
-        assert report["description"] == "Dự thảo báo cáo bao-cao-hang-nam (năm 2023) - Kế hoạch số 28/KH-KHCN"
+        made = {key: (markdown, description) for key, markdown, description in draft_artifacts(seed_plan, docs)}
+        assert sorted(made) == ["kh-28-khcn-2022-draft-bao-cao-hang-nam-2023", "kh-28-khcn-2022-draft-so-ket-2023"]
+        markdown, description = made["kh-28-khcn-2022-draft-bao-cao-hang-nam-2023"]
+        assert markdown.startswith("# Dự thảo: Tổng hợp, báo cáo kết quả thực hiện Đề án hằng năm gửi Sở "
+                                   "Nội vụ tỉnh (năm 2023)")
+        assert "> Dự thảo báo cáo kết quả thực hiện Kế hoạch số 28/KH-KHCN năm 2023" in markdown
+        assert description == "Dự thảo báo cáo bao-cao-hang-nam (năm 2023) - Kế hoạch số 28/KH-KHCN"

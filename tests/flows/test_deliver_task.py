@@ -6,6 +6,7 @@ from datetime import date
 
 from engine.state.db import open_store, session_factory
 from engine.state.models import DELIVERED, FAILED, OutboxRecord
+from flows.artifacts import PUBLISHER
 from flows.tick import tick_flow
 from tests.conftest import SEED
 from tests.flows.conftest import wait_until
@@ -44,6 +45,7 @@ def _run(http, tmp_path, store):
     assert task_run.state.is_failed()
     flow = read(lambda c: c.read_flow_run(summary["flow_run_id"]))
     assert flow.state.is_completed()
+    assert PUBLISHER.drain() == []
     artifacts = {a.key: a for a in read(lambda c: c.read_artifacts(flow_run_filter=only_this_run))}
     notices = artifacts["kh-28-khcn-2022-thong-bao"]
     assert "lỗi gửi" in notices.data and "toan-so" in notices.data and "json://k:***@127.0.0.1" in notices.data

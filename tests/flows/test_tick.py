@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from engine.cli.app import main
 from engine.state.db import open_store, session_factory
 from engine.state.models import EventRecord, OccurrenceRecord
+from flows.artifacts import PUBLISHER
 from flows.tick import tick_flow
 from tests.conftest import PLANS, ROOT, SEED
 from tests.flows.conftest import prefect_env, wait_until
@@ -71,8 +72,13 @@ class TestTickFlow:
         steps = sorted(t.name for t in runs if t.task_key == apply_task.task_key)
         assert steps == ["bao-cao-hang-nam", "quan-triet"]
 
+        assert PUBLISHER.drain() == []  # artifacts go out in the background
         artifacts = read(lambda c: c.read_artifacts(flow_run_filter=only_this_run))
         assert KEYS.items() <= {a.key: a.type for a in artifacts}.items()
+        # The yearly report opened today: its draft is shown on the task run of its step.
+        (draft,) = [a for a in artifacts if a.key == "kh-28-khcn-2022-draft-bao-cao-hang-nam-2023"]
+        assert draft.type == "markdown" and draft.data.startswith("# Dự thảo: Tổng hợp, báo cáo kết quả")
+        assert draft.task_run_id == next(t.id for t in runs if t.name == "bao-cao-hang-nam")
         by_type = {a.type: a for a in artifacts if a.key in KEYS}
         assert by_type["progress"].data == 0.0
         assert by_type["progress"].description.startswith(
