@@ -67,3 +67,34 @@ class TestArtifactContent:
 
     def test_markdown_when_nothing_is_left(self, seed_plan):
         assert "Không còn hạn nào sắp tới" in upcoming_markdown(seed_plan, standing(seed_plan.id, [], DAY))
+
+
+class TestPublisher:
+    def test_nothing_is_sent_before_the_run_is_over(self, prefect_api):
+        from prefect import get_client
+
+        from flows.artifacts import Publisher, artifact
+
+        publisher = Publisher()
+        publisher.submit([artifact("markdown", "kehoach-test-later", "# sau", "gửi sau")])
+
+        def stored() -> int:
+            with get_client(sync_client=True) as client:
+                return len([a for a in client.read_artifacts() if a.key == "kehoach-test-later"])
+
+        assert stored() == 0  # queued: the run has not ended (the tick flow's state hooks call flush)
+        assert publisher.drain() == []
+        assert stored() == 1
+
+    def test_an_unreachable_api_is_reported_not_raised(self):
+        from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+        from flows.artifacts import Publisher, artifact
+        from tests.notifiers.conftest import closed_port
+
+        publisher = Publisher()
+        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{closed_port()}/api",
+                                         PREFECT_CLIENT_MAX_RETRIES: 0}):
+            publisher.submit([artifact("progress", "kehoach-test-down", 50.0, "tiến độ")])
+        (failure,) = publisher.drain(timeout=60)
+        assert failure.startswith("kehoach-test-down: ConnectError")
