@@ -127,13 +127,11 @@ def engine_only(plan_path: str, at: date) -> list[str]:
             tick_module.apply_task.fn(step_id, plan, session, actions, now)
     with no_artifacts():
         tick_module.publish_task.fn(plan, now)
-        deliver = getattr(tick_module, "deliver_task", None)
-        if deliver is not None:
-            try:
-                deliver.fn(plan.id, now, None)
-            except Exception:  # noqa: BLE001 - a failed delivery fails its task only, as in the flow
-                pass
-    return ["decide", *by_step, "publish", *(["deliver"] if deliver is not None else [])]
+        try:
+            tick_module.deliver_task.fn(plan.id, now, None)
+        except Exception:  # noqa: BLE001 - a failed delivery fails its task only, as in the flow
+            pass
+    return ["decide", *by_step, "publish", "deliver"]
 
 
 @task(task_run_name="{name}")

@@ -153,20 +153,18 @@ class Publisher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kehoach-artifacts")  # its thread starts on use
         self._queued: list[tuple[Any, list[Any]]] = []
         self._pending: list[Future[list[str]]] = []
+        atexit.register(self.drain)
 
     def submit(self, artifacts: list[Any]) -> None:
         if not artifacts:
             return
         from prefect.context import SettingsContext
 
-        settings = SettingsContext.get()  # the API this run reports to (a test may set it for its thread only)
+        settings = SettingsContext.get()  # the API this run reports to (a test may set it for its thread alone)
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="kehoach-artifacts")
-                atexit.register(self.drain)
             self._queued.append((settings, artifacts))
 
     def flush(self, *_hook_args: Any) -> None:
@@ -175,7 +173,7 @@ class Publisher:
             queued, self._queued = self._queued, []
             for settings, artifacts in queued:
                 try:
-                    self._pending.append(self._pool.submit(_send, settings, artifacts))  # type: ignore[union-attr]
+                    self._pending.append(self._pool.submit(_send, settings, artifacts))
                 except RuntimeError:  # the interpreter is shutting down: no new threads, send from here
                     done: Future[list[str]] = Future()
                     done.set_result(_send(settings, artifacts))
@@ -188,14 +186,16 @@ class Publisher:
             pending, self._pending = self._pending, []
         done, late = wait(pending, timeout)
         failures = [line for f in done for line in f.result()]
-        return failures + [f"{len(late)} nhóm artifact chưa gửi xong sau {timeout:g} giây"] * bool(late)
+        if late:
+            failures.append(f"{len(late)} nhóm artifact chưa gửi xong sau {timeout:g} giây")
+        return failures
 
 
 def _send(settings: Any, artifacts: list[Any]) -> list[str]:
-    return contextvars.Context().run(_send_in, settings, artifacts)  # none of the caller's run or client
+    return contextvars.Context().run(_send_with, settings, artifacts)  # none of the caller's run or client
 
 
-def _send_in(settings: Any, artifacts: list[Any]) -> list[str]:
+def _send_with(settings: Any, artifacts: list[Any]) -> list[str]:
     from prefect import get_client
     from prefect.context import SettingsContext
 

@@ -25,8 +25,8 @@ def use_embedded_defaults(quiet: bool = True) -> None:
     With no Prefect configuration, Prefect's home (its SQLite history for the ephemeral server) goes under
     `.kehoach/prefect`, beside the state store, so a checkout keeps everything it writes in one folder. A
     machine with a Prefect profile, home or server keeps its own. The settings for the embedded server only
-    matter to a server this process starts: a configured server is not touched. Logs go to stderr as always; `quiet` lowers
-    them to warnings (unless PREFECT_LOGGING_LEVEL is set), which also saves ~3 ms per task.
+    matter to a server this process starts: a configured server is not touched. Logs go to stderr as always;
+    `quiet` lowers them to warnings (unless PREFECT_LOGGING_LEVEL is set), which also saves ~3 ms per task.
 
     Settings are read when Prefect is imported, so this does nothing once it is (tests, a served flow run).
     """

@@ -101,7 +101,8 @@ def deliver_task(plan_id: str, now: datetime, channels: str | None) -> dict[str,
     from notifiers.delivery import DeliveryFailed, deliver_outbox
 
     report = deliver_outbox(_sessions(), now, channels, plan_id=plan_id)
-    PUBLISHER.submit([artifact("markdown", artifact_key(plan_id, "thong-bao"), report.markdown(), report.summary())])
+    shown = artifact("markdown", artifact_key(plan_id, "thong-bao"), report.markdown(), report.summary())
+    PUBLISHER.submit([shown])
     if not report.ok:
         raise DeliveryFailed(report.summary())
     return {"line": report.summary(), "delivered": report.delivered}
