@@ -169,6 +169,29 @@ def _deps_done(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> di
     return {d: d in known or d not in ask for d in needed}
 
 
+def _remember_rows(session: Session, plan: Plan, rows: list[OccurrenceRecord]) -> None:
+    """Note the rows `decide` read, under the plan's lock, for `apply` in the same transaction."""
+    seen = session.info.setdefault("kehoach_decided", {})
+    seen[plan.id] = (session.get_transaction(), {r.id: r for r in rows})
+
+
+def _current_rows(session: Session, plan: Plan, ids: set[int]) -> dict[int, OccurrenceRecord]:
+    """The occurrence rows of these ids as they stand in this transaction.
+
+    Rows `decide` read in this same transaction are current: it read them under the plan's lock, which every
+    writer of the plan takes, and what `apply` looks at (status, orphaned) changes only through this session.
+    Others (a decision made in an earlier transaction, the session keeping objects across commits) are read
+    again.
+    """
+    txn, decided = session.info.get("kehoach_decided", {}).get(plan.id, (None, {}))
+    rows = {i: decided[i] for i in ids if i in decided} if txn is session.get_transaction() else {}
+    missing = ids - rows.keys()
+    if missing:
+        rows.update((r.id, r) for r in session.scalars(select(OccurrenceRecord).where(
+            OccurrenceRecord.id.in_(missing)).execution_options(populate_existing=True)))
+    return rows
+
+
 def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     """Everything due today for the plan's occurrences whose `next_on` has come, as actions.
 
@@ -178,6 +201,7 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     idempotent, and losing them (a rolled back transaction) only costs a second look.
     """
     rows = due_occurrences(session, plan.id, today)
+    _remember_rows(session, plan, rows)
     deps = _deps_done(plan, session, rows)
     planned: list[tuple[OccurrenceRecord, list[Action], date | None]] = []
     for row in rows:
@@ -280,8 +304,8 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
           documents: DocumentMaker | None = None) -> tuple[list[Action], int]:
     """Write each action once: its event (the idempotency gate), status, next check, notices, documents.
 
-    May run in another transaction than `decide` (one per step in the Prefect flow): it takes the plan's lock,
-    reads the rows again, and drops actions made stale meanwhile (the occurrence was confirmed, skipped,
+    May run in another transaction than `decide`: it takes the plan's lock, reads again the rows `decide` did not
+    read in this transaction, and drops actions made stale meanwhile (the occurrence was confirmed, skipped,
     cancelled or orphaned). The events of all actions go in one statement, their notices in another. Returns
     the actions applied now and the number dropped or already applied (by an earlier or concurrent run).
     """
@@ -290,8 +314,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
     make_docs = documents or _default_documents
     claim_plan(plan, session, today, now)
     ids = {a.occurrence_id for a in actions if a.occurrence_id is not None}
-    rows = {r.id: r for r in session.scalars(select(OccurrenceRecord).where(OccurrenceRecord.id.in_(ids))
-                                             .execution_options(populate_existing=True))} if ids else {}
+    rows = _current_rows(session, plan, ids)
     live: list[tuple[Action, OccurrenceRecord]] = []
     for action in actions:
         if action.occurrence_id is not None:

@@ -71,7 +71,6 @@ def apply_task(step: str, plan: Plan, session: Session, actions: list[Action],
     from flows.artifacts import artifact
 
     done, again = apply(plan, session, actions, plan_today(plan, now), now)
-    session.flush()
     drafted = {(a.step_id, a.occurrence_key) for a in done if a.detail.get("drafted")}
     drafts = draft_artifacts(plan, draft_records(session, plan.id, drafted)) if drafted else []
     return done, again, [artifact("markdown", key, text, about) for key, text, about in drafts]

@@ -223,6 +223,33 @@ class TestIdempotency:
         assert (applied, skipped) == ([], 1)
         assert "reminder" not in [e[3] for e in effects(sessions)]
 
+    def test_a_session_kept_across_commits_reads_its_rows_again(self, plan, sessions):
+        """Objects outlive a commit (expire_on_commit=False): what `decide` read in an earlier transaction of
+        the same session is not trusted by `apply` in a later one."""
+        run_days(plan, sessions, [date(2024, 2, 1)])
+        day = date(2024, 2, 13)
+        with sessions() as s:
+            with s.begin():
+                sync(plan, s, day, at(day))
+                actions = decide(plan, s, day)
+            sign(plan, sessions, "a", day)  # another session confirms in between
+            with s.begin():
+                assert apply(plan, s, actions, day, at(day)) == ([], 1)
+
+    def test_apply_in_decides_transaction_does_not_read_the_rows_again(self, plan, sessions):
+        run_days(plan, sessions, [date(2024, 2, 1)])
+        day = date(2024, 2, 13)
+        loaded = []
+        with sessions() as s, s.begin():
+            event.listen(s, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
+            sync(plan, s, day, at(day))
+            actions = decide(plan, s, day)
+            assert [o.step_id for o in loaded if isinstance(o, OccurrenceRecord)] == ["a"]
+            applied, _ = apply(plan, s, actions, day, at(day))
+        assert [a.event for a in applied] == ["reminder"]
+        assert [o.step_id for o in loaded if isinstance(o, OccurrenceRecord)] == ["a"]  # read once, by decide
+        assert row(sessions, plan.id, "a", "once").next_on == date(2024, 2, 17)
+
 
 @pytest.mark.postgres
 class TestConcurrentWorkers:
