@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import ssl
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 EMBEDDED_HOME = ".kehoach/prefect"
 
@@ -69,6 +70,26 @@ def short_runs() -> Iterator[None]:
         yield
 
 
+def sync_client() -> Any:
+    """Prefect's sync client for the current settings, without loading the CA bundle for a plain-HTTP API.
+
+    Prefect builds a TLS context from certifi's bundle for every client (~20 ms here), even for the embedded
+    server on http://127.0.0.1; it is never used there, so such a client gets an empty one. An https API (or
+    TLS settings of the user's) gets Prefect's own.
+    """
+    from prefect import get_client
+    from prefect.settings import get_current_settings
+
+    return get_client(sync_client=True, httpx_settings=client_tls(get_current_settings().api.url))
+
+
+def client_tls(api_url: str | None) -> dict[str, Any]:
+    """The httpx settings `sync_client` adds for an API URL (none: the embedded server, on loopback HTTP)."""
+    if api_url is None or api_url.startswith("http://"):
+        return {"verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}  # no CA loaded: refuses any TLS peer
+    return {}
+
+
 def wait_recorded(task_runs: dict[str, int], timeout: float = 30.0) -> bool:
     """Wait until the server has stored every task run of these flow runs (flow run id -> task runs).
 
@@ -76,12 +97,11 @@ def wait_recorded(task_runs: dict[str, int], timeout: float = 30.0) -> bool:
     stops with the process, and would drop what it has not written yet - and log errors on stderr (Prefect's
     ephemeral mode otherwise keeps only a few task runs of a large tick). Returns False on timeout.
     """
-    from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     deadline = time.monotonic() + timeout
     waiting = dict(task_runs)
-    with get_client(sync_client=True) as client:
+    with sync_client() as client:
         while waiting:
             for flow_run_id, expected in list(waiting.items()):
                 only = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))

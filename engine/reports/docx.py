@@ -73,6 +73,10 @@ def _setup(doc: Any) -> None:
     head.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
+_W_P, _W_R, _W_T = qn("w:p"), qn("w:r"), qn("w:t")
+GRID_STYLE = "TableGrid"  # the id of the "Table Grid" style of python-docx's default template
+
+
 def _id(style_name: str) -> str:
     return style_name.replace(" ", "")  # how python-docx names the id of a style it adds
 
@@ -84,7 +88,7 @@ def _paragraph(container: Any, text: str = "", *, size: Length = BODY, bold: boo
     p.paragraph_format.space_before = Pt(before)
     p.paragraph_format.first_line_indent = 0
     if text:
-        run = p.add_run(text)
+        run = _run(p, text)
         run.font.size, run.bold, run.italic, run.underline = size, bold or None, italic or None, underline or None
     return p
 
@@ -142,6 +146,16 @@ def _title(doc: Any, draft: Draft) -> None:
         _paragraph(doc, draft.addressee, before=12)
 
 
+def _run(paragraph: Any, text: str) -> Any:
+    """`paragraph.add_run(text)` without python-docx reading the text one character at a time, looking for
+    tabs and line breaks (text that has them still goes through it)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return paragraph.add_run(text)
+    run = paragraph.add_run()
+    run._r.add_t(text)
+    return run
+
+
 def _styled(paragraph: Any, style_id: str) -> Any:
     """Set a paragraph's style by id: python-docx's setter looks the style up among all styles on every call,
     which made a draft with a few hundred table cells take most of a second."""
@@ -150,7 +164,7 @@ def _styled(paragraph: Any, style_id: str) -> Any:
 
 
 def _body(doc: Any, p: Para) -> None:
-    run = _styled(doc.add_paragraph(), _id(BODY_STYLE)).add_run(p.text)
+    run = _run(_styled(doc.add_paragraph(), _id(BODY_STYLE)), p.text)
     if p.style in ("heading", "subheading"):
         run.bold = True
     elif p.style == "minor":
@@ -162,27 +176,38 @@ def _body(doc: Any, p: Para) -> None:
 
 def _table(doc: Any, t: Table) -> None:
     """A result table: a heading row, then one row per entry, each copied from a prototype row that already
-    carries the column widths and the cell style (python-docx would otherwise insert both, cell by cell, at
-    their schema places - most of the time a draft takes)."""
+    carries the column widths, the cell style and a run to hold the text (python-docx would otherwise insert
+    them, cell by cell, at their schema places - most of the time a draft takes)."""
     weights = TABLE_WIDTHS.get(len(t.headers), (1,) * len(t.headers))
     widths = [Length(int(TEXT_WIDTH * w / sum(weights))) for w in weights]
-    table = _sized_table(doc, 2, widths, style=doc.styles["Table Grid"])
+    table = _sized_table(doc, 2, widths)
+    table._tbl.tblStyle_val = GRID_STYLE  # by id: python-docx's setter compares it with the default style
     head, proto = table.rows
     for cell, value in zip(head.cells, t.headers):
-        _styled(cell.paragraphs[0], _id(HEAD_STYLE)).add_run(value)
+        _run(_styled(cell.paragraphs[0], _id(HEAD_STYLE)), value)
     for cell in proto.cells:
-        _styled(cell.paragraphs[0], _id(CELL_STYLE))
+        _run(_styled(cell.paragraphs[0], _id(CELL_STYLE)), " ")  # kept spaces: a value may start with one
     prototype = proto._tr
     for values in t.rows:
         tr = deepcopy(prototype)
         prototype.addprevious(tr)
         for tc, value in zip(tr.tc_lst, values):
-            p = Paragraph(tc.p_lst[0], table)
-            if len(value) <= 3:  # counts and numbers
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            if value:
-                p.add_run(value)
+            _cell_text(tc.find(_W_P), value)
     table._tbl.remove(prototype)
+
+
+def _cell_text(p: Any, value: str) -> None:
+    """Fill a copied prototype cell's paragraph (style and run already there): counts centred, the text in the
+    run's `w:t`; text with tabs or line breaks, or none, goes through python-docx."""
+    if len(value) <= 3:  # counts and numbers; the paragraph properties hold only the style, so jc goes last
+        p.pPr.append(OxmlElement("w:jc", {qn("w:val"): "center"}))
+    run = p.find(_W_R)
+    if value and not ("\t" in value or "\n" in value or "\r" in value):
+        run.find(_W_T).text = value
+        return
+    p.remove(run)
+    if value:
+        Paragraph(p, None).add_run(value)
 
 
 def _signature(doc: Any, draft: Draft) -> None:

@@ -149,6 +149,7 @@ class TestOfficialLayout:
         results = doc.tables[1:-1]  # between the heading and the signature
         assert len(results) > 5
         for table in results:
+            assert table.style.name == "Table Grid"
             head, *rows = table.rows
             assert {p.style.name for c in head.cells for p in c.paragraphs} == {"Kehoach Table Heading"}
             assert rows and {p.style.name for r in rows for c in r.cells for p in c.paragraphs} == {"Kehoach Table"}
@@ -157,6 +158,23 @@ class TestOfficialLayout:
             assert abs(sum(grid) - Mm(165)) < Mm(1)  # the text width: 210 - 30 - 15 mm
             counts = [c for r in rows for c in r.cells if c.text and len(c.text) <= 3]
             assert all(c.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER for c in counts)
+
+    def test_cell_text_keeps_line_breaks_tabs_and_spaces(self):
+        from engine.reports.content import Draft, Para, Table
+        from engine.reports.docx import render as render_docx
+
+        rows = (("1", "Báo cáo\nlần 2", "  thụt lề", ""), ("12", "a\tb", "x", "Đạt"))
+        draft = Draft(None, "SỞ KHCN", "01/BC", "Thái Nguyên, ngày 01 tháng 11 năm 2023", "BÁO CÁO", "Thử",
+                      None, [Para("Mở đầu"), Table(("STT", "Nội dung", "Ghi chú", "Kết quả"), rows)],
+                      "GIÁM ĐỐC", None, ["Lưu: VT"], "digest")
+        table = Document(BytesIO(render_docx(draft))).tables[1]
+        assert [[c.text for c in r.cells] for r in table.rows[1:]] == [list(r) for r in rows]
+        breaks = [c for c in table.rows[1].cells if c._tc.xpath(".//w:br")]
+        assert [c.text for c in breaks] == ["Báo cáo\nlần 2"]
+        assert table.rows[2].cells[1]._tc.xpath(".//w:tab")
+        centred = [c.text for r in table.rows[1:] for c in r.cells
+                   if c.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER]
+        assert centred == ["1", "", "12", "a\tb", "x", "Đạt"]  # at most three characters: counts, short words
 
     def test_page_number_in_the_header_from_page_two(self, report_2023):
         s = Document(BytesIO(report_2023[0])).sections[0]

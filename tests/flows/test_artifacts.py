@@ -98,3 +98,27 @@ class TestPublisher:
             publisher.submit([artifact("progress", "kehoach-test-down", 50.0, "tiến độ")])
         (failure,) = publisher.drain(timeout=60)
         assert failure.startswith("kehoach-test-down: ConnectError")
+
+    def test_groups_for_one_api_go_out_together_in_order(self):
+        from flows.artifacts import _batches
+
+        one, other = object(), object()
+        queued = [(one, ["draft"]), (one, ["progress", "table"]), (other, ["x"]), (one, ["deliveries"])]
+        batches = _batches(queued)
+        assert batches == [(one, ["draft", "progress", "table"]), (other, ["x"]), (one, ["deliveries"])]
+        assert queued[0] == (one, ["draft"])  # the queue's own lists are left alone
+
+
+class TestClientTls:
+    def test_plain_http_skips_the_ca_bundle(self):
+        from flows.env import client_tls
+
+        for url in (None, "http://127.0.0.1:4200/api"):
+            ctx = client_tls(url)["verify"]
+            assert ctx.cert_store_stats()["x509_ca"] == 0
+            assert ctx.check_hostname  # and would refuse any TLS peer
+
+    def test_https_keeps_prefects_verified_context(self):
+        from flows.env import client_tls
+
+        assert client_tls("https://prefect.example.vn/api") == {}
