@@ -254,28 +254,30 @@ def verdict(rows: list[dict[str, Any]]) -> str:
 
 NOTES = [
     "- *Prefect overhead* is the tick flow's time minus the same work done without Prefect (its task "
-    "functions called in order, one transaction, artifacts built but not sent); the target is at most 1.2 "
-    "times a bare flow of as many no-op tasks (named through a parameter, as the tick's are). Each round "
-    "runs the three jobs back to back, in rotating order; *run by run* is that ratio computed within each "
-    "round - its middle half shows how far one measurement moves on this shared machine, which is why the "
-    "verdict rests on medians of many rounds. *Until recorded* also counts the time until the tick's artifacts are "
-    "sent and the backend has stored every task run (they travel as events and are written after the run "
-    "returns).",
-    "- The tick's artifacts (progress, open work, deadlines, deliveries, and a Markdown artifact per report or "
-    "review draft: 6 for the seed plan's tick) are built in the tasks that own them and sent after the run, "
-    "with one client, by a background publisher (`flows.artifacts.Publisher`; `kehoach run` waits for it "
-    "before it exits). Each is one API call (~10 ms on the embedded server, which is recording the run's "
-    "task runs at the same time); the bare flow makes none, which is most of the difference *until "
-    "recorded*.",
-    "- What is left of the difference on the flow's own time is the engine's own work running slower inside "
-    "the flow, next to Prefect's machinery and the embedded server recording the run's events on the other "
-    "CPU: the 50 apply tasks' bodies take 18 ms outside Prefect and 47 ms of CPU (68 ms wall) inside the "
-    "tick; the seed tick's apply tasks (two report drafts, Markdown and DOCX) 107 ms outside and 115 ms of "
-    "CPU (122 ms wall) inside, while the server used 50 ms of CPU. The bare flow has no work of its own to slow.",
-    "- Both flows run with flow heartbeats off, as `kehoach run` does: in Prefect 3.9 the heartbeat thread "
-    "is joined at the end of every run and sleeps in 1 s steps, so every run otherwise lasts at least ~1 s "
-    "(a bare 5-task flow: ~1.1 s instead of ~0.2 s). The embedded server runs without its triggers service "
-    "(no automations in a server that lives for one command), as `kehoach run` starts it.",
+    "functions called in order, one transaction, artifacts built but not sent); the target is at most 1.2"
+    " times a bare flow of as many no-op tasks (named through a parameter, as the tick's are). Each round"
+    " runs the three jobs back to back, in rotating order; *run by run* is that ratio computed within "
+    "each round - its middle half shows how far one measurement moves on this shared machine, which is "
+    "why the verdict rests on medians of many rounds. *Until recorded* also counts the time until the "
+    "tick's artifacts are sent and the backend has stored every task run (they travel as events and are "
+    "written after the run returns).",
+    "- The tick's artifacts (progress, open work, deadlines, deliveries, and a Markdown artifact per "
+    "report or review draft: 6 for the seed plan's tick) are built in the tasks that own them and sent "
+    "after the run, with one client, by a background publisher (`flows.artifacts.Publisher`; `kehoach "
+    "run` waits for it before it exits). Each is one API call (~10 ms on the embedded server, which is "
+    "recording the run's task runs at the same time); the bare flow makes none, which is most of the "
+    "difference *until recorded*.",
+    "- What is left of the difference on the flow's own time is the engine's own work running slower "
+    "inside the flow, next to Prefect's machinery and the embedded server recording the run's events on "
+    "the other CPU: the 50 apply tasks' bodies take 18 ms outside Prefect and 47 ms of CPU (68 ms wall) "
+    "inside the tick; the seed tick's apply tasks (two report drafts, Markdown and DOCX) 107 ms outside "
+    "and 115 ms of CPU (122 ms wall) inside, while the server used 50 ms of CPU. The bare flow has no "
+    "work of its own to slow.",
+    "- Both flows run with flow heartbeats off, as `kehoach run` does: in Prefect 3.9 the heartbeat "
+    "thread is joined at the end of every run and sleeps in 1 s steps, so every run otherwise lasts at "
+    "least ~1 s (a bare 5-task flow: ~1.1 s instead of ~0.2 s). The embedded server runs without its "
+    "triggers service (no automations in a server that lives for one command), as `kehoach run` starts "
+    "it.",
 ]
 
 
