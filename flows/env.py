@@ -74,8 +74,8 @@ def sync_client() -> Any:
     """Prefect's sync client for the current settings, without loading the CA bundle for a plain-HTTP API.
 
     Prefect builds a TLS context from certifi's bundle for every client (~20 ms here), even for the embedded
-    server on http://127.0.0.1; it is never used there, so such a client gets an empty one. An https API (or
-    TLS settings of the user's) gets Prefect's own.
+    server on http://127.0.0.1; it is never used there, so such a client gets an empty one. An https API gets
+    Prefect's own (certifi's bundle, or PREFECT_API_SSL_CERT_FILE).
     """
     from prefect import get_client
     from prefect.settings import get_current_settings
