@@ -152,7 +152,8 @@ def _run(paragraph: Any, text: str) -> Any:
     if "\t" in text or "\n" in text or "\r" in text:
         return paragraph.add_run(text)
     run = paragraph.add_run()
-    run._r.add_t(text)
+    if text:
+        run._r.add_t(text)
     return run
 
 
