@@ -40,7 +40,7 @@ TARGET = 1.2
 if not os.environ.get("PREFECT_API_URL"):
     os.environ.setdefault("PREFECT_HOME", str(OUT / "prefect-home"))
 from bench.report import write_section  # noqa: E402
-from flows.env import short_runs, use_embedded_defaults  # noqa: E402
+from flows.env import short_runs, sync_client, use_embedded_defaults  # noqa: E402
 
 use_embedded_defaults()  # as `kehoach run`: quiet logs, a patient first start
 
@@ -145,14 +145,13 @@ def bare_flow(names: list[str]) -> None:
         noop(name)
 
 
-def measure(label: str, plan_path: Path, at: date, rounds: int, best_of: int) -> dict[str, Any]:
-    """Medians over rounds of the three jobs' times (each the best of `best_of` runs in a row); for the two
-    flows also the time until the backend has recorded the run."""
-    runs_needed = rounds * best_of
+def measure(label: str, plan_path: Path, at: date, rounds: int) -> dict[str, Any]:
+    """Medians over rounds of the three jobs' times; for the two flows also the time until the backend has
+    recorded the run."""
     kehoach_stores, engine_stores = Stores(f"{label}-k"), Stores(f"{label}-e")
     with store(engine_stores.prepare(1)[0]):
         names = engine_only(str(plan_path), at)  # the tasks a tick of this day runs
-    k_urls, e_urls = kehoach_stores.prepare(runs_needed + 1), engine_stores.prepare(runs_needed)
+    k_urls, e_urls = kehoach_stores.prepare(rounds + 1), engine_stores.prepare(rounds)
     with store(k_urls.pop()):
         settle(tick_flow(str(plan_path), at)["flow_run_id"], len(names))  # warm-up
     settle(bare_flow(names, return_state=True).state_details.flow_run_id, len(names))
@@ -164,22 +163,15 @@ def measure(label: str, plan_path: Path, at: date, rounds: int, best_of: int) ->
     }
     runs: dict[str, list[float]] = {k: [] for k in (*jobs, "kehoach_recorded", "bare_recorded")}
     order = list(jobs)
-    used = dict.fromkeys(jobs, 0)  # each run of a job on its own fresh store
     for i in range(rounds):
         for name in order[i % 3:] + order[:i % 3]:  # rotate, so no measurement always follows the same one
-            own, recorded = [], []
-            for _ in range(best_of):
-                t = time.perf_counter()
-                flow_run_id = jobs[name](used[name])
-                own.append(time.perf_counter() - t)
-                if flow_run_id:
-                    settle(flow_run_id, len(names))
-                    recorded.append(time.perf_counter() - t)
-                    quiet()
-                used[name] += 1
-            runs[name].append(min(own))
-            if recorded:
-                runs[f"{name}_recorded"].append(min(recorded))
+            t = time.perf_counter()
+            flow_run_id = jobs[name](i)
+            runs[name].append(time.perf_counter() - t)
+            if flow_run_id:
+                settle(flow_run_id, len(names))
+                runs[f"{name}_recorded"].append(time.perf_counter() - t)
+                quiet()
         print(f"  {label} round {i + 1}/{rounds}: "
               + ", ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in runs.items()), flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
@@ -206,13 +198,12 @@ def settle(flow_run_id: Any, tasks: int, timeout: float = 120) -> None:
     the bare flow and the tick alike. Daily ticks never meet this; the benchmark measures each run on a quiet
     backend.
     """
-    from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     PUBLISHER.drain(timeout)  # the tick's artifacts, sent in the background
     only = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
     deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
+    with sync_client() as client:
         while len(client.read_task_runs(flow_run_filter=only)) < tasks and time.monotonic() < deadline:
             time.sleep(0.05)
 
@@ -242,13 +233,12 @@ def machine() -> dict[str, Any]:
             "date": date.today().isoformat(), "load": os.getloadavg()[0]}
 
 
-def render(rows: list[dict[str, Any]], info: dict[str, Any], rounds: int, best_of: int, mode: str) -> str:
+def render(rows: list[dict[str, Any]], info: dict[str, Any], rounds: int, mode: str) -> str:
     out = [SECTION, "",
            f"`python bench/bench_prefect.py` - {info['date']}, {info['nproc']} CPUs ({info['cpu']}), Python "
            f"{info['python']}, Prefect {_prefect_version()}, {mode}; load average {info['load']:.2f} at the "
-           f"start (the machine is shared). In one process, {rounds} rounds of the three jobs in turn"
-           + (f", each job run {best_of} times in a row and its best time kept" if best_of > 1 else "")
-           + "; medians over the rounds. Every run starts on a quiet backend: the previous run's task runs "
+           f"start (the machine is shared). In one process, {rounds} rounds of the three jobs in turn; "
+           "medians over the rounds. Every run starts on a quiet backend: the previous run's task runs "
            "and events stored.", "",
            "| tick | tasks | `kehoach` tick flow | same work without Prefect | Prefect overhead | bare flow, "
            "same tasks | overhead / bare | the same, round by round: middle half | until recorded: tick, "
@@ -322,7 +312,6 @@ def write_report(section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=None, help="rounds per scenario (default 15; quick: 3)")
-    parser.add_argument("--best-of", type=int, default=1, help="runs of each job per round; the best counts")
     parser.add_argument("--steps", type=int, default=50, help="steps acted on in the wide scenario")
     parser.add_argument("--quick", action="store_true", help="3 rounds; no report unless --write")
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
@@ -333,13 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     mode = f"server {os.environ['PREFECT_API_URL']}" if os.environ.get("PREFECT_API_URL") else \
         "embedded (ephemeral) server as `kehoach run` uses"
     info = machine()
-    print(f"{info['nproc']} CPUs, Python {info['python']}, {mode}, load {info['load']:.2f}; {rounds} rounds, "
-          f"best of {args.best_of}")
+    print(f"{info['nproc']} CPUs, Python {info['python']}, {mode}, load {info['load']:.2f}; {rounds} rounds")
     with short_runs():  # as `kehoach run`
-        rows = [measure("kh-28-khcn-2022, 25/10/2023", SEED, date(2023, 10, 25), rounds, args.best_of),
+        rows = [measure("kh-28-khcn-2022, 25/10/2023", SEED, date(2023, 10, 25), rounds),
                 measure(f"{args.steps} steps opening the same day", wide_plan(args.steps), date(2024, 1, 2),
-                        rounds, args.best_of)]
-    section = render(rows, info, rounds, args.best_of, mode)
+                        rounds)]
+    section = render(rows, info, rounds, mode)
     print(section)
     if write:
         write_report(section)

@@ -28,7 +28,8 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
-from engine.state.store import effect_key, insert_ignore, insert_many_ignore, lock_plan, log_event
+from engine.state.store import (effect_key, insert_ignore, insert_many_ignore, lock_plan, log_event,
+                                transaction_memo)
 
 
 def row_values(plan: Plan, step: Any, occ: Occurrence) -> dict[str, Any]:
@@ -51,11 +52,10 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
     Claiming again in the same transaction (apply after decide, a confirmation after a simulated tick) reuses
     the lock already held instead of asking the database again.
     """
-    txn = session.get_transaction()
-    claims = session.info.setdefault("kehoach_claims", {})
+    claims = transaction_memo(session, "claims")
     held = claims.get((plan.id, plan.version))
-    if held is not None and held[0] is txn:
-        return held[1]
+    if held is not None:
+        return held
     record = lock_plan(session, plan.id)
     if record is None:
         insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=str(plan.path),
@@ -64,7 +64,7 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
     assert record is not None
     if record.version != plan.version:
         reconcile(plan, session, record, today, now)
-    claims[(plan.id, plan.version)] = (txn, record)
+    claims[(plan.id, plan.version)] = record
     return record
 
 

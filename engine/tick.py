@@ -42,6 +42,7 @@ from engine.state.store import (
     insert_ignore,
     insert_many_ignore,
     inserted_keys,
+    transaction_memo,
 )
 
 
@@ -155,11 +156,7 @@ def _deps_done(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> di
               for d in plan.step_by_id[r.step_id].depends_on}
     if not needed:
         return {}
-    cache = session.info.setdefault("kehoach_done_steps", {})
-    txn = session.get_transaction()
-    if plan.id not in cache or cache[plan.id][0] is not txn:
-        cache[plan.id] = (txn, set())
-    known: set[str] = cache[plan.id][1]
+    known: set[str] = transaction_memo(session, "done_steps").setdefault(plan.id, set())
     ask = sorted(d for d in needed if d not in known and not (
         d in plan.step_by_id and isinstance(plan.step_by_id[d].timing, OnDemand)))
     if ask:
@@ -167,12 +164,6 @@ def _deps_done(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> di
             OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(ask),
             OccurrenceRecord.status.in_(FINISHED)).group_by(OccurrenceRecord.step_id)))
     return {d: d in known or d not in ask for d in needed}
-
-
-def _remember_rows(session: Session, plan: Plan, rows: list[OccurrenceRecord]) -> None:
-    """Note the rows `decide` read, under the plan's lock, for `apply` in the same transaction."""
-    seen = session.info.setdefault("kehoach_decided", {})
-    seen[plan.id] = (session.get_transaction(), {r.id: r for r in rows})
 
 
 def _current_rows(session: Session, plan: Plan, ids: set[int]) -> dict[int, OccurrenceRecord]:
@@ -183,8 +174,8 @@ def _current_rows(session: Session, plan: Plan, ids: set[int]) -> dict[int, Occu
     Others (a decision made in an earlier transaction, the session keeping objects across commits) are read
     again.
     """
-    txn, decided = session.info.get("kehoach_decided", {}).get(plan.id, (None, {}))
-    rows = {i: decided[i] for i in ids if i in decided} if txn is session.get_transaction() else {}
+    decided = transaction_memo(session, "decided").get(plan.id, {})
+    rows = {i: decided[i] for i in ids if i in decided}
     missing = ids - rows.keys()
     if missing:
         rows.update((r.id, r) for r in session.scalars(select(OccurrenceRecord).where(
@@ -201,7 +192,7 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     idempotent, and losing them (a rolled back transaction) only costs a second look.
     """
     rows = due_occurrences(session, plan.id, today)
-    _remember_rows(session, plan, rows)
+    transaction_memo(session, "decided")[plan.id] = {r.id: r for r in rows}  # read under the lock: see apply
     deps = _deps_done(plan, session, rows)
     planned: list[tuple[OccurrenceRecord, list[Action], date | None]] = []
     for row in rows:

@@ -146,10 +146,15 @@ def _title(doc: Any, draft: Draft) -> None:
         _paragraph(doc, draft.addressee, before=12)
 
 
+def _plain(text: str) -> bool:
+    """Text that goes in one `w:t` as it is: no tab or line break (python-docx makes those elements)."""
+    return not ("\t" in text or "\n" in text or "\r" in text)
+
+
 def _run(paragraph: Any, text: str) -> Any:
     """`paragraph.add_run(text)` without python-docx reading the text one character at a time, looking for
     tabs and line breaks (text that has them still goes through it)."""
-    if "\t" in text or "\n" in text or "\r" in text:
+    if not _plain(text):
         return paragraph.add_run(text)
     run = paragraph.add_run()
     if text:
@@ -203,7 +208,7 @@ def _cell_text(p: Any, value: str) -> None:
     if len(value) <= 3:  # counts and numbers; the paragraph properties hold only the style, so jc goes last
         p.pPr.append(OxmlElement("w:jc", {qn("w:val"): "center"}))
     run = p.find(_W_R)
-    if value and not ("\t" in value or "\n" in value or "\r" in value):
+    if value and _plain(value):
         run.find(_W_T).text = value
         return
     p.remove(run)

@@ -12,6 +12,20 @@ from sqlalchemy.orm import Session
 
 from engine.state.models import ACTIVE, EventRecord, OccurrenceRecord, OutboxRecord, PlanRecord
 
+def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
+    """A dict kept in the session for its current transaction only: a new transaction finds it empty.
+
+    For what holds as long as the transaction does - the plan's lock, the rows read under it, predecessors
+    found done - so a second look in the same transaction asks the database nothing.
+    """
+    txn = session.get_transaction()
+    memos = session.info.setdefault("kehoach_memos", {})
+    held = memos.get(name)
+    if held is None or held[0] is not txn:
+        held = memos[name] = (txn, {})
+    return held[1]
+
+
 @lru_cache(maxsize=32)
 def _insert_ignore_stmt(dialect: str, model: type, column: str | None = None) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING `column` (default: the primary key), built once so that its
