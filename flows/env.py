@@ -83,6 +83,26 @@ def sync_client() -> Any:
     return get_client(sync_client=True, httpx_settings=client_tls(get_current_settings().api.url))
 
 
+@contextmanager
+def client_context() -> Iterator[Any]:
+    """Prefect's client context for the flow runs this process starts (`kehoach run`), made with `client_tls`.
+
+    A flow run called in this process opens a `SyncClientContext` of its own unless one is open, and so builds
+    a client - with certifi's bundle, ~20 ms - for every run. Inside this context every run, its tasks and
+    Prefect's own lookups of a default client (`get_client(sync_client=True)`) use this one client: the context
+    is made as `SyncClientContext()` makes its own, around `sync_client()` instead of a default client. An open
+    context is reused.
+    """
+    from prefect.context import SyncClientContext
+
+    current = SyncClientContext.get()
+    if current is not None:
+        yield current
+        return
+    with SyncClientContext.model_construct(client=sync_client()) as ctx:
+        yield ctx
+
+
 def client_tls(api_url: str | None) -> dict[str, Any]:
     """The httpx settings `sync_client` adds for an API URL (none: the embedded server, on loopback HTTP)."""
     if api_url is None or api_url.startswith("http://"):

@@ -107,17 +107,19 @@ def deliver_task(plan_id: str, now: datetime, channels: str | None) -> dict[str,
     return {"line": report.summary(), "delivered": report.delivered}
 
 
-def _run_name() -> str:
-    params = flow_run.parameters
-    day = params.get("at") or datetime.now(ZoneInfo(DEFAULT_TZ)).date()
+def run_name(plan: str, at: date | str | None) -> str:
+    """A tick run's name: the plan file's stem and the day, e.g. 'kh-28-khcn-2022 25/10/2023'."""
+    day = at or datetime.now(ZoneInfo(DEFAULT_TZ)).date()
     if isinstance(day, str):
         day = date.fromisoformat(day)
-    return f"{Path(params['plan']).stem} {day:%d/%m/%Y}"
+    return f"{Path(plan).stem} {day:%d/%m/%Y}"
 
 
-# Artifacts queued by the run are sent once it is over, whatever its end (see flows.artifacts.Publisher).
-@flow(name="kehoach-tick", flow_run_name=_run_name, log_prints=False, on_completion=[PUBLISHER.flush],
-      on_failure=[PUBLISHER.flush], on_crashed=[PUBLISHER.flush], on_cancellation=[PUBLISHER.flush])
+def _run_name() -> str:
+    params = flow_run.parameters
+    return run_name(params["plan"], params.get("at"))
+
+
 def tick_flow(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
     """Một lượt chạy của một kế hoạch: mở việc đến hạn, nhắc hạn, báo quá hạn, đôn đốc; cập nhật tiến độ.
 
@@ -151,3 +153,34 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
             "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
                         for a in applied],
             **summary}
+
+
+# The flow's settings. Its result (the summary above) is never persisted: the state store is the record, and
+# leaving `persist_result` unset would cost a request per run (Prefect asks the server whether to persist).
+# Artifacts queued by the run are sent once it is over, whatever its end (see flows.artifacts.Publisher).
+_TICK_FLOW: dict[str, Any] = {
+    "name": "kehoach-tick", "persist_result": False, "log_prints": False, "on_completion": [PUBLISHER.flush],
+    "on_failure": [PUBLISHER.flush], "on_crashed": [PUBLISHER.flush], "on_cancellation": [PUBLISHER.flush]}
+# `run_tick` creates its runs with their names; renaming a run once it starts costs two more requests, so only
+# runs created elsewhere (by a deployment's schedule, or by calling the flow) are renamed.
+_tick_created_named = flow(**_TICK_FLOW)(tick_flow)
+tick_flow = flow(**_TICK_FLOW, flow_run_name=_run_name)(tick_flow)
+
+
+def run_tick(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
+    """One tick as a flow run in this process, created with its name (`run_name`): what `kehoach run` does.
+
+    Returns the flow's summary; raises what the flow raises. Inside `flows.env.client_context` (as `kehoach
+    run` calls it), every run shares that context's client.
+    """
+    from prefect.flow_engine import run_flow
+    from prefect.states import Pending
+
+    from flows.env import client_context
+
+    parameters = {"plan": plan, "at": at, "channels": channels}
+    with client_context() as ctx:
+        created = ctx.client.create_flow_run(
+            _tick_created_named, name=run_name(plan, at),
+            parameters=_tick_created_named.serialize_parameters(parameters), state=Pending())
+        return run_flow(_tick_created_named, flow_run=created, parameters=parameters)

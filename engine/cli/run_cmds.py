@@ -57,14 +57,14 @@ def run(
 
     use_embedded_defaults()
     from flows.artifacts import PUBLISHER
-    from flows.env import short_runs, ui_url, wait_recorded
-    from flows.tick import tick_flow
+    from flows.env import client_context, short_runs, ui_url, wait_recorded
+    from flows.tick import run_tick
 
     ui = ui_url()
     runs: dict[str, int] = {}
-    with _env(ENV_URL, db), short_runs():
+    with _env(ENV_URL, db), short_runs(), client_context():
         for plan in loaded:
-            summary = tick_flow(str(plan.path), day, str(channels) if channels else None)
+            summary = run_tick(str(plan.path), day, str(channels) if channels else None)
             _print_tick(plan, summary)
             runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:

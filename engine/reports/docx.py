@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from copy import deepcopy
 from datetime import date, datetime, time
+from functools import cache
 from io import BytesIO
 from typing import Any
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import XmlPart
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Length, Mm, Pt
@@ -79,6 +82,61 @@ GRID_STYLE = "TableGrid"  # the id of the "Table Grid" style of python-docx's de
 
 def _id(style_name: str) -> str:
     return style_name.replace(" ", "")  # how python-docx names the id of a style it adds
+
+
+# The styles a draft refers to (page headers take "Header"); the default styles, and those the template's
+# other parts refer to (its list numbering), are kept too.
+_USED_STYLES = (_id(BODY_STYLE), _id(CELL_STYLE), _id(HEAD_STYLE), GRID_STYLE, "Header")
+_STYLE_REFS = ("w:pStyle", "w:rStyle", "w:tblStyle", "w:numStyleLink", "w:styleLink")
+_WORD_2010_STYLES = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+@cache
+def _template() -> bytes:
+    """python-docx's default document set up for Decree 30 (`_setup`), without what a draft never uses.
+
+    That template carries 167 styles (350 KB of XML, and 438 KB more in Word 2010's copy of them,
+    `stylesWithEffects.xml`) and a thumbnail. Reading and writing them was a quarter of the time a draft took
+    (10 ms of ~45), and every style lookup scanned them. A draft keeps the styles it refers to and what those
+    are based on; Word and LibreOffice still offer their built-in styles (the latent styles stay). Made once
+    per process.
+    """
+    doc = Document()
+    _setup(doc)
+    styles = doc.styles.element
+    others = [p.element for p in doc.part.package.iter_parts() if isinstance(p, XmlPart) and p.element is not styles]
+    referred = {ref.get(qn("w:val")) for element in others for ref in element.iter(*map(qn, _STYLE_REFS))}
+    _prune_styles(styles, {*_USED_STYLES, *referred})
+    for rId, rel in list(doc.part.rels.items()):
+        if rel.reltype == _WORD_2010_STYLES:
+            doc.part.drop_rel(rId)
+    package_rels = doc.part.package.rels
+    for rId, rel in list(package_rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            del package_rels[rId]
+    buf = BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _prune_styles(styles: Any, used: set[str]) -> None:
+    """Remove every style but the defaults, `used`, and the styles they are based on, linked to or followed
+    by."""
+    by_id = {s.get(qn("w:styleId")): s for s in styles.findall(qn("w:style"))}
+    todo = [i for i, s in by_id.items() if s.get(qn("w:default")) == "1"] + list(used)
+    keep: set[str] = set()
+    while todo:
+        style_id = todo.pop()
+        if style_id in keep or style_id not in by_id:
+            continue
+        keep.add(style_id)
+        for tag in ("w:basedOn", "w:link", "w:next"):
+            ref = by_id[style_id].find(qn(tag))
+            if ref is not None:
+                todo.append(ref.get(qn("w:val")))
+    for style_id, style in by_id.items():
+        if style_id not in keep:
+            styles.remove(style)
 
 
 def _paragraph(container: Any, text: str = "", *, size: Length = BODY, bold: bool = False, italic: bool = False,
@@ -260,8 +318,7 @@ def _page_numbers(section: Any) -> None:
 
 def render(draft: Draft, drafted_on: date | None = None) -> bytes:
     """The DOCX bytes of a draft."""
-    doc = Document()
-    _setup(doc)
+    doc = Document(BytesIO(_template()))
     _heading(doc, draft)
     _title(doc, draft)
     for block in draft.blocks:

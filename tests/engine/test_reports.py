@@ -176,6 +176,33 @@ class TestOfficialLayout:
                    if c.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER]
         assert centred == ["1", "", "12", "a\tb", "x", "Đạt"]  # at most three characters: counts, short words
 
+    def test_every_style_referred_to_is_defined_and_no_other(self, report_2023):
+        import re
+        import zipfile
+
+        package = zipfile.ZipFile(BytesIO(report_2023[0]))
+        names = set(package.namelist())
+        assert "word/stylesWithEffects.xml" not in names and "docProps/thumbnail.jpeg" not in names
+        styles = package.read("word/styles.xml").decode("utf-8")
+        defined = set(re.findall(r'<w:style [^>]*w:styleId="([^"]+)"', styles))
+        used = {ref for name in names if name.startswith("word/") and name.endswith(".xml")
+                for ref in re.findall(r'<w:(?:pStyle|rStyle|tblStyle|basedOn|link|next) w:val="([^"]+)"',
+                                      package.read(name).decode("utf-8"))}
+        assert {"Normal", "KehoachBody", "KehoachTable", "TableGrid", "Header"} <= used <= defined
+        assert len(defined) < 20 and "LightShading-Accent1" not in defined  # not python-docx's 167
+        assert "<w:latentStyles" in styles  # Word's built-in styles stay on offer
+
+    def test_drafts_made_one_after_another_are_independent(self, seed_plan, on_time, report_2023):
+        from engine.reports.content import Draft, Para
+
+        small = Draft(None, "SỞ KHCN", "01/BC", "Thái Nguyên, ngày 01 tháng 11 năm 2023", "BÁO CÁO", "Thử",
+                      None, [Para("Chỉ một đoạn")], "GIÁM ĐỐC", None, ["Lưu: VT"], "digest")
+        first = Document(BytesIO(render(small, "docx", DRAFTED)))
+        again = Document(BytesIO(render(_draft(seed_plan, on_time), "docx", DRAFTED)))
+        assert [p.text for p in first.paragraphs if p.text] == ["BÁO CÁO", "Thử", "Chỉ một đoạn"]
+        assert [p.text for p in again.paragraphs] == [p.text for p in Document(BytesIO(report_2023[0])).paragraphs]
+        assert len(first.tables) == 2 and first.core_properties.title == "BÁO CÁO Thử"
+
     def test_page_number_in_the_header_from_page_two(self, report_2023):
         s = Document(BytesIO(report_2023[0])).sections[0]
         assert s.different_first_page_header_footer

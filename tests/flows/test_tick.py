@@ -94,6 +94,56 @@ class TestTickFlow:
         assert again["applied"] == [] and events(store) == before
 
 
+class TestRunTick:
+    """`run_tick`, what `kehoach run` calls: the run is created with its name, inside one client context."""
+
+    def test_the_run_is_created_named_and_ticks_once(self, prefect_api, store):
+        from prefect import get_client
+        from prefect.context import SyncClientContext
+
+        from flows.env import client_context, client_tls
+        from flows.tick import run_tick
+
+        sent: list[tuple[str, str, dict]] = []
+
+        def record(request):
+            body = json.loads(request.content) if request.content else {}
+            sent.append((request.method, request.url.path.removeprefix("/api"), body))
+
+        client = get_client(sync_client=True, httpx_settings={**client_tls(prefect_api),
+                                                              "event_hooks": {"request": [record]}})
+        with SyncClientContext.model_construct(client=client), client_context() as ctx:
+            assert ctx.client is client  # an open context is reused
+            summary = run_tick(str(SEED), DAY)
+            again = run_tick(str(SEED), DAY)
+
+        assert ("quan-triet", "once", "opened") in {(a["step"], a["occurrence"], a["event"])
+                                                    for a in summary["applied"]}
+        assert again["applied"] == [] and summary["flow_run_id"] != again["flow_run_id"]
+        run = read(lambda c: c.read_flow_run(summary["flow_run_id"]))
+        assert run.name == "kh-28-khcn-2022 25/10/2023" and run.state.is_completed()
+        assert run.parameters == {"plan": str(SEED), "at": "2023-10-25", "channels": None}
+        # Named when created, never renamed; Prefect's own lookups (the result storage) used this client too,
+        # and asked once per run: the flow says it persists no result.
+        created = [b for m, path, b in sent if (m, path) == ("POST", "/flow_runs/")]
+        assert [b["name"] for b in created] == ["kh-28-khcn-2022 25/10/2023"] * 2
+        assert not [b for m, _, b in sent if m == "PATCH" and "name" in b]
+        assert sum((m, path) == ("GET", "/admin/storage") for m, path, _ in sent) == 2
+
+    def test_flow_runs_inside_a_client_context_share_its_client(self, prefect_api):
+        from prefect import flow, get_client
+        from prefect.context import FlowRunContext
+
+        from flows.env import client_context
+
+        @flow
+        def clients() -> tuple[int, int]:
+            return id(FlowRunContext.get().client), id(get_client(sync_client=True))
+
+        with client_context() as ctx:
+            assert clients() == clients() == (id(ctx.client), id(ctx.client))
+
+
 class TestRunCommand:
     def test_prints_what_it_did_and_the_status(self, prefect_api, store, capsys):
         code, out, err = kehoach(capsys, "run", SEED, "--at", "25/10/2023")
