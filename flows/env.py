@@ -42,7 +42,11 @@ def use_embedded_defaults(quiet: bool = True) -> None:
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if not prefect_configured():
-        os.environ["PREFECT_HOME"] = str(Path(EMBEDDED_HOME).resolve())
+        home = Path(EMBEDDED_HOME).resolve()
+        # Prefect does not create its home's parent: without it the embedded server never starts and the
+        # client waits out its whole start-up timeout (the store may live elsewhere, e.g. `--db postgresql://`).
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
 
 
 def ui_url() -> str | None:

@@ -189,19 +189,29 @@ class TestRunCommand:
         assert code == 1 and "--at: '31/02/2023' is not a real date" in err
 
 
-def test_readme_command_on_a_fresh_machine(tmp_path):
-    """`kehoach run PLAN --at DATE` with no Prefect configured: embedded server, history under .kehoach/."""
+@pytest.mark.parametrize("store_option", ["", "--db", "KEHOACH_DATABASE_URL"])
+def test_readme_command_on_a_fresh_machine(tmp_path, store_option):
+    """`kehoach run PLAN --at DATE` with no Prefect configured: embedded server, history under .kehoach/ -
+    also when the store is elsewhere and the folder has no .kehoach/ yet (`--db` or the environment)."""
     env = prefect_env(tmp_path / "unused")
     del env["PREFECT_HOME"]
     env.pop("KEHOACH_DATABASE_URL", None)
     env["HOME"] = str(tmp_path)  # no ~/.prefect profile
+    work = tmp_path / "work"
+    work.mkdir()
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere' / 'state.db'}"
+    extra = ["--db", elsewhere] if store_option == "--db" else []
+    if store_option == "KEHOACH_DATABASE_URL":
+        env["KEHOACH_DATABASE_URL"] = elsewhere
     proc = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "run",
-                           str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"), "--at", "25/10/2023"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+                           str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"), "--at", "25/10/2023", *extra],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
     assert first == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
     assert "|" not in proc.stdout and "prefect" not in proc.stdout.lower()  # no log lines among the results
     assert proc.stderr == ""  # Prefect's own INFO logs are lowered to warnings
-    assert (tmp_path / ".kehoach" / "state.db").is_file()
-    assert (tmp_path / ".kehoach" / "prefect" / "prefect.db").is_file()
+    store = (tmp_path / "elsewhere" / "state.db") if store_option else (work / ".kehoach" / "state.db")
+    assert store.is_file()
+    assert not (work / ".kehoach" / "state.db").exists() or not store_option
+    assert (work / ".kehoach" / "prefect" / "prefect.db").is_file()
