@@ -1,8 +1,17 @@
-"""A plan's status on a day: every occurrence (stored or still ahead) with its confirmation and notices."""
+"""A plan's status on a day: every occurrence (stored or still ahead) as it stood that day, and the counts.
+
+One definition, as of a day, serves `kehoach status`, `kehoach run`, the Prefect artifacts and the reports:
+an occurrence is *done* on a day when it was confirmed by then, *overdue* when its due date has passed and it
+was not done by then - whether or not it could open (waiting for a predecessor counts: the work is late all the
+same) - *in progress* when it had opened, *not opened* from its opening day until then (its predecessor is not
+done, or no tick has opened it yet), and *not due* before its opening day. What the store recorded after the day
+(a later confirmation, a status set by a later tick) does not count for that day.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,7 +24,6 @@ from engine.state.models import (
     CANCELLED,
     DELIVERED,
     DONE,
-    FINISHED,
     FAILED,
     GIVEN_UP,
     NO_TARGET,
@@ -34,10 +42,90 @@ STATUS_VI = {SCHEDULED: "chưa mở", OPEN: "đang thực hiện", OVERDUE: "qu�
 NOTICE_VI = {DELIVERED: "đã gửi", PENDING: "chờ gửi", NO_TARGET: "chưa có kênh", FAILED: "lỗi gửi",
              GIVEN_UP: "ngừng gửi"}
 
+# Outcomes of one occurrence on a day.
+ON_TIME, LATE, OVERDUE_ON, IN_PROGRESS, NOT_OPENED, NOT_DUE, DROPPED = (
+    "on_time", "late", "overdue", "in_progress", "not_opened", "not_due", "dropped")
+DONE_OUTCOMES = (ON_TIME, LATE)
+_STATUS_OF = {ON_TIME: DONE, LATE: DONE, OVERDUE_ON: OVERDUE, IN_PROGRESS: OPEN, NOT_OPENED: SCHEDULED,
+              NOT_DUE: SCHEDULED}
+
+
+def outcome(due: date, opens: date, day: date, *, done_on: date | None = None, opened_on: date | None = None,
+            status: str | None = None) -> tuple[str, int]:
+    """What had become of an occurrence on `day`, and its days late (LATE) or overdue (OVERDUE)."""
+    if status in (CANCELLED, SKIPPED):
+        return DROPPED, 0
+    if done_on is not None and done_on <= day:
+        late = (done_on - due).days
+        return (LATE, late) if late > 0 else (ON_TIME, 0)
+    if due < day:
+        return OVERDUE_ON, (day - due).days
+    if opened_on is not None and opened_on <= day:
+        return IN_PROGRESS, 0
+    return (NOT_OPENED, 0) if opens <= day else (NOT_DUE, 0)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A plan's counts on a day (orphaned, cancelled, skipped and projected occurrences are left out of the
+    first five: they are not work anyone owes)."""
+
+    due: int = 0  # due on or before the day
+    done: int = 0  # of those, done by the day
+    done_late: int = 0  # of those done, after their deadline
+    overdue: int = 0  # past due and not done by the day (`waiting` included)
+    waiting: int = 0  # could not open because a predecessor was not done (whether overdue or not)
+    done_ahead: int = 0  # done by the day although due later
+    orphaned: int = 0
+    cancelled_or_skipped: int = 0
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.done / self.due, 1) if self.due else 0.0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def line(self) -> str:
+        """One Vietnamese sentence: '3/5 nhiệm vụ đến hạn đã hoàn thành (1 chậm), 2 quá hạn (1 chờ bước trước)'."""
+        text = f"{self.done}/{self.due} lần đến hạn đã hoàn thành"
+        if self.done_late:
+            text += f" ({self.done_late} chậm)"
+        text += f", {self.overdue} quá hạn"
+        if self.waiting:
+            text += f", {self.waiting} chờ bước trước"
+        if self.done_ahead:
+            text += f", {self.done_ahead} xong trước hạn"
+        if self.orphaned:
+            text += f", {self.orphaned} mồ côi (bước đã bỏ khỏi kế hoạch)"
+        return text
+
+
+def counts(rows: list[dict[str, Any]], day: date) -> Counts:
+    """The counts of `plan_status` rows of `day`."""
+    live = [r for r in rows if not r["orphaned"] and r["status"] not in (CANCELLED, SKIPPED) and not r["projected"]]
+    today = day.isoformat()
+    due = [r for r in live if r["due"] <= today]
+    return Counts(
+        due=len(due),
+        done=sum(r["status"] == DONE for r in due),
+        done_late=sum(r["status"] == DONE and bool(r["late_days"]) for r in due),
+        overdue=sum(r["days_overdue"] > 0 for r in live),
+        waiting=sum(bool(r["waiting_for"]) for r in live),
+        done_ahead=sum(r["status"] == DONE and r["due"] > today for r in live),
+        orphaned=sum(r["orphaned"] for r in rows),
+        cancelled_or_skipped=sum(r["status"] in (CANCELLED, SKIPPED) for r in rows if not r["orphaned"]),
+    )
+
+
+def status_counts(rows: list[dict[str, Any]], day: date) -> dict[str, int]:
+    """`counts` as a dict (the JSON of `kehoach status`)."""
+    return counts(rows, day).as_dict()
+
 
 def plan_status(plan: Plan, session: Session, day: date) -> list[dict[str, Any]]:
-    """Rows for `kehoach status`, ordered by due date: every stored occurrence (orphaned ones included), then
-    the calendar's occurrences that have no row yet."""
+    """Rows for `kehoach status`, ordered by due date, each as it stood on `day`: every stored occurrence
+    (orphaned ones included), then the calendar's occurrences that have no row yet."""
     stored = list(session.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id)))
     confirmations = {c.occurrence_id: c for c in session.scalars(
         select(ConfirmationRecord).where(ConfirmationRecord.plan_id == plan.id))}
@@ -45,78 +133,70 @@ def plan_status(plan: Plan, session: Session, day: date) -> list[dict[str, Any]]
     for step_id, key, status in session.execute(select(OutboxRecord.step_id, OutboxRecord.occurrence_key,
                                                        OutboxRecord.status).where(OutboxRecord.plan_id == plan.id)):
         notices[(step_id, key)][status] += 1
-    finished = {r.step_id for r in stored if r.status in FINISHED}
+    finished = {r.step_id for r in stored if r.status in (SKIPPED, CANCELLED)
+                or (r.status == DONE and r.done_on is not None and r.done_on <= day)}
     rows = [_row(plan, r, confirmations.get(r.id), notices.get((r.step_id, r.key)), day, finished) for r in stored]
     have = {(r.step_id, r.key) for r in stored}
     for cal in plan.calendar.values():
         for occ in cal.occurrences:
-            if (occ.step_id, occ.key) not in have:
-                status_vi = STATUS_VI[SCHEDULED] + (" (dự kiến)" if occ.projected else "")
-                rows.append({"step": occ.step_id, "occurrence": occ.key, "kind": plan.step_by_id[occ.step_id].kind,
-                             "status": SCHEDULED, "status_vi": status_vi,
-                             "opens": occ.opens.isoformat(), "due": occ.due.isoformat(), "days_overdue": 0,
-                             "late_days": None, "confirmation": None, "orphaned": False, "notices": "",
-                             "stored": False, "projected": occ.projected, "waiting_for": [], "reason": None})
+            if (occ.step_id, occ.key) in have:
+                continue
+            step = plan.step_by_id[occ.step_id]
+            if occ.projected:
+                result, days, waiting = NOT_DUE, 0, []
+            else:
+                result, days = outcome(occ.due, occ.opens, day)
+                waiting = _waiting(plan, step, finished) if occ.opens <= day else []
+            rows.append(_shape(occ.step_id, occ.key, step.kind, result, days, waiting, occ.opens, occ.due,
+                               projected=occ.projected, stored=False))
     rows.sort(key=lambda r: (r["due"], r["step"], r["occurrence"]))
     return rows
 
 
-def status_counts(rows: list[dict[str, Any]], day: date) -> dict[str, int]:
-    """How many occurrences are due by `day`, done, done late, overdue, waiting, orphaned (dates projected from
-    a predecessor's deadline are not counted: they are not real until it is confirmed)."""
-    today = day.isoformat()
-    live = [r for r in rows if not r["orphaned"] and r["status"] not in (CANCELLED, SKIPPED) and not r["projected"]]
-    return {
-        "due": sum(r["due"] <= today for r in live),
-        "done": sum(r["status"] == DONE for r in live),
-        "done_late": sum(r["status"] == DONE and bool(r["late_days"]) for r in live),
-        "overdue": sum(r["status"] == OVERDUE for r in live),
-        "waiting": sum(bool(r["waiting_for"]) for r in live),
-        "orphaned": sum(r["orphaned"] for r in rows),
-        "cancelled_or_skipped": sum(r["status"] in (CANCELLED, SKIPPED) for r in rows if not r["orphaned"]),
-    }
+def _waiting(plan: Plan, step: Any, finished: set[str]) -> list[str]:
+    """The predecessors of `step` not done (an on-demand predecessor never blocks)."""
+    return [d for d in step.depends_on if d not in finished and d in plan.step_by_id
+            and not isinstance(plan.step_by_id[d].timing, OnDemand)]
 
 
-def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts: Counter[str] | None,
+def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_: Counter[str] | None,
          day: date, finished: set[str]) -> dict[str, Any]:
-    status = r.status
     step = plan.step_by_id.get(r.step_id)
-    waiting: list[str] = []
-    if r.orphaned:
-        status_vi = f"mồ côi - bước không còn trong kế hoạch ({STATUS_VI.get(status, status)})"
-        overdue = 0
-    else:
-        if status == OPEN and day > r.due_on:
-            status = OVERDUE  # the tick has not run since the due date passed
-        # A row still waiting for its predecessor counts its days past due too: the work is late all the same.
-        overdue = (day - r.due_on).days if status in (OPEN, OVERDUE, SCHEDULED) and day > r.due_on else 0
-        status_vi = STATUS_VI.get(status, status)
-        if status == DONE and r.late_days:
-            status_vi += f" (chậm {r.late_days} ngày)"
-        if status == SCHEDULED and step is not None:
-            waiting = [d for d in step.depends_on if d not in finished and d in plan.step_by_id
-                       and not isinstance(plan.step_by_id[d].timing, OnDemand)]
-            if waiting and r.opens_on <= day:
-                status_vi += " (chờ " + ", ".join(waiting) + ")"
-        if r.reason:
-            status_vi += f": {r.reason}"
+    result, days = outcome(r.due_on, r.opens_on, day, done_on=r.done_on, opened_on=r.opened_on, status=r.status)
+    waiting = []
+    if not r.orphaned and step is not None and r.opened_on is None and result in (NOT_OPENED, OVERDUE_ON):
+        waiting = _waiting(plan, step, finished)
+    row = _shape(r.step_id, r.key, r.kind, result, days, waiting, r.opens_on, r.due_on, status=r.status,
+                 orphaned=r.orphaned, reason=r.reason)
+    done = result in DONE_OUTCOMES
+    row["confirmation"] = None if c is None or not done else {
+        "by": c.by, "done_on": c.done_on.isoformat(), "evidence": c.evidence, "note": c.note, "source": c.source,
+        "plan_version": c.plan_version}
+    row["notices"] = ", ".join(f"{n} {NOTICE_VI.get(s, s)}" for s, n in sorted((counts_ or {}).items()))
+    return row
+
+
+def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: list[str], opens: date, due: date,
+           *, status: str | None = None, orphaned: bool = False, reason: str | None = None, projected: bool = False,
+           stored: bool = True) -> dict[str, Any]:
+    """One row of `plan_status`; `status` is the state on the day (the stored one for skipped/cancelled)."""
+    state = status if result == DROPPED else _STATUS_OF[result]
+    text = STATUS_VI.get(state, state)
+    if result == LATE:
+        text += f" (chậm {days} ngày)"
+    if projected:
+        text += " (dự kiến)"
+    if waiting:
+        text += " (chờ " + ", ".join(waiting) + ")"
+    if reason and result == DROPPED:
+        text += f": {reason}"
+    if orphaned:
+        text = f"mồ côi - bước không còn trong kế hoạch ({text})"
     return {
-        "step": r.step_id,
-        "occurrence": r.key,
-        "kind": r.kind,
-        "status": status,
-        "status_vi": status_vi,
-        "opens": r.opens_on.isoformat(),
-        "due": r.due_on.isoformat(),
-        "days_overdue": overdue,
-        "late_days": r.late_days,
-        "confirmation": None if c is None else {
-            "by": c.by, "done_on": c.done_on.isoformat(), "evidence": c.evidence, "note": c.note, "source": c.source,
-            "plan_version": c.plan_version},
-        "orphaned": r.orphaned,
-        "notices": ", ".join(f"{n} {NOTICE_VI.get(s, s)}" for s, n in sorted((counts or {}).items())),
-        "stored": True,
-        "projected": False,
-        "waiting_for": waiting,
-        "reason": r.reason,
+        "step": step_id, "occurrence": key, "kind": kind, "status": state, "status_vi": text,
+        "opens": opens.isoformat(), "due": due.isoformat(),
+        "days_overdue": days if result == OVERDUE_ON and not orphaned else 0,
+        "late_days": days if result == LATE else (0 if result == ON_TIME else None),
+        "confirmation": None, "orphaned": orphaned, "notices": "", "stored": stored, "projected": projected,
+        "waiting_for": waiting, "reason": reason,
     }

@@ -16,7 +16,8 @@ from typing import Any
 
 from engine.dates import fmt
 from engine.plan import Plan
-from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SCHEDULED, SKIPPED
+from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
+from engine.status import Counts, counts
 
 log = logging.getLogger("kehoach.artifacts")
 UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in the CLI
@@ -24,23 +25,33 @@ UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in 
 
 @dataclass
 class Standing:
-    """Counts and rows for one plan on one day, from `engine.status.plan_status` rows."""
+    """A plan on one day: its counts (engine.status, the one definition) and the rows the artifacts list."""
 
     plan_id: str
     day: date
-    due: int = 0  # occurrences due on or before the day (cancelled, skipped and orphaned ones left out)
-    done: int = 0
-    overdue: int = 0
+    counts: Counts = field(default_factory=Counts)
     open_rows: list[dict[str, Any]] = field(default_factory=list)
     upcoming: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def due(self) -> int:
+        return self.counts.due
+
+    @property
+    def done(self) -> int:
+        return self.counts.done
+
+    @property
+    def overdue(self) -> int:
+        return self.counts.overdue
+
+    @property
     def percent(self) -> float:
-        return round(100 * self.done / self.due, 1) if self.due else 0.0
+        return self.counts.percent
 
     def line(self) -> str:
         """One Vietnamese line for the CLI."""
-        text = f"{self.done}/{self.due} lần đến hạn đã hoàn thành, {self.overdue} quá hạn"
+        text = self.counts.line()
         if self.upcoming:
             soon = [f"{r['step']} ({_dmy(r['due'])})" for r in self.upcoming[:3]]
             text += "; hạn sắp tới: " + ", ".join(soon)
@@ -49,17 +60,13 @@ class Standing:
 
 def standing(plan_id: str, rows: list[dict[str, Any]], day: date) -> Standing:
     """Summarise status rows (ordered by due date) as of `day`."""
-    out = Standing(plan_id, day)
+    out = Standing(plan_id, day, counts(rows, day))
     today = day.isoformat()
     for r in rows:
         if r["orphaned"] or r["status"] in (CANCELLED, SKIPPED):
             continue
-        if r["due"] <= today:
-            out.due += 1
-            out.done += r["status"] == DONE
-        if r["status"] in (OPEN, OVERDUE) or (r["status"] == SCHEDULED and r["stored"] and r["days_overdue"]):
+        if r["status"] in (OPEN, OVERDUE) or r["days_overdue"] or (r["waiting_for"] and r["opens"] <= today):
             out.open_rows.append(r)
-            out.overdue += r["status"] == OVERDUE or r["days_overdue"] > 0
         if r["due"] >= today and r["status"] != DONE and len(out.upcoming) < UPCOMING:
             out.upcoming.append(r)
     return out
@@ -74,8 +81,7 @@ def progress_description(plan: Plan, s: Standing) -> str:
     head = f"Tiến độ Kế hoạch số {plan.meta.number} ngày {fmt(s.day)}"
     if not s.due:
         return f"{head}: chưa có lần thực hiện nào đến hạn."
-    return (f"{head}: {s.done}/{s.due} lần thực hiện đã đến hạn đã hoàn thành ({s.percent:g}%), "
-            f"{s.overdue} quá hạn.")
+    return f"{head}: {s.counts.line()} ({s.percent:g}%)."
 
 
 def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:

@@ -120,15 +120,17 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận."""
-    from engine.status import plan_status, status_counts
+    from engine.status import counts as count_rows
+    from engine.status import plan_status
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     with sessions(db)() as session:
         rows = plan_status(plan, session, day)
-    counts = status_counts(rows, day)
+    counts = count_rows(rows, day)
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(), "counts": counts,
+        print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(),
+                          "counts": counts.as_dict(),
                           "occurrences": rows}, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
@@ -145,11 +147,7 @@ def status(
         table.add_row(r["step"] + (" (mồ côi)" if r["orphaned"] else ""), r["occurrence"], r["status_vi"],
                       _dmy(r["due"]), str(r["days_overdue"] or ""), conf, r["notices"])
     Console(width=160).print(table)
-    line = (f"{counts['done']}/{counts['due']} lần đến hạn đã hoàn thành ({counts['done_late']} chậm), "
-            f"{counts['overdue']} quá hạn, {counts['waiting']} chờ bước trước")
-    if counts["orphaned"]:
-        line += f", {counts['orphaned']} mồ côi (bước đã bỏ khỏi kế hoạch)"
-    print(line + ".")
+    print(counts.line() + ".")
 
 
 def _dmy(iso: str | None) -> str:

@@ -14,13 +14,22 @@ from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError
 from engine.reports.periods import Window
-from engine.state.models import CANCELLED, SKIPPED, ConfirmationRecord, OccurrenceRecord, PlanRecord
+from engine.state.models import ConfirmationRecord, OccurrenceRecord, PlanRecord
+from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
+    DONE_OUTCOMES,
+    DROPPED,
+    IN_PROGRESS,
+    LATE,
+    NOT_DUE,
+    NOT_OPENED,
+    ON_TIME,
+    OVERDUE_ON as OVERDUE,
+    outcome,
+)
 from engine.state.store import occurrences_of
 
-# Outcomes of one occurrence on the cut-off day.
-ON_TIME, LATE, OVERDUE, IN_PROGRESS, NOT_OPENED, NOT_DUE, DROPPED = (
-    "on_time", "late", "overdue", "in_progress", "not_opened", "not_due", "dropped")
-FINISHED = (ON_TIME, LATE)
+# Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.status).
+FINISHED = DONE_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -90,21 +99,6 @@ def require_records(plan: Plan, session: Session) -> None:
     if session.get(PlanRecord, plan.id) is None:
         raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id} (no records of this plan in the "
                           "store): chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
-
-
-def outcome(due: date, opens: date, as_of: date, *, done_on: date | None = None, opened_on: date | None = None,
-            status: str | None = None) -> tuple[str, int]:
-    """The outcome of an occurrence on `as_of`, and its days late or overdue."""
-    if status in (CANCELLED, SKIPPED):
-        return DROPPED, 0
-    if done_on is not None and done_on <= as_of:
-        late = (done_on - due).days
-        return (LATE, late) if late > 0 else (ON_TIME, 0)
-    if due < as_of:
-        return OVERDUE, (as_of - due).days
-    if opened_on is not None and opened_on <= as_of:
-        return IN_PROGRESS, 0
-    return (NOT_OPENED, 0) if opens <= as_of else (NOT_DUE, 0)
 
 
 def _from_row(row: OccurrenceRecord, conf: ConfirmationRecord | None, as_of: date) -> Item:

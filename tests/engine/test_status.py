@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 
 from engine.people import confirm
-from engine.status import plan_status, status_counts
+from engine.status import counts, plan_status, status_counts
 from engine.tick import tick
 from tests.engine.state_helpers import STEPS, at, no_documents, plan_at
 
@@ -61,5 +62,51 @@ class TestPlanStatus:
         tick(plan, sessions, at(date(2024, 3, 11)), documents=no_documents)
         with sessions() as s:
             rows = plan_status(plan, s, date(2024, 3, 30))
+        # b (due 25/03) never opened - a is not done - but it is late all the same: overdue, and waiting.
         assert status_counts(rows, date(2024, 3, 30)) == {
-            "due": 2, "done": 0, "done_late": 0, "overdue": 1, "waiting": 1, "orphaned": 0, "cancelled_or_skipped": 0}
+            "due": 2, "done": 0, "done_late": 0, "overdue": 2, "waiting": 1, "done_ahead": 0, "orphaned": 0,
+            "cancelled_or_skipped": 0}
+
+
+class TestAsOfTheDay:
+    """The counts are the plan as it stood on the day asked for, whatever the store recorded later."""
+
+    @pytest.fixture
+    def seed_run(self, seed_plan, sessions):
+        tick(seed_plan, sessions, at(date(2023, 10, 25)), documents=no_documents)
+        with sessions() as s, s.begin():
+            confirm(seed_plan, s, "quan-triet", by="Nguyễn Văn A", at=date(2022, 3, 17), now=at(date(2023, 10, 25)),
+                    evidence={"date": "17/03/2022", "attendees": "45"})
+        return seed_plan
+
+    def test_a_past_day_counts_what_was_due_then(self, seed_run, sessions):
+        day = date(2022, 3, 20)
+        with sessions() as s:
+            rows = plan_status(seed_run, s, day)
+        assert counts(rows, day).as_dict() == {
+            "due": 1, "done": 1, "done_late": 0, "overdue": 0, "waiting": 0, "done_ahead": 0, "orphaned": 0,
+            "cancelled_or_skipped": 0}
+        report = next(r for r in rows if (r["step"], r["occurrence"]) == ("bao-cao-hang-nam", "2022"))
+        assert (report["status"], report["days_overdue"], report["status_vi"]) == ("scheduled", 0, "chưa mở")
+
+    def test_a_confirmation_after_the_day_does_not_count_on_it(self, seed_run, sessions):
+        with sessions() as s, s.begin():
+            confirm(seed_run, s, "bao-cao-hang-nam", key="2022", by="B", at=date(2022, 10, 20),
+                    now=at(date(2023, 10, 25)), evidence={"document_number": "1/BC"})
+        with sessions() as s:
+            before, after = plan_status(seed_run, s, date(2022, 3, 20)), plan_status(seed_run, s, date(2022, 10, 20))
+        assert (counts(before, date(2022, 3, 20)).done, counts(before, date(2022, 3, 20)).due) == (1, 1)
+        report = next(r for r in before if (r["step"], r["occurrence"]) == ("bao-cao-hang-nam", "2022"))
+        assert report["confirmation"] is None and report["status"] == "scheduled"
+        assert counts(after, date(2022, 10, 20)).done_ahead == 1  # done ahead of its 31/10 deadline
+
+    def test_done_never_exceeds_due_and_waiting_rows_past_due_are_overdue(self, seed_run, sessions):
+        day = date(2023, 10, 25)
+        with sessions() as s:
+            rows = plan_status(seed_run, s, day)
+        c = counts(rows, day)
+        assert c.done <= c.due
+        late = [r for r in rows if r["days_overdue"]]
+        assert len(late) == c.overdue and all(r["due"] < day.isoformat() for r in late)
+        assert all(r["status"] == "overdue" for r in late)
+        assert c.line().startswith(f"{c.done}/{c.due} lần đến hạn đã hoàn thành, {c.overdue} quá hạn")
