@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from engine.state.models import (
     ACTIVE,
     DONE,
     FINISHED,
+    OPEN,
+    OVERDUE,
+    SCHEDULED,
     SKIPPED,
     ConfirmationRecord,
     EventRecord,
@@ -137,28 +141,54 @@ def _row_for(plan: Plan, session: Session, step: Any, picked: OccurrenceRecord |
     return row
 
 
-def _check_date(plan: Plan, at: date) -> None:
+MAX_TEXT = 2000  # a result, note or reason is a sentence or a paragraph, not a document
+
+
+def _check_date(plan: Plan, at: date, now: datetime) -> None:
+    """A day a person acted on: within the plan, and not after today.
+
+    Raises:
+        StateError: before the plan starts, or after the moment of recording.
+    """
     if at < plan.meta.period.start:
         raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
+    today = now.astimezone(ZoneInfo(plan.meta.timezone)).date()
+    if at > today:
+        raise StateError(f"--at {fmt(at)} is after today ({fmt(today)}): work is confirmed once it is done")
+
+
+def clean_text(value: str | None, what: str) -> str | None:
+    """A person's free text (result, note, reason) as stored: trimmed, None when blank.
+
+    Raises:
+        StateError: longer than MAX_TEXT characters, or holding control characters other than line breaks.
+    """
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise StateError(f"{what} is {len(value)} characters long: at most {MAX_TEXT}")
+    if any(ord(c) < 32 and c not in "\n\t" or ord(c) == 127 for c in value):
+        raise StateError(f"{what} holds a control character: write plain text")
+    return value
 
 
 def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, now: datetime,
             key: str | None = None, evidence: dict[str, str] | None = None, note: str | None = None,
-            source: str = "cli") -> Confirmed:
+            result: str | None = None, source: str = "cli") -> Confirmed:
     """Record that an occurrence is done. Confirming twice returns the existing confirmation unchanged.
 
     Checks everything before writing; the caller's transaction is rolled back on an error, so a refused
     confirmation leaves no row behind.
 
     Raises:
-        StateError: unknown step or occurrence, missing evidence, a blank name, a date before the plan, an
-            occurrence that was skipped or cancelled.
+        StateError: unknown step or occurrence, missing evidence, a blank name, a date before the plan or after
+            today, an occurrence that was skipped or cancelled.
     """
     step = step_of(plan, step_id)
-    if not by or not by.strip():
-        raise StateError("--by needs the name of the person confirming")
-    by = by.strip()
-    _check_date(plan, at)
+    by = _name(by, "--by needs the name of the person confirming")
+    _check_date(plan, at, now)
+    note, result = clean_text(note, "--note"), clean_text(result, "--result")
     evidence = {k: str(v).strip() for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at)
@@ -172,7 +202,21 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
                              + (f": {picked.reason}" if picked.reason else ""))
     missing_evidence(step, evidence)
     return _record(plan, session, [(step, _row_for(plan, session, step, picked), evidence)], by, at, now, note,
-                   source)[0]
+                   source, result)[0]
+
+
+def _name(by: str | None, message: str) -> str:
+    """A person's name as given with --by.
+
+    Raises:
+        StateError: `message`, when the name is blank; a name that is too long or not plain text.
+    """
+    if not by or not by.strip():
+        raise StateError(message)
+    by = " ".join(by.split())
+    if len(by) > 200:
+        raise StateError(f"--by is {len(by)} characters long: a name has at most 200")
+    return by
 
 
 def missing_evidence(step: Any, evidence: dict[str, str]) -> None:
@@ -195,9 +239,8 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
     """
     if not rows:
         return []
-    if not by or not by.strip():
-        raise StateError("--by needs the name of the person confirming")
-    _check_date(plan, at)
+    by = _name(by, "--by needs the name of the person confirming")
+    _check_date(plan, at, now)
     todo = []
     for row in dict.fromkeys(rows):
         step = step_of(plan, row.step_id)
@@ -207,14 +250,14 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
         missing_evidence(step, given)
         todo.append((step, row, given))
     claim_plan(plan, session, at, now)
-    return _record(plan, session, todo, by.strip(), at, now, note, source)
+    return _record(plan, session, todo, by, at, now, note, source)
 
 
 def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord, dict[str, str]]], by: str,
-            at: date, now: datetime, note: str | None, source: str) -> list[Confirmed]:
+            at: date, now: datetime, note: str | None, source: str, result: str | None = None) -> list[Confirmed]:
     """Write checked confirmations: their rows, the occurrences done, the audit events, the owners' notices."""
     values = [dict(occurrence_id=row.id, plan_id=plan.id, step_id=step.id, occurrence_key=row.key, by=by,
-                   done_on=at, evidence=given, note=note, source=source, recorded_at=now,
+                   done_on=at, evidence=given, note=note, result=result, source=source, recorded_at=now,
                    plan_version=plan.version) for step, row, given in todo]
     new = set(inserted_keys(session, ConfirmationRecord, values, "occurrence_id"))
     ids = {} if not new else dict(session.execute(select(ConfirmationRecord.occurrence_id, ConfirmationRecord.id)
@@ -235,7 +278,8 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
         events.append(dict(effect_key=ekey, plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
                            event="confirmed", on_date=at, at=now, actor=by, plan_version=plan.version,
                            detail={"by": by, "done_on": at.isoformat(), "due": row.due_on.isoformat(),
-                                   "late_days": late, "evidence": given, "note": note, "source": source}))
+                                   "late_days": late, "evidence": given, "note": note, "result": result,
+                                   "source": source}))
         ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by}
         notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", step.owner, ctx)], at, ekey)
         # Written with one INSERT for all (no unit-of-work flush each); the object is a plain copy of the row.
@@ -255,20 +299,68 @@ def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str
         StateError: unknown step or occurrence, a blank name or reason, an occurrence already finished.
     """
     step = step_of(plan, step_id)
-    if not by or not by.strip():
-        raise StateError("--by needs the name of the person skipping")
-    if not reason or not reason.strip():
+    by = _name(by, "--by needs the name of the person skipping")
+    reason = clean_text(reason, "--reason") or ""
+    if not reason:
         raise StateError("--reason is required: say why this occurrence is not needed")
-    _check_date(plan, at)
+    _check_date(plan, at, now)
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
         raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}")
     row = _row_for(plan, session, step, picked)
-    row.status, row.reason, row.next_on = SKIPPED, reason.strip(), None
-    audit(session, plan, step.id, row.key, "skipped", at, now, detail={"by": by.strip(), "reason": reason.strip()},
-          actor=by.strip())
+    row.status, row.reason, row.next_on = SKIPPED, reason, None
+    audit(session, plan, step.id, row.key, "skipped", at, now, detail={"by": by, "reason": reason}, actor=by)
     _finished(plan, session, step.id, at, now)
+    return row
+
+
+def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, reason: str, key: str | None,
+           at: date, now: datetime) -> OccurrenceRecord:
+    """Move one occurrence's deadline later ('gia hạn'), with who and why, as an audited event.
+
+    The row keeps its first deadline (`original_due_on`); reminders, the due-day notice and escalations follow the
+    new one (their effects are keyed by date), escalation counting starts again, and the owner is told.
+
+    Raises:
+        StateError: unknown step or occurrence, a blank name or reason, a finished occurrence, a new deadline
+            not after the one in force.
+    """
+    step = step_of(plan, step_id)
+    by = _name(by, "--by needs the name of the person granting the extension")
+    reason = clean_text(reason, "--reason") or ""
+    if not reason:
+        raise StateError("--reason is required: say why the deadline moves")
+    _check_date(plan, at, now)
+    claim_plan(plan, session, at, now)
+    picked = _pick_occurrence(plan, session, step, key, at)
+    if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
+        raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}: "
+                         "only unfinished work can be extended")
+    current = picked.due_on if isinstance(picked, OccurrenceRecord) else picked.due
+    if to <= current:
+        raise StateError(f"--to {fmt(to)} is not after the deadline in force ({fmt(current)}): an extension "
+                         "moves a deadline later")
+    if to < at:
+        raise StateError(f"--to {fmt(to)} is before {fmt(at)}: an extension gives time from now on")
+    row = _row_for(plan, session, step, picked)
+    before = row.due_on
+    row.original_due_on = row.original_due_on or row.due_on
+    row.due_on = to
+    row.escalations, row.escalated_on = 0, None
+    if row.status == OVERDUE:
+        row.status = OPEN
+    if row.status in ACTIVE:
+        row.next_on = max(at, row.opens_on) if row.status == SCHEDULED and row.opened_on is None else at
+    ekey = effect_key(plan.id, step.id, row.key, f"extended/{to.isoformat()}")
+    detail = {"by": by, "reason": reason, "from": before.isoformat(), "to": to.isoformat(),
+              "original": row.original_due_on.isoformat()}
+    if insert_ignore(session, EventRecord, dict(
+            effect_key=ekey, plan_id=plan.id, step_id=step.id, occurrence_key=row.key, event="extended",
+            on_date=at, at=now, actor=by, detail=detail, plan_version=plan.version)):
+        ctx = {**notice_context(plan, step, row, at), "by": by, "reason": reason, "previous_due": fmt(before)}
+        insert_many_ignore(session, OutboxRecord, outbox_rows(
+            plan, step.id, row.key, [Notice("extended", "extended", step.owner, ctx)], at, ekey))
     return row
 
 

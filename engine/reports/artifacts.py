@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.dates import fmt
 from engine.plan import Plan
-from engine.reports.periods import key_label
+from engine.reports.periods import in_brackets
 from engine.state.models import DocumentRecord
 
 _KIND_VI = {"report": "báo cáo", "review": "sơ kết, tổng kết"}
@@ -41,7 +41,7 @@ def markdown_for(plan: Plan, document: Any) -> str:
     """The artifact text of a stored Markdown draft: a heading naming the occurrence, then the draft itself."""
     step = plan.step_by_id.get(document.step_id)
     title = " ".join(step.title.split()) if step else document.step_id
-    head = (f"# Dự thảo: {title} ({key_label(document.occurrence_key)})\n\n"
+    head = (f"# Dự thảo: {title}{in_brackets(document.occurrence_key)}\n\n"
             f"Kế hoạch số {plan.meta.number}; lập ngày {fmt(document.created_on)} từ số liệu ghi nhận"
             f"{f'; tài liệu số {document.id} (kèm bản DOCX)' if getattr(document, 'id', None) else ''}.\n\n")
     return head + document.content.decode("utf-8")
@@ -57,6 +57,6 @@ def draft_artifacts(plan: Plan, documents: Iterable[Any]) -> list[tuple[str, str
         if doc.format != "md":
             continue
         kind = _KIND_VI.get(getattr(plan.step_by_id.get(doc.step_id), "kind", ""), "")
-        description = f"Dự thảo {kind} {doc.step_id} ({key_label(doc.occurrence_key)}) - Kế hoạch số {plan.meta.number}"
+        description = f"Dự thảo {kind} {doc.step_id}{in_brackets(doc.occurrence_key)} - Kế hoạch số {plan.meta.number}"
         out.append((artifact_key(plan.id, doc.step_id, doc.occurrence_key), markdown_for(plan, doc), description))
     return out

@@ -12,7 +12,7 @@ from engine.models.plan import Basis
 from engine.models.steps import Report, Review
 from engine.models.timing import OnDemand
 from engine.plan import Plan
-from engine.reports.periods import CUMULATIVE, key_label
+from engine.reports.periods import CUMULATIVE, in_brackets, key_label
 from engine.reports.results import (
     DROPPED,
     IN_PROGRESS,
@@ -222,7 +222,7 @@ def _remaining_blocks(plan: Plan, facts: Facts, recipient: str | None) -> list[P
     overdue = facts.overdue
     for i in overdue:
         step = plan.step_by_id[i.step_id]
-        blocks.append(Para(f"- {short(step.title)} ({key_label(i.key)}): hạn {fmt(i.due)}, quá hạn {i.days} ngày; "
+        blocks.append(Para(f"- {short(step.title)}{in_brackets(i.key)}: hạn {fmt(i.due)}, quá hạn {i.days} ngày; "
                            f"đơn vị chủ trì: {_unit(plan, step.owner)}.", "item"))
     if not overdue:
         blocks.append(Para("Không có việc quá hạn."))
@@ -234,7 +234,7 @@ def _remaining_blocks(plan: Plan, facts: Facts, recipient: str | None) -> list[P
             i = r.next_item
             state = "đang thực hiện, " if i.outcome == IN_PROGRESS else ""
             when = f"hạn {fmt(i.due)}" + (" (dự kiến)" if i.projected else "")
-            blocks.append(Para(f"- {title} ({key_label(i.key)}): {state}{when}.", "item"))
+            blocks.append(Para(f"- {title}{in_brackets(i.key)}: {state}{when}.", "item"))
             ahead += 1
         elif isinstance(r.step.timing, OnDemand):
             blocks.append(Para(f"- {title}: thực hiện khi có yêu cầu.", "item"))

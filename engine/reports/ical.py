@@ -20,7 +20,7 @@ from engine.dates import fmt
 from engine.models.timing import After, OnDemand
 from engine.plan import Plan
 from engine.reports.content import short
-from engine.reports.periods import key_label
+from engine.reports.periods import in_brackets, key_label
 from engine.state.models import CANCELLED, SKIPPED, OccurrenceRecord
 
 REMIND_AT = time(8, 0)
@@ -76,7 +76,8 @@ def _describe(plan: Plan, step: Any, e: Entry) -> str:
         " ".join(step.title.split()),
         "",
         f"Kế hoạch số {plan.meta.number} của {plan.issuer.name}.",
-        f"Loại việc: {KIND_VI.get(step.kind, step.kind)}. Lần thực hiện: {key_label(e.key)}.",
+        f"Loại việc: {KIND_VI.get(step.kind, step.kind)}." + (f" Lần thực hiện: {key_label(e.key)}." if key_label(e.key)
+                                                              else ""),
         f"Đơn vị chủ trì: {name(step.owner)}.",
     ]
     if step.participants:
@@ -93,7 +94,7 @@ def _describe(plan: Plan, step: Any, e: Entry) -> str:
 
 def _event(plan: Plan, e: Entry, tz: ZoneInfo, stamp: datetime) -> Event:
     step = plan.step_by_id[e.step_id]
-    label = "" if e.key == "once" else f" ({key_label(e.key)})"
+    label = in_brackets(e.key)
     event = Event()
     event.add("uid", uid(plan.id, e.step_id, e.key))
     event.add("dtstamp", stamp)

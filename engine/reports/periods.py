@@ -195,12 +195,13 @@ def review_window(plan: Any, key: str, due: date) -> Window:
 
 
 def key_label(key: str) -> str:
-    """An occurrence key as a person reads it: 'quý II/2023', 'tháng 05/2023', 'yêu cầu ngày 10/05/2023'."""
+    """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
+    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label."""
     if key == "once":
-        return "một lần"
+        return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):
         n = f" (lần {m.group(4)})" if m.group(4) else ""
-        return f"yêu cầu ngày {m.group(3)}/{m.group(2)}/{m.group(1)}{n}"
+        return f"theo yêu cầu ngày {m.group(3)}/{m.group(2)}/{m.group(1)}{n}"
     try:
         kind, year, index = parse_period(key)
     except ReportError:
@@ -208,7 +209,13 @@ def key_label(key: str) -> str:
     if kind == YEAR:
         return f"năm {year}"
     if kind == HALF_YEAR:
-        return f"6 tháng {'đầu' if index == 1 else 'cuối'} {year}"
+        return f"6 tháng {'đầu' if index == 1 else 'cuối'} năm {year}"
     if kind == QUARTER:
         return f"quý {_ROMAN[index - 1]}/{year}"
-    return f"tháng {index:02d}/{year}"
+    return f"tháng {index}/{year}"
+
+
+def in_brackets(key: str) -> str:
+    """' (quý II/2023)' after a title, or nothing for a one-off occurrence."""
+    label = key_label(key)
+    return f" ({label})" if label else ""

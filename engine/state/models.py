@@ -13,12 +13,16 @@ SCHEDULED, OPEN, OVERDUE, DONE, SKIPPED, CANCELLED = "scheduled", "open", "overd
 ACTIVE = (SCHEDULED, OPEN, OVERDUE)
 FINISHED = (DONE, SKIPPED, CANCELLED)
 
-# Outbox statuses.
+# Outbox and message statuses. A notice (outbox row) is one item for one unit and tag; a message is what is sent
+# to a tag: the notices of one plan and tag of a day, composed at delivery. "unknown": a send whose outcome is not
+# known (a time-out after the request went out, a crash between send and record) - maybe delivered, retried at
+# most once. "simulated": written by `kehoach simulate`, never sent.
 PENDING, NO_TARGET, DELIVERED, FAILED, GIVEN_UP = "pending", "no_target", "delivered", "failed", "given_up"
+SENDING, UNKNOWN, SIMULATED = "sending", "unknown", "simulated"
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class PlanRecord(Base):
@@ -59,6 +63,13 @@ class OccurrenceRecord(Base):
     orphaned: Mapped[bool] = mapped_column(Boolean, default=False)
     requested_by: Mapped[str | None] = mapped_column(String(128))
     plan_version: Mapped[str] = mapped_column(String(32))
+    # The deadline before its first extension (gia hạn); NULL when never extended. `due_on` is the one in force.
+    original_due_on: Mapped[date | None] = mapped_column(Date)
+    # How often the owner was chased (reminders, due-day notice, escalations) and the escalations sent so far:
+    # the next escalation follows the last one, so a gap in ticks never jumps to "lần 3".
+    chased: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_on: Mapped[date | None] = mapped_column(Date)
     # The first day the tick has something to check (open, remind, due, overdue, escalate); NULL when there is
     # nothing left or the occurrence waits for a predecessor. A tick reads only rows with next_on <= today, so
     # its cost follows what is due, not what is stored.
@@ -80,6 +91,7 @@ class ConfirmationRecord(Base):
     done_on: Mapped[date] = mapped_column(Date)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)  # what was done, in the confirmer's words (reports quote it)
     source: Mapped[str] = mapped_column(String(32), default="cli")
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     plan_version: Mapped[str] = mapped_column(String(32))
@@ -132,6 +144,36 @@ class OutboxRecord(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     plan_version: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)  # the message it went in
+
+
+class MessageRecord(Base):
+    """One message to one notification tag: the notices of a plan for that tag on a day, most urgent first.
+
+    Composed at delivery from pending notices (outbox rows); sent, retried and given up as a whole, each service
+    of the tag on its own (`delivered_to`).
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_message_due", "status", "next_attempt_at"),
+                      Index("ix_message_day", "plan_id", "tag", "day"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(128))
+    tag: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)  # the working day it is for, in the plan's time zone
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)  # document ids
+    items: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[int] = mapped_column(Integer, default=0)  # sends whose outcome was not known
+    delivered_to: Mapped[list[Any]] = mapped_column(JSON, default=list)  # keys of services that took it
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DocumentRecord(Base):

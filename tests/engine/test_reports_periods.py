@@ -52,9 +52,11 @@ class TestPeriodSyntax:
 
     def test_key_labels(self):
         assert key_label("2023-Q2") == "quý II/2023"
-        assert key_label("2023-05") == "tháng 05/2023"
-        assert key_label("yc-2023-05-10") == "yêu cầu ngày 10/05/2023"
-        assert key_label("once") == "một lần"
+        assert key_label("2023-05") == "tháng 5/2023"
+        assert key_label("2023-H2") == "6 tháng cuối năm 2023"
+        assert key_label("2023") == "năm 2023"
+        assert key_label("yc-2023-05-10") == "theo yêu cầu ngày 10/05/2023"
+        assert key_label("once") == ""
 
 
 class TestSeedReport:

@@ -50,8 +50,17 @@ class TestMigrations:
         engine = open_store(store_url)
         assert self.TABLES <= set(inspect(engine).get_table_names())
         with engine.connect() as c:
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert "next_on" in {c["name"] for c in inspect(engine).get_columns("occurrences")}
+
+    def test_the_migrated_schema_is_the_models_schema(self, store_url):
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        from engine.state.models import Base
+
+        with open_store(store_url).connect() as c:
+            assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
 
     def test_migrating_twice_is_harmless(self, store_url):
         engine = open_store(store_url)
