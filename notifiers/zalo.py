@@ -89,10 +89,10 @@ class NotifyZalo(NotifyBase):
         wrong = [t for t in self.targets if not validate_regex(t, ID)]
         if wrong:
             raise self._improper(f"invalid Zalo user id(s) {', '.join(wrong)}: digits expected")
-        self.access_token = access_token or None
-        self.refresh_token = refresh_token or None
-        self.secret_key = secret_key or None
-        self.zalo_app_id = app_id or None  # Apprise's own `app_id` names the sending program
+        # YAML options may arrive as numbers (app_id: 2345678901234567890).
+        self.access_token, self.refresh_token, self.secret_key = (
+            str(v) if v else None for v in (access_token, refresh_token, secret_key))
+        self.zalo_app_id = str(app_id) if app_id else None  # Apprise's own `app_id` names the sending program
         refresh = {"refresh_token": self.refresh_token, "app_id": self.zalo_app_id, "secret_key": self.secret_key}
         if any(refresh.values()):
             missing = [name for name, value in refresh.items() if not value]

@@ -53,7 +53,10 @@ class TokenStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the file's lock, so that two deliveries never spend one refresh token twice."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(f"cannot lock the Zalo token file {self.path}: {type(exc).__name__}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -60,9 +60,9 @@ urls:
   - zalo://{zalo.OA_ID}/{USER_A}?api={base}&oauth={base}:
       - tag: van-phong
         refresh_token: {zalo.refresh_token}
-        app_id: "{zalo.APP_ID}"
+        app_id: {zalo.APP_ID}
         secret_key: {zalo.SECRET_KEY}
-""", name="channels.yaml")
+""", name="channels.yaml")  # app_id unquoted: YAML reads a number
         (service,) = ch.for_tag("van-phong")
         plugin = service.plugin
         assert (plugin.refresh_token, plugin.zalo_app_id, plugin.secret_key) == (
@@ -143,6 +143,14 @@ class TestRefresh:
         write_channels(path, f"van-phong={zalo.url(USER_A)}\n")
         assert send(load_channels(path))
         assert zalo.messages[-1][0] == zalo.access_token and len(zalo.refreshes) == 1
+
+    def test_an_unreadable_token_file_is_a_failure_and_is_left_alone(self, tmp_path, zalo, caplog):
+        ch = channels_with(tmp_path, f"van-phong={zalo.url(USER_A)}\n")
+        token_file(tmp_path).write_text("{not json", encoding="utf-8")
+        caplog.set_level(logging.WARNING)
+        assert not send(ch) and zalo.messages == [] and zalo.refreshes == []
+        assert f"the Zalo token file {token_file(tmp_path)} is not a JSON object: fix or remove it" in caplog.text
+        assert token_file(tmp_path).read_text(encoding="utf-8") == "{not json"
 
     def test_a_channel_with_only_a_refresh_token_fetches_its_first_access_token(self, tmp_path, zalo):
         assert send(channels_with(tmp_path, f"van-phong={zalo.url(USER_A, access=False)}\n"))
