@@ -117,12 +117,18 @@ def load_channels(path: str | Path, resolvers: dict[str, Resolver] | None = None
 
     import apprise
 
+    from notifiers import zalo
+
+    zalo.register()
     with masking.apprise_quiet(expansion.secrets) as warnings:
         config = apprise.AppriseConfig()
         config.add_config(expansion.text, format=fmt)
         plugins = config.services()
     services, secrets = [], set(expansion.secrets)
+    tokens = zalo.TokenStore.beside(path)
     for plugin in plugins:
+        if isinstance(plugin, zalo.NotifyZalo):
+            plugin.token_store = tokens  # refreshed Zalo tokens are kept beside this file
         full, private = plugin.url(), plugin.url(privacy=True)
         secrets |= masking.url_secrets(full, private)
         services.append(Service(

@@ -21,6 +21,8 @@ MASK = "***"
 MIN_SECRET = 4  # shorter values are not masked: they would garble ordinary words
 # Query parameters whose values Apprise does not mask: extra HTTP headers (+name=) and payload fields (:name=).
 _EXTRA_PARAM = re.compile(r"([?&](?:\+|%2B|:|%3A)[^=&#\s]+=)([^&#\s]+)", re.I)
+# Credentials passed as plain query arguments (zalo://...?refresh_token=...&secret_key=...), beyond engine.errors'.
+_TOKEN_PARAM = re.compile(r"([?&](?:[\w-]*token|[\w-]*secret|secret_key)=)([^&#\s]+)", re.I)
 
 _known: set[str] = set()
 _ordered: list[str] = []
@@ -46,7 +48,7 @@ def mask(text: str, extra: Iterable[str] = ()) -> str:
     for secret in (*sorted((s for s in extra if s and len(s) >= MIN_SECRET), key=len, reverse=True), *_ordered):
         if secret in text:
             text = text.replace(secret, MASK)
-    return redact(_EXTRA_PARAM.sub(rf"\1{MASK}", text))
+    return redact(_TOKEN_PARAM.sub(rf"\1{MASK}", _EXTRA_PARAM.sub(rf"\1{MASK}", text)))
 
 
 def url_secrets(full: str, private: str) -> set[str]:

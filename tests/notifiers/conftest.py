@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.state.db import open_store, session_factory
-from engine.state.models import OutboxRecord
-from tests.notifiers.receivers import HttpReceiver, SmtpReceiver
+from engine.state.models import PENDING, OutboxRecord
+from tests.notifiers.receivers import HttpReceiver, SmtpReceiver, ZaloReceiver
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SEED_TAGS = ("van-phong", "toan-so", "lanh-dao", "trung-tam", "phong-qlkh", "mttq", "doan-the", "cong-ttdt")
@@ -75,6 +75,12 @@ def http():
 
 
 @pytest.fixture
+def zalo():
+    with ZaloReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
 def smtp():
     with SmtpReceiver() as receiver:
         yield receiver
@@ -85,6 +91,17 @@ def write_channels(path: Path, lines: dict[str, str] | str) -> Path:
     text = lines if isinstance(lines, str) else "".join(f"{tag}={url}\n" for tag, url in lines.items())
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def queue_notices(sessions, n: int, tag: str = "t") -> None:
+    """`n` pending notices of a plan 'p' for one tag, without ticking a plan."""
+    day = date(2022, 3, 16)
+    with sessions() as session, session.begin():
+        for i in range(n):
+            session.add(OutboxRecord(idempotency_key=f"p/s/once/r{i}/u/{tag}", plan_id="p", step_id="s",
+                                     occurrence_key="once", reason=f"r{i}", template="opened", unit_id="u",
+                                     tag=tag, context={}, subject=f"Thông báo {i}", body=f"Nội dung {i}\n",
+                                     status=PENDING, attempts=0, created_on=day, plan_version="v"))
 
 
 def outbox(sessions) -> list[OutboxRecord]:

@@ -93,9 +93,12 @@ class TestOutboxAndDeliver:
 def test_the_example_channels_file_covers_the_seed_plan(capsys, monkeypatch):
     from tests.conftest import ROOT
 
-    for name in ("SMTP_PASSWORD", "TELEGRAM_TOKEN", "TEAMS_WORKFLOW", "TEAMS_SIGNATURE", "PORTAL_API_KEY"):
+    for name in ("SMTP_PASSWORD", "TELEGRAM_TOKEN", "TEAMS_WORKFLOW", "TEAMS_SIGNATURE", "PORTAL_API_KEY",
+                 "ZALO_REFRESH_TOKEN", "ZALO_SECRET_KEY"):
         monkeypatch.setenv(name, f"{name.lower()}-example-123")
     monkeypatch.setenv("TELEGRAM_TOKEN", "123456789:AAHexampleTokenValue")
     code, out, err = kehoach(capsys, "channels", "check", "--channels", ROOT / "docs" / "channels.example.yaml", SEED)
     assert code == 0, out + err
     assert "Telegram: tgram://" in out and "workflow://" in out and "smtp_password-example-123" not in out
+    assert "Zalo: zalo://579745863508352884/2468013579086420975/7193850264173958026\n" in out
+    assert "zalo_refresh_token-example-123" not in out and "zalo_secret_key-example-123" not in out

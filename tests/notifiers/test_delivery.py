@@ -15,7 +15,7 @@ from engine.state.models import DELIVERED, FAILED, GIVEN_UP, NO_TARGET, PENDING,
 from notifiers import delivery
 from notifiers.channels import load_channels
 from notifiers.delivery import RetryPolicy, deliver_outbox
-from tests.notifiers.conftest import SEED_TAGS, at, closed_port, outbox, write_channels
+from tests.notifiers.conftest import SEED_TAGS, at, closed_port, outbox, queue_notices, write_channels
 from tests.notifiers.receivers import HttpReceiver
 
 DAY1 = date(2022, 3, 16)  # quan-triet opens: 4 notices (van-phong x2, toan-so x2)
@@ -222,16 +222,8 @@ class TestFailures:
 
 
 class TestConcurrency:
-    def _queue(self, sessions, n: int, tag: str = "t") -> None:
-        with sessions() as session, session.begin():
-            for i in range(n):
-                session.add(OutboxRecord(idempotency_key=f"p/s/once/r{i}/u/{tag}", plan_id="p", step_id="s",
-                                         occurrence_key="once", reason=f"r{i}", template="opened", unit_id="u",
-                                         tag=tag, context={}, subject=f"Thông báo {i}", body=f"Nội dung {i}\n",
-                                         status=PENDING, attempts=0, created_on=DAY1, plan_version="v"))
-
     def test_slow_endpoints_are_served_concurrently_within_the_bound(self, tmp_path, sessions):
-        self._queue(sessions, 12)
+        queue_notices(sessions, 12)
         in_flight, peak, lock = [0], [0], threading.Lock()
 
         class Counting(HttpReceiver):
@@ -261,7 +253,7 @@ class TestConcurrency:
 
     def test_two_deliveries_at_once_send_each_notice_once(self, tmp_path, any_sessions, http):
         sessions = any_sessions
-        self._queue(sessions, 30)
+        queue_notices(sessions, 30)
         http.delay = 0.02
         ch = load_channels(write_channels(tmp_path / "c.txt", {"t": http.url()}))
         reports = []
@@ -282,7 +274,7 @@ class TestConcurrency:
 
     def test_scoped_to_one_plan(self, tmp_path, sessions, tick_days, http):
         tick_days(DAY1)
-        self._queue(sessions, 3, tag="van-phong")
+        queue_notices(sessions, 3, tag="van-phong")
         path = write_channels(tmp_path / "c.txt", every_tag_to(http.url))
         report = deliver_outbox(sessions, at(DAY1), path, plan_id="kh-28-khcn-2022")
         assert report.delivered == 4
