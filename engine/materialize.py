@@ -58,7 +58,7 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
         return held
     record = lock_plan(session, plan.id)
     if record is None:
-        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=str(plan.path),
+        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=str(plan.path.resolve()),
                                                 version=plan.version, materialized_through=None))
         record = lock_plan(session, plan.id)
     assert record is not None
@@ -143,7 +143,7 @@ def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now
         # Look at it again at the next tick: dependencies, reminders or deadlines may have changed.
         row.next_on = max(row.opens_on, today) if row.status == SCHEDULED else today
     record.version = plan.version
-    record.path = str(plan.path)
+    record.path = str(plan.path.resolve())
     record.number = plan.meta.number
     record.materialized_through = None
     plan_after_steps(plan, session, today, now)

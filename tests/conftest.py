@@ -11,6 +11,21 @@ PLANS = ROOT / "plan_definitions"
 SEED = PLANS / "kh-28-khcn-2022.yaml"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _kehoach_home(tmp_path_factory):
+    """Commands record the plans they serve in KEHOACH_HOME (engine.registry): tests keep it out of ~/.kehoach."""
+    import os
+
+    home = tmp_path_factory.mktemp("kehoach-home")
+    old = os.environ.get("KEHOACH_HOME")
+    os.environ["KEHOACH_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("KEHOACH_HOME", None)
+    else:
+        os.environ["KEHOACH_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def seed_plan():
     from engine.plan import load_plan

@@ -11,27 +11,66 @@ import typer
 from sqlalchemy.orm import Session
 
 from engine.dates import parse_date
-from engine.errors import StateError
-from engine.plan import Plan, PlanLoader
+from engine.errors import PlanFileNotFound, StateError, accepted, did_you_mean
+from engine.plan import PLAN_SUFFIXES, Plan, PlanLoader
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL cơ sở dữ liệu (mặc định: KEHOACH_DATABASE_URL "
                                                         "hoặc sqlite:///.kehoach/state.db).")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="Ngày (dd/mm/yyyy); mặc định: hôm nay.")]
-PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML (plan file).")]
+PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML, hoặc mã kế hoạch đang được phục vụ (plan file or id).")]
 
 
-def sessions(db: str | None) -> Callable[[], Session]:
-    """A session factory on the migrated store."""
-    from engine.state.db import open_store, session_factory
+def sessions(db: str | None, create: bool = True) -> Callable[[], Session]:
+    """A session factory on the migrated store (see engine.state.db.database_url for which one).
 
+    Args:
+        db: the --db option.
+        create: False for commands that only read: a SQLite store that does not exist is then an error, never
+            an empty store made on the way.
+    """
+    from engine.state.db import database_url, open_store, session_factory, store_exists
+
+    url = database_url(db)
+    if not create and not store_exists(url):
+        raise StateError(f"no state store at {url.removeprefix('sqlite:///')}: nothing has run here yet - give "
+                         "--db or KEHOACH_DATABASE_URL, or run 'kehoach run' first")
     try:
-        return session_factory(open_store(db))
+        return session_factory(open_store(url))
     except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server is a user error here
         raise StateError(f"cannot open the state store {db or ''}: {type(exc).__name__}: {exc}".replace("  ", " ")) from exc
 
 
-def load(path: Path) -> Plan:
-    return PlanLoader().load(path)
+def remember(plans: list[Plan], url: str, from_env: bool) -> None:
+    """Record the plans and the store this machine runs them on (engine.registry), so that a command pasted from
+    a notice finds both from any folder."""
+    from engine import registry
+    from engine.state.db import ENV_URL, absolute_url
+
+    registry.record({p.id: p.path for p in plans}, absolute_url(url), ENV_URL if from_env else None)
+
+
+def find_plan(arg: Path | str) -> Path:
+    """A plan file given by path, or by the id of a plan this machine serves or its store has run.
+
+    Raises:
+        PlanFileNotFound: neither (with the closest id).
+    """
+    path = Path(arg)
+    if path.exists() or path.suffix in PLAN_SUFFIXES or len(path.parts) > 1:
+        return path
+    from engine import registry
+
+    found = registry.plan_file(str(arg))
+    if found is not None:
+        return found
+    known = registry.plan_ids()
+    raise PlanFileNotFound(f"{arg}{did_you_mean(str(arg), known)} (a plan file, or the id of a plan this machine "
+                           f"serves{': ' + accepted(known) if known else ''})")
+
+
+def load(path: Path | str) -> Plan:
+    """The plan of a path or id (see `find_plan`)."""
+    return PlanLoader().load(find_plan(path))
 
 
 def day_arg(value: str | None, option: str = "--at") -> date | None:

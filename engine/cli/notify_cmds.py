@@ -128,7 +128,7 @@ def outbox(
         stmt = stmt.where(OutboxRecord.plan_id == plan)
     if failed:
         stmt = stmt.where(OutboxRecord.status.in_((FAILED, GIVEN_UP)))
-    with sessions(db)() as session:
+    with sessions(db, create=False)() as session:
         rows = list(reversed(list(session.scalars(stmt.order_by(OutboxRecord.id.desc()).limit(limit)))))
         counts_stmt = select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
         if plan:

@@ -45,7 +45,7 @@ def report(
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     fmt_name = format.value if format else ("md" if output and output.suffix.lower() in _MD_SUFFIXES else "docx")
-    with sessions(db)() as session:
+    with sessions(db, create=False)() as session:
         draft = requested_draft(plan, session, step, period, day)
     data = render(draft, fmt_name, day)
     if output is None and fmt_name == "md":
@@ -75,7 +75,7 @@ def calendar(
     if db is not None:
         from engine.state.store import occurrences_of
 
-        with sessions(db)() as session:
+        with sessions(db, create=False)() as session:
             rows = occurrences_of(session, plan.id)
     data = feed(plan, now, rows)
     if output is None:

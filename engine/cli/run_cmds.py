@@ -12,7 +12,7 @@ from typing import Annotated, Any, Iterator
 import typer
 
 from engine.cli.app import app, err
-from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, load, now_for, sessions
+from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, find_plan, load, now_for, remember, sessions
 from engine.dates import fmt
 from engine.errors import StateError
 
@@ -45,14 +45,18 @@ def run(
 
     day = day_arg(at)
     loader, loaded, problems = PlanLoader(), [], []
-    for path in plan_paths(plans):
+    for path in plan_paths([find_plan(p) for p in plans]):
         try:
             loaded.append(loader.load(path))
         except PlanError as exc:  # every broken plan reported at once; none is run
             problems += exc.problems
     if problems:
         raise PlanError(problems)
-    sessions(db)  # a bad URL fails here, before Prefect starts
+    from engine.state.db import absolute_url, database_url
+
+    url = absolute_url(database_url(db))
+    sessions(url)  # a bad URL fails here, before Prefect starts
+    remember(loaded, url, db is None and bool(os.environ.get(ENV_URL)))
     from flows.env import use_embedded_defaults
 
     use_embedded_defaults()
@@ -62,7 +66,7 @@ def run(
 
     ui = ui_url()
     runs: dict[str, int] = {}
-    with _env(ENV_URL, db), short_runs(), client_context():
+    with _env(ENV_URL, url), short_runs(), client_context():
         for plan in loaded:
             summary = run_tick(str(plan.path), day, str(channels) if channels else None)
             _print_tick(plan, summary)
@@ -125,7 +129,7 @@ def status(
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
-    with sessions(db)() as session:
+    with sessions(db, create=False)() as session:
         rows = plan_status(plan, session, day)
     counts = count_rows(rows, day)
     if format is Format.json:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.app import EXIT_USAGE, app, err
-from engine.cli.common import DbOpt, sessions
+from engine.cli.common import DbOpt, remember, sessions
 
 NO_SERVER = """kehoach serve cần một Prefect server (needs a Prefect server). Start one, then use it:
   PREFECT_UI_API_URL=http://127.0.0.1:4200/api prefect server start --host 127.0.0.1 --port 4200
@@ -54,8 +54,10 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--cron/--time/--timezone") from None
     api = _server()
     # Served runs are child processes: they find the store through the environment, by an absolute path.
+    from_env = db is None and bool(os.environ.get("KEHOACH_DATABASE_URL"))
     os.environ["KEHOACH_DATABASE_URL"] = _absolute(db)
     sessions(os.environ["KEHOACH_DATABASE_URL"])
+    remember(plans, os.environ["KEHOACH_DATABASE_URL"], from_env)
     _print_plan(built, api)
 
     from prefect import serve as prefect_serve
@@ -81,13 +83,9 @@ def _server() -> str:
 
 
 def _absolute(db: str | None) -> str:
-    from engine.state.db import database_url
+    from engine.state.db import absolute_url, database_url
 
-    url = database_url(db)
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        url = prefix + str(Path(url[len(prefix):]).resolve())
-    return url
+    return absolute_url(database_url(db))
 
 
 def _print_plan(built: list[Any], api: str) -> None:

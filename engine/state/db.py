@@ -16,11 +16,47 @@ MIGRATION_LOCK = 0x6B65686F  # "keho": the advisory lock migrations hold on Post
 
 
 def database_url(url: str | None = None) -> str:
-    """The store URL: the --db flag, else KEHOACH_DATABASE_URL, else a SQLite file in .kehoach/."""
-    url = url or os.environ.get(ENV_URL) or f"sqlite:///{DEFAULT_SQLITE}"
+    """The store URL: the --db flag, else KEHOACH_DATABASE_URL, else `.kehoach/state.db` in this folder if it
+    exists, else the store of the plans this machine serves (engine.registry), else `.kehoach/state.db`.
+
+    Raises:
+        StateError: the served plans' store is named by an environment variable that is not set here.
+    """
+    url = url or os.environ.get(ENV_URL) or _found_store()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _found_store() -> str:
+    local = f"sqlite:///{DEFAULT_SQLITE}"
+    if Path(DEFAULT_SQLITE).exists():
+        return local
+    from engine import registry
+
+    try:
+        return registry.store_url() or local
+    except LookupError as exc:
+        from engine.errors import StateError
+
+        raise StateError(f"the served plans' store is given by {exc.args[0]}, which is not set here: set it as "
+                         "the server does, or give --db") from None
+
+
+def absolute_url(url: str) -> str:
+    """The URL with a relative SQLite path made absolute (for child processes and the registry)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(Path(url[len(prefix):]).resolve())
+    return url
+
+
+def store_exists(url: str) -> bool:
+    """False only for a SQLite file that is not there (a server database is asked when opened)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix + ":memory:":
+        return True
+    return Path(url[len(prefix):]).exists()
 
 
 def make_engine(url: str | None = None, **kw: Any) -> Engine:

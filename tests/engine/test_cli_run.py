@@ -101,7 +101,15 @@ class TestStatusCommand:
         website = next(r for r in data["occurrences"] if r["step"] == "dang-website")
         assert (website["stored"], website["due"]) == (True, "2022-03-31")  # 10 working days after 17/03
 
+    def test_a_read_only_command_never_creates_a_store(self, capsys, tmp_path):
+        missing = tmp_path / "missing" / "state.db"
+        code, out, err = run(capsys, "status", SEED, "--db", f"sqlite:///{missing}")
+        assert code == 1 and out == "" and not missing.exists() and not missing.parent.exists()
+        assert err.strip() == (f"kehoach: no state store at {missing}: nothing has run here yet - give --db or "
+                               "KEHOACH_DATABASE_URL, or run 'kehoach run' first")
+
     def test_table_in_vietnamese(self, capsys, db):
+        sessions_for(db)  # an empty store
         code, out, _ = run(capsys, "status", SEED, "--at", "20/03/2022", "--db", db)
         assert code == 0
         assert "Kế hoạch số 28/KH-KHCN - tình hình ngày 20/03/2022" in out
@@ -158,3 +166,42 @@ class TestInstalledCommand:
                               capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert proc.returncode == 1
         assert proc.stderr.count("\n") == 1 and "needs evidence" in proc.stderr
+
+
+class TestPlansByIdFromAnyFolder:
+    """A command pasted from a notice names the plan by id and finds the store the server uses (engine.registry)."""
+
+    @pytest.fixture
+    def served(self, tmp_path, monkeypatch):
+        from engine import registry
+
+        monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+        url = f"sqlite:///{tmp_path / 'server' / 'state.db'}"
+        registry.record({"kh-28-khcn-2022": SEED}, url, None)
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        return url
+
+    def test_confirm_by_id_writes_to_the_servers_store(self, capsys, served, tmp_path):
+        code, out, err = run(capsys, "confirm", "kh-28-khcn-2022", "quan-triet", "--by", "Nguyễn Văn A",
+                             "--evidence", "date=17/03/2022", "--evidence", "attendees=45", "--at", "17/03/2022")
+        assert code == 0, err
+        assert out.startswith("Đã ghi nhận: quan-triet")
+        assert count(sessions_for(served), ConfirmationRecord) == 1
+        assert not (tmp_path / "elsewhere" / ".kehoach").exists()
+
+    def test_an_unknown_id_says_which_plans_are_served(self, capsys, served):
+        code, _, err = run(capsys, "status", "kh-28-khcn-202")
+        assert code == 2 and "did you mean 'kh-28-khcn-2022'?" in err and "Traceback" not in err
+
+    def test_a_store_named_by_an_unset_variable_is_a_clear_error(self, capsys, served):
+        from engine import registry
+
+        registry.record({}, "postgresql://kehoach:S3cret@127.0.0.1/kh", "KEHOACH_DATABASE_URL")
+        assert "S3cret" not in (registry.home() / registry.FILE).read_text(encoding="utf-8")
+        code, out, err = run(capsys, "status", "kh-28-khcn-2022")
+        assert code == 1 and out == ""
+        assert err.strip() == ("kehoach: the served plans' store is given by KEHOACH_DATABASE_URL, which is not set "
+                               "here: set it as the server does, or give --db")

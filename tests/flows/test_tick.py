@@ -205,6 +205,7 @@ def test_readme_command_on_a_fresh_machine(tmp_path, store_option):
     del env["PREFECT_HOME"]
     env.pop("KEHOACH_DATABASE_URL", None)
     env["HOME"] = str(tmp_path)  # no ~/.prefect profile
+    env["KEHOACH_HOME"] = str(tmp_path / "kehoach-home")
     work = tmp_path / "work"
     work.mkdir()
     elsewhere = f"sqlite:///{tmp_path / 'elsewhere' / 'state.db'}"
@@ -223,3 +224,6 @@ def test_readme_command_on_a_fresh_machine(tmp_path, store_option):
     assert store.is_file()
     assert not (work / ".kehoach" / "state.db").exists() or not store_option
     assert (work / ".kehoach" / "prefect" / "prefect.db").is_file()
+    served = json.loads((tmp_path / "kehoach-home" / "served.json").read_text(encoding="utf-8"))
+    assert served["plans"] == {"kh-28-khcn-2022": str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml")}
+    assert served["store"] == {"url": f"sqlite:///{store}"}  # a URL without a password is recorded as it is
