@@ -82,11 +82,18 @@ def day_arg(value: str | None, option: str = "--at") -> date | None:
         raise StateError(f"{option}: {exc}") from None
 
 
-def now_for(plan: Plan, at: str | None) -> tuple[date, datetime]:
-    """The day and moment a command acts at: --at (07:30 that day) or the wall clock."""
+def now_for(plan: Plan, at: str | None, future: bool = True) -> tuple[date, datetime]:
+    """The day and moment a command acts at: --at (07:30 that day) or the wall clock.
+
+    Raises:
+        StateError: `future` is False and --at is after today (what people did cannot be dated ahead).
+    """
     tz = ZoneInfo(plan.meta.timezone)
     day = day_arg(at)
+    now = datetime.now(tz)
     if day is None:
-        now = datetime.now(tz)
         return now.date(), now
+    if not future and day > now.date():
+        raise StateError(f"--at {day:%d/%m/%Y} is after today ({now:%d/%m/%Y}): what was done is dated when it "
+                         "was done")
     return day, datetime.combine(day, datetime.min.time().replace(hour=7, minute=30), tzinfo=tz)

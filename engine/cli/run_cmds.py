@@ -169,6 +169,7 @@ def confirm(
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
     evidence: Annotated[list[str] | None, typer.Option("--evidence", help="Minh chứng: ten=giá trị (vd. document_number=12/BC-KHCN).")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Ghi chú.")] = None,
+    result: Annotated[str | None, typer.Option("--result", help="Kết quả thực hiện (báo cáo trích dẫn).")] = None,
     at: AtOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -177,18 +178,43 @@ def confirm(
     from engine.people import parse_evidence, step_of
 
     plan = load(plan_path)
-    day, now = now_for(plan, at)
+    day, now = now_for(plan, at, future=False)
     items = parse_evidence(evidence or [], list(step_of(plan, step).confirmation.requires))
     with sessions(db)() as session, session.begin():
-        result = do_confirm(plan, session, step, key=occurrence, by=by, at=day, now=now, evidence=items, note=note)
-        rec = result.record
-        if result.created:
-            late = f"chậm {result.late_days} ngày" if result.late_days else "đúng hạn"
+        done = do_confirm(plan, session, step, key=occurrence, by=by, at=day, now=now, evidence=items, note=note,
+                          result=result)
+        rec = done.record
+        if done.created:
+            late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
             print(f"Đã ghi nhận: {step} ({rec.occurrence_key}) hoàn thành ngày {fmt(rec.done_on)}, {late}; "
                   f"người xác nhận: {rec.by}.")
         else:
             print(f"Đã có xác nhận trước đó: {step} ({rec.occurrence_key}) - {rec.by}, ngày {fmt(rec.done_on)}"
                   + "".join(f"; {k}: {v}" for k, v in rec.evidence.items()) + ". Không ghi thêm.")
+
+
+@app.command()
+def extend(
+    plan_path: PlanArg,
+    step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
+    to: Annotated[str, typer.Option("--to", help="Hạn mới (dd/mm/yyyy).")],
+    by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định gia hạn.")],
+    reason: Annotated[str, typer.Option("--reason", help="Lý do gia hạn (bắt buộc).")],
+    occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
+    at: AtOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Gia hạn một lần thực hiện: hạn mới, người quyết định và lý do; nhắc hạn và đôn đốc theo hạn mới."""
+    from engine.people import extend as do_extend
+
+    plan = load(plan_path)
+    day, now = now_for(plan, at, future=False)
+    new_due = day_arg(to, "--to")
+    assert new_due is not None
+    with sessions(db)() as session, session.begin():
+        row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now)
+        print(f"Đã gia hạn: {step} ({row.key}) đến {fmt(row.due_on)} (hạn ban đầu {fmt(row.original_due_on)}); "
+              f"người quyết định: {' '.join(by.split())}.")
 
 
 @app.command()
@@ -204,7 +230,7 @@ def request(
     from engine.people import request as do_request
 
     plan = load(plan_path)
-    day, now = now_for(plan, at)
+    day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
         print(f"Đã tạo yêu cầu {step} ({row.key}), hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và thông báo.")
@@ -282,7 +308,7 @@ def skip(
     from engine.people import skip as do_skip
 
     plan = load(plan_path)
-    day, now = now_for(plan, at)
+    day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():
         row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now)
         print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")
