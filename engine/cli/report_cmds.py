@@ -39,12 +39,13 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Lập dự thảo báo cáo (hoặc sơ kết, tổng kết) của một kỳ từ số liệu đã ghi nhận."""
-    from engine.reports.drafts import render, requested_draft
+    from engine.reports.drafts import pick_step, render, requested_draft
     from engine.reports.files import write_atomic
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     fmt_name = format.value if format else ("md" if output and output.suffix.lower() in _MD_SUFFIXES else "docx")
+    pick_step(plan, step, period)  # a wrong step or period is said before the store is looked for
     with sessions(db, create=False)() as session:
         draft = requested_draft(plan, session, step, period, day)
     data = render(draft, fmt_name, day)
