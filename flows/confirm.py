@@ -1,118 +1,137 @@
-"""Confirmations from the Prefect UI: a flow whose parameter form is the confirmation form.
+"""Confirmations from the Prefect UI: the flow behind each step's confirmation form (see flows.forms).
 
-The flow calls `engine.people.confirm`, as `kehoach confirm` does, so a wrong step or missing evidence fails
-the run with the same message, and nothing is written.
+It records what `kehoach confirm` records (engine.people.confirm, source 'prefect'), and ends in a state the
+official can read (flows.outcome): "Đã ghi nhận", "Chưa ghi nhận" with what to fix, or "Không ghi nhận" when the
+occurrence was confirmed before.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
-from pydantic import BaseModel, ConfigDict, Field
+from prefect.states import State
+from sqlalchemy import select
 
 from engine.dates import fmt
-from engine.errors import StateError, accepted, did_you_mean
-from engine.people import EVIDENCE_LABELS
-from engine.plan import PLAN_SUFFIXES, Plan, PlanLoader
+from engine.errors import StateError
+from engine.models.timing import After
+from engine.people import EVIDENCE_LABELS, confirm
+from engine.state.models import DONE, FINISHED, ConfirmationRecord
+from engine.state.store import find_occurrence
+from flows.answers import Answers, FormError, fixed, load_target, occurrence_of
+from flows.forms import CONFIRM_FLOW, occurrence_label
+from flows.outcome import already, recorded, refused
 
-
-def _label(kind: str) -> str:
-    return EVIDENCE_LABELS[kind][:1].upper() + EVIDENCE_LABELS[kind][1:]
-
-
-class Evidence(BaseModel):
-    """Minh chứng hoàn thành (evidence): điền các mục mà bước yêu cầu."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    document_number: str | None = Field(None, title=_label("document_number"), examples=["12/BC-KHCN"])
-    document_date: dt.date | None = Field(None, title=_label("document_date"))
-    date: dt.date | None = Field(None, title=_label("date"))
-    attendees: int | None = Field(None, title=_label("attendees"), ge=0)
-    link: str | None = Field(None, title=_label("link"), examples=["https://sokhcn.thainguyen.gov.vn/..."])
-    place: str | None = Field(None, title=_label("place"))
-    note: str | None = Field(None, title=_label("note"))
-
-    def as_strings(self) -> dict[str, str]:
-        """The evidence as the CLI records it: text, dates written dd/mm/yyyy."""
-        out = {}
-        for name, value in self.model_dump(exclude_none=True).items():
-            out[name] = fmt(value) if isinstance(value, dt.date) else str(value).strip()
-        return {k: v for k, v in out.items() if v}
-
-
-def find_plan(plan: str, plan_dir: str | None = None) -> Path:
-    """A plan given as a file path, or as a plan id (the file's name) in `plan_dir`.
-
-    Raises:
-        StateError: neither names an existing plan file (with the closest id).
-    """
-    path = Path(plan)
-    if path.is_file():
-        return path
-    if plan_dir:
-        for suffix in PLAN_SUFFIXES:
-            candidate = Path(plan_dir) / f"{plan}{suffix}"
-            if candidate.is_file():
-                return candidate
-        ids = [p.stem for p in Path(plan_dir).iterdir() if p.suffix in PLAN_SUFFIXES]
-        raise StateError(f"no plan '{plan}' in {plan_dir}{did_you_mean(plan, ids)} (plans: {accepted(ids)})")
-    raise StateError(f"plan file not found: {plan}")
+RECORDED, NOT_RECORDED, NOT_AGAIN = "Đã ghi nhận", "Chưa ghi nhận", "Không ghi nhận"
+STATUS_VI = {"skipped": "đã được đánh dấu không cần làm", "cancelled": "đã bị hủy"}
 
 
 def _run_name() -> str:
     p = flow_run.parameters
-    occurrence = f" ({p['occurrence']})" if p.get("occurrence") else ""
-    return f"xác nhận {p['step']} - {Path(p['plan']).stem}{occurrence}"
+    what = f" ({p['occurrence']})" if p.get("occurrence") else ""
+    who = f" - {' '.join(str(p['by']).split())}" if p.get("by") else ""
+    return f"xác nhận {p.get('step') or ''}{what}{who}"[:200]
 
 
-@flow(name="kehoach-confirm", flow_run_name=_run_name, log_prints=False)
-def confirm_flow(
-    plan: str,
-    step: str,
-    by: str,
-    occurrence: str | None = None,
-    evidence: Evidence = Evidence(),
-    note: str | None = None,
-    done_on: dt.date | None = None,
-    plan_dir: str | None = None,
-) -> dict[str, Any]:
-    """Xác nhận đã hoàn thành một lần thực hiện của một bước, kèm minh chứng theo yêu cầu của bước.
+@flow(name=CONFIRM_FLOW, flow_run_name=_run_name, log_prints=False)
+def confirm_flow(plan: Any = None, step: Any = None, occurrence: Any = None, by: Any = None,
+                 done_on: Any = None, result: Any = None, document_number: Any = None, document_date: Any = None,
+                 date: Any = None, attendees: Any = None, link: Any = None, place: Any = None,
+                 note: Any = None) -> State[Any]:
+    """Xác nhận đã hoàn thành một lần thực hiện của một việc, kèm minh chứng việc đó yêu cầu và kết quả.
 
     Args:
-        plan: Kế hoạch (mã kế hoạch, vd. kh-28-khcn-2022, hoặc đường dẫn tệp).
-        step: Mã bước (step id), vd. quan-triet.
+        plan: Tệp kế hoạch (đặt sẵn trong biểu mẫu của từng việc).
+        step: Mã việc (đặt sẵn).
+        occurrence: Lần thực hiện: nhãn ('năm 2023', 'quý II/2023', 'lần duy nhất') hoặc mã ('2023-Q2').
         by: Họ tên người xác nhận.
-        occurrence: Lần thực hiện (vd. 2023, 2023-Q2); để trống nếu bước chỉ có một lần đang mở.
-        evidence: Minh chứng (số văn bản, ngày, đường link...) - bắt buộc các mục bước yêu cầu.
-        note: Ghi chú.
-        done_on: Ngày hoàn thành (mặc định: hôm nay).
-        plan_dir: Thư mục kế hoạch (đặt sẵn khi phục vụ bằng `kehoach serve`).
+        done_on: Ngày hoàn thành.
+        result: Kết quả thực hiện.
+        document_number: Minh chứng - số văn bản.
+        document_date: Minh chứng - ngày văn bản.
+        date: Minh chứng - ngày thực hiện.
+        attendees: Minh chứng - số người tham dự.
+        link: Minh chứng - đường link.
+        place: Minh chứng - địa điểm.
+        note: Minh chứng - ghi chú.
+
+    Every parameter is loose (`Any`): the values are checked here, and refused in Vietnamese.
     """
-    from engine.people import confirm
+    given = dict(document_number=document_number, document_date=document_date, date=date, attendees=attendees,
+                 link=link, place=place, note=note)
+    try:
+        return _confirm(*fixed(plan, step), occurrence, by, done_on, result, given)
+    except FormError as exc:
+        return refused(NOT_RECORDED, str(exc))
+
+
+def _evidence(answers: Answers, step: Any, given: dict[str, Any]) -> dict[str, str]:
+    """The evidence as `kehoach confirm` records it: text, dates written dd/mm/yyyy. Kinds the step does not
+    require are kept when given."""
+    out: dict[str, str] = {}
+    for kind, value in given.items():
+        required = kind in step.confirmation.requires
+        if not required and (value is None or (isinstance(value, str) and not value.strip())):
+            continue
+        label = EVIDENCE_LABELS[kind]
+        if kind in ("date", "document_date"):
+            checked = answers.day(value, label)
+            text = fmt(checked) if checked else None
+        elif kind == "attendees":
+            number = answers.count(value, label)
+            text = None if number is None else str(number)
+        elif kind == "link":
+            text = answers.link(value, label)
+        else:
+            text = answers.text(value, label, limit=500)
+        if text is not None:
+            out[kind] = text
+    return out
+
+
+def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: Any, result: Any,
+             given: dict[str, Any]) -> State[Any]:
     from engine.state.db import open_store, session_factory
 
-    loaded: Plan = PlanLoader().load(find_plan(plan, plan_dir))
-    now = dt.datetime.now(ZoneInfo(loaded.meta.timezone))
-    day = done_on or now.date()
+    plan, step = load_target(plan_path, step_id)
+    now = datetime.now(ZoneInfo(plan.meta.timezone))
+    answers = Answers(now.date())
     with session_factory(open_store())() as session, session.begin():
-        result = confirm(loaded, session, step, key=occurrence, by=by, at=day, now=now,
-                         evidence=evidence.as_strings(), note=note, source="prefect")
-        rec = result.record
-        out = {"plan": loaded.id, "step": rec.step_id, "occurrence": rec.occurrence_key, "by": rec.by,
-               "done_on": rec.done_on.isoformat(), "late_days": result.late_days, "evidence": rec.evidence,
-               "created": result.created}
-    logger = get_run_logger()
-    if result.created:
-        late = f"chậm {result.late_days} ngày" if result.late_days else "đúng hạn"
-        logger.info("Đã ghi nhận: %s (%s) hoàn thành ngày %s, %s; người xác nhận: %s.",
-                    out["step"], out["occurrence"], fmt(rec.done_on), late, out["by"])
-    else:
-        logger.info("Đã có xác nhận trước đó: %s (%s) - %s, ngày %s. Không ghi thêm.",
-                    out["step"], out["occurrence"], out["by"], fmt(rec.done_on))
-    return out
+        key = occurrence_of(answers, plan, step, occurrence, session)
+        row = find_occurrence(session, plan.id, step.id, key) if key else None
+        if row is not None and row.status == DONE:
+            first = session.scalars(select(ConfirmationRecord).where(
+                ConfirmationRecord.occurrence_id == row.id)).first()
+            if first is not None:
+                return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {first.by}, "
+                                          f"hoàn thành ngày {fmt(first.done_on)}; không ghi thêm.")
+        name = answers.name(by, "họ tên người xác nhận")
+        day = answers.day(done_on, "ngày hoàn thành", not_before=plan.meta.period.start,
+                          before_what="ngày kế hoạch bắt đầu")
+        evidence = _evidence(answers, step, given)
+        text = answers.text(result, "kết quả thực hiện")
+        answers.done()
+        assert key is not None and name is not None and day is not None
+        if row is not None and row.status in FINISHED:
+            raise FormError(f"Lần thực hiện {occurrence_label(key)} {STATUS_VI.get(row.status, row.status)}"
+                            + (f" ({row.reason})" if row.reason else "") + ": không xác nhận được.")
+        if row is None and isinstance(step.timing, After):
+            raise FormError(f"Việc này chưa có lịch: nó được xếp lịch khi việc '{step.timing.after.step}' "
+                            "được xác nhận hoàn thành.")
+        try:
+            done = confirm(plan, session, step.id, key=key, by=name, at=day, now=now, evidence=evidence,
+                           result=text, source="prefect")
+        except StateError as exc:  # a case the checks above do not foresee: said as the engine says it
+            raise FormError(f"Chưa ghi nhận được: {exc}.") from exc
+        rec = done.record
+        late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
+        if not done.created:  # recorded meanwhile by someone else
+            return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {rec.by}, "
+                                      f"hoàn thành ngày {fmt(rec.done_on)}; không ghi thêm.")
+    return recorded(RECORDED, f"Đã ghi nhận {occurrence_label(key)}: hoàn thành ngày {fmt(day)}, {late}; "
+                              f"người xác nhận: {name}.")
+

@@ -1,19 +1,22 @@
-"""Deployments served by `kehoach serve`: one daily tick per plan, and the confirmation form."""
+"""Deployments served by `kehoach serve`: a daily tick per plan, and each step's confirmation and extension forms."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
+from prefect.utilities.callables import ParameterSchema
 
 from engine.plan import Plan
 from flows.confirm import confirm_flow
+from flows.extend import extend_flow
+from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, confirm_schema, extend_schema, form_name
 from flows.tick import tick_flow
 
 DAILY = "30 7 * * *"  # 07:30 every day, in the plan's time zone
 TAGS = ["kehoach"]
+LEGACY_FORM = f"{CONFIRM_FLOW}/confirm"  # the one confirmation form of earlier versions, for every plan
 
 
 def cron_at(hhmm: str) -> str:
@@ -48,21 +51,32 @@ def tick_deployment(plan: Plan, cron: str = DAILY, timezone: str | None = None) 
     return deployment
 
 
-def confirm_deployment(plan_dir: Path, plan_ids: list[str]) -> RunnerDeployment:
-    """The confirmation form; `plan` is a choice among the served plans' ids."""
-    folder = str(plan_dir.resolve())
-    deployment = confirm_flow.to_deployment(
-        name="confirm",
-        parameters={"plan_dir": folder},
-        description="Xác nhận hoàn thành một lần thực hiện (confirmation form), kiểm tra như "
-                    "`kehoach confirm`.",
-        tags=TAGS,
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
-    _freeze(deployment, "plan_dir", folder)
-    # The form offers the served plans as a list (the schema is edited as Prefect's `freeze` does).
-    deployment._parameter_openapi_schema.properties["plan"]["enum"] = sorted(plan_ids)
-    return deployment
+def form_deployments(plan: Plan) -> list[RunnerDeployment]:
+    """Each step's confirmation form and extension form (flows.forms), the plan file and the step fixed.
+
+    The deployments do not enforce their schema: Prefect's checks answer in English ("'by' is a required
+    property") and before any run exists, while the flows answer in Vietnamese in the run's state. With
+    `enforce_parameter_schema=False` the UI's "Validate parameters" box starts unticked.
+    """
+    path = str(plan.path.resolve())
+    out = []
+    for step in plan.steps:
+        title = " ".join(step.title.split())
+        for flow_, schema, what in ((confirm_flow, confirm_schema(plan, step), "Xác nhận hoàn thành"),
+                                    (extend_flow, extend_schema(plan, step), "Gia hạn")):
+            deployment = flow_.to_deployment(
+                name=form_name(plan.id, step.id),
+                parameters={"plan": path, "step": step.id},
+                description=f"{what}: {title}\n\nKế hoạch số {plan.meta.number}; thời hạn: "
+                            f"{plan.calendar[step.id].describe}. Mở biểu mẫu từ đường link trong thông báo.",
+                tags=[*TAGS, plan.id],
+                version=plan.version,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                enforce_parameter_schema=False,
+            )
+            deployment._parameter_openapi_schema = ParameterSchema(**schema)
+            out.append(deployment)
+    return out
 
 
 def _freeze(deployment: RunnerDeployment, name: str, value: str) -> None:
@@ -76,8 +90,7 @@ def _freeze(deployment: RunnerDeployment, name: str, value: str) -> None:
     prop["enum"] = [value]
 
 
-def deployments(plans: list[Plan], plan_dir: Path, cron: str = DAILY,
-                timezone: str | None = None) -> list[RunnerDeployment]:
+def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = None) -> list[RunnerDeployment]:
     """Every deployment `kehoach serve` registers.
 
     Raises:
@@ -89,4 +102,35 @@ def deployments(plans: list[Plan], plan_dir: Path, cron: str = DAILY,
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{timezone}' (e.g. Asia/Ho_Chi_Minh, UTC)") from None
     ticks = [tick_deployment(p, cron, timezone) for p in plans]
-    return [*ticks, confirm_deployment(plan_dir, [p.id for p in plans])]
+    return [*ticks, *(form for p in plans for form in form_deployments(p))]
+
+
+def remove_stale(built: list[RunnerDeployment], plan_ids: list[str]) -> list[str]:
+    """Delete from the server the forms of these plans that `built` no longer has (a step removed or renamed),
+    and the single confirmation form of earlier versions (`kehoach-confirm/confirm`), whose runs no process would
+    pick up. Forms of plans served by another `kehoach serve` are left alone.
+
+    Returns the names removed ('flow/deployment').
+    """
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    from flows.env import sync_client
+
+    keep = {f"{d.flow_name}/{d.name}" for d in built}
+    prefixes = tuple(form_name(pid, "") for pid in plan_ids)
+    only_forms = FlowFilter(name=FlowFilterName(any_=[CONFIRM_FLOW, EXTEND_FLOW]))
+    removed = []
+    with sync_client() as client:
+        names = {f.id: f.name for f in client.read_flows(flow_filter=only_forms)}
+        stale, offset = [], 0
+        while names:
+            page = client.read_deployments(flow_filter=only_forms, offset=offset, limit=200)
+            stale += [d for d in page if f"{names.get(d.flow_id)}/{d.name}" not in keep
+                      and (d.name.startswith(prefixes) or f"{names.get(d.flow_id)}/{d.name}" == LEGACY_FORM)]
+            offset += len(page)
+            if len(page) < 200:
+                break
+        for d in stale:
+            client.delete_deployment(d.id)
+            removed.append(f"{names.get(d.flow_id)}/{d.name}")
+    return removed

@@ -1,4 +1,5 @@
-"""`kehoach serve`: a daily tick per plan and the confirmation form, on a Prefect server, until stopped."""
+"""`kehoach serve`: a daily tick per plan and each step's confirmation and extension forms, on a Prefect server,
+until stopped."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def serve(
     timezone: Annotated[str | None, typer.Option("--timezone", help=TZ_HELP)] = None,
     db: DbOpt = None,
 ) -> None:
-    """Đăng ký với Prefect server lượt chạy hằng ngày của từng kế hoạch và biểu mẫu xác nhận, rồi phục vụ."""
+    """Phục vụ trên Prefect server: lượt chạy hằng ngày của từng kế hoạch, biểu mẫu xác nhận và gia hạn."""
     from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
 
@@ -49,7 +50,7 @@ def serve(
     from flows.deployments import cron_at, deployments
 
     try:
-        built = deployments(plans, plan_dir, cron or cron_at(time), timezone)
+        built = deployments(plans, cron or cron_at(time), timezone)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--cron/--time/--timezone") from None
     api = _server()
@@ -59,6 +60,9 @@ def serve(
     sessions(os.environ["KEHOACH_DATABASE_URL"])
     remember(plans, os.environ["KEHOACH_DATABASE_URL"], from_env)
     _print_plan(built, api)
+    from flows.deployments import remove_stale
+
+    remove_stale(built, [p.id for p in plans])
 
     from prefect import serve as prefect_serve
 
@@ -90,12 +94,16 @@ def _absolute(db: str | None) -> str:
 
 def _print_plan(built: list[Any], api: str) -> None:
     from flows.env import ui_url
+    from flows.forms import CONFIRM_FLOW, EXTEND_FLOW
 
     print(f"Đăng ký {len(built)} deployment với Prefect server {api}:")
     for d in built:
-        sched = d.schedules[0].schedule if d.schedules else None
-        when = f"{sched.cron} ({sched.timezone})" if sched is not None else "chạy khi được gọi (on demand)"
-        print(f"  {d.flow_name}/{d.name:<28} {when}")
+        if d.schedules:
+            sched = d.schedules[0].schedule
+            print(f"  {d.flow_name}/{d.name:<28} {sched.cron} ({sched.timezone})")
+    forms = {name: sum(d.flow_name == name for d in built) for name in (CONFIRM_FLOW, EXTEND_FLOW)}
+    print(f"  {CONFIRM_FLOW}/<kế hoạch>:<việc>  {forms[CONFIRM_FLOW]} biểu mẫu xác nhận (confirmation forms)")
+    print(f"  {EXTEND_FLOW}/<kế hoạch>:<việc>   {forms[EXTEND_FLOW]} biểu mẫu gia hạn (extension forms)")
     ui = ui_url()
     if ui:
         print(f"Giao diện (UI): {ui}/deployments")

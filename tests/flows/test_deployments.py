@@ -1,4 +1,5 @@
-"""What `kehoach serve` registers: a daily tick per plan, the confirmation form (built, not yet served)."""
+"""What `kehoach serve` registers: a daily tick per plan, each step's confirmation and extension forms (built, not
+yet served)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.flows.test_tick import kehoach
 def built():
     loader = PlanLoader()
     plans = [loader.load(p) for p in plan_paths([PLANS])]
-    return plans, deployments(plans, PLANS)
+    return plans, deployments(plans)
 
 
 class TestDeployments:
@@ -40,28 +41,36 @@ class TestDeployments:
         prop = tick._parameter_openapi_schema.properties["plan"]
         assert prop["readOnly"] is True and prop["enum"] == [tick.parameters["plan"]]
 
-    def test_confirm_form_offers_the_served_plans(self, built):
+    def test_a_confirmation_and_an_extension_form_per_step(self, built):
         plans, deps = built
-        confirm = next(d for d in deps if d.flow_name == "kehoach-confirm")
-        assert confirm.name == "confirm" and confirm.schedules == []
+        forms = {(d.flow_name, d.name): d for d in deps if d.flow_name != "kehoach-tick"}
+        assert set(forms) == {(flow, f"{p.id}:{s.id}") for p in plans for s in p.steps
+                              for flow in ("kehoach-confirm", "kehoach-extend")}
+        seed = next(p for p in plans if p.id == "kh-28-khcn-2022")
+        confirm = forms["kehoach-confirm", "kh-28-khcn-2022:quan-triet"]
+        assert confirm.parameters == {"plan": str(seed.path.resolve()), "step": "quan-triet"}
+        assert confirm.schedules == [] and confirm.tags == ["kehoach", "kh-28-khcn-2022"]
+        assert confirm.entrypoint == "flows.confirm.confirm_flow" and confirm.version == seed.version
         schema = confirm._parameter_openapi_schema
-        assert schema.properties["plan"]["enum"] == sorted(p.id for p in plans)
-        assert schema.required == ["plan", "step", "by"]
-        evidence = schema.definitions["Evidence"]["properties"]
-        assert evidence["document_number"]["title"] == "Số văn bản"
-        assert confirm.parameters == {"plan_dir": str(PLANS.resolve())}
+        assert list(schema.properties) == ["occurrence", "by", "done_on", "date", "attendees", "result"]
+        assert "plan" not in schema.properties and "step" not in schema.properties  # fixed, not shown
+        # Checked by the flow, in Vietnamese; the UI's "Validate parameters" box starts unticked.
+        assert confirm.enforce_parameter_schema is False
+        extend = forms["kehoach-extend", "kh-28-khcn-2022:bao-cao-hang-nam"]
+        assert extend.entrypoint == "flows.extend.extend_flow"
+        assert list(extend._parameter_openapi_schema.properties) == ["occurrence", "to", "by", "reason"]
 
     def test_time_and_cron_options(self):
         assert cron_at("07:30") == DAILY and cron_at("6:05") == "5 6 * * *"
         with pytest.raises(ValueError, match="'7h30' is not a time of day: write HH:MM"):
             cron_at("7h30")
         plans = [PlanLoader().load(plan_paths([PLANS])[0])]
-        (d, _) = deployments(plans, PLANS, "0 8 * * 1-5", "UTC")
+        d = deployments(plans, "0 8 * * 1-5", "UTC")[0]
         assert (d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) == ("0 8 * * 1-5", "UTC")
         with pytest.raises(ValueError):
-            deployments(plans, PLANS, "every day")
+            deployments(plans, "every day")
         with pytest.raises(ValueError, match="unknown time zone 'Asia/Hanoi'"):
-            deployments(plans, PLANS, DAILY, "Asia/Hanoi")
+            deployments(plans, DAILY, "Asia/Hanoi")
 
 
 class TestServeCommand:

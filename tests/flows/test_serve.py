@@ -1,4 +1,4 @@
-"""`kehoach serve` against a real Prefect server: scheduled ticks run, the confirmation form validates."""
+"""`kehoach serve` against a real Prefect server: scheduled ticks run, the forms' runs record or refuse in Vietnamese."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from sqlalchemy import select
 
 from engine.state.db import open_store, session_factory
@@ -18,7 +19,7 @@ from tests.flows.conftest import prefect_env, spawn, stop, wait_until
 from tests.flows.test_tick import read
 
 TICK = "kehoach-tick/kh-28-khcn-2022"
-CONFIRM = "kehoach-confirm/confirm"
+CONFIRM = "kehoach-confirm/kh-28-khcn-2022:quan-triet"
 
 
 @pytest.fixture(scope="module")
@@ -97,28 +98,62 @@ def test_serve_registers_schedules_and_runs_a_scheduled_tick(served, prefect_api
     assert ("bao-cao-hang-nam", "2023", "opened", date(2023, 10, 25)) in done
 
 
-def test_confirm_deployment_validates_like_the_cli(served, prefect_api):
+def test_a_form_run_records_or_refuses_in_vietnamese(served, prefect_api):
+    """The server merges the form's fixed plan and step into the run; a served run ends in a named state."""
     from prefect.deployments import run_deployment
 
     _, url, log = served
-    wait_until(lambda: read(lambda c: c.read_deployment_by_name(CONFIRM)), 90, "the confirm deployment")
-    form = {"plan": "kh-28-khcn-2022", "step": "quan-triet", "occurrence": "once", "by": "Nguyễn Văn An",
-            "done_on": "2023-10-26",
-            "evidence": {"date": "2023-10-20", "attendees": 40}}
+    wait_until(lambda: read(lambda c: c.read_deployment_by_name(CONFIRM)), 90, "the confirmation form")
+    form = {"occurrence": "lần duy nhất", "by": "Nguyễn Văn An", "done_on": "2023-10-26", "date": "2023-10-20",
+            "attendees": 40, "result": "Đã quán triệt tới toàn thể công chức."}
 
-    bad = run_deployment(CONFIRM, parameters={**form, "evidence": {"date": "2023-10-20"}}, timeout=0)
+    bad = run_deployment(CONFIRM, parameters={**form, "attendees": 0}, timeout=0)
     state = final_state(bad.id)
-    assert state.is_failed()
-    assert "step 'quan-triet' needs evidence: attendees (số người tham dự)" in state.message
+    assert (state.type.value, state.name) == ("FAILED", "Chưa ghi nhận"), log.read_text()[-3000:]
+    assert state.message == "Số người tham dự phải là số nguyên từ 1 trở lên (đã nhập: 0)."
     with session_factory(open_store(url))() as session:
         assert session.scalars(select(ConfirmationRecord)).all() == []
 
+    def logs():  # sent by the run's process as it ends, stored a moment later
+        found = [e.message for e in read(lambda c: c.read_logs(LogFilter(
+            flow_run_id=LogFilterFlowRunId(any_=[bad.id]))))]
+        return found if any(m.startswith("Finished in state") for m in found) else None
+
+    messages = wait_until(logs, 60, "the run's logs")
+    assert state.message in messages
+    assert not [m for m in messages if "Traceback" in m or "unexpected exception" in m]
+
     good = run_deployment(CONFIRM, parameters=form, timeout=0)
-    assert final_state(good.id).is_completed(), log.read_text()[-3000:]
+    state = final_state(good.id)
+    assert (state.type.value, state.name) == ("COMPLETED", "Đã ghi nhận"), log.read_text()[-3000:]
     with session_factory(open_store(url))() as session:
         rec = session.scalars(select(ConfirmationRecord)).one()
-    assert (rec.step_id, rec.by, rec.source, rec.evidence) == (
-        "quan-triet", "Nguyễn Văn An", "prefect", {"date": "20/10/2023", "attendees": "40"})
+    assert (rec.step_id, rec.by, rec.source, rec.evidence, rec.result) == (
+        "quan-triet", "Nguyễn Văn An", "prefect", {"date": "20/10/2023", "attendees": "40"}, form["result"])
 
-    with pytest.raises(Exception, match="plan"):  # the form offers only the served plans
-        run_deployment(CONFIRM, parameters={**form, "plan": "kh-99"}, timeout=0)
+    again = run_deployment(CONFIRM, parameters={**form, "by": "Trần Thị B"}, timeout=0)
+    state = final_state(again.id)
+    assert (state.type.value, state.name) == ("CANCELLED", "Không ghi nhận")
+    assert state.message.startswith("Đã có xác nhận trước đó cho lần duy nhất: Nguyễn Văn An")
+
+
+def test_stale_forms_are_removed(prefect_api):
+    """A step gone from a served plan, and the single form of earlier versions; other plans' forms stay."""
+    from flows.confirm import confirm_flow
+    from flows.deployments import remove_stale
+
+    names = ["confirm", "kh-77:buoc-da-bo", "kh-99:quan-triet", "kh-77:quan-triet"]
+    for name in names:
+        confirm_flow.to_deployment(name=name, parameters={"step": name}).apply()
+    kept = [type("Built", (), {"flow_name": "kehoach-confirm", "name": "kh-77:quan-triet"})()]
+    removed = remove_stale(kept, ["kh-77"])
+    assert sorted(removed) == ["kehoach-confirm/confirm", "kehoach-confirm/kh-77:buoc-da-bo"]
+
+    def exists(name):
+        try:
+            read(lambda c: c.read_deployment_by_name(f"kehoach-confirm/{name}"))
+            return True
+        except Exception:  # noqa: BLE001 - ObjectNotFound
+            return False
+
+    assert [exists(n) for n in names] == [False, False, True, True]
