@@ -1,8 +1,8 @@
 """What an official typed into a form, checked field by field and refused in one Vietnamese sentence.
 
-The forms' flows take loose parameters (Prefect would refuse a wrong type in English, with a traceback), so the
-values arrive as the UI or an API caller sent them: text, numbers, dates as 'yyyy-mm-dd' (or 'dd/mm/yyyy'), or
-nothing at all for a field left empty. Every problem is collected, then said at once.
+The forms' flows take loose parameters (Prefect would refuse a wrong type in English, with a traceback), so
+the values arrive as the UI or an API caller sent them: text, numbers, dates as 'yyyy-mm-dd' (or
+'dd/mm/yyyy'), or nothing at all for a field left empty. Every problem is collected, then said at once.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class Answers:
         try:
             day = parse_date(value.strip() if isinstance(value, str) else value)
         except ValueError:
-            self.wrong.append(f"{label} không phải là một ngày (đã nhập: {_shown(value)}); hãy chọn trên lịch")
+            self.wrong.append(f"{label} không phải là một ngày (đã nhập: {_shown(value)}); "
+                              "hãy chọn trên lịch")
             return None
         if not_after_today and day > self.today:
             self.wrong.append(f"{label} {fmt(day)} là ngày sau hôm nay ({fmt(self.today)})")
@@ -152,8 +153,8 @@ class Answers:
 
 
 def fixed(plan: Any, step: Any) -> tuple[Any, Any]:
-    """The plan file and step a form's run is about: its deployment's own when it has one - a link or a hand-made
-    request may send other values, which the UI would pass on - else the run's parameters."""
+    """The plan file and step a form's run is about: its deployment's own when it has one - a link or a
+    hand-made request may send other values, which the UI would pass on - else the run's parameters."""
     from prefect.runtime import deployment
 
     own = deployment.parameters if deployment.id else {}
@@ -175,8 +176,8 @@ def load_target(plan: Any, step: Any) -> tuple[Plan, Any]:
                         "kiểm tra (kehoach validate).") from exc
     found = loaded.step_by_id.get(step) if isinstance(step, str) else None
     if found is None:
-        raise FormError(f"Kế hoạch số {loaded.meta.number} không còn việc '{step}': biểu mẫu đã cũ, hãy báo người "
-                        "quản trị chạy lại kehoach serve.")
+        raise FormError(f"Kế hoạch số {loaded.meta.number} không còn việc '{step}': biểu mẫu đã cũ, hãy báo "
+                        "người quản trị chạy lại kehoach serve.")
     return loaded, found
 
 
@@ -192,5 +193,6 @@ def occurrence_of(answers: Answers, plan: Plan, step: Any, value: Any, session: 
     key = occurrence_key(str(value), keys)
     if key is None:
         known = ", ".join(occurrence_label(k) for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
-        answers.wrong.append(f"việc này không có lần thực hiện '{value}'" + (f" (các lần: {known})" if keys else ""))
+        listed = f" (các lần: {known})" if keys else ""
+        answers.wrong.append(f"việc này không có lần thực hiện '{value}'{listed}")
     return key

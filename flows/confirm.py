@@ -1,8 +1,8 @@
 """Confirmations from the Prefect UI: the flow behind each step's confirmation form (see flows.forms).
 
 It records what `kehoach confirm` records (engine.people.confirm, source 'prefect'), and ends in a state the
-official can read (flows.outcome): "Đã ghi nhận", "Chưa ghi nhận" with what to fix, or "Không ghi nhận" when the
-occurrence was confirmed before.
+official can read (flows.outcome): "Đã ghi nhận", "Chưa ghi nhận" with what to fix, or "Không ghi nhận" when
+the occurrence was confirmed before.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ def _run_name() -> str:
 
 @flow(name=CONFIRM_FLOW, flow_run_name=_run_name, log_prints=False)
 def confirm_flow(plan: Any = None, step: Any = None, occurrence: Any = None, by: Any = None,
-                 done_on: Any = None, result: Any = None, document_number: Any = None, document_date: Any = None,
-                 date: Any = None, attendees: Any = None, link: Any = None, place: Any = None,
-                 note: Any = None) -> State[Any]:
+                 done_on: Any = None, result: Any = None, document_number: Any = None,
+                 document_date: Any = None, date: Any = None, attendees: Any = None, link: Any = None,
+                 place: Any = None, note: Any = None) -> State[Any]:
     """Xác nhận đã hoàn thành một lần thực hiện của một việc, kèm minh chứng việc đó yêu cầu và kết quả.
 
     Args:

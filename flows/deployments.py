@@ -1,4 +1,5 @@
-"""Deployments served by `kehoach serve`: a daily tick per plan, and each step's confirmation and extension forms."""
+"""Deployments served by `kehoach serve`: a daily tick per plan, and each step's confirmation and extension
+forms."""
 
 from __future__ import annotations
 
@@ -107,8 +108,8 @@ def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = Non
 
 def remove_stale(built: list[RunnerDeployment], plan_ids: list[str]) -> list[str]:
     """Delete from the server the forms of these plans that `built` no longer has (a step removed or renamed),
-    and the single confirmation form of earlier versions (`kehoach-confirm/confirm`), whose runs no process would
-    pick up. Forms of plans served by another `kehoach serve` are left alone.
+    and the single confirmation form of earlier versions (`kehoach-confirm/confirm`), whose runs no process
+    would pick up. Forms of plans served by another `kehoach serve` are left alone.
 
     Returns the names removed ('flow/deployment').
     """

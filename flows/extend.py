@@ -72,19 +72,21 @@ def _extend(plan_path: Any, step_id: Any, occurrence: Any, to: Any, by: Any, rea
         label = occurrence_label(key)
         row = find_occurrence(session, plan.id, step.id, key)
         if row is not None and row.status in FINISHED:
-            raise FormError(f"Lần thực hiện {label} {STATUS_VI.get(row.status, row.status)}: chỉ gia hạn được "
-                            "việc chưa xong.")
+            raise FormError(f"Lần thực hiện {label} {STATUS_VI.get(row.status, row.status)}: chỉ gia hạn "
+                            "được việc chưa xong.")
         if row is None and isinstance(step.timing, After):
             raise FormError(f"Việc này chưa có lịch: nó được xếp lịch khi việc '{step.timing.after.step}' "
                             "được xác nhận hoàn thành.")
-        current = row.due_on if row is not None else next(o.due for o in plan.occurrences(step.id) if o.key == key)
+        current = row.due_on if row is not None else next(
+            o.due for o in plan.occurrences(step.id) if o.key == key)
         if new_due <= current:
             if row is not None and new_due == current and _extended_to(session, row, new_due):
                 return already(NOT_AGAIN, f"Hạn của {label} đã được gia hạn đến {fmt(new_due)} trước đó; "
                                           "không ghi thêm.")
             raise FormError(f"Hạn mới {fmt(new_due)} phải sau hạn hiện tại của {label} ({fmt(current)}).")
         try:
-            moved = extend(plan, session, step.id, to=new_due, by=name, reason=why, key=key, at=today, now=now)
+            moved = extend(plan, session, step.id, to=new_due, by=name, reason=why, key=key, at=today,
+                           now=now)
         except StateError as exc:  # a case the checks above do not foresee: said as the engine says it
             raise FormError(f"Chưa gia hạn được: {exc}.") from exc
         first = moved.original_due_on

@@ -1,12 +1,12 @@
 """The confirmation and extension forms of the Prefect UI, one per step, built from what the step requires.
 
 Prefect 3.9's UI draws a deployment's run form from its parameter schema: a field per property, ordered by
-`position`, titled by `title`, with `description` rendered as Markdown under it; `format: date` is a date picker,
-`integer` a number box, `enum` a drop-down, any other string a text box; a property left out of `required` gets
-"(Optional)" after its title, and a nullable one (`anyOf` with null) a type toggle starting at "None". So every
-field here is required, typed and never nullable, and titled in Vietnamese. Required only shapes what the form
-shows: the deployments do not enforce the schema (see flows.deployments), and the flows check every value
-themselves, answering in Vietnamese.
+`position`, titled by `title`, with `description` rendered as Markdown under it; `format: date` is a date
+picker, `integer` a number box, `enum` a drop-down, any other string a text box; a property left out of
+`required` gets "(Optional)" after its title, and a nullable one (`anyOf` with null) a type toggle starting at
+"None". So every field here is required, typed and never nullable, and titled in Vietnamese. Required only
+shapes what the form shows: the deployments do not enforce the schema (see flows.deployments), and the flows
+check every value themselves, answering in Vietnamese.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ TEXT = {"type": "string"}
 
 # Each kind of evidence: its field (the right input), title and help line.
 EVIDENCE_FIELDS: dict[str, dict[str, Any]] = {
-    "document_number": {**TEXT, "title": "Số văn bản", "description": "Số, ký hiệu văn bản (vd. 12/BC-KHCN)."},
+    "document_number": {**TEXT, "title": "Số văn bản",
+                        "description": "Số, ký hiệu văn bản (vd. 12/BC-KHCN)."},
     "document_date": {**DATE, "title": "Ngày văn bản", "description": "Ngày ban hành văn bản."},
     "date": {**DATE, "title": "Ngày thực hiện", "description": "Ngày tổ chức thực hiện (vd. ngày hội nghị)."},
-    "attendees": {"type": "integer", "title": "Số người tham dự", "description": "Số người dự, từ 1 trở lên."},
+    "attendees": {"type": "integer", "title": "Số người tham dự",
+                  "description": "Số người dự, từ 1 trở lên."},
     "link": {**TEXT, "title": "Đường link", "description": "Địa chỉ trang đã đăng, bắt đầu bằng https://"},
     "place": {**TEXT, "title": "Địa điểm", "description": "Nơi tổ chức."},
     "note": {**TEXT, "title": "Ghi chú", "description": "Ghi chú làm minh chứng."},
@@ -39,7 +41,8 @@ assert set(EVIDENCE_FIELDS) == set(EVIDENCE_KINDS)
 
 CONFIRM_FIELDS: dict[str, dict[str, Any]] = {
     "by": {**TEXT, "title": "Người xác nhận", "description": "Họ và tên người xác nhận."},
-    "done_on": {**DATE, "title": "Ngày hoàn thành", "description": "Ngày việc được hoàn thành (không sau hôm nay)."},
+    "done_on": {**DATE, "title": "Ngày hoàn thành",
+                "description": "Ngày việc được hoàn thành (không sau hôm nay)."},
     "result": {**TEXT, "title": "Kết quả thực hiện",
                "description": "Việc đã làm và kết quả chính, vài câu (báo cáo sẽ trích dẫn)."},
 }
@@ -97,7 +100,7 @@ def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def confirm_schema(plan: Plan, step: Any) -> dict[str, Any]:
-    """The confirmation form of a step: occurrence, who, when, exactly the evidence it requires, the result."""
+    """A step's confirmation form: occurrence, who, when, exactly the evidence it requires, the result."""
     requires: list[EvidenceKind] = list(step.confirmation.requires)
     fields = {"occurrence": _occurrence_field(plan, step),
               "by": CONFIRM_FIELDS["by"], "done_on": CONFIRM_FIELDS["done_on"],

@@ -2,8 +2,8 @@
 
 The UI's run page of a deployment, `/deployments/deployment/<id>/run?parameters=...`, prefills its form from
 `parameters`: JSON, URI-encoded twice, as the UI itself writes it (the router decodes the query once, the page
-once more; a value holding '%' needs both). The form's deployment fixes the plan and the step; the link carries
-the occurrence, by the label the form's drop-down shows.
+once more; a value holding '%' needs both). The form's deployment fixes the plan and the step; the link
+carries the occurrence, by the label the form's drop-down shows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ TIMEOUT = 5.0  # seconds; a notice is not held up long by a slow or absent serve
 
 def form_link(ui_base: str, deployment_id: str, occurrence_key: str) -> str:
     """The address of a form's run page, the occurrence filled in."""
-    value = json.dumps({"occurrence": occurrence_label(occurrence_key)}, ensure_ascii=False, separators=(",", ":"))
+    value = json.dumps({"occurrence": occurrence_label(occurrence_key)}, ensure_ascii=False,
+                       separators=(",", ":"))
     return f"{ui_base.rstrip('/')}/deployments/deployment/{deployment_id}/run?parameters=" \
            f"{quote(quote(value, safe=''), safe='')}"
 
@@ -29,8 +30,8 @@ class FormLinks:
     """Resolves links to one kind of form (`flow`) of the served plans through the Prefect API.
 
     `links(plan_id, step_id, occurrence_key)` is the link, or None when no Prefect server is configured, it
-    cannot be reached, or it serves no such form. Each plan's forms are looked up once per instance (one request),
-    failures included: make one instance per batch of notices.
+    cannot be reached, or it serves no such form. Each plan's forms are looked up once per instance (one
+    request), failures included: make one instance per batch of notices.
 
     Args:
         flow: the forms' flow name (CONFIRM_FLOW, EXTEND_FLOW).

@@ -47,7 +47,7 @@ def already(name: str, message: str) -> State[Any]:
 
 
 class QuietAnswers(logging.Filter):
-    """Drops the engine's traceback of a run that ended in one of our refusals (see the module's docstring)."""
+    """Drops the engine's traceback of a run that ended in one of our refusals (see the module docstring)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None

@@ -1,5 +1,5 @@
-"""`kehoach serve`: a daily tick per plan and each step's confirmation and extension forms, on a Prefect server,
-until stopped."""
+"""`kehoach serve`: a daily tick per plan and each step's confirmation and extension forms, on a Prefect
+server, until stopped."""
 
 from __future__ import annotations
 

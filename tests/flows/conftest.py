@@ -68,9 +68,12 @@ def prefect_server(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = prefect_env(home)
-    env.update(PREFECT_UI_API_URL=url, PREFECT_UI_ENABLED="false", PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+    # The UI is on for the browser tests (tests/flows/test_ui_forms.py), calling this server's API.
+    env.update(PREFECT_UI_API_URL=url, PREFECT_UI_ENABLED="true", PREFECT_SERVER_LOGGING_LEVEL="WARNING",
                # New deployments get their scheduled runs within a second instead of five.
-               PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="1")
+               PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="1",
+               # A request the server answers 503 (e.g. SQLite busy) is logged with its cause in server.log.
+               PREFECT_API_LOG_RETRYABLE_ERRORS="true")
     log = open(home / "server.log", "wb")
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     proc = spawn(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -21,7 +21,10 @@ from tests.conftest import SEED
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 QUAN_TRIET = dict(plan=str(SEED), step="quan-triet", occurrence="lần duy nhất", by="Nguyễn Văn An",
-                  done_on="2022-03-18", date="2022-03-17", attendees=45, result="Đã tổ chức hội nghị quán triệt.")
+                  done_on="2022-03-18", date="2022-03-17", attendees=45,
+                  result="Đã tổ chức hội nghị quán triệt.")
+EXTEND = dict(plan=str(SEED), step="bao-cao-hang-nam", occurrence="năm 2024", by="Giám đốc Sở",
+              reason="Chờ số liệu của các phòng.")
 REPORT = dict(plan=str(SEED), step="bao-cao-hang-nam", occurrence="năm 2023", by="Trần Thị Bình",
               done_on="2023-10-30", document_number="123/BC-KHCN", result="Đã gửi báo cáo năm 2023.")
 
@@ -44,8 +47,8 @@ class TestConfirmFlow:
     def test_records_the_confirmation_evidence_and_result(self, prefect_api, opened):
         state = confirm_flow(**QUAN_TRIET, return_state=True)
         assert state.is_completed() and state.name == "Đã ghi nhận"
-        assert state.message == ("Đã ghi nhận lần duy nhất: hoàn thành ngày 18/03/2022, đúng hạn; người xác nhận: "
-                                 "Nguyễn Văn An.")
+        assert state.message == ("Đã ghi nhận lần duy nhất: hoàn thành ngày 18/03/2022, đúng hạn; "
+                                 "người xác nhận: Nguyễn Văn An.")
         with opened() as session:
             rec = session.scalars(select(ConfirmationRecord)).one()
         assert (rec.step_id, rec.occurrence_key, rec.by, rec.done_on, rec.source) == (
@@ -104,24 +107,22 @@ class TestConfirmFlow:
                  at=now.date(), now=now)
         state = confirm_flow(**QUAN_TRIET, return_state=True)
         assert state.is_failed()
-        assert state.message == ("Lần thực hiện lần duy nhất đã được đánh dấu không cần làm (Đã gộp vào hội nghị "
-                                 "khác): không xác nhận được.")
+        assert state.message == ("Lần thực hiện lần duy nhất đã được đánh dấu không cần làm (Đã gộp vào "
+                                 "hội nghị khác): không xác nhận được.")
 
     def test_a_step_that_follows_another_is_not_dated_yet(self, prefect_api, store):
         state = confirm_flow(plan=str(SEED), step="dang-website", occurrence="lần duy nhất", by="A",
-                             done_on="2022-04-01", link="https://sokhcn.thainguyen.gov.vn/tin/1", result="Đã đăng.",
-                             return_state=True)
+                             done_on="2022-04-01", link="https://sokhcn.thainguyen.gov.vn/tin/1",
+                             result="Đã đăng.", return_state=True)
         assert state.is_failed()
         assert state.message.startswith("Việc này chưa có lịch: nó được xếp lịch khi việc 'quan-triet'")
 
 
 class TestExtendFlow:
-    ARGS = dict(plan=str(SEED), step="bao-cao-hang-nam", occurrence="năm 2024", by="Giám đốc Sở",
-                reason="Chờ số liệu của các phòng.")
 
     def test_moves_the_deadline_with_an_audit_event(self, prefect_api, store):
         to = (datetime.now(TZ) + timedelta(days=30)).date()
-        state = extend_flow(**self.ARGS, to=to.isoformat(), return_state=True)
+        state = extend_flow(**EXTEND, to=to.isoformat(), return_state=True)
         assert state.is_completed() and state.name == "Đã gia hạn", state.message
         assert state.message == (f"Đã gia hạn năm 2024 đến ngày {to:%d/%m/%Y} (hạn ban đầu 31/10/2024); "
                                  "người quyết định: Giám đốc Sở.")
@@ -131,9 +132,10 @@ class TestExtendFlow:
         assert (row.due_on, row.original_due_on) == (to, date(2024, 10, 31))
         assert (event.actor, event.detail["reason"]) == ("Giám đốc Sở", "Chờ số liệu của các phòng.")
 
-        again = extend_flow(**self.ARGS, to=to.isoformat(), return_state=True)
+        again = extend_flow(**EXTEND, to=to.isoformat(), return_state=True)
         assert again.is_cancelled() and again.name == "Không gia hạn"
-        assert again.message == f"Hạn của năm 2024 đã được gia hạn đến {to:%d/%m/%Y} trước đó; không ghi thêm."
+        assert again.message == (f"Hạn của năm 2024 đã được gia hạn đến {to:%d/%m/%Y} trước đó; "
+                                 "không ghi thêm.")
 
     @pytest.mark.parametrize(("changes", "message"), [
         ({"to": None, "reason": " "}, "Còn thiếu hạn mới và lý do gia hạn."),
@@ -141,21 +143,21 @@ class TestExtendFlow:
         ({"occurrence": "năm 2030", "to": "2099-01-01"}, "Việc này không có lần thực hiện 'năm 2030'"),
     ])
     def test_refusals(self, prefect_api, store, changes, message):
-        state = extend_flow(**{**self.ARGS, "to": "2099-01-01", **changes}, return_state=True)
+        state = extend_flow(**{**EXTEND, "to": "2099-01-01", **changes}, return_state=True)
         assert state.is_failed() and state.name == "Chưa gia hạn"
         assert message in state.message
         with session_factory(open_store(store))() as session:
             assert session.scalar(select(func.count()).select_from(EventRecord)) == 0
 
     def test_a_deadline_that_does_not_move_later(self, prefect_api, store):
-        state = extend_flow(**{**self.ARGS, "occurrence": "năm 2025", "to": "2025-10-30"},
+        state = extend_flow(**{**EXTEND, "occurrence": "năm 2025", "to": "2025-10-30"},
                             return_state=True)
         assert state.is_failed()
         assert "hạn mới 30/10/2025" in state.message.lower()
 
     def test_a_finished_occurrence_cannot_be_extended(self, prefect_api, store):
         assert confirm_flow(**REPORT, return_state=True).is_completed()
-        state = extend_flow(**{**self.ARGS, "occurrence": "năm 2023", "to": "2099-01-01"}, return_state=True)
+        state = extend_flow(**{**EXTEND, "occurrence": "năm 2023", "to": "2099-01-01"}, return_state=True)
         assert state.message == "Lần thực hiện năm 2023 đã hoàn thành: chỉ gia hạn được việc chưa xong."
 
 
@@ -169,8 +171,9 @@ class TestNoTraceback:
             except Exception:  # noqa: BLE001
                 import sys
 
-                return logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1,
-                                         "Engine execution exited with unexpected exception", None, sys.exc_info())
+                message = "Engine execution exited with unexpected exception"
+                return logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1, message, None,
+                                         sys.exc_info())
 
         quiet = QuietAnswers()
         assert not quiet.filter(record(FailedRun("Còn thiếu họ tên người xác nhận.")))

@@ -1,5 +1,5 @@
-"""What `kehoach serve` registers: a daily tick per plan, each step's confirmation and extension forms (built, not
-yet served)."""
+"""What `kehoach serve` registers: a daily tick per plan, each step's confirmation and extension forms
+(built, not yet served)."""
 
 from __future__ import annotations
 

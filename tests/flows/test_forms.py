@@ -68,13 +68,15 @@ class TestExtendForm:
     def test_fields(self, seed_plan):
         schema = extend_schema(seed_plan, seed_plan.step_by_id["bao-cao-hang-nam"])
         assert fields(schema) == {"occurrence": ("Lần thực hiện", "string"), "to": ("Hạn mới", "date"),
-                                  "by": ("Người quyết định gia hạn", "string"), "reason": ("Lý do gia hạn", "string")}
+                                  "by": ("Người quyết định gia hạn", "string"),
+                                  "reason": ("Lý do gia hạn", "string")}
 
 
 class TestOccurrences:
     @pytest.mark.parametrize(("key", "label"), [
-        ("once", ONLY_ONE), ("2023", "năm 2023"), ("2023-Q2", "quý II/2023"), ("2023-H1", "6 tháng đầu năm 2023"),
-        ("2023-05", "tháng 5/2023"), ("yc-2024-05-02", "theo yêu cầu ngày 02/05/2024"),
+        ("once", ONLY_ONE), ("2023", "năm 2023"), ("2023-Q2", "quý II/2023"),
+        ("2023-H1", "6 tháng đầu năm 2023"), ("2023-05", "tháng 5/2023"),
+        ("yc-2024-05-02", "theo yêu cầu ngày 02/05/2024"),
     ])
     def test_label_and_back(self, key, label):
         assert occurrence_label(key) == label
@@ -114,8 +116,8 @@ class TestAnswers:
         with pytest.raises(FormError) as info:
             a.done()
         assert str(info.value) == (
-            "Còn thiếu họ tên người xác nhận và ngày hoàn thành; số người tham dự phải là số nguyên từ 1 trở lên "
-            "(đã nhập: -3); ngày thực hiện 01/12/2023 là ngày sau hôm nay (26/10/2023).")
+            "Còn thiếu họ tên người xác nhận và ngày hoàn thành; số người tham dự phải là số nguyên từ 1 trở "
+            "lên (đã nhập: -3); ngày thực hiện 01/12/2023 là ngày sau hôm nay (26/10/2023).")
 
     @pytest.mark.parametrize(("check", "value", "message"), [
         ("count", 2.5, "số người phải là số nguyên từ 1 trở lên (đã nhập: 2.5)"),
@@ -135,7 +137,8 @@ class TestAnswers:
 
     def test_a_date_before_a_limit(self):
         a = Answers(self.TODAY)
-        a.day("2022-01-01", "ngày hoàn thành", not_before=date(2022, 3, 16), before_what="ngày kế hoạch bắt đầu")
+        a.day("2022-01-01", "ngày hoàn thành", not_before=date(2022, 3, 16),
+              before_what="ngày kế hoạch bắt đầu")
         assert a.wrong == ["ngày hoàn thành 01/01/2022 trước ngày kế hoạch bắt đầu (16/03/2022)"]
 
     def test_joined(self):

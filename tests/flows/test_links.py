@@ -50,7 +50,8 @@ class TestResolver:
         links = ConfirmLinks()
         url = links(PLAN, "bao-cao-hang-nam", "2023")
         deployment_id = registered["kehoach-confirm", f"{PLAN}:bao-cao-hang-nam"]
-        assert url.startswith(f"{prefect_api.removesuffix('/api')}/deployments/deployment/{deployment_id}/run?")
+        ui = prefect_api.removesuffix("/api")
+        assert url.startswith(f"{ui}/deployments/deployment/{deployment_id}/run?")
         assert parameters(url) == {"occurrence": "năm 2023"}
         extend = ExtendLinks()(PLAN, "bao-cao-hang-nam", "2023")
         assert registered["kehoach-extend", f"{PLAN}:bao-cao-hang-nam"] in extend

@@ -1,4 +1,5 @@
-"""`kehoach serve` against a real Prefect server: scheduled ticks run, the forms' runs record or refuse in Vietnamese."""
+"""`kehoach serve` against a real Prefect server: scheduled ticks run, the forms' runs record or refuse (in
+Vietnamese)."""
 
 from __future__ import annotations
 
@@ -104,8 +105,8 @@ def test_a_form_run_records_or_refuses_in_vietnamese(served, prefect_api):
 
     _, url, log = served
     wait_until(lambda: read(lambda c: c.read_deployment_by_name(CONFIRM)), 90, "the confirmation form")
-    form = {"occurrence": "lần duy nhất", "by": "Nguyễn Văn An", "done_on": "2023-10-26", "date": "2023-10-20",
-            "attendees": 40, "result": "Đã quán triệt tới toàn thể công chức."}
+    form = {"occurrence": "lần duy nhất", "by": "Nguyễn Văn An", "done_on": "2023-10-26",
+            "date": "2023-10-20", "attendees": 40, "result": "Đã quán triệt tới toàn thể công chức."}
 
     bad = run_deployment(CONFIRM, parameters={**form, "attendees": 0}, timeout=0)
     state = final_state(bad.id)
