@@ -50,6 +50,7 @@ StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 NonWorkingDayPolicy = Literal["keep", "previous", "next"]
 

@@ -11,15 +11,15 @@ from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import Step
 
 # Notice events a plan or agency may give its own message template for (defaults: notifiers/templates.py).
-TemplateEvent = Literal["opened", "disseminate", "coordinate", "reminder", "due_today", "overdue", "review_summary",
-                        "report_draft", "confirmed"]
+TemplateEvent = Literal["opened", "participant", "disseminate", "coordinate", "reminder", "due_today", "overdue",
+                        "escalation", "blocked", "review_summary", "report_draft", "confirmed", "extended", "closing"]
 TEMPLATE_EVENTS: tuple[str, ...] = TemplateEvent.__args__  # type: ignore[attr-defined]
 TEMPLATES_DESCRIPTION = (
     "Mẫu thông báo riêng theo sự kiện (message templates by event, Jinja2): dòng đầu là tiêu đề, phần còn lại là "
     "nội dung; biến như {{ plan_number }}, {{ step_title }}, {{ due }}, {{ days_text }}, {{ confirm_command }}."
 )
-TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_title }}\nKính gửi: {{ unit_name }}\n\n"
-                                 "Hạn {{ due }} ({{ days_text }}).\n"}
+TEMPLATES_EXAMPLE = {"reminder": "Hạn {{ due }}, {{ days_text }}: {{ step_short }}\n"
+                                 "Nhiệm vụ \"{{ step_title }}\" đến hạn ngày {{ due }}.\n"}
 
 
 class Issuer(Model):

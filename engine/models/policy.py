@@ -78,6 +78,10 @@ class Defaults(Model):
     opens_before_days: int | None = described(
         "Mở việc trước hạn N ngày (days before due a step opens).", default=None, ge=0, le=366
     )
+    notices: Literal["daily", "separate"] | None = described(
+        "Cách gửi thông báo: daily (mặc định - mỗi đơn vị một thư mỗi ngày, liệt kê mọi việc, việc gấp trước) hoặc "
+        "separate (mỗi việc một thư) (one message per recipient per day, or one per notice).", default=None,
+        examples=["daily"])
 
 
 class DayEntry(Model):

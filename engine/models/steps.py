@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from engine.models.common import Model, NonWorkingDayPolicy, StepId, Text, UnitId, described
+from engine.models.common import Model, NonWorkingDayPolicy, ShortText, StepId, Text, UnitId, described
 from engine.models.policy import Confirmation, Escalation, Reminders
 from engine.models.timing import Timing
 
@@ -16,6 +16,9 @@ class StepBase(Model):
 
     id: StepId = described("Mã bước, duy nhất trong kế hoạch (step id: a-z, 0-9, '-').", examples=["quan-triet"])
     title: Text = described("Tên công việc như kế hoạch ghi (title as the plan words it).")
+    short_title: ShortText | None = described(
+        "Tên ngắn (tối đa 60 ký tự) dùng trong tiêu đề thư và bảng; mặc định rút từ 'title' (short title for "
+        "subjects and tables).", default=None, examples=["Quán triệt Đề án 02-ĐA/TU"])
     description: Text | None = described("Mô tả chi tiết (details).", default=None)
     owner: UnitId = described("Đơn vị chủ trì (owner unit id).", examples=["van-phong"])
     participants: list[UnitId] = described("Đơn vị phối hợp/tham gia (participating units).", default=[])
