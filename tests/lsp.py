@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,25 +39,30 @@ SETTINGS = {
 
 
 class ServerUnavailable(RuntimeError):
-    """Raised when node is missing (the tests skip) or the server could not be installed (they fail)."""
+    """Raised when the server could not be installed (the editor tests fail, saying why)."""
+
+
+class NodeMissing(ServerUnavailable):
+    """Raised when node or npm is not installed (the editor tests skip)."""
 
 
 def server_command() -> list[str]:
     """`node <bin>` of the server to test, installing the pinned one with npm when it is not there yet.
 
     Raises:
-        ServerUnavailable: node is not installed, or `npm ci` failed (the message says why).
+        NodeMissing: node (or npm, when the server is not installed yet) is not on the machine.
+        ServerUnavailable: `npm ci` failed (the message says why).
     """
     node = shutil.which("node")
     if node is None:
-        raise ServerUnavailable("node is not installed: the editor tests drive yaml-language-server (npm)")
+        raise NodeMissing("node is not installed: the editor tests drive yaml-language-server (npm)")
     given = os.environ.get(ENV_SERVER)
     if given:
         return [node, given]
     if not LOCAL_SERVER.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise ServerUnavailable("npm is not installed: cannot install yaml-language-server for the editor tests")
+            raise NodeMissing("npm is not installed: cannot install yaml-language-server for the editor tests")
         done = subprocess.run([npm, "ci", "--prefix", str(EDITOR_DIR), "--no-audit", "--no-fund"],
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0 or not LOCAL_SERVER.exists():
@@ -201,16 +205,6 @@ class LanguageServer:
         return (result or {}).get("items", []) if isinstance(result, dict) else (result or [])
 
 
-def wait_until(check: Any, timeout: float = TIMEOUT, what: str = "condition") -> Any:
-    """Poll `check()` until it returns something truthy, at most `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while (value := check()) is None or value is False:
-        if time.monotonic() > end:
-            raise TimeoutError(f"{what} not met within {timeout} s")
-        time.sleep(0.02)
-    return value
-
-
 _PLACEHOLDER = re.compile(r"\$\{(\d+)(?::((?:[^{}\\]|\\.)*))?\}|\$\{(\d+)\|([^|]*)\|\}|\$(\d+)")
 
 
@@ -242,8 +236,9 @@ def apply_completion(text: str, item: dict[str, Any], line: int, character: int)
     if edit:
         rng = edit.get("range") or edit.get("replace")
         start, end, new = offset(rng["start"]), offset(rng["end"]), edit["newText"]
-    else:
-        start = end = offset({"line": line, "character": character})
+    else:  # the client replaces the word before the cursor (VS Code's default word: letters, digits, '_')
+        end = offset({"line": line, "character": character})
+        start = end - len(re.search(r"\w*$", text[:end]).group(0))
     if item.get("insertTextFormat") == 2:
         new = expand_snippet(new)
     if item.get("insertTextMode", 2) == 2:  # adjustIndentation, what VS Code does: later lines get the line's indent
