@@ -1,4 +1,5 @@
-"""JSON Schemas generated from the models, for editors (yaml-language-server) and for the committed copies.
+"""JSON Schemas generated from the models, for editors (yaml-language-server) and for the committed copies, and
+README's tables of the plan language from the same help.
 
 The schema is pydantic's, shaped for what the YAML language server does with it (its source:
 redhat-developer/yaml-language-server, `yamlHover`, `yamlCompletion`, `baseValidator`):
@@ -22,12 +23,14 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from engine.models import AgencyFile, PlanFile
+from engine.models.steps import STEP_KINDS, StepBase, Step
+from engine.models.timing import FORMS
 
 SCHEMA_FILES = {"plan": "plan.schema.json", "agency": "agency.schema.json"}
 HELP_KEYS = ("title", "description", "markdownDescription")
@@ -119,3 +122,22 @@ def write_schemas(folder: Path) -> list[Path]:
         target.write_text(schema_text(kind), encoding="utf-8")
         out.append(target)
     return out
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    rule = "|" + "---|" * len(header)
+    return "\n".join(["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(cells) + " |" for cells in rows)])
+
+
+def readme_tables() -> list[str]:
+    """README's tables of step kinds and timing forms (Markdown), from the help the editor shows."""
+    common = set(StepBase.model_fields) | {"kind"}
+    kinds = {get_args(m.model_fields["kind"].annotation)[0]: m for m in get_args(get_args(Step)[0])}
+    return [
+        _table(("kind", "meaning", "kind-specific fields"), [
+            (f"`{kind}`", f"{form.name}: {form.meaning}",
+             ", ".join(f"`{f}`" for f in kinds[kind].model_fields if f not in common))
+            for kind, form in STEP_KINDS.items()]),
+        _table(("form", "example", "meaning", "occurrences"), [
+            (form.label, f"`{form.example_yaml}`", form.meaning, form.note) for form in FORMS.values()]),
+    ]

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from engine.models.common import Model, PlanDate, Tag, Text, UnitId, described
 from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
-from engine.models.steps import Step
+from engine.models.steps import STEP_KINDS, Step
 
 # Notice events a plan or agency may give its own message template for (defaults: notifiers/templates.py).
 TemplateEvent = Literal["opened", "disseminate", "coordinate", "reminder", "due_today", "overdue", "review_summary",
@@ -128,7 +128,8 @@ class PlanMeta(Model):
 class AgencyFile(Model):
     """Shared defaults of one agency: its units, notification tags, calendar and policy."""
 
-    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION)
+    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
+                                examples=["../agency.schema.json"])
     agency: Issuer = described(
         "Cơ quan, như in trên văn bản: tên, cơ quan chủ quản, viết tắt, địa danh, người ký (the agency).",
         examples=[{"name": "Sở Khoa học và Công nghệ", "parent": "UBND tỉnh Thái Nguyên", "abbreviation": "KHCN"}])
@@ -147,7 +148,8 @@ class AgencyFile(Model):
 class PlanFile(Model):
     """A Kế hoạch: header, units, policy and steps."""
 
-    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION)
+    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
+                                examples=["plan.schema.json"])
     version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1, examples=[1])
     include: list[str] = described(
         "Tệp cơ quan dùng chung: đường dẫn tương đối từ tệp này (agency files to include).",
@@ -171,4 +173,4 @@ class PlanFile(Model):
         examples=[TEMPLATES_EXAMPLE])
     steps: list[Step] = described(
         "Các bước công việc: mỗi bước có id, kind (disseminate, coordinate, review, report), title, owner, timing "
-        "(steps).", min_length=1)
+        "(steps).", min_length=1, examples=[[STEP_KINDS["disseminate"].example]])

@@ -15,23 +15,25 @@ from engine.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
 STEP_KINDS: dict[str, Form] = {
     "disseminate": Form(
         "quán triệt, triển khai", "disseminate",
-        "Đưa văn bản, nội dung đến các đơn vị 'audience' (hội nghị, đăng website, gửi văn bản...).",
+        "Đưa văn bản, nội dung đến các đơn vị 'audience' qua hội nghị, đăng website, gửi văn bản... "
+        "(bring a document to an audience).",
         {"id": "quan-triet", "kind": "disseminate", "title": "Quán triệt kế hoạch tới cán bộ", "owner": "van-phong",
          "audience": ["toan-the-cbccvc"], "timing": {"before": "20/03/2022"}}, fixed=("kind",)),
     "coordinate": Form(
-        "phối hợp", "coordinate", "Phối hợp với các cơ quan, tổ chức 'partners' về nội dung 'subject'.",
+        "phối hợp", "coordinate", "Phối hợp với các cơ quan, tổ chức 'partners' về nội dung 'subject' "
+        "(work with partner organisations).",
         {"id": "phoi-hop", "kind": "coordinate", "title": "Phối hợp với Mặt trận Tổ quốc", "owner": "lanh-dao-so",
          "partners": ["mttq-tinh"], "timing": {"ongoing": {"check_in": "quarterly", "day": 20}}}, fixed=("kind",)),
     "review": Form(
         "sơ kết, tổng kết", "review",
         "Sơ kết ('level: interim') hoặc tổng kết ('level: final') việc thực hiện; bản dự thảo lấy từ kết quả "
-        "đã ghi nhận.",
+        "đã ghi nhận (an interim or final review, drafted from the records).",
         {"id": "so-ket", "kind": "review", "level": "interim", "title": "Sơ kết việc thực hiện kế hoạch",
          "owner": "van-phong", "timing": {"in_year": 2023, "due": "30/09"}}, fixed=("kind",)),
     "report": Form(
         "báo cáo", "report",
         "Báo cáo gửi 'recipient' theo kỳ; bản dự thảo lấy từ kết quả đã ghi nhận, chốt số liệu theo Nghị định "
-        "09/2019/NĐ-CP.",
+        "09/2019/NĐ-CP (a report drafted from the records of its period).",
         {"id": "bao-cao-nam", "kind": "report", "title": "Báo cáo kết quả thực hiện hằng năm", "owner": "van-phong",
          "recipient": "so-noi-vu", "timing": {"yearly": "31/10"}}, fixed=("kind",)),
 }

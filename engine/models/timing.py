@@ -17,34 +17,41 @@ PERIOD_HELP = enum_help(Period.__args__, {  # type: ignore[attr-defined]
 # Each form of `timing`, named by the key that marks it: its help in the editor (hover, completion skeletons) and
 # in README's table. `note` is README's column on the occurrences the form makes.
 FORMS: dict[str, Form] = {
-    "due": Form("hạn hoàn thành", "deadline", "Làm một lần, xong chậm nhất vào ngày này.", {"due": "30/06/2022"},
+    "due": Form("hạn hoàn thành", "deadline", "Làm một lần, xong chậm nhất vào ngày này (done once, by this day).", {"due": "30/06/2022"},
                 note="one, key `once`"),
     "before": Form("xong trước ngày", "deadline before a day",
-                   "Làm một lần, xong trước ngày này (\"trước ngày 20/3/2022\"): hạn là ngày hôm trước.",
+                   "Làm một lần, xong trước ngày này (\"trước ngày 20/3/2022\"): hạn là ngày hôm trước "
+                   "(done before this day: due the day before).",
                    {"before": "20/03/2022"}, note="one, key `once`, due the day before"),
     "start": Form("khoảng thời gian", "window",
-                  "Làm trong khoảng từ ngày 'start' (việc mở từ ngày đó) đến hạn 'due' (hoặc 'before').",
+                  "Làm trong khoảng từ ngày 'start' (việc mở từ ngày đó) đến hạn 'due' (hoặc 'before') "
+                  "(a window: opens on 'start').",
                   {"start": "01/04/2022", "due": "30/06/2022"}, note="one, opens on `start`"),
     "in_year": Form("mốc trong năm", "milestone",
-                    "Làm một lần trong năm đó; 'due' (dd/mm) là hạn trong năm, mặc định 31/12.",
+                    "Làm một lần trong năm đó; 'due' (dd/mm) là hạn trong năm, mặc định 31/12 "
+                    "(once in that year).",
                     {"in_year": 2023, "due": "30/09"}, note="one, key `2023`"),
-    "monthly": Form("hằng tháng", "monthly", "Hạn ngày N mỗi tháng (ngày quá cuối tháng là ngày cuối tháng).",
+    "monthly": Form("hằng tháng", "monthly", "Hạn ngày N mỗi tháng; ngày quá cuối tháng là ngày cuối tháng "
+                    "(day N of every month).",
                     {"monthly": 25}, note="key `2023-05`"),
-    "quarterly": Form("hằng quý", "quarterly", "Hạn ngày 'day' của tháng thứ 'month' (1-3) trong mỗi quý.",
+    "quarterly": Form("hằng quý", "quarterly", "Hạn ngày 'day' của tháng thứ 'month' (1-3) trong "
+                      "mỗi quý (day N of month M of each quarter).",
                       {"quarterly": {"month": 3, "day": 15}}, note="key `2023-Q1`"),
     "half_yearly": Form("6 tháng một lần", "half-yearly",
-                        "Hạn ngày 'day' của tháng thứ 'month' (1-6) trong mỗi 6 tháng.",
+                        "Hạn ngày 'day' của tháng thứ 'month' (1-6) trong mỗi 6 tháng "
+                        "(day N of month M of each half year).",
                         {"half_yearly": {"month": 6, "day": 15}}, note="key `2023-H1`"),
-    "yearly": Form("hằng năm", "yearly", "Hạn ngày dd/mm mỗi năm.", {"yearly": "31/10"}, note="key `2023`"),
+    "yearly": Form("hằng năm", "yearly", "Hạn ngày dd/mm mỗi năm (every year on that day).", {"yearly": "31/10"}, note="key `2023`"),
     "ongoing": Form("thường xuyên", "ongoing",
                     "Nhiệm vụ thường xuyên, không có hạn cuối: báo cáo tiến độ mỗi kỳ 'check_in' (monthly, "
-                    "quarterly, half_yearly, yearly), ngày 'day' của tháng cuối kỳ.",
+                    "quarterly, half_yearly, yearly), ngày 'day' của tháng cuối kỳ (a duty with periodic check-ins).",
                     {"ongoing": {"check_in": "quarterly", "day": 20}}, note="as its check-in period"),
     "on_demand": Form("khi có yêu cầu", "on demand",
                       "Bắt đầu khi có yêu cầu (kehoach request); hạn 'days' ngày hoặc 'working_days' ngày làm việc "
-                      "kể từ ngày yêu cầu.", {"on_demand": {"working_days": 5}}, note="created by a request"),
+                      "kể từ ngày yêu cầu (due N days after a request).", {"on_demand": {"working_days": 5}}, note="created by a request"),
     "after": Form("sau một bước", "after a step",
-                  "Hạn 'days' ngày hoặc 'working_days' ngày làm việc sau khi bước 'step' hoàn thành.",
+                  "Hạn 'days' ngày hoặc 'working_days' ngày làm việc sau khi bước 'step' hoàn thành "
+                  "(due N days after that step is done).",
                   {"after": {"step": "so-ket", "days": 30}}, note="one, dated when that step is done"),
 }
 RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' trong "
