@@ -10,7 +10,9 @@ redhat-developer/yaml-language-server, `yamlHover`, `yamlCompletion`, `baseValid
   and models carry no class-name title or English docstring, only the Vietnamese help they are given;
 - a key whose value is one of several models is `"type": "object"` (the server then completes `key:` and an
   indented line, not a bare `key`), and its own help goes into `allOf` as well: the server shows the first title
-  and description it meets, and it meets a matched alternative before the key's own schema;
+  and description it meets, and it meets a matched alternative before the key's own schema; a key whose value
+  is one of several types (a unit or a list of units) lists them in `type`, and its alternatives are `oneOf`
+  (`anyOf` branches that all "match" get their headings joined in the hover, "owner || owner");
 - the required keys of a model are listed one by one under `allOf`, each with its Vietnamese message (the server
   would say "Missing property"); the server then builds no skeleton of its own from them - the models that want
   one give it as `defaultSnippets`, with real example values and distinct placeholders;
@@ -25,6 +27,7 @@ import json
 from pathlib import Path
 from typing import Any, get_args
 
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -90,8 +93,12 @@ def _shape_properties(schema: dict[str, Any]) -> None:
                 continue
             prop.setdefault("title", key)
             alternatives = [resolve(a) for a in prop.get("oneOf", prop.get("anyOf", []))]
-            if alternatives and all(a.get("type") == "object" for a in alternatives):
+            types = [a.get("type") for a in alternatives]
+            if alternatives and all(t == "object" for t in types):
                 prop["type"] = "object"
+            elif alternatives and None not in types and len(set(map(str, types))) == len(types):
+                prop["type"] = types  # the server completes `key: ` rather than a bare key
+                prop["oneOf"] = prop.pop("anyOf", prop.get("oneOf"))  # disjoint; its hover joins anyOf headings
             if any(k in a for a in alternatives for k in HELP_KEYS):
                 prop["allOf"] = [{k: prop[k] for k in HELP_KEYS if k in prop}]
         patterns = list(node.get("patternProperties") or ())
@@ -100,13 +107,18 @@ def _shape_properties(schema: dict[str, Any]) -> None:
         stack.extend(v for k, v in node.items() if k != "allOf")
 
 
-def schema_dict(kind: str = "plan") -> dict[str, Any]:
-    """The JSON Schema of a plan file ('plan') or an agency file ('agency')."""
-    model = PlanFile if kind == "plan" else AgencyFile
+def editor_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    """The JSON Schema of `model` as the YAML language server should get it (see the module docstring)."""
     schema = model.model_json_schema(by_alias=True, schema_generator=EditorSchema)
     _shape_properties(schema)
-    title = "Kế hoạch (Kehoach plan file)" if kind == "plan" else "Tệp cơ quan (Kehoach agency file)"
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
+
+
+def schema_dict(kind: str = "plan") -> dict[str, Any]:
+    """The JSON Schema of a plan file ('plan') or an agency file ('agency')."""
+    if kind == "plan":
+        return editor_schema(PlanFile, "Kế hoạch (Kehoach plan file)")
+    return editor_schema(AgencyFile, "Tệp cơ quan (Kehoach agency file)")
 
 
 def schema_text(kind: str = "plan") -> str:

@@ -6,6 +6,7 @@ modeline finds the committed schemas as it does for an author.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 import engine.models
 from engine.loading import read_source
+from engine.models.common import Model, UnitId, described
 from engine.models.steps import Step
-from engine.models.timing import Timing
+from engine.models.timing import Timing, Within
+from engine.schema import editor_schema
 from tests.conftest import PLANS, ROOT, SEED
 from tests.lsp import LanguageServer, NodeMissing, ServerUnavailable, apply_completion, server_command
 
@@ -221,3 +224,34 @@ class TestWhileTyping:
         assert diagnostics, f"{case}: not flagged"
         for d in diagnostics:
             assert VIETNAMESE.search(d["message"]) and "^(" not in d["message"], d["message"]
+
+
+class Owned(Model):
+    """Shapes the language may gain (several owners, groups): the same editor support comes with them."""
+
+    owner: UnitId | list[UnitId] = described("Đơn vị chủ trì: một mã hoặc danh sách mã (owner).",
+                                             examples=["van-phong"])
+    group: Within | None = described("Nhóm thử (a model or nothing).", default=None, examples=[{"days": 3}])
+    timing: Timing = described("Thời gian (a union of models).", json_schema_extra={"markdownDescription": "Thời gian"})
+
+
+class Shapes(Model):
+    items: list[Owned] = described("Các mục (items).", examples=[[]])
+
+
+class TestShapesToCome:
+    def test_unions_and_optional_models(self, server, tmp_path):
+        (tmp_path / "shapes.schema.json").write_text(json.dumps(editor_schema(Shapes, "Thử")), encoding="utf-8")
+        text = ("# yaml-language-server: $schema=shapes.schema.json\nitems:\n  - owner: van-phong\n"
+                "    group: {days: 3}\n    timing: {monthly: 5}\n  - owner: [a, b]\n    timing: {due: 30/06/2022}\n")
+        uri = server.open(tmp_path / "shapes.yaml", text)
+        assert server.diagnostics(uri) == []
+        text += "  - owner: c\n    \n"
+        server.change(uri, text)
+        server.diagnostics(uri)
+        for line, col in ((2, 5), (3, 5), (4, 5), (5, 5), (6, 5)):
+            hover = server.hover(uri, line, col)
+            assert VIETNAMESE.search(_help(hover).split("(")[0]) and " || " not in hover, hover
+        items = {i["label"]: i for i in server.completion(uri, 8, 4)}
+        assert items["group"]["insertText"].startswith("group:\n")
+        assert items["timing"]["insertText"].startswith("timing:\n")
