@@ -26,7 +26,7 @@ def _not_after_due(n: int) -> int:
 
 
 # Checked one by one so that a problem points at the offending number, not at the whole list.
-DaysBefore = Annotated[int, AfterValidator(_not_after_due)]
+DaysBefore = Annotated[int, AfterValidator(_not_after_due), Field(json_schema_extra={"minimum": 0})]
 
 
 def _descending(values: list[int]) -> list[int]:

@@ -68,7 +68,7 @@ class StepBase(Model):
         examples=[["cac-phong-don-vi"]])
     depends_on: list[StepId] = described(
         "Chỉ mở khi các bước này đã xong: danh sách mã bước (steps that must be done first).", default=[],
-        examples=[["quan-triet"]])
+        examples=[["quan-triet"]], json_schema_extra={"uniqueItems": True})
     timing: Timing = described(TIMING_DESCRIPTION, json_schema_extra=TIMING_SCHEMA)
     reminders: Reminders | None = described(
         "Nhắc hạn riêng của bước (reminders); không ghi: theo 'defaults'.", default=None,

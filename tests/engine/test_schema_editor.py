@@ -213,17 +213,42 @@ class TestWhileTyping:
         "29/02 every year": ('yearly: "31/10"', 'yearly: "29/02"'),
     }
 
-    @pytest.mark.parametrize("case", CASES)
-    def test_flagged_in_vietnamese(self, server, case):
+    @pytest.fixture(scope="class")
+    def flagged(self, server) -> dict[str, list[dict[str, Any]]]:
+        """Each case typed into its own copy of the seed plan, all at once: {case: diagnostics after the edit}."""
         seed = SEED.read_text(encoding="utf-8")
-        old, new = self.CASES[case]
-        assert old in seed
-        uri = _open(server, seed)
-        server.change(uri, seed.replace(old, new, 1))
-        diagnostics = server.diagnostics(uri)
-        assert diagnostics, f"{case}: not flagged"
-        for d in diagnostics:
+        uris = {case: server.open(PLANS / f"_typing-{i}.yaml", seed) for i, case in enumerate(self.CASES)}
+        assert all(server.diagnostics(uri) == [] for uri in uris.values())
+        for case, (old, new) in self.CASES.items():
+            assert old in seed, case
+            server.change(uris[case], seed.replace(old, new, 1))
+        return {case: server.diagnostics(uri) for case, uri in uris.items()}
+
+    @pytest.mark.parametrize("case", CASES)
+    def test_flagged_in_vietnamese(self, flagged, case):
+        assert flagged[case], f"{case}: not flagged"
+        for d in flagged[case]:
             assert VIETNAMESE.search(d["message"]) and "^(" not in d["message"], d["message"]
+
+
+class TestBrokenCorpus:
+    """The broken plans of tests/engine/invalid whose rule a schema can express are flagged in the editor too."""
+
+    EXPRESSIBLE = ["after-days-and-working-days", "bad-id-pattern", "bad-unit-id", "date-not-a-date",
+                   "duplicate-dependency", "duplicate-key", "impossible-date", "key-not-text", "missing-kind",
+                   "missing-required-field", "misspelled-timing-key", "no-steps", "quarterly-month-out-of-range",
+                   "reminder-negative-days", "several-timing-forms", "syntax-error", "tab-indentation",
+                   "unknown-evidence-kind", "unknown-key", "unknown-kind", "unknown-non-working-day",
+                   "unknown-top-level-key", "unsupported-version", "wrong-type", "yearly-29-february"]
+
+    def test_flagged(self, server):
+        folder = ROOT / "tests" / "engine" / "invalid"
+        modeline = f"# yaml-language-server: $schema={Path('../../..') / 'plan_definitions' / 'plan.schema.json'}\n"
+        uris = {name: server.open(folder / f"_editor-{name}.yaml",
+                                  modeline + (folder / f"{name}.yaml").read_text(encoding="utf-8"))
+                for name in self.EXPRESSIBLE}
+        missed = [name for name, uri in uris.items() if not server.diagnostics(uri)]
+        assert not missed, f"not flagged in the editor: {missed}"
 
 
 class Owned(Model):
