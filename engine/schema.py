@@ -1,21 +1,21 @@
-"""JSON Schemas generated from the models, for editors (yaml-language-server) and for the committed copies, and
-README's tables of the plan language from the same help.
+"""JSON Schemas generated from the models, for editors (yaml-language-server) and the committed copies; and
+README's tables of the plan language, from the same help.
 
 The schema is pydantic's, shaped for what the YAML language server does with it (its source:
 redhat-developer/yaml-language-server, `yamlHover`, `yamlCompletion`, `baseValidator`):
-- an optional key is left out rather than written `null`, so it has no `null` branch and no `null` default (the
-  server would complete `key: null`, and its hover would join both branches' headings, "Due || Due");
+- an optional key is left out rather than written `null`, so it has no `null` branch and no `null` default
+  (the server would complete `key: null`, and its hover would join both branches' headings, "Due || Due");
 - a default is kept only when it is a real scalar value (the completion inserts it);
-- every property is titled with its key (otherwise the hover inherits the nearest title above it - a class name)
+- every property is titled with its key (else the hover inherits the nearest title above it - a class name),
   and models carry no class-name title or English docstring, only the Vietnamese help they are given;
 - a key whose value is one of several models is `"type": "object"` (the server then completes `key:` and an
-  indented line, not a bare `key`), and its own help goes into `allOf` as well: the server shows the first title
-  and description it meets, and it meets a matched alternative before the key's own schema; a key whose value
-  is one of several types (a unit or a list of units) lists them in `type`, and its alternatives are `oneOf`
-  (`anyOf` branches that all "match" get their headings joined in the hover, "owner || owner");
-- the required keys of a model are listed one by one under `allOf`, each with its Vietnamese message (the server
-  would say "Missing property"); the server then builds no skeleton of its own from them - the models that want
-  one give it as `defaultSnippets`, with real example values and distinct placeholders;
+  indented line, not a bare `key`), and its own help goes into `allOf` as well: the server shows the first
+  title and description it meets, and it meets a matched alternative before the key's own schema;
+- a key whose value is one of several types (a unit or a list of units) lists them in `type`, with `oneOf`
+  alternatives (`anyOf` branches that all "match" get their headings joined in the hover, "owner || owner");
+- the required keys of a model are listed one by one under `allOf`, each with its Vietnamese message (the
+  server would say "Missing property"); the server then builds no skeleton of its own from them - models that
+  want one give it as `defaultSnippets`, with real example values and distinct placeholders;
 - a mapping whose keys are ids flags a key that is not one (pydantic puts the pattern in `patternProperties`
   only, which lets any other key through).
 """
@@ -32,7 +32,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from engine.models import AgencyFile, PlanFile
-from engine.models.steps import STEP_KINDS, StepBase, Step
+from engine.models.steps import STEP_KINDS, Step, StepBase
 from engine.models.timing import FORMS
 
 SCHEMA_FILES = {"plan": "plan.schema.json", "agency": "agency.schema.json"}
@@ -67,13 +67,17 @@ class EditorSchema(GenerateJsonSchema):
             del json_schema["description"]
         required = json_schema.pop("required", [])
         if required:
-            json_schema["allOf"] = [{"required": [key], "errorMessage": f"Thiếu khóa bắt buộc '{key}' (required key "
-                                                                        f"'{key}' is missing)"} for key in required]
+            json_schema["allOf"] = [{"required": [key], "errorMessage": _missing(key)} for key in required]
         return json_schema
 
 
+def _missing(key: str) -> str:
+    return f"Thiếu khóa bắt buộc '{key}' (required key '{key}' is missing)"
+
+
 def _shape_properties(schema: dict[str, Any]) -> None:
-    """Title every property with its key; make a key holding one of several models an object with its help first."""
+    """Title every property with its key; give a key holding one of several models or types its type and its
+    help first; make id-keyed mappings check their keys."""
     defs = schema.get("$defs", {})
 
     def resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -98,13 +102,13 @@ def _shape_properties(schema: dict[str, Any]) -> None:
                 prop["type"] = "object"
             elif alternatives and None not in types and len(set(map(str, types))) == len(types):
                 prop["type"] = types  # the server completes `key: ` rather than a bare key
-                prop["oneOf"] = prop.pop("anyOf", prop.get("oneOf"))  # disjoint; its hover joins anyOf headings
+                prop["oneOf"] = prop.pop("anyOf", prop.get("oneOf"))  # disjoint types: oneOf means anyOf
             if any(k in a for a in alternatives for k in HELP_KEYS):
                 prop["allOf"] = [{k: prop[k] for k in HELP_KEYS if k in prop}]
         patterns = list(node.get("patternProperties") or ())
         if len(patterns) == 1 and isinstance(node.get("propertyNames"), dict):
             node["propertyNames"].setdefault("pattern", patterns[0])
-        stack.extend(v for k, v in node.items() if k != "allOf")
+        stack.extend(node.values())
 
 
 def editor_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
@@ -137,18 +141,19 @@ def write_schemas(folder: Path) -> list[Path]:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    rule = "|" + "---|" * len(header)
-    return "\n".join(["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(cells) + " |" for cells in rows)])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in rows])
 
 
 def readme_tables() -> list[str]:
     """README's tables of step kinds and timing forms (Markdown), from the help the editor shows."""
     common = set(StepBase.model_fields) | {"kind"}
-    kinds = {get_args(m.model_fields["kind"].annotation)[0]: m for m in get_args(get_args(Step)[0])}
+    models = get_args(get_args(Step)[0])  # Step is Annotated[Disseminate | Coordinate | ..., discriminator]
+    own = {get_args(m.model_fields["kind"].annotation)[0]: [f for f in m.model_fields if f not in common]
+           for m in models}
     return [
         _table(("kind", "meaning", "kind-specific fields"), [
-            (f"`{kind}`", f"{form.name}: {form.meaning}",
-             ", ".join(f"`{f}`" for f in kinds[kind].model_fields if f not in common))
+            (f"`{kind}`", f"{form.name}: {form.meaning}", ", ".join(f"`{f}`" for f in own[kind]))
             for kind, form in STEP_KINDS.items()]),
         _table(("form", "example", "meaning", "occurrences"), [
             (form.label, f"`{form.example_yaml}`", form.meaning, form.note) for form in FORMS.values()]),

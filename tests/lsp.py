@@ -1,9 +1,9 @@
 """A small Language Server Protocol client that drives yaml-language-server over stdio, as an editor does.
 
-The server is npm's `yaml-language-server`: KEHOACH_YAML_LANGUAGE_SERVER (the path of its `bin` script) when set,
-else the copy that `npm ci --prefix tests/editor` installs under tests/editor/node_modules (`.ci/run` does it; the
-`server_command` below does it too on a machine with npm and none installed yet).
-Every wait is bounded: a reader thread queues the server's messages, and callers wait on that queue with a timeout.
+The server is npm's `yaml-language-server`: KEHOACH_YAML_LANGUAGE_SERVER (the path of its `bin` script) when
+set, else the copy that `npm ci --prefix tests/editor` installs under tests/editor/node_modules (`.ci/run` does
+it; `server_command` below does it too on a machine with npm and none installed yet).
+Every wait is bounded: a reader thread queues the server's messages, and callers wait on a queue with a timeout.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def server_command() -> list[str]:
     if not LOCAL_SERVER.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise NodeMissing("npm is not installed: cannot install yaml-language-server for the editor tests")
+            raise NodeMissing("npm is not installed: cannot install yaml-language-server for the editor "
+                              "tests")
         done = subprocess.run([npm, "ci", "--prefix", str(EDITOR_DIR), "--no-audit", "--no-fund"],
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0 or not LOCAL_SERVER.exists():
@@ -104,7 +105,7 @@ class LanguageServer:
         self.notify("initialized", {})
         self.notify("workspace/didChangeConfiguration", {"settings": settings})
 
-    # -- protocol ---------------------------------------------------------------------------------------------
+    # -- protocol -------------------------------------------------------------------------------------------
 
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
@@ -164,7 +165,7 @@ class LanguageServer:
             self.proc.kill()
             self.proc.wait()
 
-    # -- documents --------------------------------------------------------------------------------------------
+    # -- documents ------------------------------------------------------------------------------------------
 
     def open(self, path: Path, text: str) -> str:
         """Open `text` as the document at `path` (the file need not exist; its folder holds the schemas)."""
@@ -192,17 +193,19 @@ class LanguageServer:
 
     def hover(self, uri: str, line: int, character: int) -> str:
         """The hover text (Markdown) at a 0-based position, '' when there is none."""
-        result = self.request("textDocument/hover",
-                              {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        result = self.request("textDocument/hover", _at(uri, line, character))
         if not result:
             return ""
         contents = result["contents"]
         return contents["value"] if isinstance(contents, dict) else str(contents)
 
     def completion(self, uri: str, line: int, character: int) -> list[dict[str, Any]]:
-        result = self.request("textDocument/completion",
-                              {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        result = self.request("textDocument/completion", _at(uri, line, character))
         return (result or {}).get("items", []) if isinstance(result, dict) else (result or [])
+
+
+def _at(uri: str, line: int, character: int) -> dict[str, Any]:
+    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
 
 
 _PLACEHOLDER = re.compile(r"\$\{(\d+)(?::((?:[^{}\\]|\\.)*))?\}|\$\{(\d+)\|([^|]*)\|\}|\$(\d+)")
@@ -241,7 +244,7 @@ def apply_completion(text: str, item: dict[str, Any], line: int, character: int)
         start = end - len(re.search(r"\w*$", text[:end]).group(0))
     if item.get("insertTextFormat") == 2:
         new = expand_snippet(new)
-    if item.get("insertTextMode", 2) == 2:  # adjustIndentation, what VS Code does: later lines get the line's indent
+    if item.get("insertTextMode", 2) == 2:  # adjustIndentation (VS Code): later lines get the line's indent
         line_start = text.rfind("\n", 0, start) + 1
         indent = re.match(r"[ \t]*", text[line_start:start]).group(0)
         new = new.replace("\n", "\n" + indent)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from engine.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
 from engine.models.help import enum_help
@@ -26,8 +34,8 @@ PlanDate = Annotated[
     BeforeValidator(_plan_date),
     WithJsonSchema(
         {"type": "string", "pattern": DATE_PATTERN, "examples": ["20/03/2022"],
-         "patternErrorMessage": "Ngày không có thật hoặc sai dạng: viết dd/mm/yyyy (20/03/2022) hoặc yyyy-mm-dd "
-                                "(not a real date: write dd/mm/yyyy or yyyy-mm-dd)"},
+         "patternErrorMessage": "Ngày không có thật hoặc sai dạng: viết dd/mm/yyyy (20/03/2022) hoặc "
+                                "yyyy-mm-dd (not a real date: write dd/mm/yyyy or yyyy-mm-dd)"},
         mode="validation",
     ),
 ]
@@ -57,9 +65,12 @@ _ID_MESSAGE = Field(json_schema_extra={
                            "(an id: lowercase letters a-z, digits and '-')"})
 StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
-Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64), Field(json_schema_extra={
-    "patternErrorMessage": "Nhãn gồm chữ, chữ số, '-', '_' và '.', không có dấu cách, ví dụ van-phong "
-                           "(a tag: letters, digits, '-', '_', '.')"})]
+Tag = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64),
+    Field(json_schema_extra={"patternErrorMessage": "Nhãn gồm chữ, chữ số, '-', '_' và '.', không có dấu "
+                                                    "cách, ví dụ van-phong (a tag: letters, digits, '-', '_', '.')"}),
+]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 NonWorkingDayPolicy = Literal["keep", "previous", "next"]
@@ -70,8 +81,8 @@ NON_WORKING_DAY_HELP = enum_help(NonWorkingDayPolicy.__args__, {  # type: ignore
 
 
 def exactly_one(a: str, b: str, message: str) -> dict[str, Any]:
-    """JSON Schema for "exactly one of the keys a and b", with `message` where the YAML language server reports
-    it: at the mapping when both are missing, at `b` when both are there.
+    """JSON Schema for "exactly one of the keys a and b", with `message` where the YAML language server
+    reports it: at the mapping when both are missing, at `b` when both are there.
 
     `if`/`then` rather than `anyOf`: the server's hover joins the titles of `anyOf` branches that all match.
     """

@@ -1,10 +1,10 @@
-"""Help for plan authors written once, Vietnamese first with an English gloss: the ways of writing a step or its
-timing, each with a real example, rendered as editor skeletons, as hover text and as README's tables."""
+"""Help for plan authors written once, Vietnamese first with an English gloss: the ways of writing a step or
+its timing, each with a real example, rendered as editor skeletons, as hover text and as README's tables."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 _PLAIN = re.compile(r"^[^\s:{}\[\],&*#?|<>=!%@`'\"-][^:{}\[\],#]*$")
@@ -36,8 +36,8 @@ class Form:
     gloss: str  # English: "monthly"
     meaning: str  # Vietnamese, one or two sentences
     example: dict[str, Any]  # a real value, as a plan writes it
-    fixed: tuple[str, ...] = field(default=())  # keys whose example value is not a placeholder (`kind`)
-    note: str = ""  # README's last column (English): the occurrences a timing form makes, a kind's own fields
+    fixed: tuple[str, ...] = ()  # keys whose example value is not a placeholder (`kind`)
+    note: str = ""  # README's last column (English), e.g. the occurrences a timing form makes
 
     @property
     def label(self) -> str:
@@ -70,7 +70,7 @@ class Form:
 
 
 def enum_help(values: tuple[str, ...], meanings: dict[str, str]) -> dict[str, Any]:
-    """`enumDescriptions` for a choice, in the order of its values (the server shows them on hover and completion).
+    """`enumDescriptions` for a choice, in the order of its values (shown on hover and completion).
 
     Raises:
         ValueError: when `meanings` does not name exactly the accepted values.

@@ -25,12 +25,15 @@ TEMPLATES_DESCRIPTION = (
 )
 TemplateText = Annotated[Text, Field(description=(
     "Mẫu thông báo của sự kiện này, Jinja2: dòng đầu là tiêu đề; sự kiện: "
-    + ", ".join(f"{e} ({h})" for e, h in zip(TEMPLATE_EVENTS, TEMPLATE_EVENT_HELP)) + " (the template of this event)."
+    + ", ".join(f"{e} ({h})" for e, h in zip(TEMPLATE_EVENTS, TEMPLATE_EVENT_HELP))
+    + " (the template of this event)."
 ))]
 SCHEMA_DESCRIPTION = "Lược đồ JSON cho trình soạn thảo (JSON Schema, for editors)."
 UNITS_EXAMPLE = {"van-phong": {"name": "Văn phòng Sở", "notify": ["van-phong"]}}
 CALENDAR_EXAMPLE = {"holidays": [{"date": "02/01/2023", "name": "Nghỉ bù Tết Dương lịch"}]}
-DEFAULTS_EXAMPLE = {"reminders": {"days_before": [7, 3]}, "on_non_working_day": "previous", "opens_before_days": 14}
+DEFAULTS_DESCRIPTION = "Chính sách mặc định cho các bước: nhắc hạn, báo quá hạn... (default policy)."
+DEFAULTS_EXAMPLE = {"reminders": {"days_before": [7, 3]}, "on_non_working_day": "previous",
+                    "opens_before_days": 14}
 TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_title }}\nKính gửi: {{ unit_name }}\n\n"
                                  "Hạn {{ due }} ({{ days_text }}).\n"}
 
@@ -55,15 +58,16 @@ class Unit(Model):
     """A unit (đơn vị) - internal or external - and the notification tags it is reached by."""
 
     model_config = ConfigDict(json_schema_extra={
-        "description": "Đơn vị: khóa là mã đơn vị (a-z, 0-9, '-') mà các bước dùng trong owner, participants, "
-                       "audience...; giá trị là tên, đơn vị ngoài, nhãn thông báo (a unit, keyed by its id)."})
+        "description": "Đơn vị: khóa là mã đơn vị (a-z, 0-9, '-') mà các bước dùng trong owner, "
+                       "participants, audience...; giá trị là tên, đơn vị ngoài, nhãn thông báo (a unit, "
+                       "keyed by its id)."})
 
     name: Text = described("Tên đơn vị (unit name).", examples=["Văn phòng Sở"])
     external: bool = described("Đơn vị ngoài cơ quan: true hoặc false (mặc định) (external organisation).",
                                default=False, examples=[True])
     notify: list[Tag] = described(
-        "Nhãn kênh thông báo; tệp kênh (channels) gắn nhãn với địa chỉ - không ghi địa chỉ ở đây (notification "
-        "tags).",
+        "Nhãn kênh thông báo; tệp kênh (channels) gắn nhãn với địa chỉ - không ghi địa chỉ ở đây "
+        "(notification tags).",
         default=[],
         examples=[["van-phong"]],
     )
@@ -73,7 +77,8 @@ class Basis(Model):
     """A document the plan implements (căn cứ)."""
 
     number: Text = described("Số, ký hiệu văn bản (number/symbol).", examples=["02-ĐA/TU"])
-    date: PlanDate | None = described("Ngày ban hành, dd/mm/yyyy (date).", default=None, examples=["26/03/2021"])
+    date: PlanDate | None = described("Ngày ban hành, dd/mm/yyyy (date).", default=None,
+                                      examples=["26/03/2021"])
     issuer: Text | None = described("Cơ quan ban hành (issuer).", default=None,
                                     examples=["Ban Chấp hành Đảng bộ tỉnh Thái Nguyên"])
     title: Text | None = described("Trích yếu nội dung (summary).", default=None,
@@ -95,7 +100,8 @@ class PlanMeta(Model):
     """The plan's header: number, title, issuer, date, basis, period, purposes."""
 
     number: Text = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
-    title: Text = described("Trích yếu kế hoạch (title).", examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
+    title: Text = described("Trích yếu kế hoạch (title).",
+                            examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
     issuer: Issuer | None = described(
         "Cơ quan ban hành; không ghi: lấy 'agency' của tệp cơ quan (issuer; default: the agency file's).",
         default=None, examples=[{"name": "Sở Khoa học và Công nghệ", "abbreviation": "KHCN"}])
@@ -110,8 +116,9 @@ class PlanMeta(Model):
                                examples=[{"start": "16/03/2022", "end": "31/12/2025"}])
     timezone: Text = described("Múi giờ (time zone); mặc định Asia/Ho_Chi_Minh.", default="Asia/Ho_Chi_Minh",
                                examples=["Asia/Ho_Chi_Minh"])
-    purposes: list[Text] = described("Mục đích, yêu cầu của kế hoạch (purposes and requirements).", default=[],
-                                     examples=[["Quán triệt Đề án đến cán bộ, công chức, viên chức"]])
+    purposes: list[Text] = described(
+        "Mục đích, yêu cầu của kế hoạch (purposes and requirements).", default=[],
+        examples=[["Quán triệt Đề án đến cán bộ, công chức, viên chức"]])
 
     @field_validator("timezone")
     @classmethod
@@ -132,15 +139,16 @@ class AgencyFile(Model):
                                 examples=["../agency.schema.json"])
     agency: Issuer = described(
         "Cơ quan, như in trên văn bản: tên, cơ quan chủ quản, viết tắt, địa danh, người ký (the agency).",
-        examples=[{"name": "Sở Khoa học và Công nghệ", "parent": "UBND tỉnh Thái Nguyên", "abbreviation": "KHCN"}])
+        examples=[{"name": "Sở Khoa học và Công nghệ", "parent": "UBND tỉnh Thái Nguyên",
+                   "abbreviation": "KHCN"}])
     units: dict[UnitId, Unit] = described(
-        "Các đơn vị dùng chung cho mọi kế hoạch của cơ quan: mã đơn vị -> tên, nhãn thông báo (shared units).",
+        "Các đơn vị dùng chung cho mọi kế hoạch của cơ quan: mã đơn vị -> tên, nhãn thông báo "
+        "(shared units).",
         default={}, examples=[UNITS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của cơ quan (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
-    defaults: Defaults = described("Chính sách mặc định cho các bước: nhắc hạn, báo quá hạn... (default policy).",
-                                   default=Defaults(), examples=[DEFAULTS_EXAMPLE])
+    defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
     templates: dict[TemplateEvent, TemplateText] = described(TEMPLATES_DESCRIPTION, default={},
                                                              examples=[TEMPLATES_EXAMPLE])
 
@@ -150,7 +158,8 @@ class PlanFile(Model):
 
     schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
                                 examples=["plan.schema.json"])
-    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1, examples=[1])
+    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1,
+                                    examples=[1])
     include: list[str] = described(
         "Tệp cơ quan dùng chung: đường dẫn tương đối từ tệp này (agency files to include).",
         default=[],
@@ -161,16 +170,16 @@ class PlanFile(Model):
         examples=[{"number": "28/KH-KHCN", "title": "Triển khai thực hiện Đề án số 02-ĐA/TU",
                    "issued_on": "16/03/2022", "period": {"start": "16/03/2022", "end": "31/12/2025"}}])
     units: dict[UnitId, Unit] = described(
-        "Đơn vị riêng của kế hoạch: mã đơn vị -> tên, nhãn thông báo; thêm vào hoặc ghi đè tệp cơ quan (units).",
+        "Đơn vị riêng của kế hoạch: mã đơn vị -> tên, nhãn thông báo; thêm vào hoặc ghi đè tệp cơ quan "
+        "(units).",
         default={}, examples=[UNITS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của kế hoạch (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
-    defaults: Defaults = described("Chính sách mặc định cho các bước: nhắc hạn, báo quá hạn... (default policy).",
-                                   default=Defaults(), examples=[DEFAULTS_EXAMPLE])
+    defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
     templates: dict[TemplateEvent, TemplateText] = described(
         TEMPLATES_DESCRIPTION + " Ghi đè mẫu của tệp cơ quan (overrides the agency's).", default={},
         examples=[TEMPLATES_EXAMPLE])
     steps: list[Step] = described(
-        "Các bước công việc: mỗi bước có id, kind (disseminate, coordinate, review, report), title, owner, timing "
-        "(steps).", min_length=1, examples=[[STEP_KINDS["disseminate"].example]])
+        "Các bước công việc: mỗi bước có id, kind (disseminate, coordinate, review, report), title, owner, "
+        "timing (steps).", min_length=1, examples=[[STEP_KINDS["disseminate"].example]])

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from engine.models.common import NON_WORKING_DAY_HELP, Model, NonWorkingDayPolicy, PlanDate, Text, UnitId, described
+from engine.models.common import (
+    NON_WORKING_DAY_HELP,
+    Model,
+    NonWorkingDayPolicy,
+    PlanDate,
+    Text,
+    UnitId,
+    described,
+)
 from engine.models.help import enum_help
 
 EvidenceKind = Literal["document_number", "document_date", "date", "attendees", "link", "place", "note"]
@@ -39,11 +47,11 @@ class Reminders(Model):
     days_before: list[DaysBefore] = described(
         "Nhắc trước hạn N ngày: danh sách số ngày (days before due).", default=[], examples=[[7, 3]])
     working_days_before: list[DaysBefore] = described(
-        "Nhắc trước hạn N ngày làm việc: danh sách số ngày (working days before due).", default=[], examples=[[1]]
-    )
+        "Nhắc trước hạn N ngày làm việc: danh sách số ngày (working days before due).", default=[],
+        examples=[[1]])
     on: list[PlanDate] = described(
-        "Nhắc vào các ngày cụ thể, dd/mm/yyyy; cho bước làm một lần (on these dates; one-off steps).", default=[],
-        examples=[["15/03/2022"]])
+        "Nhắc vào các ngày cụ thể, dd/mm/yyyy; cho bước làm một lần (on these dates; one-off steps).",
+        default=[], examples=[["15/03/2022"]])
     on_due_day: bool = described(
         "Có nhắc vào ngày đến hạn: true (mặc định) hoặc false (a notice on the due day).", default=True,
         examples=[False])
@@ -62,8 +70,8 @@ class Escalation(Model):
         examples=[1])
     every_days: int = described("Nhắc lại mỗi N ngày (repeat every N days).", default=7, ge=1, le=365,
                                 examples=[7])
-    max_times: int = described("Báo quá hạn tối đa N lần (at most this many escalations).", default=3, ge=0, le=100,
-                               examples=[3])
+    max_times: int = described("Báo quá hạn tối đa N lần (at most this many escalations).", default=3, ge=0,
+                               le=100, examples=[3])
     to: list[UnitId] = described(
         "Báo thêm cho các đơn vị, ví dụ lãnh đạo: danh sách mã đơn vị (also notify these units).", default=[],
         examples=[["lanh-dao-so"]]
@@ -74,8 +82,9 @@ class Confirmation(Model):
     """What a person must give when confirming a step is done."""
 
     requires: list[Annotated[EvidenceKind, Field(json_schema_extra=EVIDENCE_HELP)]] = described(
-        "Thông tin bắt buộc khi xác nhận (evidence required): document_number (số văn bản), document_date (ngày "
-        "văn bản), date (ngày thực hiện), attendees (số người dự), link (đường dẫn), place (địa điểm), note.",
+        "Thông tin bắt buộc khi xác nhận (evidence required): document_number (số văn bản), document_date "
+        "(ngày văn bản), date (ngày thực hiện), attendees (số người dự), link (đường dẫn), place (địa điểm), "
+        "note.",
         default=[],
         examples=[["document_number", "document_date"]],
     )

@@ -6,24 +6,35 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from engine.models.common import NON_WORKING_DAY_HELP, Model, NonWorkingDayPolicy, StepId, Text, UnitId, described
+from engine.models.common import (
+    NON_WORKING_DAY_HELP,
+    Model,
+    NonWorkingDayPolicy,
+    StepId,
+    Text,
+    UnitId,
+    described,
+)
 from engine.models.help import Form, enum_help
 from engine.models.policy import Confirmation, Escalation, Reminders
 from engine.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
 
-# Each kind of step: its help in the editor (a skeleton of a new step, the hover on `kind`) and in README's table.
+# Each kind of step: its help in the editor (a new step's skeleton, the hover on `kind`) and README's table.
 STEP_KINDS: dict[str, Form] = {
     "disseminate": Form(
         "quán triệt, triển khai", "disseminate",
         "Đưa văn bản, nội dung đến các đơn vị 'audience' qua hội nghị, đăng website, gửi văn bản... "
         "(bring a document to an audience).",
-        {"id": "quan-triet", "kind": "disseminate", "title": "Quán triệt kế hoạch tới cán bộ", "owner": "van-phong",
-         "audience": ["toan-the-cbccvc"], "timing": {"before": "20/03/2022"}}, fixed=("kind",)),
+        {"id": "quan-triet", "kind": "disseminate", "title": "Quán triệt kế hoạch tới cán bộ",
+         "owner": "van-phong", "audience": ["toan-the-cbccvc"], "timing": {"before": "20/03/2022"}},
+        fixed=("kind",)),
     "coordinate": Form(
         "phối hợp", "coordinate", "Phối hợp với các cơ quan, tổ chức 'partners' về nội dung 'subject' "
         "(work with partner organisations).",
-        {"id": "phoi-hop", "kind": "coordinate", "title": "Phối hợp với Mặt trận Tổ quốc", "owner": "lanh-dao-so",
-         "partners": ["mttq-tinh"], "timing": {"ongoing": {"check_in": "quarterly", "day": 20}}}, fixed=("kind",)),
+        {"id": "phoi-hop", "kind": "coordinate", "title": "Phối hợp với Mặt trận Tổ quốc",
+         "owner": "lanh-dao-so", "partners": ["mttq-tinh"],
+         "timing": {"ongoing": {"check_in": "quarterly", "day": 20}}},
+        fixed=("kind",)),
     "review": Form(
         "sơ kết, tổng kết", "review",
         "Sơ kết ('level: interim') hoặc tổng kết ('level: final') việc thực hiện; bản dự thảo lấy từ kết quả "
@@ -32,10 +43,11 @@ STEP_KINDS: dict[str, Form] = {
          "owner": "van-phong", "timing": {"in_year": 2023, "due": "30/09"}}, fixed=("kind",)),
     "report": Form(
         "báo cáo", "report",
-        "Báo cáo gửi 'recipient' theo kỳ; bản dự thảo lấy từ kết quả đã ghi nhận, chốt số liệu theo Nghị định "
-        "09/2019/NĐ-CP (a report drafted from the records of its period).",
-        {"id": "bao-cao-nam", "kind": "report", "title": "Báo cáo kết quả thực hiện hằng năm", "owner": "van-phong",
-         "recipient": "so-noi-vu", "timing": {"yearly": "31/10"}}, fixed=("kind",)),
+        "Báo cáo gửi 'recipient' theo kỳ; bản dự thảo lấy từ kết quả đã ghi nhận, chốt số liệu theo Nghị "
+        "định 09/2019/NĐ-CP (a report drafted from the records of its period).",
+        {"id": "bao-cao-nam", "kind": "report", "title": "Báo cáo kết quả thực hiện hằng năm",
+         "owner": "van-phong", "recipient": "so-noi-vu", "timing": {"yearly": "31/10"}},
+        fixed=("kind",)),
 }
 
 
@@ -54,18 +66,18 @@ class StepBase(Model):
     """Fields every step has."""
 
     id: StepId = described(
-        "Mã bước, duy nhất trong kế hoạch: chữ thường a-z, chữ số, '-' (step id); các bước khác gọi bước này bằng "
-        "mã (depends_on, after, covers).", examples=["quan-triet"])
+        "Mã bước, duy nhất trong kế hoạch: chữ thường a-z, chữ số, '-' (step id); các bước khác gọi bước này "
+        "bằng mã (depends_on, after, covers).", examples=["quan-triet"])
     title: Text = described("Tên công việc, như văn bản kế hoạch ghi (title, as the plan words it).",
                             examples=["Tổ chức quán triệt, triển khai kế hoạch"])
-    description: Text | None = described("Mô tả chi tiết, đưa vào thông báo và báo cáo (details).", default=None,
-                                         examples=["Quán triệt tại hội nghị giao ban tháng 3"])
+    description: Text | None = described("Mô tả chi tiết, đưa vào thông báo và báo cáo (details).",
+                                         default=None, examples=["Quán triệt tại hội nghị giao ban tháng 3"])
     owner: UnitId = described(
         "Đơn vị chủ trì: mã một đơn vị trong 'units' của kế hoạch hoặc tệp cơ quan (owner unit id).",
         examples=["van-phong"])
     participants: list[UnitId] = described(
-        "Đơn vị phối hợp, tham gia: danh sách mã đơn vị, được báo khi bước mở (participating units).", default=[],
-        examples=[["cac-phong-don-vi"]])
+        "Đơn vị phối hợp, tham gia: danh sách mã đơn vị, được báo khi bước mở (participating units).",
+        default=[], examples=[["cac-phong-don-vi"]])
     depends_on: list[StepId] = described(
         "Chỉ mở khi các bước này đã xong: danh sách mã bước (steps that must be done first).", default=[],
         examples=[["quan-triet"]], json_schema_extra={"uniqueItems": True})
@@ -77,8 +89,8 @@ class StepBase(Model):
         "Báo quá hạn khi hết hạn mà chưa xác nhận (escalation); không ghi: theo 'defaults'.", default=None,
         examples=[{"after_days": 1, "every_days": 7, "max_times": 3, "to": ["lanh-dao-so"]}])
     on_non_working_day: NonWorkingDayPolicy | None = described(
-        "Hạn rơi vào ngày nghỉ, lễ, Tết (deadline on a non-working day); không ghi: theo 'defaults'.", default=None,
-        examples=["previous"], json_schema_extra=NON_WORKING_DAY_HELP)
+        "Hạn rơi vào ngày nghỉ, lễ, Tết (deadline on a non-working day); không ghi: theo 'defaults'.",
+        default=None, examples=["previous"], json_schema_extra=NON_WORKING_DAY_HELP)
     confirmation: Confirmation = described(
         "Xác nhận hoàn thành phải kèm những gì (what a confirmation must carry).", default=Confirmation(),
         examples=[{"requires": ["document_number", "document_date"]}])
@@ -93,10 +105,10 @@ class Disseminate(StepBase):
     audience: list[UnitId] = described(
         "Đối tượng được quán triệt, triển khai: danh sách mã đơn vị, được báo khi bước mở (audience units).",
         min_length=1, examples=[["toan-the-cbccvc"]])
-    material: Text | None = described("Tài liệu, nội dung: số văn bản hoặc đường dẫn (material).", default=None,
-                                      examples=["Kế hoạch số 28/KH-KHCN"])
-    method: Text | None = described("Hình thức: hội nghị, đăng website, gửi văn bản... (method).", default=None,
-                                    examples=["Hội nghị quán triệt"])
+    material: Text | None = described("Tài liệu, nội dung: số văn bản hoặc đường dẫn (material).",
+                                      default=None, examples=["Kế hoạch số 28/KH-KHCN"])
+    method: Text | None = described("Hình thức: hội nghị, đăng website, gửi văn bản... (method).",
+                                    default=None, examples=["Hội nghị quán triệt"])
 
 
 class Coordinate(StepBase):
@@ -125,10 +137,11 @@ class Review(StepBase):
     level: ReviewLevel = described(
         "Mức đánh giá: interim (sơ kết) hoặc final (tổng kết) (review level).", examples=["interim"],
         json_schema_extra=enum_help(ReviewLevel.__args__,  # type: ignore[attr-defined]
-                                    {"interim": "sơ kết (interim review)", "final": "tổng kết (final review)"}))
+                                    {"interim": "sơ kết (interim review)",
+                                     "final": "tổng kết (final review)"}))
     covers: list[StepId] = described(
-        "Các bước được đánh giá: danh sách mã bước (steps reviewed); không ghi: mọi bước không phải sơ kết hay "
-        "báo cáo.", default=[], examples=[["quan-triet", "phoi-hop-mttq"]])
+        "Các bước được đánh giá: danh sách mã bước (steps reviewed); không ghi: mọi bước không phải sơ kết "
+        "hay báo cáo.", default=[], examples=[["quan-triet", "phoi-hop-mttq"]])
 
 
 class Report(StepBase):
@@ -144,8 +157,8 @@ class Report(StepBase):
                                     {"year": "năm (yearly)", "half_year": "6 tháng (half-yearly)",
                                      "quarter": "quý (quarterly)", "month": "tháng (monthly)"}))
     cutoff_day: int = described(
-        "Ngày chốt số liệu trong tháng cuối kỳ, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP): 14 - kỳ năm từ "
-        "15/12 năm trước đến 14/12.",
+        "Ngày chốt số liệu trong tháng cuối kỳ, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP): 14 - kỳ "
+        "năm từ 15/12 năm trước đến 14/12.",
         default=14, ge=1, le=31, examples=[15])
     cutoff_month: int | None = described(
         "Tháng chốt số liệu của kỳ năm, 1-12 (month the yearly window ends in); không ghi: 12.", default=None,

@@ -14,52 +14,64 @@ PERIOD_HELP = enum_help(Period.__args__, {  # type: ignore[attr-defined]
     "monthly": "hằng tháng (monthly)", "quarterly": "hằng quý (quarterly)",
     "half_yearly": "6 tháng một lần (half-yearly)", "yearly": "hằng năm (yearly)"})
 
-# Each form of `timing`, named by the key that marks it: its help in the editor (hover, completion skeletons) and
-# in README's table. `note` is README's column on the occurrences the form makes.
+# Each form of `timing`, named by the key that marks it: its help in the editor (hover, completion skeletons)
+# and in README's table. `note` is README's column on the occurrences the form makes.
 FORMS: dict[str, Form] = {
-    "due": Form("hạn hoàn thành", "deadline", "Làm một lần, xong chậm nhất vào ngày này (done once, by this day).", {"due": "30/06/2022"},
-                note="one, key `once`"),
-    "before": Form("xong trước ngày", "deadline before a day",
-                   "Làm một lần, xong trước ngày này (\"trước ngày 20/3/2022\"): hạn là ngày hôm trước "
-                   "(done before this day: due the day before).",
-                   {"before": "20/03/2022"}, note="one, key `once`, due the day before"),
-    "start": Form("khoảng thời gian", "window",
-                  "Làm trong khoảng từ ngày 'start' (việc mở từ ngày đó) đến hạn 'due' (hoặc 'before') "
-                  "(a window: opens on 'start').",
-                  {"start": "01/04/2022", "due": "30/06/2022"}, note="one, opens on `start`"),
-    "in_year": Form("mốc trong năm", "milestone",
-                    "Làm một lần trong năm đó; 'due' (dd/mm) là hạn trong năm, mặc định 31/12 "
-                    "(once in that year).",
-                    {"in_year": 2023, "due": "30/09"}, note="one, key `2023`"),
-    "monthly": Form("hằng tháng", "monthly", "Hạn ngày N mỗi tháng; ngày quá cuối tháng là ngày cuối tháng "
-                    "(day N of every month).",
-                    {"monthly": 25}, note="key `2023-05`"),
-    "quarterly": Form("hằng quý", "quarterly", "Hạn ngày 'day' của tháng thứ 'month' (1-3) trong "
-                      "mỗi quý (day N of month M of each quarter).",
-                      {"quarterly": {"month": 3, "day": 15}}, note="key `2023-Q1`"),
-    "half_yearly": Form("6 tháng một lần", "half-yearly",
-                        "Hạn ngày 'day' của tháng thứ 'month' (1-6) trong mỗi 6 tháng "
-                        "(day N of month M of each half year).",
-                        {"half_yearly": {"month": 6, "day": 15}}, note="key `2023-H1`"),
-    "yearly": Form("hằng năm", "yearly", "Hạn ngày dd/mm mỗi năm (every year on that day).", {"yearly": "31/10"}, note="key `2023`"),
-    "ongoing": Form("thường xuyên", "ongoing",
-                    "Nhiệm vụ thường xuyên, không có hạn cuối: báo cáo tiến độ mỗi kỳ 'check_in' (monthly, "
-                    "quarterly, half_yearly, yearly), ngày 'day' của tháng cuối kỳ (a duty with periodic check-ins).",
-                    {"ongoing": {"check_in": "quarterly", "day": 20}}, note="as its check-in period"),
-    "on_demand": Form("khi có yêu cầu", "on demand",
-                      "Bắt đầu khi có yêu cầu (kehoach request); hạn 'days' ngày hoặc 'working_days' ngày làm việc "
-                      "kể từ ngày yêu cầu (due N days after a request).", {"on_demand": {"working_days": 5}}, note="created by a request"),
-    "after": Form("sau một bước", "after a step",
-                  "Hạn 'days' ngày hoặc 'working_days' ngày làm việc sau khi bước 'step' hoàn thành "
-                  "(due N days after that step is done).",
-                  {"after": {"step": "so-ket", "days": 30}}, note="one, dated when that step is done"),
+    "due": Form(
+        "hạn hoàn thành", "deadline", "Làm một lần, xong chậm nhất vào ngày này (done once, by this day).",
+        {"due": "30/06/2022"}, note="one, key `once`"),
+    "before": Form(
+        "xong trước ngày", "deadline before a day",
+        "Làm một lần, xong trước ngày này (\"trước ngày 20/3/2022\"): hạn là ngày hôm trước (done before "
+        "this day: due the day before).",
+        {"before": "20/03/2022"}, note="one, key `once`, due the day before"),
+    "start": Form(
+        "khoảng thời gian", "window",
+        "Làm trong khoảng từ ngày 'start' (việc mở từ ngày đó) đến hạn 'due' (hoặc 'before') (a window: "
+        "opens on 'start').",
+        {"start": "01/04/2022", "due": "30/06/2022"}, note="one, opens on `start`"),
+    "in_year": Form(
+        "mốc trong năm", "milestone",
+        "Làm một lần trong năm đó; 'due' (dd/mm) là hạn trong năm, mặc định 31/12 (once in that year).",
+        {"in_year": 2023, "due": "30/09"}, note="one, key `2023`"),
+    "monthly": Form(
+        "hằng tháng", "monthly",
+        "Hạn ngày N mỗi tháng; ngày quá cuối tháng là ngày cuối tháng (day N of every month).",
+        {"monthly": 25}, note="key `2023-05`"),
+    "quarterly": Form(
+        "hằng quý", "quarterly",
+        "Hạn ngày 'day' của tháng thứ 'month' (1-3) trong mỗi quý (day N of month M of each quarter).",
+        {"quarterly": {"month": 3, "day": 15}}, note="key `2023-Q1`"),
+    "half_yearly": Form(
+        "6 tháng một lần", "half-yearly",
+        "Hạn ngày 'day' của tháng thứ 'month' (1-6) trong mỗi 6 tháng (day N of month M of each half year).",
+        {"half_yearly": {"month": 6, "day": 15}}, note="key `2023-H1`"),
+    "yearly": Form(
+        "hằng năm", "yearly", "Hạn ngày dd/mm mỗi năm (every year on that day).",
+        {"yearly": "31/10"}, note="key `2023`"),
+    "ongoing": Form(
+        "thường xuyên", "ongoing",
+        "Nhiệm vụ thường xuyên, không có hạn cuối: báo cáo tiến độ mỗi kỳ 'check_in' (monthly, quarterly, "
+        "half_yearly, yearly), ngày 'day' của tháng cuối kỳ (a duty with periodic check-ins).",
+        {"ongoing": {"check_in": "quarterly", "day": 20}}, note="as its check-in period"),
+    "on_demand": Form(
+        "khi có yêu cầu", "on demand",
+        "Bắt đầu khi có yêu cầu (kehoach request); hạn 'days' ngày hoặc 'working_days' ngày làm việc kể từ "
+        "ngày yêu cầu (due N days after a request).",
+        {"on_demand": {"working_days": 5}}, note="created by a request"),
+    "after": Form(
+        "sau một bước", "after a step",
+        "Hạn 'days' ngày hoặc 'working_days' ngày làm việc sau khi bước 'step' hoàn thành (due N days after "
+        "that step is done).",
+        {"after": {"step": "so-ket", "days": 30}}, note="one, dated when that step is done"),
 }
-RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' trong "
-                  "kỳ kế hoạch; mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
+RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' "
+                  "trong kỳ kế hoạch; mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
 TIMING_HELP = "Thời gian thực hiện: đúng một trong các dạng sau (timing: exactly one of these forms)."
 TIMING_SCHEMA = {
-    "markdownDescription": "\n".join([TIMING_HELP, "", *(f.line() for f in FORMS.values()), "", RECURRING_NOTE]),
-    "errorMessage": "timing là một bảng (mapping) có đúng một dạng: " + ", ".join(FORMS) + " (timing is a mapping "
+    "markdownDescription": "\n".join([TIMING_HELP, "", *(f.line() for f in FORMS.values()), "",
+                                       RECURRING_NOTE]),
+    "errorMessage": f"timing là một bảng (mapping) có đúng một dạng: {', '.join(FORMS)} (timing is a mapping "
                     "holding exactly one form)",
 }
 """What the `timing` key of a step carries in the JSON Schema besides its description."""
@@ -70,8 +82,8 @@ TIMING_DESCRIPTION = "\n".join([TIMING_HELP, *(f"- {f.label}: {f.example_yaml}" 
 def _form(*keys: str, title: str | None = None, **extra: Any) -> ConfigDict:
     """The JSON Schema of a timing form: its title (type errors name it) and its skeletons in the editor."""
     label = title or FORMS[keys[0]].label
-    return ConfigDict(json_schema_extra={"title": label, "defaultSnippets": [FORMS[k].snippet() for k in keys],
-                                         **extra})
+    snippets = [FORMS[k].snippet() for k in keys]
+    return ConfigDict(json_schema_extra={"title": label, "defaultSnippets": snippets, **extra})
 
 
 _OPENS = described(
@@ -106,9 +118,10 @@ class _Bounded(Model):
     opens_before_days: int | None = _OPENS
 
 
-DEADLINE_ONE = ("Cần đúng một hạn: 'due' (hạn hoàn thành) hoặc 'before' (xong trước ngày), thêm 'start' nếu là "
-                "khoảng thời gian; hoặc một dạng khác: " + ", ".join(k for k in FORMS if k not in ("due", "before",
-                "start")) + " (a deadline needs exactly one of 'due' or 'before')")
+_OTHER_FORMS = ", ".join(key for key in FORMS if key not in ("due", "before", "start"))
+DEADLINE_ONE = ("Cần đúng một hạn: 'due' (hạn hoàn thành) hoặc 'before' (xong trước ngày), thêm 'start' "
+                f"nếu là khoảng thời gian; hoặc một dạng khác: {_OTHER_FORMS} (a deadline needs exactly one of "
+                "'due' or 'before')")
 
 
 class Deadline(Model):
@@ -135,8 +148,8 @@ class Milestone(Model):
     model_config = _form("in_year")
 
     in_year: int = form_key("in_year", ge=1900, le=2200)
-    due: DayMonth = described("Hạn trong năm đó, dd/mm (due day in that year); mặc định 31/12.", default="31/12",
-                              examples=["30/09"])
+    due: DayMonth = described("Hạn trong năm đó, dd/mm (due day in that year); mặc định 31/12.",
+                              default="31/12", examples=["30/09"])
     opens_before_days: int | None = _OPENS
 
 
@@ -162,7 +175,8 @@ class Quarterly(_Bounded):
 
 
 class HalfDay(Model):
-    month: int = described("Tháng thứ mấy trong 6 tháng, 1-6 (month of the half year).", ge=1, le=6, examples=[6])
+    month: int = described("Tháng thứ mấy trong 6 tháng, 1-6 (month of the half year).", ge=1, le=6,
+                           examples=[6])
     day: int = described("Ngày trong tháng đó, 1-31 (day of that month).", ge=1, le=31, examples=[15])
 
 

@@ -19,7 +19,8 @@ def _real(year: int, month: int, day: int) -> bool:
 
 
 class TestPatterns:
-    @pytest.mark.parametrize("written", ["{d}/{m}/{y}", "{d:02}/{m:02}/{y}", "{y}-{m:02}-{d:02}", "{y}-{m}-{d}"])
+    @pytest.mark.parametrize("written", ["{d}/{m}/{y}", "{d:02}/{m:02}/{y}", "{y}-{m:02}-{d:02}",
+                                         "{y}-{m}-{d}"])
     def test_a_date_matches_when_its_day_and_month_exist(self, written):
         for month in range(0, 14):
             for day in range(0, 33):

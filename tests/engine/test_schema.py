@@ -14,10 +14,8 @@ from pydantic import TypeAdapter
 from engine.models.steps import STEP_KINDS, Step
 from engine.models.timing import FORMS, Timing
 from engine.schema import SCHEMA_FILES, readme_tables, schema_dict, schema_text
-from tests.conftest import PLANS, ROOT
+from tests.conftest import PLANS, ROOT, VIETNAMESE
 from tests.lsp import expand_snippet
-
-VIETNAMESE = re.compile("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", re.IGNORECASE)
 
 
 class TestCommittedSchema:
@@ -48,7 +46,8 @@ def _properties(schema: dict) -> list[tuple[str, str, dict]]:
     while stack:
         where, node = stack.pop()
         if isinstance(node, dict):
-            out += [(where, key, prop) for key, prop in (node.get("properties") or {}).items() if isinstance(prop, dict)]
+            properties = (node.get("properties") or {}).items()
+            out += [(where, key, prop) for key, prop in properties if isinstance(prop, dict)]
             stack += [(f"{where}/{key}", value) for key, value in node.items()]
         elif isinstance(node, list):
             stack += [(where, value) for value in node]
@@ -65,7 +64,8 @@ def _filled(body: Any) -> Any:
 
 
 class TestEditorHelp:
-    """What the YAML language server shows comes from the schema: these hold for every key, today's and future."""
+    """What the YAML language server shows comes from the schema: these hold for every key, today's and
+    tomorrow's."""
 
     @pytest.mark.parametrize("kind", sorted(SCHEMA_FILES))
     def test_every_key_has_vietnamese_help_and_an_example(self, kind):
@@ -111,4 +111,4 @@ class TestReadme:
     def test_tables_are_the_help(self):
         readme = (ROOT / "README.md").read_text(encoding="utf-8")
         for table in readme_tables():
-            assert table in readme, f"README.md's table differs from the help in engine/models; it should be:\n{table}"
+            assert table in readme, f"README.md's table is not the help in engine/models; it should be:\n{table}"

@@ -1,4 +1,5 @@
-"""The committed schemas in the real YAML language server, driven over LSP as an editor drives it (tests/lsp.py).
+"""The committed schemas in the real YAML language server, driven over LSP as an editor drives it
+(tests/lsp.py).
 
 One server for the module; every document is opened under plan_definitions/ (never written there), so the
 modeline finds the committed schemas as it does for an author.
@@ -22,15 +23,15 @@ from engine.models.common import Model, UnitId, described
 from engine.models.steps import Step
 from engine.models.timing import Timing, Within
 from engine.schema import editor_schema
-from tests.conftest import PLANS, ROOT, SEED
+from tests.conftest import PLANS, ROOT, SEED, VIETNAMESE
 from tests.lsp import LanguageServer, NodeMissing, ServerUnavailable, apply_completion, server_command
 
 PROPERTY = 10  # LSP CompletionItemKind
 FILES = sorted(PLANS.glob("*.yaml")) + sorted(PLANS.glob("agencies/*.yaml"))
-VIETNAMESE = re.compile("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", re.IGNORECASE)
 CLASS_NAMES = sorted({
     cls.__name__ for module in vars(engine.models).values() if hasattr(module, "__dict__")
-    for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel
+    for cls in vars(module).values()
+    if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel
 })
 
 
@@ -58,7 +59,7 @@ def _open(server: LanguageServer, text: str, folder: Path = PLANS) -> str:
 
 
 def _keys(node: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], tuple[int, int]]:
-    """The first place (0-based line, column) of each key path of a round-trip tree; list items share a path."""
+    """The first place (0-based line, column) of each key path in a round-trip tree (list items share one)."""
     out: dict[tuple[str, ...], tuple[int, int]] = {}
     if isinstance(node, CommentedMap):
         for key, value in node.items():
@@ -111,7 +112,8 @@ class TestShippedFiles:
         for key_path, (line, col) in keys.items():
             hover = server.hover(uri, line, col + 1)
             where = f"{path.name}:{line + 1}:{col + 1} {'.'.join(key_path)}"
-            assert VIETNAMESE.search(_help(hover).split("(")[0]), f"{where}: no Vietnamese help first:\n{hover}"
+            first = _help(hover).split("(")[0]
+            assert VIETNAMESE.search(first), f"{where}: no Vietnamese help first:\n{hover}"
             assert " || " not in hover, f"{where}: doubled heading:\n{hover}"
             named = [name for name in CLASS_NAMES if re.search(rf"\b{name}\b", hover)]
             assert not named, f"{where}: class names {named} in the hover:\n{hover}"
@@ -204,8 +206,8 @@ class TestWhileTyping:
         "a date with dots": ("before: 20/03/2022", "before: 30.06.2022"),
         "due with before": ("start: 16/03/2022\n      before", "due: 18/03/2022\n      before"),
         "a window with only start": ("before: 20/03/2022   #", "#"),
-        "empty timing": ("timing:\n      start: 16/03/2022\n      before: 20/03/2022   # \"thời gian thực hiện xong "
-                         "trước ngày 20/3/2022\": hạn cuối 19/3/2022\n", "timing: {}\n"),
+        "empty timing": ("timing:\n      start: 16/03/2022\n      before: 20/03/2022   # \"thời gian thực hiện "
+                         "xong trước ngày 20/3/2022\": hạn cuối 19/3/2022\n", "timing: {}\n"),
         "days with working days": ("working_days: 10}", "working_days: 10, days: 3}"),
         "a missing required key": ("    owner: van-phong\n    participants: [cac-phong-don-vi]\n    audience",
                                    "    participants: [cac-phong-don-vi]\n    audience"),
@@ -215,7 +217,7 @@ class TestWhileTyping:
 
     @pytest.fixture(scope="class")
     def flagged(self, server) -> dict[str, list[dict[str, Any]]]:
-        """Each case typed into its own copy of the seed plan, all at once: {case: diagnostics after the edit}."""
+        """Each case typed into its own copy of the seed plan, all at once: {case: its diagnostics}."""
         seed = SEED.read_text(encoding="utf-8")
         uris = {case: server.open(PLANS / f"_typing-{i}.yaml", seed) for i, case in enumerate(self.CASES)}
         assert all(server.diagnostics(uri) == [] for uri in uris.values())
@@ -232,18 +234,19 @@ class TestWhileTyping:
 
 
 class TestBrokenCorpus:
-    """The broken plans of tests/engine/invalid whose rule a schema can express are flagged in the editor too."""
+    """The broken plans of tests/engine/invalid whose rule a schema can express are flagged in the editor."""
 
     EXPRESSIBLE = ["after-days-and-working-days", "bad-id-pattern", "bad-unit-id", "date-not-a-date",
                    "duplicate-dependency", "duplicate-key", "impossible-date", "key-not-text", "missing-kind",
-                   "missing-required-field", "misspelled-timing-key", "no-steps", "quarterly-month-out-of-range",
-                   "reminder-negative-days", "several-timing-forms", "syntax-error", "tab-indentation",
-                   "unknown-evidence-kind", "unknown-key", "unknown-kind", "unknown-non-working-day",
-                   "unknown-top-level-key", "unsupported-version", "wrong-type", "yearly-29-february"]
+                   "missing-required-field", "misspelled-timing-key", "no-steps",
+                   "quarterly-month-out-of-range", "reminder-negative-days", "several-timing-forms",
+                   "syntax-error", "tab-indentation", "unknown-evidence-kind", "unknown-key", "unknown-kind",
+                   "unknown-non-working-day", "unknown-top-level-key", "unsupported-version", "wrong-type",
+                   "yearly-29-february"]
 
     def test_flagged(self, server):
         folder = ROOT / "tests" / "engine" / "invalid"
-        modeline = f"# yaml-language-server: $schema={Path('../../..') / 'plan_definitions' / 'plan.schema.json'}\n"
+        modeline = "# yaml-language-server: $schema=../../../plan_definitions/plan.schema.json\n"
         uris = {name: server.open(folder / f"_editor-{name}.yaml",
                                   modeline + (folder / f"{name}.yaml").read_text(encoding="utf-8"))
                 for name in self.EXPRESSIBLE}
@@ -257,7 +260,8 @@ class Owned(Model):
     owner: UnitId | list[UnitId] = described("Đơn vị chủ trì: một mã hoặc danh sách mã (owner).",
                                              examples=["van-phong"])
     group: Within | None = described("Nhóm thử (a model or nothing).", default=None, examples=[{"days": 3}])
-    timing: Timing = described("Thời gian (a union of models).", json_schema_extra={"markdownDescription": "Thời gian"})
+    timing: Timing = described("Thời gian (a union of models).",
+                               json_schema_extra={"markdownDescription": "Thời gian"})
 
 
 class Shapes(Model):
@@ -266,9 +270,11 @@ class Shapes(Model):
 
 class TestShapesToCome:
     def test_unions_and_optional_models(self, server, tmp_path):
-        (tmp_path / "shapes.schema.json").write_text(json.dumps(editor_schema(Shapes, "Thử")), encoding="utf-8")
+        schema = json.dumps(editor_schema(Shapes, "Thử"))
+        (tmp_path / "shapes.schema.json").write_text(schema, encoding="utf-8")
         text = ("# yaml-language-server: $schema=shapes.schema.json\nitems:\n  - owner: van-phong\n"
-                "    group: {days: 3}\n    timing: {monthly: 5}\n  - owner: [a, b]\n    timing: {due: 30/06/2022}\n")
+                "    group: {days: 3}\n    timing: {monthly: 5}\n"
+                "  - owner: [a, b]\n    timing: {due: 30/06/2022}\n")
         uri = server.open(tmp_path / "shapes.yaml", text)
         assert server.diagnostics(uri) == []
         text += "  - owner: c\n    \n"
