@@ -51,7 +51,8 @@ class EditorSchema(GenerateJsonSchema):
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         json_schema = super().default_schema(schema)
         default = json_schema.get("default")
-        if not (isinstance(default, (bool, int)) or (isinstance(default, str) and default)):
+        real = isinstance(default, (bool, int)) or (isinstance(default, str) and default)
+        if not real or "const" in json_schema:  # a second proposal would make the server insert `key: ` bare
             json_schema.pop("default", None)
         return json_schema
 

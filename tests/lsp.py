@@ -208,7 +208,9 @@ def _at(uri: str, line: int, character: int) -> dict[str, Any]:
     return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
 
 
-_PLACEHOLDER = re.compile(r"\$\{(\d+)(?::((?:[^{}\\]|\\.)*))?\}|\$\{(\d+)\|([^|]*)\|\}|\$(\d+)")
+# ${1:text} (text holds no `${`: nested placeholders go innermost first), ${1|a,b|}, $1
+_PLACEHOLDER = re.compile(
+    r"(?<!\\)(?:\$\{(\d+)(?::((?:[^}\\$]|\\.|\$(?!\{))*))?\}|\$\{(\d+)\|([^|]*)\|\}|\$(\d+))")
 
 
 def expand_snippet(snippet: str) -> str:

@@ -36,6 +36,9 @@ DEFAULTS_EXAMPLE = {"reminders": {"days_before": [7, 3]}, "on_non_working_day": 
                     "opens_before_days": 14}
 TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_title }}\nKính gửi: {{ unit_name }}\n\n"
                                  "Hạn {{ due }} ({{ days_text }}).\n"}
+# The example is shown in the hover only: as a JSON Schema example, the server would also insert it, unquoted.
+TEMPLATES_HOVER = TEMPLATES_DESCRIPTION + "\n\n```yaml\nreminder: |\n" + "".join(
+    f"  {line}\n" if line else "\n" for line in TEMPLATES_EXAMPLE["reminder"].splitlines()) + "```"
 
 
 class Issuer(Model):
@@ -149,8 +152,8 @@ class AgencyFile(Model):
         "Ngày nghỉ thêm và ngày làm bù riêng của cơ quan (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
     defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
-    templates: dict[TemplateEvent, TemplateText] = described(TEMPLATES_DESCRIPTION, default={},
-                                                             examples=[TEMPLATES_EXAMPLE])
+    templates: dict[TemplateEvent, TemplateText] = described(
+        TEMPLATES_DESCRIPTION, default={}, json_schema_extra={"markdownDescription": TEMPLATES_HOVER})
 
 
 class PlanFile(Model):
@@ -158,8 +161,7 @@ class PlanFile(Model):
 
     schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
                                 examples=["plan.schema.json"])
-    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1,
-                                    examples=[1])
+    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1)
     include: list[str] = described(
         "Tệp cơ quan dùng chung: đường dẫn tương đối từ tệp này (agency files to include).",
         default=[],
@@ -179,7 +181,7 @@ class PlanFile(Model):
     defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
     templates: dict[TemplateEvent, TemplateText] = described(
         TEMPLATES_DESCRIPTION + " Ghi đè mẫu của tệp cơ quan (overrides the agency's).", default={},
-        examples=[TEMPLATES_EXAMPLE])
+        json_schema_extra={"markdownDescription": TEMPLATES_HOVER})
     steps: list[Step] = described(
         "Các bước công việc: mỗi bước có id, kind (disseminate, coordinate, review, report), title, owner, "
         "timing (steps).", min_length=1, examples=[[STEP_KINDS["disseminate"].example]])

@@ -131,12 +131,35 @@ class TestHover:
             assert phrase in hover
 
 
+def _header_text() -> tuple[str, int]:
+    """The seed plan with an empty line in its `plan:` header, and that line."""
+    text = SEED.read_text(encoding="utf-8")
+    line = text.splitlines().index("plan:") + 1
+    return _insert_line(text, line, "  "), line
+
+
 class TestCompletion:
-    def _complete(self, server, text: str, line: int, col: int) -> list[dict[str, Any]]:
-        uri = _open(server, text)
+    def _complete(self, server, text: str, line: int, col: int, folder: Path = PLANS) -> list[dict[str, Any]]:
+        uri = _open(server, text, folder)
         items = server.completion(uri, line, col)
         assert items, "no completion"
         return items
+
+    PLACES = {  # (text, line, column, folder, the mapping a completed key lands in)
+        "a new plan file": ("# yaml-language-server: $schema=plan.schema.json\n\n", 1, 0, PLANS, lambda d: d),
+        "a new agency file": ("# yaml-language-server: $schema=../agency.schema.json\n\n", 1, 0,
+                              PLANS / "agencies", lambda d: d),
+        "the plan header": (*_header_text(), 2, PLANS, lambda d: d["plan"]),
+    }
+
+    @pytest.mark.parametrize("place", PLACES)
+    def test_every_item_leaves_a_file_that_parses(self, server, tmp_path, place):
+        text, line, col, folder, mapping = self.PLACES[place]
+        for item in self._complete(server, text, line, col, folder):
+            data = _parses(tmp_path, apply_completion(text, item, line, col))
+            if item["kind"] == PROPERTY:
+                assert item["label"] in mapping(data), item  # the key, with its colon
+            assert "null" not in (item.get("insertText") or item["textEdit"]["newText"]), item
 
     def test_new_key_in_a_step(self, server, tmp_path):
         text, start, indent = _step_text("dang-website")
@@ -194,6 +217,8 @@ class TestCompletion:
             assert len(numbers) == len(set(numbers)) >= 5, f"placeholders repeat: {snippet}"
             step = _parses(tmp_path, apply_completion(text, item, line, 4))["steps"][-1]
             TypeAdapter(Step).validate_python(step)
+        for item in items:
+            _parses(tmp_path, apply_completion(text, item, line, 4))
 
 
 class TestWhileTyping:
