@@ -90,15 +90,18 @@ class Confirmation(Model):
     )
 
 
+REMINDERS_EXAMPLE = {"days_before": [7, 3], "working_days_before": [1]}
+ESCALATION_EXAMPLE = {"after_days": 1, "every_days": 7, "max_times": 3, "to": ["lanh-dao-so"]}
+
+
 class Defaults(Model):
     """Policy every step inherits unless it says otherwise."""
 
     reminders: Reminders | None = described(
-        "Nhắc hạn mặc định của mọi bước (default reminders).", default=None,
-        examples=[{"days_before": [7, 3], "working_days_before": [1]}])
+        "Nhắc hạn mặc định của mọi bước (default reminders).", default=None, examples=[REMINDERS_EXAMPLE])
     escalation: Escalation | None = described(
         "Báo quá hạn mặc định của mọi bước (default escalation).", default=None,
-        examples=[{"after_days": 1, "every_days": 7, "max_times": 3, "to": ["lanh-dao-so"]}])
+        examples=[ESCALATION_EXAMPLE])
     on_non_working_day: NonWorkingDayPolicy | None = described(
         "Hạn rơi vào ngày nghỉ, lễ, Tết (deadline on a non-working day); không ghi: keep.", default=None,
         examples=["previous"], json_schema_extra=NON_WORKING_DAY_HELP)

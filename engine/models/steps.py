@@ -16,7 +16,7 @@ from engine.models.common import (
     described,
 )
 from engine.models.help import Form, enum_help
-from engine.models.policy import Confirmation, Escalation, Reminders
+from engine.models.policy import ESCALATION_EXAMPLE, REMINDERS_EXAMPLE, Confirmation, Escalation, Reminders
 from engine.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
 
 # Each kind of step: its help in the editor (a new step's skeleton, the hover on `kind`) and README's table.
@@ -84,10 +84,10 @@ class StepBase(Model):
     timing: Timing = described(TIMING_DESCRIPTION, json_schema_extra=TIMING_SCHEMA)
     reminders: Reminders | None = described(
         "Nhắc hạn riêng của bước (reminders); không ghi: theo 'defaults'.", default=None,
-        examples=[{"days_before": [7, 3], "working_days_before": [1]}])
+        examples=[REMINDERS_EXAMPLE])
     escalation: Escalation | None = described(
         "Báo quá hạn khi hết hạn mà chưa xác nhận (escalation); không ghi: theo 'defaults'.", default=None,
-        examples=[{"after_days": 1, "every_days": 7, "max_times": 3, "to": ["lanh-dao-so"]}])
+        examples=[ESCALATION_EXAMPLE])
     on_non_working_day: NonWorkingDayPolicy | None = described(
         "Hạn rơi vào ngày nghỉ, lễ, Tết (deadline on a non-working day); không ghi: theo 'defaults'.",
         default=None, examples=["previous"], json_schema_extra=NON_WORKING_DAY_HELP)
