@@ -85,6 +85,7 @@ class LanguageServer:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._versions: dict[str, int] = {}
+        self._configured = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         self.request("initialize", {
             "processId": os.getpid(),
@@ -104,6 +105,10 @@ class LanguageServer:
         })
         self.notify("initialized", {})
         self.notify("workspace/didChangeConfiguration", {"settings": settings})
+        # The server pulls the settings, then revalidates every open document: done before any is opened, so
+        # each open or change is answered by exactly one publication of diagnostics.
+        if not self._configured.wait(TIMEOUT):
+            raise TimeoutError(f"the server did not ask for its settings within {TIMEOUT} s")
 
     # -- protocol -------------------------------------------------------------------------------------------
 
@@ -132,6 +137,8 @@ class LanguageServer:
             if msg["method"] == "workspace/configuration":
                 result = [self.settings.get(item.get("section", ""), {}) for item in msg["params"]["items"]]
             self._send({"id": msg["id"], "result": result})
+            if msg["method"] == "workspace/configuration":
+                self._configured.set()
         elif "id" in msg:
             self._queue(self._responses, msg["id"]).put(msg)
         elif msg.get("method") == "textDocument/publishDiagnostics":
