@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from engine.dates import fmt, parse_date
 from engine.errors import KehoachError, PlanError
-from engine.people import MAX_TEXT
+from engine.people import MAX_TEXT, occurrence_key
 from engine.plan import Plan, PlanLoader
 from engine.state.models import OccurrenceRecord
-from flows.forms import occurrence_key, occurrence_label
+from flows.forms import ONLY_ONE, ONLY_ONE_KEY, occurrence_label
 
 MAX_NAME = 200
 MAX_ATTENDEES = 1_000_000
@@ -187,12 +187,14 @@ def occurrence_of(answers: Answers, plan: Plan, step: Any, value: Any, session: 
     if value is None or (isinstance(value, str) and not value.strip()):
         answers.missing.append("lần thực hiện")
         return None
+    given = " ".join(str(value).split())
+    key = occurrence_key(plan, session, step, ONLY_ONE_KEY if given.casefold() == ONLY_ONE else given)
     stored = session.scalars(select(OccurrenceRecord.key).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id)).all()
     keys = list(dict.fromkeys([*(o.key for o in plan.occurrences(step.id)), *stored]))
-    key = occurrence_key(str(value), keys)
-    if key is None:
+    if key not in keys:
         known = ", ".join(occurrence_label(k) for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
         listed = f" (các lần: {known})" if keys else ""
         answers.wrong.append(f"việc này không có lần thực hiện '{value}'{listed}")
+        return None
     return key

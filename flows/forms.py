@@ -20,7 +20,7 @@ from engine.reports.periods import key_label
 
 CONFIRM_FLOW = "kehoach-confirm"  # flow names, as `kehoach confirm` and `kehoach extend`
 EXTEND_FLOW = "kehoach-extend"
-ONLY_ONE = "lần duy nhất"  # the label of a one-off occurrence (key 'once'), which has no period to name
+ONLY_ONE_KEY, ONLY_ONE = "once", "lần duy nhất"  # a one-off occurrence, which has no period to name
 
 DATE = {"type": "string", "format": "date"}
 TEXT = {"type": "string"}
@@ -66,13 +66,6 @@ def occurrence_label(key: str) -> str:
 def occurrence_choices(plan: Plan, step_id: str) -> dict[str, str]:
     """The step's calendar occurrences, label -> key, in date order (none for an on-demand step)."""
     return {occurrence_label(o.key): o.key for o in plan.occurrences(step_id)}
-
-
-def occurrence_key(value: str, keys: list[str]) -> str | None:
-    """The key of the occurrence a form names, by its label or its key; None when none of `keys` matches."""
-    value = " ".join(value.split())
-    by_label = {occurrence_label(k).casefold(): k for k in keys}
-    return value if value in keys else by_label.get(value.casefold())
 
 
 def context(plan: Plan, step: Any) -> str:

@@ -10,7 +10,7 @@ import pytest
 from prefect.exceptions import FailedRun
 from sqlalchemy import func, select
 
-from engine.people import skip
+from engine.people import request, skip
 from engine.state.db import open_store, session_factory
 from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, OutboxRecord
 from engine.tick import tick
@@ -66,6 +66,15 @@ class TestConfirmFlow:
             recs = session.scalars(select(ConfirmationRecord).order_by(ConfirmationRecord.id)).all()
         assert [(r.occurrence_key, r.evidence) for r in recs] == [
             ("2023", {"document_number": "123/BC-KHCN"}), ("2024", {"document_number": "123/BC-KHCN"})]
+
+    def test_an_on_demand_occurrence_by_its_label(self, prefect_api, store, seed_plan):
+        now = datetime(2024, 5, 2, 9, tzinfo=TZ)
+        with session_factory(open_store(store))() as session, session.begin():
+            request(seed_plan, session, "bao-cao-theo-yeu-cau", at=now.date(), now=now, by="Sở Nội vụ")
+        state = confirm_flow(**{**REPORT, "step": "bao-cao-theo-yeu-cau", "done_on": "2024-05-06",
+                                "occurrence": " Theo yêu cầu  ngày 02/05/2024 "}, return_state=True)
+        assert state.is_completed(), state.message
+        assert state.message.startswith("Đã ghi nhận theo yêu cầu ngày 02/05/2024: hoàn thành ngày 06/05/2024")
 
     def test_a_second_confirmation_is_not_recorded_and_not_green(self, prefect_api, opened):
         confirm_flow(**QUAN_TRIET)

@@ -15,7 +15,6 @@ from flows.forms import (
     extend_schema,
     form_name,
     occurrence_choices,
-    occurrence_key,
     occurrence_label,
 )
 from tests.conftest import PLANS
@@ -78,14 +77,8 @@ class TestOccurrences:
         ("2023-H1", "6 tháng đầu năm 2023"), ("2023-05", "tháng 5/2023"),
         ("yc-2024-05-02", "theo yêu cầu ngày 02/05/2024"),
     ])
-    def test_label_and_back(self, key, label):
+    def test_labels(self, key, label):
         assert occurrence_label(key) == label
-        assert occurrence_key(label, ["once", "2023", key]) == key
-        assert occurrence_key(f"  {label.upper()} ", [key]) == key  # as typed, case aside
-        assert occurrence_key(key, [key]) == key
-
-    def test_unknown(self):
-        assert occurrence_key("năm 2030", ["2023"]) is None
 
     def test_choices_follow_the_calendar(self, seed_plan):
         choices = occurrence_choices(seed_plan, "phoi-hop-mttq")
