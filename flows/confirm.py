@@ -93,6 +93,11 @@ def _evidence(answers: Answers, step: Any, given: dict[str, Any]) -> dict[str, s
     return out
 
 
+def _already(key: str, first: ConfirmationRecord) -> State[Any]:
+    return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {first.by}, hoàn thành "
+                              f"ngày {fmt(first.done_on)}; không ghi thêm.")
+
+
 def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: Any, result: Any,
              given: dict[str, Any]) -> State[Any]:
     from engine.state.db import open_store, session_factory
@@ -107,8 +112,7 @@ def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: An
             first = session.scalars(select(ConfirmationRecord).where(
                 ConfirmationRecord.occurrence_id == row.id)).first()
             if first is not None:
-                return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {first.by}, "
-                                          f"hoàn thành ngày {fmt(first.done_on)}; không ghi thêm.")
+                return _already(key, first)
         name = answers.name(by, "họ tên người xác nhận")
         day = answers.day(done_on, "ngày hoàn thành", not_before=plan.meta.period.start,
                           before_what="ngày kế hoạch bắt đầu")
@@ -130,8 +134,7 @@ def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: An
         rec = done.record
         late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
         if not done.created:  # recorded meanwhile by someone else
-            return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {rec.by}, "
-                                      f"hoàn thành ngày {fmt(rec.done_on)}; không ghi thêm.")
+            return _already(key, rec)
     return recorded(RECORDED, f"Đã ghi nhận {occurrence_label(key)}: hoàn thành ngày {fmt(day)}, {late}; "
                               f"người xác nhận: {name}.")
 
