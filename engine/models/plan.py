@@ -22,6 +22,25 @@ TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_titl
                                  "Hạn {{ due }} ({{ days_text }}).\n"}
 
 
+SignerAuthority = Literal["TM.", "KT.", "TL.", "TUQ.", "Q."]
+DateLine = Literal["blank", "due", "drafted"]
+
+
+def check_signer(issuer: Issuer) -> None:
+    """Raises ValueError when the signer block cannot be printed as Decree 30/2020 shows it: TM. needs the
+    collective's name, KT./TL./TUQ./Q. the head's title, KT./TL./TUQ. the signer's own title."""
+    authority = issuer.signer_authority
+    if authority == "TM." and not issuer.collective:
+        raise ValueError("signer_authority 'TM.' needs 'collective' (e.g. 'ỦY BAN NHÂN DÂN')")
+    if authority not in (None, "TM.") and not issuer.head_title:
+        raise ValueError(f"signer_authority '{authority}' needs 'head_title' (e.g. 'GIÁM ĐỐC')")
+    if authority in ("KT.", "TL.", "TUQ.") and not issuer.signer_title:
+        raise ValueError(f"signer_authority '{authority}' needs 'signer_title' (e.g. 'PHÓ GIÁM ĐỐC')")
+    if issuer.collective and authority not in ("TM.", "KT."):
+        raise ValueError("'collective' is printed after TM.: set signer_authority to 'TM.' (or 'KT.' when a deputy "
+                         "signs for the head on behalf of the collective)")
+
+
 class Issuer(Model):
     """The issuing body as Decree 30/2020 prints it."""
 
@@ -31,12 +50,31 @@ class Issuer(Model):
     place: Text | None = described("Địa danh ghi ngày tháng (place).", default=None, examples=["Thái Nguyên"])
     signer_title: Text | None = described("Chức danh người ký (signer's title).", default=None, examples=["GIÁM ĐỐC"])
     signer_name: Text | None = described("Họ tên người ký (signer's name).", default=None)
+    signer_authority: SignerAuthority | None = described(
+        "Quyền hạn của người ký (Nghị định 30/2020): TM. (thay mặt tập thể), KT. (ký thay người đứng đầu), TL. "
+        "(thừa lệnh), TUQ. (thừa ủy quyền), Q. (quyền); để trống khi người đứng đầu ký.",
+        default=None, examples=["KT."])
+    head_title: Text | None = described(
+        "Chức vụ người đứng đầu, in sau KT., TL., TUQ., Q. (head's title).", default=None, examples=["GIÁM ĐỐC"])
+    collective: Text | None = described(
+        "Tên tập thể lãnh đạo hoặc cơ quan, in sau TM. (với KT.: TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH).",
+        default=None, examples=["ỦY BAN NHÂN DÂN"])
+    date_line: DateLine = described(
+        "Ngày tháng trên dự thảo: blank (để trống ngày, tháng cho người ký: ngày ... tháng ... năm 2023), due (ngày "
+        "hạn của kỳ báo cáo), drafted (ngày lập dự thảo).", default="blank", examples=["blank"])
+
+    @model_validator(mode="after")
+    def _signer(self) -> Issuer:
+        check_signer(self)
+        return self
 
 
 class Unit(Model):
     """A unit (đơn vị) - internal or external - and the notification tags it is reached by."""
 
     name: Text = described("Tên đơn vị (unit name).", examples=["Văn phòng Sở"])
+    abbreviation: Text | None = described(
+        "Tên viết tắt, dùng ở nơi nhận và dòng lưu văn bản (Lưu: VT, VP.).", default=None, examples=["VP"])
     external: bool = described("Đơn vị ngoài cơ quan (external organisation).", default=False)
     notify: list[Tag] = described(
         "Nhãn kênh thông báo (notification tags, mapped to addresses in the channels file - never addresses here).",
