@@ -27,7 +27,7 @@ from docx.shared import Cm, Length, Mm, Pt
 from docx.text.paragraph import Paragraph
 
 from engine.reports.content import MOTTO, NAME_HERE, NATIONAL_TITLE, Draft, Para, Table
-from engine.reports.layout import break_name, column_widths
+from engine.reports.layout import break_name, column_widths, row_wraps
 from engine.reports.metrics import width
 
 FONT = "Times New Roman"
@@ -294,7 +294,7 @@ def _body(doc: Any, p: Para) -> None:
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
-def _row_properties(tr: Any, heading: bool) -> None:
+def _row_properties(tr: Any, heading: bool = False) -> None:
     """A row never split across pages; the heading row repeated at the top of each page."""
     trPr = tr.get_or_add_trPr()
     trPr.append(OxmlElement("w:cantSplit"))
@@ -305,13 +305,16 @@ def _row_properties(tr: Any, heading: bool) -> None:
 def _table(doc: Any, t: Table) -> None:
     """A result table: a heading row, then one row per entry, each copied from a prototype row that already
     carries the column widths, the cell style and a run to hold the text (python-docx would otherwise insert
-    them, cell by cell, at their schema places - most of the time a draft takes)."""
+    them, cell by cell, at their schema places - most of the time a draft takes).
+
+    Rows of several lines are marked never to split across pages. A row of one line cannot split anyway, and
+    LibreOffice (7.4) loses the rest of a table that breaks below such a row when it is marked: so it is not.
+    """
     widths = column_widths([t.headers, *t.rows], TEXT_MM, CELL_SIZE, 2 * CELL_MARGIN_MM, nowrap=t.nowrap)
     table = _sized_table(doc, 2, widths, cell_margin=CELL_MARGIN_MM)
     table._tbl.tblStyle_val = GRID_STYLE  # by id: python-docx's setter compares it with the default style
     head, proto = table.rows
     _row_properties(head._tr, heading=True)
-    _row_properties(proto._tr, heading=False)
     for cell, value in zip(head.cells, t.headers):
         _run(_styled(cell.paragraphs[0], _id(HEAD_STYLE)), value)
     for cell in proto.cells:
@@ -320,6 +323,8 @@ def _table(doc: Any, t: Table) -> None:
     for values in t.rows:
         tr = deepcopy(prototype)
         prototype.addprevious(tr)
+        if row_wraps(values, widths, CELL_SIZE, 2 * CELL_MARGIN_MM):
+            _row_properties(tr)
         for tc, value in zip(tr.tc_lst, values):
             _cell_text(tc.find(_W_P), value)
     table._tbl.remove(prototype)
@@ -344,7 +349,7 @@ def _signature(doc: Any, draft: Draft) -> None:
     seal, the name (or a marked place for it). One row that never splits: the block stays on one page."""
     _paragraph(doc).paragraph_format.keep_with_next = True
     table = _sized_table(doc, 1, list(SIGN_MM))
-    _row_properties(table.rows[0]._tr, heading=False)
+    _row_properties(table.rows[0]._tr)
     receivers, signer = (_emptied(c) for c in table.rows[0].cells)
     _paragraph(receivers, "Nơi nhận:", size=Pt(12), bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     for r in draft.receivers:

@@ -47,7 +47,7 @@ def break_name(name: str, room: float, size: float, bold: bool = False) -> list[
 
 def _two_lines(text: str, size: float, bold: bool) -> float:
     """The width a heading needs on at most two lines, broken where the lines come out most even."""
-    words = text.split()
+    words = text.split(" ")
     if len(words) < 2:
         return width(text, size, bold)
     return min(max(width(" ".join(words[:i]), size, bold), width(" ".join(words[i:]), size, bold))
@@ -81,3 +81,8 @@ def column_widths(rows: Sequence[Sequence[str]], total: float, size: float, padd
         share = (total - sum(least)) / spread
         return [lo + (m - lo) * share for m, lo in zip(most, least)]
     return [w * total / sum(least) for w in least]
+
+
+def row_wraps(values: Sequence[str], widths: Sequence[float], size: float, padding: float) -> bool:
+    """Whether a table row takes more than one line: some cell's text is wider than its column."""
+    return any(width(line, size) + padding + _SLACK > w for value, w in zip(values, widths) for line in value.split("\n"))

@@ -9,6 +9,7 @@ from the fonts with `python -m engine.reports.metrics` (reads Debian's fonts-lib
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
 import unicodedata
@@ -19,6 +20,7 @@ TABLE = Path(__file__).with_name("times_widths.json")
 FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 STYLES = {"regular": "Regular", "bold": "Bold", "italic": "Italic", "bold_italic": "BoldItalic"}
 PT_MM = 25.4 / 72
+_BREAKS = re.compile(r"[ \t\n]+")  # where a line may break (not at a no-break space)
 # Every letter of Vietnamese (precomposed), ASCII, Latin-1 and the punctuation of official texts.
 CHARACTERS = "".join(chr(c) for c in [*range(0x20, 0x7F), *range(0xA0, 0x180), 0x1A0, 0x1A1, 0x1AF, 0x1B0,
                                       *range(0x1EA0, 0x1EFA), *range(0x2010, 0x2027), 0x2030, 0x20AB, 0x2116])
@@ -48,7 +50,7 @@ def width(text: str, size: float, bold: bool = False, italic: bool = False) -> f
 
 def widest_word(text: str, size: float, bold: bool = False, italic: bool = False) -> float:
     """The width of the longest unbreakable piece of `text` (its widest word), in millimetres."""
-    return max((width(w, size, bold, italic) for w in text.split()), default=0.0)
+    return max((width(w, size, bold, italic) for w in _BREAKS.split(text) if w), default=0.0)
 
 
 # ---------------------------------------------------------------------------------------------------------------

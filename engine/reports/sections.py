@@ -31,7 +31,8 @@ from engine.reports.wording import (
 
 FILL = "Cần bổ sung"  # marks a place the official writes in; renderers highlight it
 ITEM_HEADERS = ("Kỳ", "Hạn", "Hoàn thành", "Kết quả thực hiện")
-SUMMARY_HEADERS = ("TT", "Nhiệm vụ", "Đơn vị chủ trì", "Đến hạn", "Hoàn thành", "Đúng hạn", "Quá hạn")
+# 'chủ trì' joined by a no-break space: the heading breaks as 'Đơn vị / chủ trì', never leaving 'trì' alone.
+SUMMARY_HEADERS = ("TT", "Nhiệm vụ", "Đơn vị chủ\u00a0trì", "Đến hạn", "Hoàn thành", "Đúng hạn", "Quá hạn")
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,8 @@ def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Par
                    Para("3. Bài học kinh nghiệm", "subheading"), fill("bài học kinh nghiệm rút ra")]
     else:
         blocks += _shortcomings(plan, facts)
-    to = f" với {recipient}" if recipient else ""
+    above = recipient or (plan.meta.parent_plan.issuer if plan.meta.parent_plan else None)
+    to = f" với {above}" if above else ""
     blocks += [Para(third, "heading"), *_ahead(plan, facts),
                Para(fourth, "heading"), fill(f"đề xuất, kiến nghị{to} (nếu có)")]
     window = facts.window
