@@ -113,7 +113,11 @@ def day_off(plan: Any, day: date) -> str:
     name = plan.workdays.holiday_name(day) or next(
         (d.name for cal in [*(a.calendar for a in plan.agencies), plan.file.calendar] for d in cal.holidays
          if d.date == day and d.name), None)
-    return f"ngày nghỉ {lower_first(name)}" if name else "ngày nghỉ"
+    if not name:
+        return "ngày nghỉ"
+    if name.split(" ", 1)[0].lower() == "nghỉ":  # 'Nghỉ bù Tết Dương lịch'
+        return f"ngày {lower_first(name)}"
+    return f"ngày nghỉ {lower_first(name) if name.startswith('Mùng') else dmy(name)}"
 
 
 def moved(plan: Any, item: Item) -> str:
