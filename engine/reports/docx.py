@@ -21,8 +21,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.part import XmlPart
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Length, Mm, Pt
 from docx.text.paragraph import Paragraph
 
@@ -104,7 +104,7 @@ def _setup(doc: Any) -> None:
         heading.element.get_or_add_pPr().append(outline)  # Word's navigation pane shows the sections
 
 
-_W_P, _W_R, _W_T = qn("w:p"), qn("w:r"), qn("w:t")
+_W_P, _W_R, _W_T, _W_PPR = qn("w:p"), qn("w:r"), qn("w:t"), qn("w:pPr")
 _DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 GRID_STYLE = "TableGrid"  # the id of the "Table Grid" style of python-docx's default template
 
@@ -278,17 +278,35 @@ def _run(paragraph: Any, text: str) -> Any:
 
 
 def _styled(paragraph: Any, style_id: str) -> Any:
-    """Set a paragraph's style by id: python-docx's setter looks the style up among all styles on every call,
-    which made a draft with a few hundred table cells take most of a second."""
-    paragraph._p.style = style_id
+    """Give a new, unstyled paragraph a style by id: python-docx's setter looks the style up among all styles on
+    every call, and places the element by searching its schema successors - most of the time of a table."""
+    p = paragraph._p
+    pPr = p.find(_W_PPR)
+    if pPr is None:
+        pPr = OxmlElement("w:pPr")
+        p.insert(0, pPr)
+    pPr.insert(0, OxmlElement("w:pStyle", {qn("w:val"): style_id}))  # the first child of w:pPr
     return paragraph
+
+
+@cache
+def _styled_p(style_id: str) -> Any:
+    return parse_xml(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{style_id}"/></w:pPr></w:p>')
+
+
+def _body_paragraph(doc: Any, style_id: str) -> Paragraph:
+    """A new paragraph of the body in a style, made from a copy (`doc.add_paragraph()` looks for the section
+    properties among all the body's paragraphs each time, and the style setter for the paragraph properties)."""
+    p = deepcopy(_styled_p(style_id))
+    doc.element.body.sectPr.addprevious(p)
+    return Paragraph(p, doc._body)
 
 
 def _body(doc: Any, p: Para) -> None:
     if p.style in HEADING_STYLES:
-        _run(_styled(doc.add_paragraph(), _id(HEADING_STYLES[p.style][0])), p.text)
+        _run(_body_paragraph(doc, _id(HEADING_STYLES[p.style][0])), p.text)
         return
-    run = _run(_styled(doc.add_paragraph(), _id(LEAD_STYLE if p.style == "lead" else BODY_STYLE)), p.text)
+    run = _run(_body_paragraph(doc, _id(LEAD_STYLE if p.style == "lead" else BODY_STYLE)), p.text)
     if p.style == "fill":
         run.italic = True
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
