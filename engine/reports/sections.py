@@ -12,7 +12,7 @@ from engine.models.steps import Coordinate, Disseminate, Review
 from engine.models.timing import OnDemand
 from engine.plan import Plan
 from engine.reports.periods import CUMULATIVE, key_label, titled
-from engine.reports.results import IN_PROGRESS, LATE, OVERDUE, Facts, Item, StepResult
+from engine.reports.results import IN_PROGRESS, LATE, NOT_OPENED, OVERDUE, Facts, Item, StepResult
 from engine.reports.wording import (
     doc_ref,
     day_off,
@@ -124,6 +124,8 @@ def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) ->
     elif r.done_before is not None:
         out.append(Para(" ".join(t for t in (f"Đã hoàn thành ngày {fmt(item.done_on)}, trước kỳ báo cáo.",
                                              what_was_done(item)) if t)))
+    elif item is not None and item.outcome in (IN_PROGRESS, NOT_OPENED):
+        out.append(Para(outcome_sentence(item)))  # opened, due after the period (an extension may have moved it)
     else:
         out.append(Para(("Chưa đến hạn." if whole else "Trong kỳ chưa đến hạn.") if item is not None
                         else "Không có lần thực hiện nào."))

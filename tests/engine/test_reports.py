@@ -420,7 +420,7 @@ class TestResults:
     def test_an_extension_gives_the_deadline_in_force_and_why(self, drafts_of_every_kind):
         md = md_of(drafts_of_every_kind["qua-han"])
         assert ("Thời hạn: 20/10/2023 (gia hạn từ 29/09/2023 đến 20/10/2023: Chờ số liệu tổng hợp của các phòng, "
-                "đơn vị thuộc Sở).") in md
+                "đơn vị thuộc Sở).\n\nĐang thực hiện.") in md
         assert "29/09/2023" not in md.replace("gia hạn từ 29/09/2023", "")  # the first deadline only as history
         assert "- Sơ kết việc triển khai, thực hiện Đề án (năm 2023): đang thực hiện, hạn 20/10/2023." in md
 
