@@ -9,7 +9,6 @@ the renderer's output would be: `docs/previews.json` holds a fingerprint of each
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -94,7 +93,7 @@ def seed_life(plan: Plan, sessions: Callable[[], Session], end: date = END, *, n
                                                             evidence=dict(d.evidence), result=d.result)))
     if extension:
         on, step, to, why = EXTENSION
-        events.append((on, lambda s, now: extend(_extending(plan), s, step, to=to, by="Giám đốc Sở", reason=why,
+        events.append((on, lambda s, now: extend(plan, s, step, to=to, by="Giám đốc Sở", reason=why,
                                                  key=None, at=on, now=now)))
     events.append((REQUEST, lambda s, now: request(plan, s, "bao-cao-theo-yeu-cau", at=REQUEST, now=now,
                                                    by="Sở Nội vụ tỉnh Thái Nguyên")))
@@ -105,19 +104,6 @@ def seed_life(plan: Plan, sessions: Callable[[], Session], end: date = END, *, n
             act(session, tick_time(plan, when))
         day = when
     _live(plan, sessions, day, end, never_from)
-
-
-def _extending(plan: Plan) -> Plan:
-    """The plan `extend` is given: notifiers has no default message for an extension yet (`kehoach extend`
-    fails the same way), so until it has one the owner's notice uses this plain one."""
-    from notifiers.templates import DEFAULT_TEMPLATES
-
-    if "extended" in DEFAULT_TEMPLATES or "extended" in plan.templates:
-        return plan
-    copied = copy.copy(plan)
-    copied.templates = {**plan.templates, "extended": "[{{ plan_number }}] Gia hạn: {{ step_title }}\n"
-                                                      "Kính gửi: {{ unit_name }}\n\nHạn mới: {{ due }}.\n"}
-    return copied
 
 
 def _live(plan: Plan, sessions: Callable[[], Session], start: date, end: date, never_from: date | None) -> None:

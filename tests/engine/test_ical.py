@@ -82,14 +82,13 @@ class TestFeed:
 
     def test_an_extended_deadline_is_the_one_shown(self, seed_plan, tmp_path):
         from engine.people import extend
-        from engine.reports.previews import _extending
         from engine.state.db import open_store, session_factory
         from engine.state.store import occurrences_of
 
         sessions = session_factory(open_store(f"sqlite:///{tmp_path / 's.db'}"))
         when = datetime(2023, 9, 20, 7, 30, tzinfo=HCM)
         with sessions() as session, session.begin():
-            extend(_extending(seed_plan), session, "so-ket", to=date(2023, 10, 20), by="Giám đốc Sở",
+            extend(seed_plan, session, "so-ket", to=date(2023, 10, 20), by="Giám đốc Sở",
                    reason="Chờ số liệu", key="2023", at=when.date(), now=when)
         with sessions() as session:
             rows = occurrences_of(session, seed_plan.id)
