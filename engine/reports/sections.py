@@ -110,11 +110,7 @@ def _who(plan: Plan, step: Any) -> str:
 
 def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) -> list[Para | Table]:
     item = r.items[0] if r.items else r.done_before or r.next_item
-    if item is None:
-        calendar = [o for o in plan.occurrences(r.step.id)]
-        deadline = f"{fmt(calendar[0].due)}" if calendar else ""
-    else:
-        deadline = one_off_deadline(plan, r.step, item, numbers)
+    deadline = one_off_deadline(plan, r.step, item, numbers) or "chưa xác định"  # no date: waits for another
     out: list[Para | Table] = [Para(f"{_who(plan, r.step)}. Thời hạn: {deadline}.", "lead")]
     if r.items:
         done = what_was_done(item) if item.finished else ""
