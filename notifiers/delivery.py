@@ -303,10 +303,11 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
     facts = _facts_of(plans or stored_plans(sessions), now)
     started = time.perf_counter()
     with sessions() as session:
-        waiting = _plans_waiting(session, plan_id)
+        waiting = _plans_waiting(session, plan_id, now)
     for pid in waiting:  # looked up before the claim's transaction takes the store
         facts(pid)
-    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link)
+    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link) \
+        if waiting or retry_given_up else []
     sending = time.perf_counter()
     if jobs:
         limit = concurrency or int(os.environ.get(ENV_CONCURRENCY) or DEFAULT_CONCURRENCY)
@@ -335,12 +336,16 @@ def _facts_of(plans: Callable[[str], Any], now: datetime) -> Callable[[str], Pla
     return get
 
 
-def _plans_waiting(session: Session, plan_id: str | None) -> list[str]:
-    """The plans with notices or messages a delivery may take now."""
-    rows = _scope(select(OutboxRecord.plan_id).where(OutboxRecord.status.in_((PENDING, NO_TARGET)),
-                                                     OutboxRecord.message_id.is_(None)), plan_id).distinct()
-    messages = _scope(select(MessageRecord.plan_id).where(MessageRecord.status.in_(
-        (FAILED, UNKNOWN, SENDING, GIVEN_UP))), plan_id, MessageRecord).distinct()
+def _plans_waiting(session: Session, plan_id: str | None, now: datetime) -> list[str]:
+    """The plans with notices or messages a delivery may take now (none: the claim's transaction is skipped)."""
+    rows = _scope(select(OutboxRecord.plan_id).where(
+        OutboxRecord.status.in_((PENDING, NO_TARGET)), OutboxRecord.message_id.is_(None),
+        OutboxRecord.tag.is_not(None),
+        or_(OutboxRecord.next_attempt_at.is_(None), OutboxRecord.next_attempt_at <= now)), plan_id).distinct()
+    messages = _scope(select(MessageRecord.plan_id).where(
+        MessageRecord.status.in_((FAILED, UNKNOWN, SENDING)),
+        or_(MessageRecord.next_attempt_at.is_(None), MessageRecord.next_attempt_at <= now)),
+        plan_id, MessageRecord).distinct()
     return sorted(set(session.scalars(rows)) | set(session.scalars(messages)))
 
 

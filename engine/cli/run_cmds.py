@@ -162,8 +162,9 @@ def status(
         if r["confirmation"]:
             c = r["confirmation"]
             conf = f"{c['by']} {_dmy(c['done_on'])}" + "".join(f"; {k}: {v}" for k, v in c["evidence"].items())
+        due = _dmy(r["due"]) + (f" (gia hạn, hạn đầu {_dmy(r['original_due'])})" if r["original_due"] else "")
         table.add_row(r["step"] + (" (mồ côi)" if r["orphaned"] else ""), r["occurrence"], r["status_vi"],
-                      _dmy(r["due"]), str(r["days_overdue"] or ""), conf, r["notices"])
+                      due, str(r["days_overdue"] or ""), conf, r["notices"])
     Console(width=160).print(table)
     print(counts.line() + ".")
 
