@@ -303,11 +303,10 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
     facts = _facts_of(plans or stored_plans(sessions), now)
     started = time.perf_counter()
     with sessions() as session:
-        waiting = _plans_waiting(session, plan_id, now)
+        waiting = _plans_waiting(session, plan_id, now, retry_given_up)
     for pid in waiting:  # looked up before the claim's transaction takes the store
         facts(pid)
-    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link) \
-        if waiting or retry_given_up else []
+    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link) if waiting else []
     sending = time.perf_counter()
     if jobs:
         limit = concurrency or int(os.environ.get(ENV_CONCURRENCY) or DEFAULT_CONCURRENCY)
@@ -336,15 +335,16 @@ def _facts_of(plans: Callable[[str], Any], now: datetime) -> Callable[[str], Pla
     return get
 
 
-def _plans_waiting(session: Session, plan_id: str | None, now: datetime) -> list[str]:
+def _plans_waiting(session: Session, plan_id: str | None, now: datetime, retry_given_up: bool = False) -> list[str]:
     """The plans with notices or messages a delivery may take now (none: the claim's transaction is skipped)."""
     rows = _scope(select(OutboxRecord.plan_id).where(
         OutboxRecord.status.in_((PENDING, NO_TARGET)), OutboxRecord.message_id.is_(None),
         OutboxRecord.tag.is_not(None),
         or_(OutboxRecord.next_attempt_at.is_(None), OutboxRecord.next_attempt_at <= now)), plan_id).distinct()
+    due = or_(MessageRecord.next_attempt_at.is_(None), MessageRecord.next_attempt_at <= now)
     messages = _scope(select(MessageRecord.plan_id).where(
-        MessageRecord.status.in_((FAILED, UNKNOWN, SENDING)),
-        or_(MessageRecord.next_attempt_at.is_(None), MessageRecord.next_attempt_at <= now)),
+        or_(MessageRecord.status.in_((FAILED, UNKNOWN, SENDING)) & due,
+            MessageRecord.status == GIVEN_UP if retry_given_up else False)),
         plan_id, MessageRecord).distinct()
     return sorted(set(session.scalars(rows)) | set(session.scalars(messages)))
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.dates import fmt
 from engine.plan import Plan
-from engine.reports.periods import in_brackets
+from engine.reports.periods import in_brackets, titled
 from engine.state.models import DocumentRecord
 
 _KIND_VI = {"report": "báo cáo", "review": "sơ kết, tổng kết"}
@@ -40,8 +40,8 @@ def draft_records(session: Session, plan_id: str, occurrences: Iterable[tuple[st
 def markdown_for(plan: Plan, document: Any) -> str:
     """The artifact text of a stored Markdown draft: a heading naming the occurrence, then the draft itself."""
     step = plan.step_by_id.get(document.step_id)
-    title = " ".join(step.title.split()) if step else document.step_id
-    head = (f"# Dự thảo: {title}{in_brackets(document.occurrence_key)}\n\n"
+    title = titled(step.title, document.occurrence_key) if step else document.step_id
+    head = (f"# Dự thảo: {title}\n\n"
             f"Kế hoạch số {plan.meta.number}; lập ngày {fmt(document.created_on)} từ số liệu ghi nhận"
             f"{f'; tài liệu số {document.id} (kèm bản DOCX)' if getattr(document, 'id', None) else ''}.\n\n")
     return head + document.content.decode("utf-8")
