@@ -504,11 +504,10 @@ def _documents(session: Session, ids: set[int]) -> dict[int, tuple[str, bytes]]:
     """Stored drafts by id, with a file name a person recognises (plan-step-occurrence.format)."""
     if not ids:
         return {}
-    out = {}
-    for d in session.scalars(select(DocumentRecord).where(DocumentRecord.id.in_(ids))):
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{d.plan_id}-{d.step_id}-{d.occurrence_key}")
-        out[d.id] = (f"du-thao-{stem}.{d.format}", d.content)
-    return out
+    from engine.reports.artifacts import document_name
+
+    return {d.id: (document_name(d.plan_id, d.step_id, d.occurrence_key, d.format), d.content)
+            for d in session.scalars(select(DocumentRecord).where(DocumentRecord.id.in_(ids)))}
 
 
 def _run_async(coro: Any) -> None:

@@ -612,6 +612,8 @@ class TestArtifacts:
         assert markdown.startswith("# Dự thảo: Tổng hợp, báo cáo kết quả thực hiện Đề án hằng năm gửi Sở "
                                    "Nội vụ tỉnh (năm 2023)")
         assert "> Dự thảo báo cáo kết quả thực hiện Kế hoạch số 28/KH-KHCN năm 2023" in markdown
-        assert description == "Dự thảo báo cáo bao-cao-hang-nam (năm 2023) - Kế hoạch số 28/KH-KHCN"
+        assert description == ("Dự thảo báo cáo: Báo cáo kết quả hằng năm gửi Sở Nội vụ (năm 2023) - Kế hoạch số "
+                               "28/KH-KHCN")  # no internal ids
+        assert "Bản Word (DOCX) được gửi kèm thư cho đơn vị chủ trì." in markdown  # no drafts server here
         review, _ = made["kh-28-khcn-2022-draft-so-ket-2023"]
         assert review.startswith("# Dự thảo: Sơ kết việc triển khai, thực hiện Đề án (năm 2023)\n")  # one label
