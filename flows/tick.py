@@ -181,12 +181,10 @@ def health(summary: dict[str, Any]) -> Any:
 
 
 def confirm_links() -> Any:
-    """The addresses of the plans' confirmation forms on the Prefect server this run reports to (flows.links),
-    or None when there is none to link to."""
-    try:
-        from flows.links import ConfirmLinks
-    except ImportError:
-        return None
+    """The addresses of the plans' confirmation forms on the Prefect server this run reports to (flows.links);
+    it answers None where there is none to link to."""
+    from flows.links import ConfirmLinks
+
     return ConfirmLinks()
 
 

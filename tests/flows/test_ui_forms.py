@@ -229,10 +229,39 @@ def confirmations(url: str) -> list[ConfirmationRecord]:
         return list(session.scalars(select(ConfirmationRecord).order_by(ConfirmationRecord.id)))
 
 
+def link_from_the_notice(url: str, tmp_path: Path, day: date, owner_tag: str) -> str:
+    """Tick the plan on `day` in the served store, deliver its notices to a loopback SMTP server with one
+    address per tag, and take the form's address from the e-mail the owner got."""
+    import re
+
+    from engine.plan import load_plan
+    from engine.tick import tick
+    from notifiers.delivery import deliver_outbox
+    from tests.notifiers.conftest import SEED_TAGS, write_channels
+    from tests.notifiers.receivers import SmtpReceiver
+
+    plan = load_plan(PLANS / f"{PLAN}.yaml")
+    sessions = session_factory(open_store(url))
+    tick(plan, sessions, datetime.combine(day, datetime.min.time().replace(hour=7, minute=30), tzinfo=TZ))
+    with SmtpReceiver() as smtp:
+        path = write_channels(tmp_path / "channels.txt", {t: smtp.url(f"{t}@khcn.vn") for t in SEED_TAGS})
+        os.environ["KEHOACH_NOTIFY_MIN_INTERVAL"] = "0"
+        try:
+            deliver_outbox(sessions, datetime.combine(day, datetime.min.time().replace(hour=7, minute=35),
+                                                      tzinfo=TZ), path, link=ConfirmLinks())
+        finally:
+            os.environ.pop("KEHOACH_NOTIFY_MIN_INTERVAL", None)
+        (mail,) = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == f"{owner_tag}@khcn.vn"]
+    body = mail.get_content().replace("\r\n", "\n")
+    found = re.search(r"Xác nhận hoàn thành \(mở trên trình duyệt\): (\S+)", body)
+    assert found, body
+    return found.group(1)
+
+
 def test_confirm_quan_triet_from_its_link(served, browser, prefect_api, tmp_path):
     url, log = served
-    link = ConfirmLinks()(PLAN, "quan-triet", "once")
-    assert link is not None
+    link = link_from_the_notice(url, tmp_path, date(2022, 3, 16), "van-phong")  # the e-mail the owner got
+    assert link == ConfirmLinks()(PLAN, "quan-triet", "once")
 
     # The form of exactly this step: its evidence, with Vietnamese titles; no "(Optional)", no "None" toggle.
     titles = open_form(browser, link)
