@@ -102,8 +102,11 @@ def deliver_task(plan: Plan, now: datetime, channels: str | None) -> dict[str, A
     from flows.artifacts import artifact, artifact_key
     from notifiers.delivery import DeliveryFailed, deliver_outbox
 
+    from flows.links import ConfirmLinks, ExtendLinks
+
     report = deliver_outbox(_sessions(), now, channels, plan_id=plan.id,
-                            plans=lambda pid: plan if pid == plan.id else None, link=confirm_links())
+                            plans=lambda pid: plan if pid == plan.id else None, link=ConfirmLinks(),
+                            extend_link=ExtendLinks())
     shown = artifact("markdown", artifact_key(plan.id, "thong-bao"), report.markdown(), report.summary())
     PUBLISHER.submit([shown])
     if not report.ok:
@@ -178,14 +181,6 @@ def health(summary: dict[str, Any]) -> Any:
     else:
         name = "Đúng tiến độ"
     return Completed(name=name, message=summary["line"], data=summary)
-
-
-def confirm_links() -> Any:
-    """The addresses of the plans' confirmation forms on the Prefect server this run reports to (flows.links);
-    it answers None where there is none to link to."""
-    from flows.links import ConfirmLinks
-
-    return ConfirmLinks()
 
 
 # The flow's settings. Its result (the summary above) is never persisted: the state store is the record, and

@@ -52,14 +52,18 @@ class Message:
 
 
 def compose(items: list[Item], day: date, overrides: dict[str, str] | None = None,
-            link: Link | None = None) -> Message:
-    """The message of `items` (one recipient, one plan) sent on `day`."""
+            link: Link | None = None, extend_link: Link | None = None) -> Message:
+    """The message of `items` (one recipient, one plan) sent on `day`; `link` gives the address of an
+    occurrence's confirmation form (for its owner), `extend_link` of its extension form (for leadership)."""
     first = items[0].context
     rendered: dict[int, Rendered] = {}
     for item in items:
         ctx = dict(item.context)
+        where = (str(ctx.get("plan_id")), item.step_id or "", item.occurrence_key or "")
         if link is not None and item.step_id and item.occurrence_key and "confirm_command" in ctx:
-            ctx["confirm_url"] = link(str(ctx.get("plan_id")), item.step_id, item.occurrence_key) or ""
+            ctx["confirm_url"] = link(*where) or ""
+        if extend_link is not None and item.template == "escalation" and item.occurrence_key:
+            ctx["extend_url"] = extend_link(*where) or ""
         if ctx.get("summary"):
             ctx["summary"] = plain(str(ctx["summary"]))
         rendered[item.id] = render_item(item.template, ctx, day, overrides)

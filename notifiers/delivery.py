@@ -268,7 +268,7 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
                    plan_id: str | None = None, *, policy: RetryPolicy | None = None,
                    concurrency: int | None = None, retry_given_up: bool = False,
                    plans: Callable[[str], Any] | None = None, link: Link | None = None,
-                   send_timeout: float | None = None) -> DeliveryReport:
+                   extend_link: Link | None = None, send_timeout: float | None = None) -> DeliveryReport:
     """Compose and send every due message of the outbox (of one plan, or all) and record each outcome.
 
     Args:
@@ -283,6 +283,7 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
         plans: plan id -> a loaded Plan (or PlanFacts), for its working days, templates and grouping; default:
             the plan files the store recorded. A plan that cannot be had gets the national calendar.
         link: (plan id, step id, occurrence key) -> the confirmation form's address, for notices to owners.
+        extend_link: the same for the extension form, for escalations to leadership.
         send_timeout: seconds one service may take (default KEHOACH_SEND_TIMEOUT or 60).
 
     Raises:
@@ -306,7 +307,8 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
         waiting = _plans_waiting(session, plan_id, now, retry_given_up)
     for pid in waiting:  # looked up before the claim's transaction takes the store
         facts(pid)
-    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link) if waiting else []
+    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, (link, extend_link)) \
+        if waiting else []
     sending = time.perf_counter()
     if jobs:
         limit = concurrency or int(os.environ.get(ENV_CONCURRENCY) or DEFAULT_CONCURRENCY)
@@ -376,7 +378,7 @@ _COLUMNS = (OutboxRecord.id, OutboxRecord.plan_id, OutboxRecord.step_id, OutboxR
 
 def _claim(sessions: Callable[[], Session], now: datetime, ch: Channels, plan_id: str | None, policy: RetryPolicy,
            report: DeliveryReport, retry_given_up: bool, facts: Callable[[str], PlanFacts],
-           link: Link | None) -> list[_Job]:
+           links: tuple[Link | None, Link | None]) -> list[_Job]:
     """Compose the due notices into messages and lease them, with the messages due for a retry (one short
     transaction)."""
     lease = now + policy.lease
@@ -384,7 +386,7 @@ def _claim(sessions: Callable[[], Session], now: datetime, ch: Channels, plan_id
     with sessions() as session, session.begin():
         pg = session.get_bind().dialect.name == "postgresql"
         retry = _retries(session, now, plan_id, retry_given_up, pg, facts)
-        new = _compose_new(session, now, ch, plan_id, pg, report, facts, link)
+        new = _compose_new(session, now, ch, plan_id, pg, report, facts, links)
         for msg in retry + new:
             services = ch.for_tag(msg.tag)
             todo = [s for s in services if s.key not in set(msg.delivered_to or [])]
@@ -437,7 +439,8 @@ def _retries(session: Session, now: datetime, plan_id: str | None, retry_given_u
 
 
 def _compose_new(session: Session, now: datetime, ch: Channels, plan_id: str | None, pg: bool,
-                 report: DeliveryReport, facts: Callable[[str], PlanFacts], link: Link | None) -> list[MessageRecord]:
+                 report: DeliveryReport, facts: Callable[[str], PlanFacts],
+                 links: tuple[Link | None, Link | None]) -> list[MessageRecord]:
     """Due notices not yet in a message, grouped per plan and tag into the day's message (or one each)."""
     due = or_(OutboxRecord.next_attempt_at.is_(None), OutboxRecord.next_attempt_at <= now)
     stmt = _scope(select(*_COLUMNS).where(
@@ -472,7 +475,7 @@ def _compose_new(session: Session, now: datetime, ch: Channels, plan_id: str | N
         batches = [rows] if f.grouping == "daily" else [[r] for r in rows]
         for batch in batches:
             items = [Item(r.id, r.template, dict(r.context or {}), r.step_id, r.occurrence_key) for r in batch]
-            composed = compose(items, today, f.templates, link)
+            composed = compose(items, today, f.templates, *links)
             msg = MessageRecord(plan_id=plan, tag=tag, day=today, subject=composed.subject, body=composed.body,
                                 attachments=composed.attachments, items=len(batch), status=PENDING, attempts=0,
                                 unknown=0, delivered_to=[], created_at=now)

@@ -92,6 +92,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "đã quá {{ days_overdue }} ngày" + _CHASED + ".\n"
         "{% if waiting_for %}Nhiệm vụ chưa thể bắt đầu vì còn chờ: {{ waiting_for }}.\n{% endif %}"
         "Kính báo cáo để chỉ đạo{% if escalation > 1 %} (báo cáo lần {{ escalation }}){% endif %}.\n"
+        "{% if extend_url %}Nếu đồng ý gia hạn: {{ extend_url }}\n{% endif %}"
     ),
     "blocked": (
         "Chờ việc trước, hạn {{ due }}: {{ step_short }}\n"
@@ -154,6 +155,7 @@ COMMON_VARIABLES: dict[str, str] = {
     "confirm_url": "đường dẫn biểu mẫu xác nhận trên Prefect UI (trống nếu chưa có máy chủ)",
     "escalation": "lần báo cáo quá hạn (0 nếu không)", "chased": "số lần đã nhắc, đôn đốc",
     "catch_up": "đúng khi là tổng hợp việc tồn đọng", "waiting_for": "việc đang chờ (tên)",
+    "extend_url": "đường dẫn biểu mẫu gia hạn trên Prefect UI (thông báo cho lãnh đạo; trống nếu chưa có)",
     "waiting_owners": "đơn vị chủ trì việc đang chờ",
 }
 EVENT_VARIABLES: dict[str, dict[str, str]] = {
@@ -312,7 +314,7 @@ def sample_context(event: str) -> dict[str, Any]:
     """Plausible values for every variable of `event`, to try a template on."""
     ctx: dict[str, Any] = {name: "x" for name in variables(event) if name not in DAY_VARIABLES}
     ctx.update(plan_number="28/KH-KHCN", occurrence="2023", due="30/09/2023", due_iso="2023-09-30",
-               original_due="", escalation=0, chased=0, catch_up=False, requires=["document_number"],
+               original_due="", extend_url="", escalation=0, chased=0, catch_up=False, requires=["document_number"],
                confirm_url="", summary="", attachments=[1, 2], late_days=0, done_on="30/09/2023")
     return {k: v for k, v in ctx.items() if k in variables(event)}
 

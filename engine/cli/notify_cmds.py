@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 from datetime import datetime, time
 from enum import Enum
@@ -185,7 +187,12 @@ def deliver(
     ch = _channels(channels)
     day = day_arg(at)
     now = datetime.combine(day, time(7, 30), tzinfo=TZ) if day else datetime.now(TZ)
-    report = deliver_outbox(sessions(db), now, ch, plan_id=plan, retry_given_up=retry_given_up)
+    links: dict[str, object] = {}
+    if os.environ.get("PREFECT_API_URL"):  # the forms live on a Prefect server: link them from the notices
+        from flows.links import ConfirmLinks, ExtendLinks
+
+        links = {"link": ConfirmLinks(), "extend_link": ExtendLinks()}
+    report = deliver_outbox(sessions(db), now, ch, plan_id=plan, retry_given_up=retry_given_up, **links)
     for o in report.outcomes:
         if o.status != "delivered":
             print(f"  #{o.id} {o.plan_id} {o.step_id} ({o.occurrence_key}) {o.reason} -> {o.unit_id}/{o.tag}: "

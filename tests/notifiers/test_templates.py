@@ -92,6 +92,14 @@ class TestDefaults:
         assert "Xác nhận hoàn thành (mở trên trình duyệt): http://127.0.0.1:4200/deployments/deployment/x/run" \
                in got.body
 
+    def test_leadership_can_extend_from_its_message(self):
+        from notifiers.compose import Item, compose
+
+        item = Item(1, "escalation", {**context(), "plan_id": "kh-28-khcn-2022"}, "so-ket", "2023")
+        got = compose([item], date(2023, 10, 7), extend_link=lambda p, s, k: f"http://ui/{p}/{s}/{k}")
+        assert "Nếu đồng ý gia hạn: http://ui/kh-28-khcn-2022/so-ket/2023\n" in got.body
+        assert "gia hạn" not in compose([item], date(2023, 10, 7)).body.split("Kính báo cáo")[1]
+
     def test_the_confirm_command_placeholders_are_refused_as_they_are(self):
         command = confirm_command("kh-28-khcn-2022", "quan-triet", "once", ["date", "attendees"])
         assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=<dd/mm/yyyy> "
