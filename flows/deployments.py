@@ -3,19 +3,25 @@ forms."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
-from prefect.schedules import Cron
+from prefect.schedules import Cron, RRule
 from prefect.utilities.callables import ParameterSchema
 
 from engine.plan import Plan
 from flows.confirm import confirm_flow
 from flows.extend import extend_flow
 from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, confirm_schema, extend_schema, form_name
-from flows.tick import tick_flow
+from flows.overview import overview_flow
+from flows.tick import run_tags, tick_flow
 
 DAILY = "30 7 * * *"  # 07:30 every day, in the plan's time zone
+OVERVIEW = "0 8 * * *"  # the agency overview at 08:00, after the ticks
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 TAGS = ["kehoach"]
 LEGACY_FORM = f"{CONFIRM_FLOW}/confirm"  # the one confirmation form of earlier versions, for every plan
 
@@ -32,23 +38,77 @@ def cron_at(hhmm: str) -> str:
     return f"{int(minutes)} {int(hours)} * * *"
 
 
+_CRON_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
+
+
+def schedule_for(plan: Plan, cron: str, timezone: str | None = None, today: date | None = None) -> Any:
+    """The plan's daily schedule, bounded by its period: an RRule from its start to its last day (the last run,
+    on that day, sends its closing summary), for a cron of the form 'M H * * *' or 'M H * * 1-5'; None once the
+    period is over (nothing left to run). Any other cron is kept as it is, unbounded.
+
+    Raises:
+        ValueError: an invalid cron expression.
+    """
+    tz = timezone or plan.meta.timezone
+    cron_schedule = Cron(cron, timezone=tz)  # checks the expression, whatever comes of it
+    start, end = plan.meta.period.start, plan.meta.period.end
+    if end < (today or datetime.now(ZoneInfo(tz)).date()):
+        return None
+    fields = cron.split()
+    if len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit() and fields[2:4] == ["*", "*"]:
+        days = _cron_days(fields[4])
+        if days is not None:
+            at = f"T{int(fields[1]):02d}{int(fields[0]):02d}00"
+            by_day = f";BYDAY={','.join(days)}" if len(days) < 7 else ""
+            return RRule(f"DTSTART:{start:%Y%m%d}{at}\nRRULE:FREQ=DAILY{by_day};UNTIL={end:%Y%m%d}{at}", timezone=tz)
+    return cron_schedule
+
+
+def _cron_days(field: str) -> list[str] | None:
+    """Cron's day-of-week field ('*', '1-5', '1,3,5') as RRULE days; None for what it does not cover."""
+    if field == "*":
+        return list(_CRON_DAYS)
+    days: list[int] = []
+    for part in field.split(","):
+        lo, sep, hi = part.partition("-")
+        if not (lo.isdigit() and (not sep or hi.isdigit())):
+            return None
+        days += list(range(int(lo), int(hi if sep else lo) + 1))
+    if not days or max(days) > 7:
+        return None
+    return [_CRON_DAYS[d % 7] for d in dict.fromkeys(days)]
+
+
 def tick_deployment(plan: Plan, cron: str = DAILY, timezone: str | None = None) -> RunnerDeployment:
-    """The plan's scheduled tick; the plan path is fixed (read-only in the UI), `at` may be set for a rerun.
+    """The plan's scheduled tick (bounded by its period, see `schedule_for`); the plan path is fixed (read-only in
+    the UI), `at` may be set for a rerun; tagged by plan and owner units.
 
     Raises:
         ValueError: an invalid cron expression.
     """
     path = str(plan.path.resolve())
+    schedule = schedule_for(plan, cron, timezone)
     deployment = tick_flow.to_deployment(
         name=plan.id,
-        schedule=Cron(cron, timezone=timezone or plan.meta.timezone),
+        schedules=[schedule] if schedule is not None else [],
         parameters={"plan": path},
         description=f"Kế hoạch số {plan.meta.number}: {' '.join(plan.meta.title.split())}",
-        tags=[*TAGS, plan.id],
+        tags=run_tags(plan),
         version=plan.version,
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
     _freeze(deployment, "plan", path)
+    return deployment
+
+
+def overview_deployment(plan_dir: Path, cron: str = OVERVIEW, timezone: str = DEFAULT_TZ) -> RunnerDeployment:
+    """The agency overview of the served plans (flows.overview), daily after the ticks."""
+    folder = str(plan_dir.resolve())
+    deployment = overview_flow.to_deployment(
+        name="tong-quan", schedule=Cron(cron, timezone=timezone), parameters={"plan_dir": folder},
+        description="Tổng quan các kế hoạch: tỷ lệ đúng hạn, việc quá hạn theo kế hoạch và theo đơn vị.",
+        tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH)
+    _freeze(deployment, "plan_dir", folder)
     return deployment
 
 
@@ -91,8 +151,10 @@ def _freeze(deployment: RunnerDeployment, name: str, value: str) -> None:
     prop["enum"] = [value]
 
 
-def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = None) -> list[RunnerDeployment]:
-    """Every deployment `kehoach serve` registers.
+def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = None,
+                plan_dir: Path | None = None) -> list[RunnerDeployment]:
+    """Every deployment `kehoach serve` registers: a tick per plan, each step's forms, and (given the plans'
+    folder) the agency overview.
 
     Raises:
         ValueError: an invalid cron expression or an unknown time zone.
@@ -103,7 +165,9 @@ def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = Non
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{timezone}' (e.g. Asia/Ho_Chi_Minh, UTC)") from None
     ticks = [tick_deployment(p, cron, timezone) for p in plans]
-    return [*ticks, *(form for p in plans for form in form_deployments(p))]
+    overview = [overview_deployment(plan_dir, timezone=timezone or plans[0].meta.timezone)] if plan_dir and plans \
+        else []
+    return [*ticks, *overview, *(form for p in plans for form in form_deployments(p))]
 
 
 def remove_stale(built: list[RunnerDeployment], plan_ids: list[str]) -> list[str]:

@@ -18,6 +18,8 @@ NO_SERVER = """kehoach serve cần một Prefect server (needs a Prefect server)
 TIME_HELP = "Giờ chạy hằng ngày HH:MM, theo múi giờ của kế hoạch."
 CRON_HELP = "Lịch cron thay cho --time (vd. '30 7 * * 1-5')."
 TZ_HELP = "Múi giờ của lịch (mặc định: của từng kế hoạch)."
+DRAFTS_HELP = ("Cổng của máy chủ dự thảo (tải bản DOCX từ giao diện Prefect); 0: không chạy. "
+               "Địa chỉ trong đường link: KEHOACH_DRAFTS_URL, mặc định http://HOST:PORT.")
 
 
 @app.command()
@@ -26,6 +28,8 @@ def serve(
     time: Annotated[str, typer.Option("--time", help=TIME_HELP)] = "07:30",
     cron: Annotated[str | None, typer.Option("--cron", help=CRON_HELP)] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help=TZ_HELP)] = None,
+    drafts_port: Annotated[int, typer.Option("--drafts-port", min=0, max=65535, help=DRAFTS_HELP)] = 4201,
+    drafts_host: Annotated[str, typer.Option("--drafts-host", help="Địa chỉ nghe của máy chủ dự thảo.")] = "127.0.0.1",
     db: DbOpt = None,
 ) -> None:
     """Phục vụ trên Prefect server: lượt chạy hằng ngày của từng kế hoạch, biểu mẫu xác nhận và gia hạn."""
@@ -50,7 +54,7 @@ def serve(
     from flows.deployments import cron_at, deployments
 
     try:
-        built = deployments(plans, cron or cron_at(time), timezone)
+        built = deployments(plans, cron or cron_at(time), timezone, plan_dir)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--cron/--time/--timezone") from None
     api = _server()
@@ -59,6 +63,8 @@ def serve(
     os.environ["KEHOACH_DATABASE_URL"] = _absolute(db)
     sessions(os.environ["KEHOACH_DATABASE_URL"])
     remember(plans, os.environ["KEHOACH_DATABASE_URL"], from_env)
+    if drafts_port:
+        _drafts_server(drafts_host, drafts_port)
     _print_plan(built, api)
     from flows.deployments import remove_stale
 
@@ -67,6 +73,20 @@ def serve(
     from prefect import serve as prefect_serve
 
     prefect_serve(*built, print_starting_message=False)
+
+
+def _drafts_server(host: str, port: int) -> None:
+    """Serve the stored drafts for the links in the draft artifacts; the served flows learn its address."""
+    from engine.reports.artifacts import ENV_DRAFTS_URL
+    from flows import drafts_server
+
+    try:
+        server = drafts_server.start(sessions(os.environ["KEHOACH_DATABASE_URL"]), host, port)
+    except OSError as exc:
+        err(f"kehoach: cannot serve the drafts on {host}:{port} ({exc.strerror}): give --drafts-port, or 0 for none")
+        raise typer.Exit(EXIT_USAGE) from None
+    os.environ.setdefault(ENV_DRAFTS_URL, f"http://{host}:{server.server_address[1]}")
+    print(f"Dự thảo (DOCX) tải tại: {os.environ[ENV_DRAFTS_URL]}/du-thao/...")
 
 
 def _server() -> str:
@@ -92,15 +112,31 @@ def _absolute(db: str | None) -> str:
     return absolute_url(database_url(db))
 
 
+def _when(deployment: Any) -> str:
+    """A deployment's schedule as a person reads it."""
+    if not deployment.schedules:
+        return "không có lịch: kế hoạch đã kết thúc (no schedule: the plan is over)"
+    sched = deployment.schedules[0].schedule
+    if getattr(sched, "rrule", None):
+        until = sched.rrule.rsplit("UNTIL=", 1)[-1]
+        time_of_day = sched.rrule.split("T", 1)[1][:4]
+        days = sched.rrule.split("BYDAY=", 1)[1].split(";", 1)[0].split(",") if "BYDAY=" in sched.rrule else []
+        names = {"MO": "T2", "TU": "T3", "WE": "T4", "TH": "T5", "FR": "T6", "SA": "T7", "SU": "CN"}
+        which = ("các ngày " + ", ".join(names[d] for d in days)) if days else "hằng ngày"
+        return (f"{which} {time_of_day[:2]}:{time_of_day[2:]} đến {until[6:8]}/{until[4:6]}/{until[:4]} "
+                f"({sched.timezone})")
+    return f"{sched.cron} ({sched.timezone})"
+
+
 def _print_plan(built: list[Any], api: str) -> None:
     from flows.env import ui_url
     from flows.forms import CONFIRM_FLOW, EXTEND_FLOW
 
     print(f"Đăng ký {len(built)} deployment với Prefect server {api}:")
     for d in built:
-        if d.schedules:
-            sched = d.schedules[0].schedule
-            print(f"  {d.flow_name}/{d.name:<28} {sched.cron} ({sched.timezone})")
+        if d.flow_name in (CONFIRM_FLOW, EXTEND_FLOW):
+            continue
+        print(f"  {d.flow_name}/{d.name:<28} {_when(d)}")
     forms = {name: sum(d.flow_name == name for d in built) for name in (CONFIRM_FLOW, EXTEND_FLOW)}
     print(f"  {CONFIRM_FLOW}/<kế hoạch>:<việc>  {forms[CONFIRM_FLOW]} biểu mẫu xác nhận (confirmation forms)")
     print(f"  {EXTEND_FLOW}/<kế hoạch>:<việc>   {forms[EXTEND_FLOW]} biểu mẫu gia hạn (extension forms)")

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
 from engine.plan import PlanLoader, plan_paths
-from flows.deployments import DAILY, cron_at, deployments
+from flows.deployments import DAILY, cron_at, deployments, schedule_for
 from tests.conftest import PLANS
 from tests.flows.test_tick import kehoach
 
@@ -21,17 +22,39 @@ def built():
 
 
 class TestDeployments:
-    def test_one_daily_tick_per_plan_at_0730_in_the_plan_time_zone(self, built):
+    def test_one_tick_per_plan_tagged_by_plan_and_owner_units(self, built):
         plans, deps = built
         ticks = {d.name: d for d in deps if d.flow_name == "kehoach-tick"}
         assert set(ticks) == {p.id for p in plans}
         for plan in plans:
             d = ticks[plan.id]
-            (sched,) = [s.schedule for s in d.schedules]
-            assert (sched.cron, sched.timezone) == (DAILY, plan.meta.timezone)
-            assert DAILY == "30 7 * * *" and plan.meta.timezone == "Asia/Ho_Chi_Minh"
             assert d.parameters == {"plan": str(plan.path.resolve())}
             assert d.entrypoint == "flows.tick.tick_flow" and d.version == plan.version
+            assert d.tags[:2] == ["kehoach", plan.id] and f"don-vi:{plan.steps[0].owner}" in d.tags
+            assert d.schedules == []  # the shipped plans' periods are over (today: 2026): nothing left to run
+
+    def test_a_schedule_runs_daily_from_the_plans_start_to_its_last_day(self, built):
+        plans, _ = built
+        seed = next(p for p in plans if p.id == "kh-28-khcn-2022")
+        sched = schedule_for(seed, DAILY, today=date(2024, 6, 1))
+        assert sched.timezone == "Asia/Ho_Chi_Minh"
+        assert sched.rrule == "DTSTART:20220316T073000\nRRULE:FREQ=DAILY;UNTIL=20251231T073000"
+        weekdays = schedule_for(seed, "0 8 * * 1-5", "UTC", today=date(2024, 6, 1))
+        assert (weekdays.rrule, weekdays.timezone) == (
+            "DTSTART:20220316T080000\nRRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20251231T080000", "UTC")
+        assert schedule_for(seed, "*/30 7 * * *", today=date(2024, 6, 1)).cron == "*/30 7 * * *"  # kept as is
+        assert schedule_for(seed, DAILY, today=date(2026, 1, 1)) is None  # over: no runs after the end
+        from dateutil.rrule import rrulestr
+
+        days = list(rrulestr(sched.rrule))
+        assert (days[0].date(), days[-1].date(), len(days)) == (date(2022, 3, 16), date(2025, 12, 31), 1387)
+
+    def test_the_agency_overview_runs_daily_after_the_ticks(self, built):
+        plans, _ = built
+        (overview,) = [d for d in deployments(plans, plan_dir=PLANS) if d.flow_name == "kehoach-tong-quan"]
+        assert overview.parameters == {"plan_dir": str(PLANS.resolve())}
+        assert (overview.schedules[0].schedule.cron, overview.schedules[0].schedule.timezone) == (
+            "0 8 * * *", "Asia/Ho_Chi_Minh")
 
     def test_parameters_are_json_and_the_plan_path_is_read_only(self, built):
         _, deps = built
@@ -65,8 +88,6 @@ class TestDeployments:
         with pytest.raises(ValueError, match="'7h30' is not a time of day: write HH:MM"):
             cron_at("7h30")
         plans = [PlanLoader().load(plan_paths([PLANS])[0])]
-        d = deployments(plans, "0 8 * * 1-5", "UTC")[0]
-        assert (d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) == ("0 8 * * 1-5", "UTC")
         with pytest.raises(ValueError):
             deployments(plans, "every day")
         with pytest.raises(ValueError, match="unknown time zone 'Asia/Hanoi'"):

@@ -3,6 +3,7 @@ Vietnamese)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,11 +29,17 @@ def served(prefect_server, tmp_path_factory):
     """`kehoach serve plan_definitions` in a child process, its store, stopped after the module."""
     tmp = tmp_path_factory.mktemp("serve")
     url = f"sqlite:///{tmp / 'state.db'}"
+    # The shipped plans, the seed's period running on to 2030: a plan whose period is over gets no schedule.
+    plans = tmp / "plans"
+    shutil.copytree(PLANS, plans)
+    seed = plans / "kh-28-khcn-2022.yaml"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("end: 31/12/2025", "end: 31/12/2030", 1),
+                    encoding="utf-8")
     env = prefect_env(tmp / "prefect-home", prefect_server)
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"  # pick up runs within a second (default 10 s)
     log = open(tmp / "serve.log", "wb")
-    command = [sys.executable, "-c", "from engine.cli.app import main; main()", "serve", str(PLANS),
-               "--db", url]
+    command = [sys.executable, "-c", "from engine.cli.app import main; main()", "serve", str(plans),
+               "--db", url, "--drafts-port", "0"]
     # If the session dies, the server dies too: `serve` could not pause its deployments, so it is killed.
     proc = spawn(command, death_signal=signal.SIGKILL, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -66,8 +73,11 @@ def test_serve_registers_schedules_and_runs_a_scheduled_tick(served, prefect_api
             return None
 
     tick, _ = wait_until(registered, 90, "kehoach serve to register its deployments")
-    schedules = [(s.schedule.cron, s.schedule.timezone) for s in tick.schedules]
-    assert schedules == [("30 7 * * *", "Asia/Ho_Chi_Minh")]
+    schedules = [(s.schedule.rrule, s.schedule.timezone) for s in tick.schedules]
+    assert schedules == [("DTSTART:20220316T073000\nRRULE:FREQ=DAILY;UNTIL=20301231T073000", "Asia/Ho_Chi_Minh")]
+    assert set(tick.tags) >= {"kehoach", "kh-28-khcn-2022", "don-vi:van-phong"}
+    ended = read(lambda c: c.read_deployment_by_name("kehoach-tick/kh-07-khcn-2024"))
+    assert ended.schedules == []  # its period is over: no runs after its end
 
     # The server's scheduler creates the daily runs: 07:30 in Hà Nội is 00:30 UTC.
     only_tick = DeploymentFilter(id=DeploymentFilterId(any_=[tick.id]))
