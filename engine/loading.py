@@ -41,7 +41,7 @@ _AT = re.compile(r"at line (\d+), column (\d+)")
 # rarely has that, so most files skip the (slow, pure-Python) tag scan.
 _TAG_HINT = re.compile(r"(?:^|[\s\[{,:])!", re.M)
 # Characters YAML does not allow in a file (C0/C1 controls but tab, line breaks and NEL; non-characters).
-_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 _CORE = "tag:yaml.org,2002:"
 # Tags that only say which plain type a value has ('!!str 12'); '!' is YAML's "non-specific" tag.
 PLAIN_TAGS = frozenset({"!", *(_CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))})
@@ -282,13 +282,43 @@ def nesting_problem(source: Source) -> Problem | None:
 def control_problems(source: Source, limit: int = 20) -> list[Problem]:
     """Control characters (often pasted from a word processor) are not YAML: each one is located."""
     problems = []
-    for m in _NOT_PRINTABLE.finditer(source.text):
+    for m in NOT_PRINTABLE.finditer(source.text):
         line, column = _line_col(source.text, m.start())
         problems.append(Problem(source.name, line, column, "", f"control character U+{ord(m.group()):04X} is not "
                                 "allowed in a YAML file (often left by copy and paste) - delete it"))
         if len(problems) == limit:
             break
     return problems
+
+
+_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "v": "\v", "f": "\f", "e": "\x1b"}
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def escape_position(text: str, line: int, column: int) -> tuple[int, int]:
+    """Where, in the double-quoted text starting at (line, column), the first escape making a control character
+    is written; (line, column) itself when there is none to be found."""
+    lines = text.splitlines(keepends=True)
+    offset = sum(len(s) for s in lines[: line - 1]) + column - 1
+    if not text.startswith('"', offset):
+        return line, column
+    i = offset + 1
+    while i < len(text) and text[i] != '"':
+        if text[i] == "\\" and i + 1 < len(text):
+            code = text[i + 1]
+            size = _HEX_ESCAPES.get(code, 0)
+            char = _ESCAPES.get(code)
+            if size:
+                try:
+                    char = chr(int(text[i + 2 : i + 2 + size], 16))
+                except ValueError:
+                    char = None
+            if char is not None and NOT_PRINTABLE.match(char):
+                return _line_col(text, i)
+            i += 2 + size
+        else:
+            i += 1
+    return line, column
 
 
 def tag_problems(source: Source) -> list[Problem]:

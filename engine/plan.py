@@ -13,14 +13,16 @@ from pydantic import TypeAdapter, ValidationError
 from engine.calendar import CalendarBuilder, Occurrence, StepCalendar
 from engine.errors import PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
-from engine.loading import Source, display_path, read_source
+from engine.loading import Source, display_path, escape_position, read_source
 from engine.models import AgencyFile, PlanFile, Step
 from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
 from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
 from engine.models.steps import Coordinate, Disseminate, Report
 from engine.validation import (
+    CONTROL_ESCAPE,
     MERGE_KEY,
+    find_control_characters,
     find_merge_keys,
     find_secrets,
     inside,
@@ -324,6 +326,8 @@ def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
     # Both checks walk the whole data; the raw text tells cheaply when neither can find anything.
     merges = find_merge_keys(source.data) if MERGE_KEY in source.text else []
     findings = find_secrets(source.data) if may_hold_secret(source.text) else []
+    if "\\" in source.text:  # only a double-quoted text's escape can make a control character here
+        findings += find_control_characters(source.data)
     findings += merge_key_findings(merges)
     result = None
     try:
@@ -332,7 +336,11 @@ def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
         # Inside a mapping built with '<<' the model's complaints (missing kind...) only echo the merge key.
         findings += [f for f in translate(model, source.data, exc) if not inside(f[0], merges)]
     for loc, msg, at_key in findings:
-        problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key=at_key))
+        problem = source.problem(loc, render_path(source.data, loc), msg, at_key=at_key)
+        if msg.startswith(CONTROL_ESCAPE):  # point at the escape itself, as at a raw control character
+            line, column = escape_position(source.text, problem.line, problem.column)
+            problem = replace(problem, line=line, column=column)
+        problems.append(problem)
     return result if not findings else None
 
 

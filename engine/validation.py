@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic import Tag as PydanticTag
 
 from engine.errors import SECRET_PARAM, URL_PASSWORD, accepted, did_you_mean, redact
+from engine.loading import NOT_PRINTABLE
 from engine.models.common import ID_PATTERN, Tag
 from engine.models.steps import KINDS
 from engine.models.timing import TIMING_KEYS
@@ -247,6 +248,26 @@ def find_secrets(data: Any) -> list[Finding]:
     return out
 
 
+CONTROL_ESCAPE = "control character"
+
+
+def find_control_characters(data: Any) -> list[Finding]:
+    """Every text (value or key) holding a control character, located at that text.
+
+    A raw control character is refused when the file is read (engine.loading); one written as a YAML escape
+    in a double-quoted text (`"\\x01"`, `"\\0"`, `"\\e"`) only exists once parsed, and would reach notice
+    subjects and break the XML of a DOCX draft.
+    """
+    out: list[Finding] = []
+    for loc, key, value in _walk(data):
+        for text, at_key in ((key, True), (value, False)):
+            if isinstance(text, str) and (found := NOT_PRINTABLE.search(text)):
+                out.append(((*loc, key), f"{CONTROL_ESCAPE} U+{ord(found.group()):04X} (written as an escape: "
+                            "'\\0', '\\e', '\\x01'...) is not allowed in a plan: notices and documents cannot carry "
+                            "it - delete the escape", at_key))
+    return out
+
+
 def _secret_message(text: str, found: re.Match[str]) -> str:
     start = text.rfind(" ", 0, found.start()) + 1
     end = text.find(" ", found.end())
@@ -283,5 +304,5 @@ def inside(loc: Loc, parents: list[Loc]) -> bool:
     return any(loc[: len(p)] == p for p in parents)
 
 
-__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "merge_key_findings",
+__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "find_control_characters", "merge_key_findings",
            "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]
