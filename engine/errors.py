@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Iterable
 
-
-# A password in an address ("scheme://user:password@host") and secret-looking query parameters.
-URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*):([^\s/?#]+)@")
-SECRET_PARAM = re.compile(
-    r"""([?&](?:password|passwd|pwd|pass|secret|token|access_token|auth_token|api_key|apikey)=)([^&\s#'"]+)""", re.I
-)
-
-
-def redact(text: str) -> str:
-    """Replace every password or token written in an address with '***', so no message repeats it."""
-    return SECRET_PARAM.sub(r"\1***", URL_PASSWORD.sub(r"\1:***@", text))
+from engine.secrets import redact
 
 
 @dataclass(frozen=True, order=True)

@@ -10,11 +10,12 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic import Tag as PydanticTag
 
-from engine.errors import SECRET_PARAM, URL_PASSWORD, accepted, did_you_mean, redact
+from engine.errors import accepted, did_you_mean
 from engine.loading import NOT_PRINTABLE
 from engine.models.common import ID_PATTERN, Tag
 from engine.models.steps import KINDS
 from engine.models.timing import TIMING_KEYS
+from engine.secrets import find_secret, may_hold, redact
 
 Loc = tuple[Any, ...]
 Finding = tuple[Loc, str, bool]  # (loc, message, points at the key rather than the value)
@@ -243,7 +244,7 @@ def find_secrets(data: Any) -> list[Finding]:
     out: list[Finding] = []
     for loc, key, value in _walk(data):
         for text, at_key in ((key, True), (value, False)):
-            if isinstance(text, str) and (found := URL_PASSWORD.search(text) or SECRET_PARAM.search(text)):
+            if isinstance(text, str) and (found := find_secret(text)):
                 out.append(((*loc, key), _secret_message(text, found), at_key))
     return out
 
@@ -294,9 +295,7 @@ def merge_key_findings(merges: list[Loc]) -> list[Finding]:
 
 def may_hold_secret(text: str) -> bool:
     """False only when no value of the file can hold a secret: the raw text has none and no escapes."""
-    if "\\" in text:
-        return True
-    return bool(("://" in text and URL_PASSWORD.search(text)) or ("=" in text and SECRET_PARAM.search(text)))
+    return may_hold(text)
 
 
 def inside(loc: Loc, parents: list[Loc]) -> bool:
