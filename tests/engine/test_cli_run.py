@@ -122,6 +122,48 @@ class TestStatusCommand:
         assert code == 1 and err.startswith("kehoach: cannot open the state store") and "Traceback" not in err
 
 
+class TestStoreProblems:
+    """Whatever a store does wrong is one line on stderr, exit 1, and never the database password."""
+
+    URL = "postgresql://kehoach:S3cret/Pass@127.0.0.1:1/kehoach"
+
+    @pytest.mark.parametrize("args", [
+        ("status", SEED), ("confirm", SEED, "quan-triet", "--by", "A", "--at", "17/03/2022"), ("outbox",),
+        ("report", SEED, "--period", "2023", "-f", "md"), ("calendar", SEED), ("request", SEED, "bao-cao-theo-yeu-cau"),
+        ("simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022"), ("run", SEED, "--at", "17/03/2022"),
+    ])
+    def test_the_password_of_a_store_url_is_never_printed(self, capsys, args):
+        code, out, err = run(capsys, *args, "--db", self.URL)
+        assert code == 1 and out == ""
+        assert err.startswith("kehoach: cannot open the state store postgresql://kehoach:***@127.0.0.1:1/kehoach: ")
+        assert len(err.strip().splitlines()) == 1 and "S3cret" not in err and "Pass@" not in err
+
+    def test_the_default_store_is_named_when_it_fails(self, capsys, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+        (tmp_path / ".kehoach").mkdir()
+        (tmp_path / ".kehoach" / "state.db").write_text("không phải cơ sở dữ liệu\n")
+        code, _, err = run(capsys, "status", SEED)
+        assert code == 1
+        assert err.strip() == "kehoach: cannot open the state store .kehoach/state.db: the file is not a SQLite database"
+
+    def test_a_store_failing_in_the_middle_of_a_command_is_one_line(self, capsys, db, monkeypatch):
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        import engine.people
+
+        def disk_full(*_args, **_kwargs):
+            raise OperationalError("INSERT INTO confirmations (occurrence_id) VALUES (?)", (1,),
+                                   sqlite3.OperationalError("database or disk is full"))
+
+        monkeypatch.setattr(engine.people, "confirm", disk_full)
+        code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=4")
+        assert (code, out) == (1, "")
+        assert err.strip() == "kehoach: the state store failed: database or disk is full"
+
+
 class TestSimulateCommand:
     def test_json_events_carry_date_step_occurrence_event(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/05/2022", "--confirm",
