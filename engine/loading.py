@@ -353,7 +353,9 @@ def _not_a_mapping(source: Source) -> Problem:
                            "(separated by '---'): a plan file holds one - put each plan in its own file")
         kind = "a list"
     else:
-        kind = f"a single value ({data!r:.40})"
+        # Never the value itself: an included file may not be the user's (its errors would print its content).
+        what = {str: "text", bool: "true or false", int: "a number", float: "a number"}.get(type(data), "a date")
+        kind = f"a single value ({what})"
     return Problem(source.name, 1, 1, "", f"the top level must be a mapping of keys (plan:, units:, steps:), got {kind}")
 
 

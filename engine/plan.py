@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -242,9 +243,9 @@ class PlanLoader:
             if not isinstance(inc, str):
                 out.units_known = out.complete = False
                 continue
-            target = (source.path.parent / inc).resolve()
-            if not target.is_file():
-                problems.append(source.problem(("include", i), f"include[{i}]", _missing_include(inc, target)))
+            target, refused = include_target(source.path, inc)
+            if refused:
+                problems.append(source.problem(("include", i), f"include[{i}]", refused))
                 out.units_known = out.complete = False
                 continue
             if target not in self._agencies:
@@ -313,6 +314,43 @@ class PlanLoader:
             loc = parts.renumber(raw_loc)
             problems.append(source.problem(loc, render_path(source.data, loc), msg))
         return plan
+
+
+AGENCY_DIRS = "KEHOACH_AGENCY_DIRS"
+
+
+def agency_roots(plan_path: Path) -> list[Path]:
+    """The folders a plan may include agency files from: its own folder (and below), and KEHOACH_AGENCY_DIRS."""
+    extra = [Path(p).expanduser() for p in os.environ.get(AGENCY_DIRS, "").split(os.pathsep) if p.strip()]
+    roots = []
+    for folder in (plan_path.parent, *extra):
+        try:
+            roots.append(folder.resolve())
+        except (OSError, RuntimeError):
+            continue
+    return roots
+
+
+def include_target(plan_path: Path, inc: str) -> tuple[Path, str | None]:
+    """The agency file an `include:` entry names, and why it is refused (None when it may be read).
+
+    An include is a YAML file inside the plan's folder tree or a folder of KEHOACH_AGENCY_DIRS, symbolic links
+    followed: a plan cannot make the engine read (and quote in its errors) any other file of the machine.
+    """
+    written = plan_path.parent / inc
+    try:
+        target = written.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return written, f"agency file '{inc}' cannot be read: a symbolic link loop"
+    roots = agency_roots(plan_path)
+    if not any(target.is_relative_to(root) for root in roots):
+        return target, (f"agency file '{inc}' is outside the plan's folder: include files from the plan file's "
+                        f"folder or below it, or list their folder in {AGENCY_DIRS}")
+    if target.suffix not in PLAN_SUFFIXES:
+        return target, f"agency file '{inc}' is not a YAML file: an agency file ends in .yaml or .yml"
+    if not target.is_file():
+        return target, _missing_include(inc, target)
+    return target, None
 
 
 def _missing_include(inc: str, target: Path) -> str:
