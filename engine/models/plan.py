@@ -54,6 +54,9 @@ class Basis(Model):
     title: Text | None = described("Trích yếu (summary).", default=None)
 
 
+MAX_PERIOD_YEARS = 50  # a plan's calendar is expanded whole: its length bounds the work and memory of a check
+
+
 class Period(Model):
     start: PlanDate = described("Ngày bắt đầu (start).", examples=["16/03/2022"])
     end: PlanDate = described("Ngày kết thúc (end).", examples=["31/12/2025"])
@@ -62,6 +65,9 @@ class Period(Model):
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end:%d/%m/%Y}) before it starts ({self.start:%d/%m/%Y})")
+        if self.end.year - self.start.year > MAX_PERIOD_YEARS:
+            raise ValueError(f"the period {self.start:%d/%m/%Y} - {self.end:%d/%m/%Y} lasts over {MAX_PERIOD_YEARS} "
+                             "years: a plan runs for a few years - check the years")
         return self
 
 

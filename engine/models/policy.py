@@ -11,12 +11,17 @@ from engine.models.common import Model, NonWorkingDayPolicy, PlanDate, Text, Uni
 EvidenceKind = Literal["document_number", "document_date", "date", "attendees", "link", "place", "note"]
 
 
+MAX_DAYS_BEFORE = 366  # as opens_before_days: a reminder before the step opens is never sent
+
+
 def _not_after_due(n: int) -> int:
     if n < 0:
         raise ValueError(
             f"{n} would put the reminder after the due date - reminders come before it "
             "(use 'escalation' for after the due date)"
         )
+    if n > MAX_DAYS_BEFORE:
+        raise ValueError(f"{n} is out of range: a reminder comes at most {MAX_DAYS_BEFORE} days before the due date")
     return n
 
 

@@ -164,6 +164,31 @@ class TestStoreProblems:
         assert err.strip() == "kehoach: the state store failed: database or disk is full"
 
 
+class TestDatesAtTheEdges:
+    """Dates near year 1 or 9999 overflowed Python's dates (tracebacks); dates are years 1900-2200 everywhere."""
+
+    @pytest.mark.parametrize("args, option", [
+        (("simulate", SEED, "--from", "30/12/9999", "--to", "31/12/9999"), "--from"),
+        (("status", SEED, "--at", "31/12/9999"), "--at"),
+        (("request", SEED, "bao-cao-theo-yeu-cau", "--at", "01/01/0001"), "--at"),
+        (("extend", SEED, "quan-triet", "--to", "31/12/9999", "--by", "A", "--reason", "r", "--at", "17/03/2022"),
+         "--to"),
+    ])
+    def test_a_date_outside_the_years_is_one_line(self, capsys, db, args, option):
+        code, out, err = run(capsys, *args, "--db", db)
+        assert (code, out) == (1, "")
+        assert err.strip().startswith(f"kehoach: {option}: '") and err.strip().endswith(
+            "is outside the years 1900-2200 (năm ngoài phạm vi): check the year")
+
+    def test_a_served_run_started_with_such_a_date_fails_with_the_message(self, seed_plan):
+        from datetime import date
+
+        from flows.tick import moment
+
+        with pytest.raises(ValueError, match="'9999-12-31' is outside the years 1900-2200"):
+            moment(seed_plan, date(9999, 12, 31))
+
+
 class TestSimulateCommand:
     def test_json_events_carry_date_step_occurrence_event(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/05/2022", "--confirm",

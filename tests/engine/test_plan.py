@@ -130,3 +130,23 @@ class TestIncludes:
         assert [p for p, _ in self.problems(path)] == ["include[0]"]
         monkeypatch.setenv("KEHOACH_AGENCY_DIRS", str(shared))
         assert [a.agency.name for a in PlanLoader().load(path).agencies] == ["Sở Khoa học và Công nghệ"]
+
+
+class TestBounds:
+    """A small file cannot make a check take minutes: the calendar has a bounded number of occurrences."""
+
+    def test_the_occurrences_of_a_plan_are_bounded_with_a_located_problem(self, tmp_path, monkeypatch):
+        import engine.calendar
+
+        monkeypatch.setattr(engine.calendar, "MAX_OCCURRENCES", 100)
+        text = (INVALID / "period-too-long.yaml").read_text(encoding="utf-8")
+        text = text.replace("start: 01/01/1900, end: 31/12/2199", "start: 01/01/2020, end: 31/12/2024")
+        text += "".join(f"  - {{id: buoc-{i}, kind: disseminate, title: B, owner: van-phong, audience: [van-phong], "
+                        f"timing: {{monthly: {i + 1}}}}}\n" for i in range(3))
+        path = tmp_path / "kh.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(PlanError) as info:
+            PlanLoader().load(path)
+        (problem,) = info.value.problems
+        assert (problem.line, problem.path) == (16, "steps.buoc-0.timing")  # 60 + 60 occurrences: the second step
+        assert problem.message.startswith("the plan has over 100 occurrences by this step")
