@@ -15,6 +15,7 @@ from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.cli.common import AtOpt, DbOpt, day_arg, sessions
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_LIMIT = 100_000
 ChannelsOpt = Annotated[Path | None, typer.Option(
     "--channels", envvar="KEHOACH_CHANNELS", show_envvar=True,
     help="Tệp kênh (cấu hình Apprise YAML/TEXT: nhãn -> địa chỉ); mặc định KEHOACH_CHANNELS.")]
@@ -108,7 +109,8 @@ def _local(value: datetime | None) -> str:
 def outbox(
     failed: Annotated[bool, typer.Option("--failed", help="Chỉ thông báo lỗi gửi và đã ngừng gửi.")] = False,
     plan: Annotated[str | None, typer.Option("--plan", help="Chỉ của kế hoạch này (mã kế hoạch).")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Số dòng tối đa (mới nhất).")] = 200,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT,
+                                       help="Số dòng tối đa (mới nhất), 1-100000.")] = 200,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.app import EXIT_INVALID, app, err
+from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.dates import fmt
 from engine.errors import PlanError
 from engine.plan import Plan, PlanLoader, plan_paths
@@ -150,7 +150,16 @@ def schema(
     from engine.schema import schema_text, write_schemas
 
     if write is not None:
-        for p in write_schemas(write):
+        if not write.is_dir():
+            what = "không tồn tại (no such folder)" if not write.exists() else "không phải thư mục (not a folder)"
+            err(f"kehoach: --write {write}: {what} - give the folder the schemas go to (e.g. plan_definitions)")
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            written = write_schemas(write)
+        except OSError as exc:
+            err(f"kehoach: --write {write}: không ghi được (cannot write): {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INVALID) from None
+        for p in written:
             err(f"đã ghi {p}")
         return
     print(schema_text("agency" if agency else "plan"), end="")

@@ -194,6 +194,16 @@ class TestSchema:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["agency.schema.json", "plan.schema.json"]
         assert "đã ghi" in err
 
+    @pytest.mark.parametrize("target, message", [
+        ("khong-co", "không tồn tại (no such folder)"), ("tep.txt", "không phải thư mục (not a folder)")])
+    def test_write_to_a_missing_folder_or_a_file_is_a_usage_error(self, capsys, tmp_path, target, message):
+        (tmp_path / "tep.txt").write_text("x")
+        code, out, err = run(capsys, "schema", "--write", tmp_path / target)
+        assert (code, out) == (2, "")
+        assert err.strip() == (f"kehoach: --write {tmp_path / target}: {message} - give the folder the schemas go "
+                               "to (e.g. plan_definitions)")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["tep.txt"]
+
 
 class TestHelp:
     def test_top_level_help_is_vietnamese(self, capsys):

@@ -90,6 +90,15 @@ class TestOutboxAndDeliver:
         assert code == 0 and out.count("lỗi gửi") >= 4 and "Connection error" in out and "thử lại sau" in out
 
 
+    @pytest.mark.parametrize("limit, bound", [("99999999999999999999", "less than or equal to 100000"),
+                                              ("0", "greater than or equal to 1"), ("-5", "greater than or equal to 1")])
+    def test_a_limit_out_of_range_is_a_usage_error(self, capsys, db_url, limit, bound):
+        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)
+        code, out, err = kehoach(capsys, "outbox", "--limit", limit, "--db", db_url)
+        assert (code, out) == (2, "") and "Traceback" not in err
+        assert err.strip().endswith(f"Invalid value for '--limit': Input should be {bound}")
+
+
 def test_the_example_channels_file_covers_the_seed_plan(capsys, monkeypatch):
     from tests.conftest import ROOT
 
