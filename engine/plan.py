@@ -35,6 +35,7 @@ from engine.validation import (
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
+MAX_PLAN_ID = 128  # the state store's column for plan ids
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,9 @@ class PlanLoader:
         source, problems = read_source(path)
         if source is None:
             raise PlanError(problems)
+        if len(path.stem) > MAX_PLAN_ID:
+            problems.append(Problem(source.name, 1, 1, "", f"the file name makes the plan's id, and it is "
+                                    f"{len(path.stem)} characters long: at most {MAX_PLAN_ID} - rename the file"))
         plan_file = _validate(PlanFile, source, problems)
         included = self._includes(source, problems)
         parts = Parts.whole(plan_file) if plan_file is not None else Parts.salvage(source.data)

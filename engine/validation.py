@@ -185,6 +185,9 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             msg += did_you_mean(str(value), [o for o in options if o])
         elif kind == "string_pattern_mismatch":
             msg = _pattern_message(value, ctx.get("pattern"))
+        elif kind == "string_too_long":
+            msg = f"{_show(value)} is {len(value)} characters long: at most {ctx.get('max_length')}" if isinstance(value, str) \
+                else f"too long: at most {ctx.get('max_length')} characters"
         elif kind in ("string_too_short", "too_short"):
             msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

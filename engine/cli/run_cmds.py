@@ -22,6 +22,7 @@ class Format(str, Enum):
     json = "json"
 
 
+MAX_REQUESTER = 128
 EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
             "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch"}
 
@@ -229,6 +230,9 @@ def request(
     """Bắt đầu một lần thực hiện của bước 'khi có yêu cầu' (vd. báo cáo theo yêu cầu)."""
     from engine.people import request as do_request
 
+    if len(" ".join(by.split())) > MAX_REQUESTER:  # the store keeps it in a column of that size
+        raise StateError(f"--by is {len(' '.join(by.split()))} characters long: a requester's name has at most "
+                         f"{MAX_REQUESTER}")
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():

@@ -50,6 +50,8 @@ StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A number or symbol the state store keeps in a column of 128 characters (a plan's number)."""
 
 NonWorkingDayPolicy = Literal["keep", "previous", "next"]
 

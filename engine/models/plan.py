@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, Tag, Text, UnitId, described
+from engine.models.common import Model, PlanDate, ShortText, Tag, Text, UnitId, described
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import Step
 
@@ -74,7 +74,7 @@ class Period(Model):
 class PlanMeta(Model):
     """The plan's header: number, title, issuer, date, basis, period, purposes."""
 
-    number: Text = described("Số kế hoạch (plan number).", examples=["28/KH-KHCN"])
+    number: ShortText = described("Số kế hoạch (plan number).", examples=["28/KH-KHCN"])
     title: Text = described("Tên/trích yếu kế hoạch (title).")
     issuer: Issuer | None = described("Cơ quan ban hành; mặc định lấy từ tệp cơ quan (agency file).", default=None)
     issued_on: PlanDate = described("Ngày ban hành (issue date).", examples=["16/03/2022"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -162,6 +163,64 @@ class TestStoreProblems:
         code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=4")
         assert (code, out) == (1, "")
         assert err.strip() == "kehoach: the state store failed: database or disk is full"
+
+
+class TestLongestValues:
+    """Every value that validates fits its column: on PostgreSQL a longer one was a traceback at write time."""
+
+    def longest_plan(self, folder):
+        from tests.engine.state_helpers import HEADER, STEPS, write_plan
+
+        ids = {"vp": "v" * 64, "ld": "l" * 64, "ngoai": "n" * 64, "a": "a" * 64, "c": "c" * 64}
+        header = HEADER.replace("number: 1/KH-THU", f"number: {'1/KH-' + 'X' * 123}")
+        header = header.replace("notify: [vp, vp-chat]", f"notify: [{'t' * 64}]")
+        steps = STEPS
+        for short, long in ids.items():
+            header = header.replace(f"  {short}: {{name", f"  {long}: {{name").replace(f"to: [{short}]", f"to: [{long}]")
+            steps = (steps.replace(f"id: {short}\n", f"id: {long}\n").replace(f": {short}\n", f": {long}\n")
+                     .replace(f"[{short}]", f"[{long}]").replace(f"step: {short},", f"step: {long},"))
+        return write_plan(folder / f"{'k' * 128}.yaml", steps, header)
+
+    @pytest.mark.postgres
+    def test_the_longest_valid_values_are_stored_on_postgresql(self, capsys, tmp_path, pg_url):
+        from engine.plan import load_plan
+        from engine.tick import tick
+        from tests.engine.state_helpers import at
+
+        path = self.longest_plan(tmp_path)
+        plan = load_plan(path)
+        assert len(plan.id) == len(plan.meta.number) == 128
+        a, c = "a" * 64, "c" * 64
+        tick(plan, sessions_for(pg_url), at(date(2024, 2, 1)))
+        code, _, err = run(capsys, "request", path, c, "--by", "Y" * 128, "--at", "02/02/2024", "--db", pg_url)
+        assert code == 0, err
+        code, _, err = run(capsys, "confirm", path, a, "--by", "Z" * 200, "--evidence", "document_number=" + "9" * 500,
+                           "--note", "n" * 2000, "--at", "03/02/2024", "--db", pg_url)
+        assert code == 0, err
+        assert count(sessions_for(pg_url), ConfirmationRecord) == 1
+
+    @pytest.mark.parametrize("change, message", [
+        ("name", "the file name makes the plan's id, and it is 129 characters long: at most 128 - rename the file"),
+        ("number", f"plan.number: '1/KH-{'X' * 52}...' is 129 characters long: at most 128"),
+    ])
+    def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
+        from engine.errors import PlanError
+        from engine.plan import load_plan
+
+        path = self.longest_plan(tmp_path)
+        if change == "name":
+            path = path.rename(path.with_name("k" * 129 + ".yaml"))
+        else:
+            path.write_text(path.read_text(encoding="utf-8").replace("1/KH-X", "1/KH-XX"), encoding="utf-8")
+        with pytest.raises(PlanError) as info:
+            load_plan(path)
+        assert [str(p).split(":", 3)[3].strip() for p in info.value.problems] == [message]
+
+    def test_a_longer_requester_is_refused_before_the_store(self, capsys, db):
+        code, out, err = run(capsys, "request", SEED, "bao-cao-theo-yeu-cau", "--by", "Y" * 129, "--at", "02/05/2024",
+                             "--db", db)
+        assert (code, out) == (1, "")
+        assert err.strip() == "kehoach: --by is 129 characters long: a requester's name has at most 128"
 
 
 class TestDatesAtTheEdges:
