@@ -46,6 +46,14 @@ class PlanFileNotFound(KehoachError, FileNotFoundError):
         super().__init__(f"không tìm thấy tệp/thư mục: {path} (file not found)")
 
 
+class NoPlanFiles(PlanFileNotFound):
+    """Raised when a folder given on the command line holds no plan file: a command must not succeed on nothing."""
+
+    def __init__(self, path: Path | str):
+        super().__init__(path)
+        self.args = (f"không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {path} (no plan files in the folder)",)
+
+
 class StateError(KehoachError):
     """Raised when a command asks the state store for something it cannot do (wrong step, occurrence...)."""
 

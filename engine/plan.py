@@ -12,7 +12,7 @@ from typing import Any, Collection
 from pydantic import TypeAdapter, ValidationError
 
 from engine.calendar import CalendarBuilder, Occurrence, StepCalendar
-from engine.errors import PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
+from engine.errors import NoPlanFiles, PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
 from engine.loading import Source, display_path, escape_position, read_source
 from engine.models import AgencyFile, PlanFile, Step
@@ -435,11 +435,15 @@ def plan_paths(paths: list[Path | str]) -> list[Path]:
 
     Raises:
         PlanFileNotFound: a path does not exist.
+        NoPlanFiles: a folder holds no plan file (a check or a run of nothing is not a success).
     """
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.suffix in PLAN_SUFFIXES and f.is_file())
+            found = sorted(f for f in p.iterdir() if f.suffix in PLAN_SUFFIXES and f.is_file())
+            if not found:
+                raise NoPlanFiles(p)
+            out += found
         elif p.is_file():
             out.append(p)
         else:

@@ -273,7 +273,11 @@ def simulate(
         if not sep:
             raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
         step_of(plan, step_id.strip())
-        requests.setdefault(day_arg(when, "--request"), []).append(step_id.strip())
+        day = day_arg(when, "--request")
+        if day is None or not start <= day <= end:  # it would never be simulated: say so rather than ignore it
+            raise StateError(f"--request '{item}': {fmt(day) if day else when} is outside the simulated days "
+                             f"{fmt(start)} - {fmt(end)}")
+        requests.setdefault(day, []).append(step_id.strip())
     if db:
         factory = sessions(db)
     else:

@@ -80,6 +80,18 @@ class TestValidate:
         assert code == 2
         assert "không tìm thấy" in err and "khong-co.yaml" in err
 
+    @pytest.mark.parametrize("command", [("validate",), ("run",), ("serve",),
+                                         ("channels", "check", "--channels", ROOT / "docs" / "channels.example.yaml")])
+    def test_a_folder_without_plans_is_not_a_success(self, capsys, tmp_path, monkeypatch, command):
+        for name in ("SMTP_PASSWORD", "TELEGRAM_TOKEN", "TEAMS_WORKFLOW", "TEAMS_SIGNATURE", "PORTAL_API_KEY",
+                     "ZALO_REFRESH_TOKEN", "ZALO_SECRET_KEY"):
+            monkeypatch.setenv(name, "x-123456")
+        (tmp_path / "ghi-chu.txt").write_text("không phải kế hoạch\n")
+        code, out, err = run(capsys, *command, tmp_path)
+        assert (code, out) == (2, "")
+        assert err.strip() == (f"kehoach: không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {tmp_path} "
+                               "(no plan files in the folder)")
+
     def test_usage_errors_exit_2_without_traceback(self, capsys):
         for args in (("show", SEED, "--format", "xml"), ("khong-co-lenh",), ("validate",)):
             code, _, err = run(capsys, *args)

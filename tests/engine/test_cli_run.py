@@ -261,6 +261,13 @@ class TestSimulateCommand:
         assert ("2022-03-20", "quan-triet", "confirmed") in got
         assert ("2022-05-02", "bao-cao-theo-yeu-cau", "opened") in got
 
+    def test_a_request_outside_the_simulated_days_is_refused_not_ignored(self, capsys):
+        code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022",
+                             "--request", "bao-cao-theo-yeu-cau@02/05/2024")
+        assert (code, out) == (1, "")
+        assert err.strip() == ("kehoach: --request 'bao-cao-theo-yeu-cau@02/05/2024': 02/05/2024 is outside the "
+                               "simulated days 15/03/2022 - 20/03/2022")
+
     def test_table_output_and_count(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022")
         assert code == 0
