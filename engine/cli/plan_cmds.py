@@ -101,32 +101,12 @@ def show(
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from engine.cli.tables import console, show_table
 
-    console = Console(width=max(Console().width, 120))
-    console.print(f"[bold]Kế hoạch số {plan.meta.number}[/bold] - {plan.issuer.name}")
-    console.print(f"Thời gian: {fmt(plan.meta.period.start)} - {fmt(plan.meta.period.end)} ({plan.meta.timezone})")
-    table = Table(show_lines=False)
-    for col in ("Bước", "Loại", "Chủ trì", "Lần", "Mở", "Hạn", "Nhắc hạn"):
-        table.add_column(col, overflow="fold")
-    for row in occurrence_rows(plan):
-        first = True
-        occs = row["occurrences"] or [None]
-        for o in occs:
-            lead = (row["id"], row["kind"], row["owner"]) if first else ("", "", "")
-            if o is None:
-                table.add_row(*lead, "-", "", "", row["timing"])
-            else:
-                due = _dmy(o["due"]) + (" (dự kiến)" if o["projected"] else "")
-                table.add_row(*lead, o["key"], _dmy(o["opens"]), due, ", ".join(_dmy(r) for r in o["reminders"]))
-            first = False
-    console.print(table)
-
-
-def _dmy(iso: str) -> str:
-    y, m, d = iso.split("-")
-    return f"{d}/{m}/{y}"
+    out = console()
+    out.print(f"Kế hoạch số {plan.meta.number} - {plan.issuer.name}")
+    out.print(f"Thời gian: {fmt(plan.meta.period.start)} - {fmt(plan.meta.period.end)} ({plan.meta.timezone})")
+    out.print(show_table(occurrence_rows(plan)))
 
 
 @app.command()

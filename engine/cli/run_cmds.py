@@ -13,6 +13,7 @@ import typer
 
 from engine.cli.app import app, err
 from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, find_plan, load, now_for, remember, sessions
+from engine.cli.tables import dmy
 from engine.dates import fmt
 from engine.errors import StateError
 
@@ -81,7 +82,7 @@ def run(
 
 
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
-    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {_dmy(summary['date'])}:")
+    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
     by_occ: dict[tuple[str, str], list[str]] = {}
     for a in summary["applied"]:
         what = EVENT_VI.get(a["event"], a["event"])
@@ -138,28 +139,11 @@ def status(
                           "counts": counts.as_dict(),
                           "occurrences": rows}, ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from engine.cli.tables import console, status_table
 
-    table = Table(title=f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}")
-    for col in ("Bước", "Lần", "Trạng thái", "Hạn", "Quá hạn", "Xác nhận", "Thông báo"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        conf = ""
-        if r["confirmation"]:
-            c = r["confirmation"]
-            conf = f"{c['by']} {_dmy(c['done_on'])}" + "".join(f"; {k}: {v}" for k, v in c["evidence"].items())
-        table.add_row(r["step"] + (" (mồ côi)" if r["orphaned"] else ""), r["occurrence"], r["status_vi"],
-                      _dmy(r["due"]), str(r["days_overdue"] or ""), conf, r["notices"])
-    Console(width=160).print(table)
-    print(counts.line() + ".")
-
-
-def _dmy(iso: str | None) -> str:
-    if not iso:
-        return ""
-    y, m, d = iso.split("-")
-    return f"{d}/{m}/{y}"
+    out = console()
+    out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
+    out.print(counts.line() + ".")
 
 
 @app.command()
@@ -298,7 +282,7 @@ def simulate(
         return
     for e in events:
         rec = ", ".join(e["recipients"])
-        print(f"{_dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
+        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
     err(f"{len(events)} sự kiện.")
 
 

@@ -135,13 +135,30 @@ class TestShowTable:
         assert "18/03/2022" in out  # quán triệt: due 18/03/2022
         assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", out), "no ISO dates in the table"
 
-    def test_every_step_appears(self, capsys, monkeypatch):
-        monkeypatch.setenv("COLUMNS", "250")  # wide enough that no id is folded over two lines
+    def test_every_step_appears(self, capsys):
         _, out, _ = run(capsys, "show", CDS)
         plan = PlanLoader().load(CDS)
         for step in plan.steps:
             assert step.id in out
         assert "03/02/2025" in out  # the January 2025 commune report, moved past Tết
+
+    @pytest.mark.parametrize("path", ALL_PLANS, ids=lambda p: p.stem)
+    def test_an_80_column_terminal_gets_whole_lines_and_whole_ids(self, capsys, monkeypatch, path):
+        monkeypatch.setenv("COLUMNS", "80")
+        _, out, _ = run(capsys, "show", path)
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80
+        words = {w for line in lines for w in line.split()}
+        plan = PlanLoader().load(path)
+        for step in plan.steps:  # each id whole on one line, never folded mid-word
+            assert {step.id, step.owner} <= words, step.id
+        keys = {o.key for cal in plan.calendar.values() for o in cal.occurrences}
+        assert keys <= words
+
+    def test_the_table_takes_a_wider_terminal(self, capsys, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "132")
+        _, out, _ = run(capsys, "show", SEED)
+        assert max(len(line) for line in out.splitlines()) > 80
 
 
 def _expected_edges(path: Path) -> set[tuple[str, str]]:

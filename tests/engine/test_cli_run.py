@@ -118,6 +118,17 @@ class TestStatusCommand:
         # quan-triet (due 18/03) is late; cung-cap-thong-tin opened 18/03 but waits for it
         assert out.strip().endswith("0/1 lần đến hạn đã hoàn thành, 1 quá hạn, 1 chờ bước trước.")
 
+    def test_an_80_column_terminal_gets_whole_lines_and_whole_ids(self, capsys, db, monkeypatch):
+        run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/12/2023", "--confirm", "late:3", "--db", db)
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, _ = run(capsys, "status", SEED, "--at", "20/10/2023", "--db", db)
+        assert code == 0
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80
+        words = {w for line in lines for w in line.split()}
+        rows = json.loads(run(capsys, "status", SEED, "--at", "20/10/2023", "--format", "json", "--db", db)[1])
+        assert {r["step"] for r in rows["occurrences"]} | {r["occurrence"] for r in rows["occurrences"]} <= words
+
     def test_an_unreachable_database_is_a_clear_error(self, capsys):
         code, _, err = run(capsys, "status", SEED, "--db", "postgresql://nobody@127.0.0.1:1/none")
         assert code == 1 and err.startswith("kehoach: cannot open the state store") and "Traceback" not in err
