@@ -199,7 +199,8 @@ class CalendarBuilder:
             opens = due - timedelta(days=policy.opens_before_days)
         opens = max(min(opens, due), self.period.start) if due >= self.period.start else due
         rem = policy.reminders
-        days = {due - timedelta(days=n) for n in rem.days_before}
+        # A reminder that would fall on a day off comes on the working day before: nothing is sent on quiet days.
+        days = {work.shift(due - timedelta(days=n), "previous") for n in rem.days_before}
         days |= {work.add_working_days(due, -n) for n in rem.working_days_before}
         days |= {d for d in rem.on if opens <= d <= due}
         return opens, due, tuple(sorted(d for d in days if opens <= d < due))

@@ -14,6 +14,26 @@ _DM = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s*$")
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
+def _real_day_month(leap_day: bool, day_first: bool) -> str:
+    """A regular expression admitting exactly the real (day, month) pairs, written `d/m` or `m-d`.
+
+    29/02 is admitted only with `leap_day` (the year then decides, which a pattern cannot).
+    """
+    pairs = [
+        (r"0?[1-9]|1\d|2\d" if leap_day else r"0?[1-9]|1\d|2[0-8]", "0?[1-9]|1[0-2]"),  # every month
+        ("30" if leap_day else "29|30", "0?[13-9]|1[0-2]"),  # every month but February
+        ("31", "0?[13578]|1[02]"),  # the long months
+    ]
+    return "(?:" + "|".join(f"(?:{d})/(?:{m})" if day_first else f"(?:{m})-(?:{d})" for d, m in pairs) + ")"
+
+
+# What an editor can check before the CLI does (engine/schema.py): real day and month numbers.
+DATE_PATTERN = rf"^(?:{_real_day_month(True, True)}/\d{{4}}|\d{{4}}-{_real_day_month(True, False)})$"
+"""A date dd/mm/yyyy or yyyy-mm-dd with a real day and month (29/02 always: parse_date judges the year)."""
+DAY_MONTH_PATTERN = rf"^{_real_day_month(False, True)}$"
+"""A day of every year, dd/mm (never 29/02)."""
+
+
 def parse_date(value: Any) -> date:
     """Parse a plan date: a YAML date, 'dd/mm/yyyy' or ISO 'yyyy-mm-dd'.
 

@@ -11,7 +11,7 @@ import bisect
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from engine.calendar import CalendarBuilder, Occurrence
@@ -68,23 +68,10 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
     return record
 
 
-def opening_index(plan: Plan) -> tuple[list[date], list[Occurrence]]:
-    """Dated occurrences sorted by opening day (cached on the plan), so a tick looks only at what opens now."""
-    cached = getattr(plan, "_opening_index", None)
-    if cached is None:
-        occs = sorted(
-            (o for cal in plan.calendar.values() for o in cal.occurrences if not o.projected),
-            key=lambda o: (o.opens, o.step_id, o.key),
-        )
-        cached = ([o.opens for o in occs], occs)
-        plan._opening_index = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def sync(plan: Plan, session: Session, today: date, now: datetime) -> PlanRecord:
     """Claim the plan and give a row to every occurrence whose opening has come (each one once)."""
     record = claim_plan(plan, session, today, now)
-    days, occs = opening_index(plan)
+    days, occs = plan.opening_index
     done = record.materialized_through
     lo = 0 if done is None else bisect.bisect_right(days, done)
     hi = bisect.bisect_right(days, today)
@@ -100,7 +87,7 @@ def sync(plan: Plan, session: Session, today: date, now: datetime) -> PlanRecord
 def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now: datetime) -> None:
     """After an edit, keep every record: rows of removed steps are flagged orphaned (their confirmations stay);
     active rows whose occurrence left the calendar are cancelled with the reason; the others are re-dated."""
-    calendar = {(o.step_id, o.key): o for cal in plan.calendar.values() for o in cal.occurrences if not o.projected}
+    calendar = plan.dated
     rows = session.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id)).all()
     for row in rows:
         step = plan.step_by_id.get(row.step_id)
@@ -149,35 +136,21 @@ def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now
     plan_after_steps(plan, session, today, now)
 
 
-def _followers(plan: Plan) -> tuple[dict[str, list[str]], dict[str, list[Any]]]:
-    """For each step: the steps that depend on it, and the 'after' steps timed from it (cached on the plan)."""
-    cached = getattr(plan, "_followers", None)
-    if cached is None:
-        depend: dict[str, list[str]] = {}
-        after: dict[str, list[Any]] = {}
-        for s in plan.steps:
-            for d in s.depends_on:
-                depend.setdefault(d, []).append(s.id)
-            if isinstance(s.timing, After):
-                after.setdefault(s.timing.after.step, []).append(s)
-        cached = (depend, after)
-        plan._followers = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def wake_dependents(plan: Plan, session: Session, step_id: str) -> None:
-    """A step finished an occurrence: its dependents' rows that were waiting for it are looked at again.
+def wake_dependents(plan: Plan, session: Session, step_id: str, today: date) -> None:
+    """A step finished an occurrence: its dependents' rows that were waiting for it are looked at again, from
+    `today` (the day it was recorded; they slept legitimately until then, so they are not catching up).
 
     One UPDATE, not synchronised with rows already loaded in the session: the tick reads its rows with
     `populate_existing` (engine.state.store.due_occurrences), so it sees the new `next_on`.
     """
-    waiting_on = _followers(plan)[0].get(step_id)
+    waiting_on = plan.dependents.get(step_id)
     if not waiting_on:
         return
     session.execute(update(OccurrenceRecord).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(waiting_on),
-        OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.next_on.is_(None))
-        .values(next_on=OccurrenceRecord.opens_on).execution_options(synchronize_session=False))
+        OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.opened_on.is_(None))
+        .values(next_on=case((OccurrenceRecord.opens_on > today, OccurrenceRecord.opens_on), else_=today))
+        .execution_options(synchronize_session=False))
 
 
 def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, predecessor: str | None = None) -> None:
@@ -187,7 +160,7 @@ def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, p
     (for an on-demand predecessor: when any request was confirmed). Called when a confirmation is recorded
     and after an edit, never by the daily tick.
     """
-    after = _followers(plan)[1]
+    after = plan.after_steps
     after_steps = [s for steps in after.values() for s in steps] if predecessor is None else after.get(predecessor, [])
     if not after_steps:
         return

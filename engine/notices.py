@@ -1,4 +1,5 @@
-"""Notices: what a message template may use, and the outbox rows the tick and confirmations queue."""
+"""Notices: what happened to whom, queued by the tick and by people's actions as outbox rows (one per unit and
+notification tag); `notifiers.compose` turns a recipient's notices of a day into one message when it is sent."""
 
 from __future__ import annotations
 
@@ -19,78 +20,70 @@ from engine.state.store import insert_many_ignore
 class Notice:
     """A message to queue for one unit (one outbox row per notification tag of that unit)."""
 
-    reason: str  # opened, disseminate, coordinate, draft, reminder-2023-10-24, due, escalation-2, confirmed
+    reason: str  # opened, participant, disseminate, coordinate, draft, reminder-2023-10-24, due, escalation-2, ...
     template: str
     unit_id: str
     context: dict[str, Any]
 
 
 def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) -> dict[str, Any]:
-    """The values a message template may use (all plain JSON)."""
-    units = plan.units
-    occ_flag = "" if row.key == "once" else f" --occurrence {row.key}"
-    evidence = "".join(f" --evidence {r}=..." for r in step.confirmation.requires)
+    """What a notice about an occurrence says, as plain JSON; the values that depend on the day it is read
+    (days left, overdue) are added when it is sent (notifiers.templates.item_context)."""
+    from notifiers.templates import confirm_command
+
+    requires = list(step.confirmation.requires)
     return {
         "plan_id": plan.id,
         "plan_number": plan.meta.number,
-        "plan_title": plan.meta.title,
+        "plan_title": " ".join(plan.meta.title.split()),
         "issuer": plan.issuer.name,
         "step_id": step.id,
-        "step_title": step.title,
+        "step_title": " ".join(step.title.split()),
+        "step_short": plan.short_title(step),
         "kind": step.kind,
         "occurrence": row.key,
         "owner": step.owner,
-        "owner_name": units[step.owner].name if step.owner in units else step.owner,
+        "owner_name": plan.unit_name(step.owner),
+        "participants": ", ".join(plan.unit_name(u) for u in step.participants),
         "due": fmt(row.due_on),
         "due_iso": row.due_on.isoformat(),
-        "today": fmt(today),
-        "days_left": max((row.due_on - today).days, 0),
-        "days_overdue": max((today - row.due_on).days, 0),
-        "requires": ", ".join(step.confirmation.requires),
+        "original_due": fmt(row.original_due_on),
+        "created": today.isoformat(),
+        "requires": requires,
         "material": getattr(step, "material", None) or "",
         "method": getattr(step, "method", None) or "",
         "subject": getattr(step, "subject", None) or "",
-        "recipient": units[step.recipient].name if isinstance(step, Report) and step.recipient in units else "",
-        "confirm_command": f"kehoach confirm {plan.path.name} {step.id}{occ_flag} --by \"Họ tên\"{evidence}",
-        "ui_url": "",
-        "summary": "",
+        "recipient": plan.unit_name(step.recipient) if isinstance(step, Report) else "",
+        "confirm_command": confirm_command(plan.id, step.id, row.key, requires),
         "escalation": 0,
+        "chased": row.chased or 0,
     }
 
 
-def plan_templates(plan: Plan) -> dict[str, str]:
-    """Template overrides the plan (or its agency files) declares."""
-    return getattr(plan, "templates", None) or {}
-
-
-def queue_notices(plan: Plan, session: Session, step_id: str, key: str, notices: list[Notice], today: date,
-                  effect: str) -> int:
+def queue_notices(plan: Plan, session: Session, step_id: str | None, key: str | None, notices: list[Notice],
+                  today: date, effect: str) -> int:
     """Queue notices in the outbox (see `outbox_rows`); rows already queued are left alone. Returns the number
     of new rows."""
     return insert_many_ignore(session, OutboxRecord, outbox_rows(plan, step_id, key, notices, today, effect))
 
 
-def outbox_rows(plan: Plan, step_id: str, key: str, notices: list[Notice], today: date,
+def outbox_rows(plan: Plan, step_id: str | None, key: str | None, notices: list[Notice], today: date,
                 effect: str) -> list[dict[str, Any]]:
     """One outbox row per notice and notification tag of its unit (a unit with no tag gets a 'no target' row,
-    so the gap is visible), rendered with the plan's templates.
+    so the gap is visible).
 
     `effect` is the effect key of what caused the notices (see engine.tick): a row's idempotency key is that
     plus reason, unit and tag, so the same notice is queued once however often its cause is replayed.
     """
-    from notifiers.templates import render
-
     rows = []
-    overrides = plan_templates(plan)
     for n in notices:
         unit = plan.units.get(n.unit_id)
         tags = list(unit.notify) if unit and unit.notify else [None]
         ctx = {**n.context, "unit_name": unit.name if unit else n.unit_id}
-        subject, body = render(n.template, ctx, overrides)
         for tag in tags:
             rows.append(dict(
                 idempotency_key=f"{effect}/{n.reason}/{n.unit_id}/{tag or '-'}",
                 plan_id=plan.id, step_id=step_id, occurrence_key=key, reason=n.reason, template=n.template,
-                unit_id=n.unit_id, tag=tag, context=ctx, subject=subject, body=body,
+                unit_id=n.unit_id, tag=tag, context=ctx, subject=None, body=None,
                 status=PENDING if tag else NO_TARGET, attempts=0, created_on=today, plan_version=plan.version))
     return rows

@@ -280,7 +280,8 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
                            detail={"by": by, "done_on": at.isoformat(), "due": row.due_on.isoformat(),
                                    "late_days": late, "evidence": given, "note": note, "result": result,
                                    "source": source}))
-        ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by}
+        ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by,
+               "result": result or ""}
         notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", step.owner, ctx)], at, ekey)
         # Written with one INSERT for all (no unit-of-work flush each); the object is a plain copy of the row.
         out.append(Confirmed(ConfirmationRecord(id=ids.get(row.id), **v), True, late))
@@ -366,7 +367,7 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
 
 def _finished(plan: Plan, session: Session, step_id: str, at: date, now: datetime) -> None:
     """An occurrence of `step_id` finished: wake what waited for it, date 'after' steps that follow it."""
-    wake_dependents(plan, session, step_id)
+    wake_dependents(plan, session, step_id, now.astimezone(ZoneInfo(plan.meta.timezone)).date())
     plan_after_steps(plan, session, at, now, predecessor=step_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Collection
@@ -20,6 +21,7 @@ from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
 from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
 from engine.models.steps import Coordinate, Disseminate, Report
+from engine.models.timing import After
 from engine.validation import (
     CONTROL_ESCAPE,
     MERGE_KEY,
@@ -75,6 +77,7 @@ class Plan:
     order: list[str] = field(default_factory=list)
     calendar: dict[str, StepCalendar] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # message template overrides: agencies, then the plan
+    grouping: str = "daily"  # notices: one message per recipient per day ('daily') or one per notice ('separate')
 
     @property
     def meta(self) -> PlanMeta:
@@ -104,6 +107,59 @@ class Plan:
     def occurrences(self, step_id: str) -> list[Occurrence]:
         cal = self.calendar.get(step_id)
         return cal.occurrences if cal else []
+
+    # Indexes derived from the calendar, built once when first used (the calendar is complete by then).
+
+    @cached_property
+    def dated(self) -> dict[tuple[str, str], Occurrence]:
+        """Every dated (not projected) occurrence by (step id, key)."""
+        return {(o.step_id, o.key): o for cal in self.calendar.values() for o in cal.occurrences if not o.projected}
+
+    @cached_property
+    def opening_index(self) -> tuple[list[date], list[Occurrence]]:
+        """Dated occurrences sorted by opening day, and their opening days: a tick looks only at what opens now."""
+        occs = sorted(self.dated.values(), key=lambda o: (o.opens, o.step_id, o.key))
+        return [o.opens for o in occs], occs
+
+    @cached_property
+    def dependents(self) -> dict[str, list[str]]:
+        """For each step, the steps that depend on it."""
+        out: dict[str, list[str]] = {}
+        for s in self.steps:
+            for d in s.depends_on:
+                out.setdefault(d, []).append(s.id)
+        return out
+
+    @cached_property
+    def after_steps(self) -> dict[str, list[Any]]:
+        """For each step, the 'after' steps timed from it."""
+        out: dict[str, list[Any]] = {}
+        for s in self.steps:
+            if isinstance(s.timing, After):
+                out.setdefault(s.timing.after.step, []).append(s)
+        return out
+
+    def short_title(self, step: Any) -> str:
+        """The step's short title: its `short_title`, else its title shortened at a word (at most 60 characters)."""
+        return step.short_title or shorten(step.title, SHORT_TITLE)
+
+    def unit_name(self, unit_id: str) -> str:
+        unit = self.units.get(unit_id)
+        return unit.name if unit else unit_id
+
+
+SHORT_TITLE = 60
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters (with '…' when cut)."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 def _merge_policy(layers: list[Any]) -> Policy:
@@ -299,6 +355,8 @@ class PlanLoader:
             default_policy=_merge_policy([a.defaults for a in inc.files] + [pf.defaults]),
         )
         plan.templates = {k: v for a in inc.files for k, v in a.templates.items()} | dict(pf.templates)
+        plan.grouping = next((d.notices for d in [pf.defaults, *reversed([a.defaults for a in inc.files])]
+                              if d.notices), "daily")
         problems += _template_problems(source)
         known_units = None
         if inc.units_known and parts.unit_names is not None:

@@ -9,14 +9,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import StateError
-from engine.materialize import opening_index
 from engine.people import confirm_rows, request
 from engine.plan import Plan
-from engine.state.models import ACTIVE, OPEN, OVERDUE, EventRecord, OccurrenceRecord, OutboxRecord
+from engine.state.models import (ACTIVE, NO_TARGET, OPEN, OVERDUE, PENDING, SIMULATED, EventRecord, OccurrenceRecord,
+                                 OutboxRecord)
 from engine.tick import DocumentMaker, tick_in
 
 TICK_TIME = time(7, 30)
@@ -78,12 +78,21 @@ def simulate(plan: Plan, sessions: Callable[[], Session], start: date, end: date
                     if policy.mode != "never":
                         _confirm_due(plan, session, day, now, policy, confirmer)
                     day = day + timedelta(days=1) if every_day else _next_day(plan, session, day, policy, request_days)
+                _never_sent(plan, session, start)
+
+
+def _never_sent(plan: Plan, session: Session, start: date) -> None:
+    """The simulation's notices are kept as what would have been sent, never sent: a later delivery (with a
+    channels file) leaves them alone."""
+    session.execute(update(OutboxRecord).where(
+        OutboxRecord.plan_id == plan.id, OutboxRecord.created_on >= start,
+        OutboxRecord.status.in_((PENDING, NO_TARGET))).values(status=SIMULATED))
 
 
 def _next_day(plan: Plan, session: Session, day: date, policy: ConfirmPolicy, request_days: list[date]) -> date:
     """The first day after `day` on which a tick or a simulated person has something to do."""
     candidates: list[date] = []
-    days, _ = opening_index(plan)
+    days, _ = plan.opening_index
     i = bisect.bisect_right(days, day)
     if i < len(days):
         candidates.append(days[i])
@@ -147,6 +156,6 @@ def timeline(plan: Plan, session: Session, start: date | None = None, end: date 
 
 def _event_of_reason(reason: str) -> str:
     """Outbox reasons back to audit events: opened/disseminate/coordinate/draft -> opened, reminder-D, ..."""
-    if reason in ("opened", "disseminate", "coordinate", "draft"):
+    if reason in ("opened", "participant", "disseminate", "coordinate", "draft"):
         return "opened"
     return reason

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.calendar import CalendarBuilder
+from engine.dates import fmt
 from engine.materialize import claim_plan, row_values, sync  # noqa: F401 - sync is part of this module's interface
 from engine.models.policy import Escalation
 from engine.models.steps import Coordinate, Disseminate, Report, Review
@@ -48,11 +49,12 @@ from engine.state.store import (
 
 @dataclass
 class Action:
-    """One effect on one occurrence, applied at most once (by `effect_key`)."""
+    """One effect on one occurrence (or on the plan, when `occurrence_key` is None), applied at most once (by
+    `effect_key`)."""
 
-    step_id: str
-    occurrence_key: str
-    event: str  # opened, reminder, due, overdue, escalation
+    step_id: str | None
+    occurrence_key: str | None
+    event: str  # opened, reminder, due, overdue, escalation, blocked, catch-up, closed
     effect_key: str
     occurrence_id: int | None = None
     set_status: str | None = None
@@ -60,6 +62,8 @@ class Action:
     detail: dict[str, Any] = field(default_factory=dict)
     documents: bool = False  # run the automatic part of the step's kind (review summary, report draft)
     next_on: date | None = None  # when the tick should look at the occurrence again once this is applied
+    chase: bool = False  # a reminder, due-day notice or escalation to the owner: counted on the occurrence
+    escalate: int = 0  # the escalation number this action sends (recorded on the occurrence)
 
 
 @dataclass
@@ -70,11 +74,13 @@ class TickResult:
     today: date
     applied: list[Action] = field(default_factory=list)
     skipped: int = 0  # actions another run had already applied, or made stale by a confirmation
+    caught_up_days: int = 0  # days of work the tick caught up on (ticks had not run), 0 when none
+    ended_on: date | None = None  # the plan's end, once it has passed
 
     def by_step(self) -> dict[str, list[Action]]:
         out: dict[str, list[Action]] = {}
         for a in self.applied:
-            out.setdefault(a.step_id, []).append(a)
+            out.setdefault(a.step_id or "", []).append(a)
         return out
 
 
@@ -93,38 +99,34 @@ def plan_today(plan: Plan, now: datetime) -> date:
 # Dates of a stored occurrence
 
 
-def _calendar_index(plan: Plan) -> dict[tuple[str, str], Any]:
-    cached = getattr(plan, "_calendar_index", None)
-    if cached is None:
-        cached = {(o.step_id, o.key): o for cal in plan.calendar.values() for o in cal.occurrences if not o.projected}
-        plan._calendar_index = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def reminder_dates(plan: Plan, step: Any, row: OccurrenceRecord) -> tuple[date, ...]:
     """The reminder days of a stored occurrence: the calendar's, or computed for request/'after'/re-dated rows."""
-    occ = _calendar_index(plan).get((step.id, row.key))
+    occ = plan.dated.get((step.id, row.key))
     if occ is not None and occ.due == row.due_on:
         return occ.reminders
     return CalendarBuilder(plan).finish(step, plan.policy(step), row.key, row.due_on, row.opens_on).reminders
 
 
-def first_escalation(due: date, esc: Escalation) -> date:
-    """The day of the first escalation: `after_days` after the due date, and never on the due date itself."""
-    return due + timedelta(days=max(esc.after_days, 1))
+def first_escalation(plan: Plan, due: date, esc: Escalation) -> date:
+    """The day of the first escalation: `after_days` working days after the due date, never the due date."""
+    return plan.workdays.add_working_days(due, max(esc.after_days, 1))
 
 
-def escalation_number(due: date, esc: Escalation, today: date) -> int:
-    """How many escalations are due by `today` (capped at max_times); 0 before the first one."""
-    first = first_escalation(due, esc)
-    if not esc.max_times or today < first:
-        return 0
-    return min(esc.max_times, (today - first).days // esc.every_days + 1)
+def next_escalation(plan: Plan, row: OccurrenceRecord, esc: Escalation) -> date | None:
+    """The day the next escalation of an overdue occurrence is due: the first one, then `every_days` working days
+    after the last one actually sent (a gap in ticks delays the count, never skips it). None when all are sent."""
+    if row.escalations >= esc.max_times:
+        return None
+    if row.escalations and row.escalated_on is not None:
+        return plan.workdays.add_working_days(row.escalated_on, esc.every_days)
+    return first_escalation(plan, row.due_on, esc)
 
 
-def next_check(plan: Plan, step: Any, row: OccurrenceRecord, today: date) -> date | None:
-    """The next day after `today` on which an open occurrence has something due: a reminder, the due-day
-    notice, turning overdue, an escalation. None when nothing is left (escalations exhausted)."""
+def next_check(plan: Plan, step: Any, row: OccurrenceRecord, today: date, opened_on: date | None = None,
+               escalated: bool = False) -> date | None:
+    """The next day after `today` on which an occurrence has something due - a reminder, the due-day notice,
+    turning overdue, an escalation - counting what `today`'s actions do (`escalated`: one is sent today). None
+    when nothing is left."""
     policy = plan.policy(step)
     due = row.due_on
     if today < due:
@@ -135,11 +137,19 @@ def next_check(plan: Plan, step: Any, row: OccurrenceRecord, today: date) -> dat
     if today == due:
         return due + timedelta(days=1)
     esc = policy.escalation
-    first = first_escalation(due, esc)
-    if today < first:
-        return first if esc.max_times else None
-    k = (today - first).days // esc.every_days + 1
-    return first + timedelta(days=k * esc.every_days) if k < esc.max_times else None
+    sent = row.escalations + escalated
+    if sent >= esc.max_times:
+        return None
+    last = today if escalated else row.escalated_on
+    nxt = plan.workdays.add_working_days(last, esc.every_days) if sent and last else first_escalation(plan, due, esc)
+    return max(nxt, today + timedelta(days=1))
+
+
+def catching_up(plan: Plan, row: OccurrenceRecord, today: date) -> bool:
+    """Whether the tick looks at an occurrence two working days or more after it needed looking at: ticks did not
+    run (a plan loaded late, a server stopped). Its missed reminders and escalations are then not replayed: what
+    is past due is told once, as catching up."""
+    return row.next_on is not None and plan.workdays.working_days_between(row.next_on, today) >= 2
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -187,10 +197,13 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     """Everything due today for the plan's occurrences whose `next_on` has come, as actions.
 
     Applies nothing, but moves bookkeeping forward where there is nothing to apply: an occurrence waiting for a
-    predecessor sleeps (`next_on` cleared; a confirmation of the predecessor wakes it), and one whose effects
-    were all applied before is given its next day. Both are derived from the row and `today`, so they are
-    idempotent, and losing them (a rolled back transaction) only costs a second look.
+    predecessor sleeps until its escalation day (a confirmation of the predecessor wakes it), and one whose
+    effects were all applied before is given its next day. Both are derived from the row and `today`, so they are
+    idempotent, and losing them (a rolled back transaction) only costs a second look. Once the plan's period
+    has ended, the only action is its closing summary (once).
     """
+    if today > plan.meta.period.end:
+        return _closing(plan, session, today)
     rows = due_occurrences(session, plan.id, today)
     transaction_memo(session, "decided")[plan.id] = {r.id: r for r in rows}  # read under the lock: see apply
     deps = _deps_done(plan, session, rows)
@@ -199,16 +212,25 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
         step = plan.step_by_id.get(row.step_id)
         if step is None:
             continue
-        actions: list[Action] = []
+        late = catching_up(plan, row, today)
         status, opened_on = row.status, row.opened_on
         if status == SCHEDULED:
-            if not all(deps.get(d, True) for d in step.depends_on):
-                row.next_on = None
+            waiting = [d for d in step.depends_on if not deps.get(d, True)]
+            if waiting:
+                actions, nxt = _blocked(plan, step, row, today, waiting, late)
+                planned.append((row, actions, nxt))
                 continue
-            actions.append(_open_action(plan, step, row, today))
+            actions = [_open_action(plan, step, row, today, quiet=late and today > row.due_on)]
             status, opened_on = OPEN, today
-        actions += _follow_up(plan, step, row, status, opened_on or today, today)
-        planned.append((row, actions, next_check(plan, step, row, today)))
+        else:
+            actions = []
+        actions += _follow_up(plan, step, row, status, opened_on or today, today, late)
+        escalated = any(a.escalate for a in actions)
+        planned.append((row, actions, next_check(plan, step, row, today, opened_on, escalated)))
+    for row, actions, _ in planned:
+        if row.next_on is not None and catching_up(plan, row, today):
+            for a in actions:
+                a.detail = {**a.detail, "late_since": row.next_on.isoformat()}
     done = existing_effects(session, [a.effect_key for _, acts, _ in planned for a in acts])
     out: list[Action] = []
     for row, actions, nxt in planned:
@@ -221,24 +243,34 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     return out
 
 
-def _open_action(plan: Plan, step: Any, row: OccurrenceRecord, today: date) -> Action:
+def _open_action(plan: Plan, step: Any, row: OccurrenceRecord, today: date, quiet: bool = False) -> Action:
+    """Open an occurrence: the owner is given the work, participants asked to help, the audience of a
+    dissemination and the partners of a coordination told. `quiet` (catching up on work already past due): no
+    notices - the overdue notice that follows says it all."""
     ctx = notice_context(plan, step, row, today)
-    notices = [Notice("opened", "opened", u, ctx) for u in dict.fromkeys([step.owner, *step.participants])]
-    if isinstance(step, Disseminate):
-        notices += [Notice("disseminate", "disseminate", u, ctx) for u in step.audience]
-    elif isinstance(step, Coordinate):
-        notices += [Notice("coordinate", "coordinate", u, ctx) for u in step.partners]
+    notices = []
+    drafted = isinstance(step, (Review, Report))
+    if not quiet:
+        # The owner of a review or report is given the work with its draft (engine.tick._draft), in one notice.
+        notices = [] if drafted else [Notice("opened", "opened", step.owner, ctx)]
+        notices += [Notice("participant", "participant", u, ctx) for u in step.participants if u != step.owner]
+        if isinstance(step, Disseminate):
+            notices += [Notice("disseminate", "disseminate", u, ctx) for u in step.audience]
+        elif isinstance(step, Coordinate):
+            notices += [Notice("coordinate", "coordinate", u, ctx) for u in step.partners]
     return Action(step.id, row.key, "opened", effect_key(plan.id, step.id, row.key, "opened"),
-                  set_status=OPEN, notices=notices, documents=isinstance(step, (Review, Report)),
+                  set_status=OPEN, notices=notices, documents=drafted and not quiet,
                   detail={"opens": row.opens_on.isoformat(), "due": row.due_on.isoformat()})
 
 
-def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened_on: date,
-               today: date) -> list[Action]:
+def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened_on: date, today: date,
+               late: bool) -> list[Action]:
     """Reminders before the due date, the due-day notice, then overdue and escalations.
 
-    The effect keys of what happens on or after the due date name that date: when an edit moves the deadline,
-    the new one is announced, passed and escalated in its turn.
+    Nothing is repeated on the day an occurrence opens (the opening notice gives the deadline). The effect keys
+    of what happens on or after the due date name that date: when an extension or an edit moves the deadline,
+    the new one is announced, passed and escalated in its turn. Escalations are counted on the occurrence, so
+    after a gap in ticks the next one is the next number, and catching up on overdue work escalates it once.
     """
     policy = plan.policy(step)
     due = row.due_on
@@ -250,32 +282,102 @@ def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened
         reminders = reminder_dates(plan, step, row)
         i = bisect.bisect_right(reminders, today)
         # After a gap (no tick for days) only the latest reminder is sent: a pile of stale ones helps nobody.
-        if i and reminders[i - 1] >= opened_on:
+        if i and reminders[i - 1] > opened_on:
             d = reminders[i - 1]
             ctx = notice_context(plan, step, row, today)
             return [act("reminder", f"reminder/{d}", [Notice(f"reminder-{d}", "reminder", step.owner, ctx)],
-                        detail={"reminder_for": d.isoformat(), "due": due.isoformat()})]
+                        chase=True, detail={"reminder_for": d.isoformat(), "due": due.isoformat()})]
         return []
     if today == due:
-        if not policy.reminders.on_due_day:
+        if not policy.reminders.on_due_day or opened_on == today:
             return []
-        return [act("due", f"due/{due}",
-                    [Notice("due", "due_today", step.owner, notice_context(plan, step, row, today))])]
+        return [act("due", f"due/{due}", [Notice("due", "due_today", step.owner,
+                                                 notice_context(plan, step, row, today))], chase=True)]
     out = []
     days_overdue = (today - due).days
     if status != OVERDUE:
         out.append(act("overdue", f"overdue/{due}", [], set_status=OVERDUE,
                        detail={"due": due.isoformat(), "days_overdue": days_overdue}))
     esc = policy.escalation
-    k = escalation_number(due, esc, today)
-    if k:
-        to = list(dict.fromkeys([step.owner, *esc.to]))
-        ctx = {**notice_context(plan, step, row, today), "escalation": k}
-        notices = [Notice(f"escalation-{k}", "overdue", u, ctx) for u in to]
-        out.append(act("escalation", f"escalation/{due}/{k}", notices,
-                       detail={"escalation": k, "of": esc.max_times, "to": to, "due": due.isoformat(),
-                               "days_overdue": days_overdue}))
+    nxt = next_escalation(plan, row, esc)
+    if nxt is not None and (late or today >= nxt):
+        k = row.escalations + 1
+        to = [u for u in dict.fromkeys(esc.to) if u != step.owner]
+        ctx = {**notice_context(plan, step, row, today), "escalation": k, "catch_up": late}
+        notices = [Notice(f"escalation-{k}", "overdue", step.owner, ctx)]
+        notices += [Notice(f"escalation-{k}", "escalation", u, ctx) for u in to]
+        out.append(act("escalation", f"escalation/{due}/{k}", notices, chase=True, escalate=k,
+                       detail={"escalation": k, "of": esc.max_times, "to": [step.owner, *to],
+                               "due": due.isoformat(), "days_overdue": days_overdue, "catch_up": late}))
+    elif late:  # escalations used up (or none): the owner is still told once what it owes
+        ctx = {**notice_context(plan, step, row, today), "catch_up": True}
+        out.append(act("catch-up", f"catch-up/{today}", [Notice("catch-up", "overdue", step.owner, ctx)],
+                       detail={"due": due.isoformat(), "days_overdue": days_overdue}))
     return out
+
+
+def _blocked(plan: Plan, step: Any, row: OccurrenceRecord, today: date, waiting: list[str],
+             late: bool) -> tuple[list[Action], date | None]:
+    """An occurrence whose opening day has come but whose predecessors are not done: its owner and theirs are told
+    once what waits on what; once it is past due it is escalated (to leadership) as overdue work is. It is looked
+    at again on its next escalation day, or when a predecessor is confirmed."""
+    names = ", ".join(f"{plan.short_title(plan.step_by_id[d])}" for d in waiting)
+    owners = list(dict.fromkeys(plan.step_by_id[d].owner for d in waiting))
+    ctx = {**notice_context(plan, step, row, today), "waiting_for": names,
+           "waiting_owners": ", ".join(plan.unit_name(u) for u in owners)}
+    detail = {"waiting_for": waiting, "due": row.due_on.isoformat()}
+    actions = [Action(step.id, row.key, "blocked", effect_key(plan.id, step.id, row.key, "blocked"),
+                      notices=[Notice("blocked", "blocked", u, ctx) for u in dict.fromkeys([step.owner, *owners])],
+                      detail=detail)]
+    escalated = False
+    if today > row.due_on:
+        esc = plan.policy(step).escalation
+        nxt = next_escalation(plan, row, esc)
+        if nxt is not None and (late or today >= nxt):
+            k = row.escalations + 1
+            to = list(dict.fromkeys(esc.to)) or [step.owner]
+            c = {**ctx, "escalation": k, "catch_up": late}
+            actions.append(Action(step.id, row.key, "escalation", effect_key(
+                plan.id, step.id, row.key, f"escalation/{row.due_on}/{k}"),
+                notices=[Notice(f"escalation-{k}", "escalation", u, c) for u in to], escalate=k,
+                detail={**detail, "escalation": k, "of": esc.max_times, "to": to,
+                        "days_overdue": (today - row.due_on).days, "catch_up": late}))
+            escalated = True
+    nxt_day = next_check(plan, step, row, today, None, escalated) if today >= row.due_on else \
+        first_escalation(plan, row.due_on, plan.policy(step).escalation)
+    return actions, nxt_day
+
+
+def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
+    """The plan's period has ended: one closing summary to its leadership (the default escalation's units, else
+    the issuing body's owners of unfinished work), then nothing more."""
+    key = effect_key(plan.id, None, None, "closed")
+    if existing_effects(session, [key]):
+        return []
+    from engine.reports.periods import in_brackets
+    from engine.status import counts, plan_status
+
+    end = plan.meta.period.end
+    rows = plan_status(plan, session, end)
+    late = [r for r in rows if r["days_overdue"] and not r["orphaned"]]
+    unfinished = "\n".join(
+        f"- {plan.short_title(plan.step_by_id[r['step']])}{in_brackets(r['occurrence'])}: hạn {_dmy(r['due'])}, "
+        f"{plan.unit_name(plan.step_by_id[r['step']].owner)} chủ trì" for r in late[:50]
+        if r["step"] in plan.step_by_id)
+    if len(late) > 50:
+        unfinished += f"\n- và {len(late) - 50} việc khác"
+    ctx = {"plan_id": plan.id, "plan_number": plan.meta.number, "plan_title": " ".join(plan.meta.title.split()),
+           "issuer": plan.issuer.name, "plan_end": fmt(end), "standing": counts(rows, end).line().capitalize(),
+           "unfinished": unfinished, "due_iso": end.isoformat(), "due": fmt(end), "step_short": "",
+           "created": today.isoformat()}
+    to = list(dict.fromkeys(plan.default_policy.escalation.to)) or list(dict.fromkeys(
+        plan.step_by_id[r["step"]].owner for r in late if r["step"] in plan.step_by_id))
+    return [Action(None, None, "closed", key, notices=[Notice("closing", "closing", u, ctx) for u in to],
+                   detail={"ended_on": end.isoformat(), "unfinished": len(late)})]
+
+
+def _dmy(iso: str) -> str:
+    return fmt(date.fromisoformat(iso))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -293,7 +395,7 @@ def _default_documents(plan: Plan, session: Session, step: Any, row: OccurrenceR
 
 def apply(plan: Plan, session: Session, actions: list[Action], today: date, now: datetime,
           documents: DocumentMaker | None = None) -> tuple[list[Action], int]:
-    """Write each action once: its event (the idempotency gate), status, next check, notices, documents.
+    """Write each action once: its event (the idempotency gate), status, counts, next check, notices, documents.
 
     May run in another transaction than `decide`: it takes the plan's lock, reads again the rows `decide` did not
     read in this transaction, and drops actions made stale meanwhile (the occurrence was confirmed, skipped,
@@ -306,12 +408,15 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
     claim_plan(plan, session, today, now)
     ids = {a.occurrence_id for a in actions if a.occurrence_id is not None}
     rows = _current_rows(session, plan, ids)
-    live: list[tuple[Action, OccurrenceRecord]] = []
+    live: list[tuple[Action, OccurrenceRecord | None]] = []
     for action in actions:
+        if action.occurrence_key is None:  # about the plan as a whole (its closing summary)
+            live.append((action, None))
+            continue
         if action.occurrence_id is not None:
             row = rows.get(action.occurrence_id)
         else:  # an action built by hand: find its row by key
-            row = find_occurrence(session, plan.id, action.step_id, action.occurrence_key)
+            row = find_occurrence(session, plan.id, action.step_id or "", action.occurrence_key)
         if row is not None and not row.orphaned and row.status not in FINISHED:
             live.append((action, row))
     written = set(inserted_keys(session, EventRecord, [dict(
@@ -324,15 +429,19 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         if action.effect_key not in written:
             continue
         written.discard(action.effect_key)  # the same action twice in one list is applied once
-        if action.set_status == OPEN and row.status == SCHEDULED:
-            row.status, row.opened_on = OPEN, today
-        elif action.set_status == OVERDUE and row.status in (SCHEDULED, OPEN):
-            row.status = OVERDUE
-        row.next_on = action.next_on
         queued = list(action.notices)
-        step = plan.step_by_id.get(action.step_id)
-        if action.documents and step is not None:
-            queued.append(_draft(plan, session, action, step, row, today, make_docs))
+        if row is not None:
+            if action.set_status == OPEN and row.status == SCHEDULED:
+                row.status, row.opened_on = OPEN, today
+            elif action.set_status == OVERDUE and row.status in (SCHEDULED, OPEN):
+                row.status = OVERDUE
+            row.chased = (row.chased or 0) + action.chase
+            if action.escalate:
+                row.escalations, row.escalated_on = action.escalate, today
+            row.next_on = action.next_on
+            step = plan.step_by_id.get(action.step_id)
+            if action.documents and step is not None:
+                queued.append(_draft(plan, session, action, step, row, today, make_docs))
         notices += outbox_rows(plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)
         applied.append(action)
     insert_many_ignore(session, OutboxRecord, notices)
@@ -342,7 +451,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
 def _draft(plan: Plan, session: Session, action: Action, step: Any, row: OccurrenceRecord, today: date,
            make_docs: DocumentMaker) -> Notice:
     """The automatic part of reviews and reports: store the drafts, note them on the action's audit event, and
-    ask the owner to finish them."""
+    ask the owner to finish them (the drafts attached, their one-line digest in the message)."""
     docs = make_docs(plan, session, step, row, today)
     for fmt_name, content in docs.items():
         insert_ignore(session, DocumentRecord, dict(plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
@@ -354,41 +463,46 @@ def _draft(plan: Plan, session: Session, action: Action, step: Any, row: Occurre
     action.detail = {**action.detail, "drafted": sorted(docs), "documents": ids}
     session.execute(update(EventRecord).where(EventRecord.effect_key == action.effect_key)
                     .values(detail=action.detail))
-    summary = docs.get("md", b"").decode("utf-8")[:1500]
     template = "review_summary" if isinstance(step, Review) else "report_draft"
-    # The draft goes to the owner with the stored documents attached (by id, read at delivery).
-    return Notice("draft", template, step.owner, {**notice_context(plan, step, row, today), "summary": summary,
-                                                  "attachments": ids})
+    return Notice("draft", template, step.owner, {**notice_context(plan, step, row, today),
+                                                  "summary": digest_line(docs.get("md", b"")), "attachments": ids})
+
+
+def digest_line(markdown: bytes) -> str:
+    """The one-sentence digest a Markdown draft opens with ('> ...'), for the message that carries the draft."""
+    first = markdown.decode("utf-8", "replace").partition("\n")[0].strip()
+    return first[1:].strip() if first.startswith(">") else ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The whole tick
 
 
-def tick_in(plan: Plan, session: Session, now: datetime, crash_after: int | None = None,
-            documents: DocumentMaker | None = None) -> TickResult:
+def tick_in(plan: Plan, session: Session, now: datetime, documents: DocumentMaker | None = None) -> TickResult:
     """One tick inside the caller's transaction: materialise, decide, apply (see `tick`)."""
     today = plan_today(plan, now)
     result = TickResult(plan.id, today)
     sync(plan, session, today, now)
     actions = decide(plan, session, today)
-    if crash_after is not None:
-        applied, _ = apply(plan, session, actions[:crash_after], today, now, documents)
-        session.flush()
-        raise RuntimeError(f"simulated crash after {len(applied)} actions")
     result.applied, result.skipped = apply(plan, session, actions, today, now, documents)
+    result.caught_up_days = caught_up_days(plan, result.applied, today)
+    if today > plan.meta.period.end:
+        result.ended_on = plan.meta.period.end
     return result
 
 
-def tick(plan: Plan, session_factory: Callable[[], Session], now: datetime,
-         crash_after: int | None = None, documents: DocumentMaker | None = None) -> TickResult:
-    """Advance one plan to `now` in one transaction: materialise the rows whose time has come, decide, apply.
+def caught_up_days(plan: Plan, applied: list[Action], today: date) -> int:
+    """How many days of missed ticks this tick caught up on: from the earliest day an occurrence it acted on as
+    catching up needed looking at. 0 when it caught up on nothing."""
+    started = [date.fromisoformat(a.detail["late_since"]) for a in applied if a.detail.get("late_since")]
+    return max((today - min(started)).days, 0) if started else 0
 
-    `crash_after` (tests only) raises after that many actions were applied, before commit, to prove that a
-    rerun produces every effect once.
-    """
+
+def tick(plan: Plan, session_factory: Callable[[], Session], now: datetime,
+         documents: DocumentMaker | None = None) -> TickResult:
+    """Advance one plan to `now` in one transaction: materialise the rows whose time has come, decide, apply."""
     with session_factory() as session, session.begin():
-        return tick_in(plan, session, now, crash_after, documents)
+        return tick_in(plan, session, now, documents)
 
 
 __all__ = ["Action", "Notice", "TickResult", "apply", "decide", "effect_key", "next_check", "notice_context",

@@ -78,3 +78,15 @@ class WorkCalendar:
                     hit += step
             self._moved[(day, n)] = hit
         return hit
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after `start`, up to and including `end` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += ONE_DAY
+            count += self.is_working_day(day)
+        return count
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself when it is a working day, else the first working day after it."""
+        return self.shift(day, "next")

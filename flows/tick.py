@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.dates import parse_date
 from engine.plan import Plan, PlanLoader
-from engine.tick import Action
+from engine.tick import Action, caught_up_days, plan_today
 from flows.artifacts import PUBLISHER
 
 TICK_TIME = time(7, 30)  # the moment of a tick given a day (`--at`), as the daily schedule
@@ -97,15 +97,16 @@ def publish_task(plan: Plan, now: datetime) -> dict[str, Any]:
             "artifacts": [a.key for a in shown]}
 
 
-@plain_task(name="deliver")
-def deliver_task(plan_id: str, now: datetime, channels: str | None) -> dict[str, Any]:
+@plain_task(name="deliver", task_run_name="deliver")
+def deliver_task(plan: Plan, now: datetime, channels: str | None) -> dict[str, Any]:
     """Send the plan's due notices through Apprise and publish what happened; the task fails (the tick does
     not) when a notice failed this run or has been given up, so that it shows in the UI."""
     from flows.artifacts import artifact, artifact_key
     from notifiers.delivery import DeliveryFailed, deliver_outbox
 
-    report = deliver_outbox(_sessions(), now, channels, plan_id=plan_id)
-    shown = artifact("markdown", artifact_key(plan_id, "thong-bao"), report.markdown(), report.summary())
+    report = deliver_outbox(_sessions(), now, channels, plan_id=plan.id,
+                            plans=lambda pid: plan if pid == plan.id else None, link=confirm_links())
+    shown = artifact("markdown", artifact_key(plan.id, "thong-bao"), report.markdown(), report.summary())
     PUBLISHER.submit([shown])
     if not report.ok:
         raise DeliveryFailed(report.summary())
@@ -151,13 +152,26 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
             drafts += shown
     PUBLISHER.submit(drafts)  # once committed: no artifact shows a draft the store does not hold
     summary = publish_task(quote(loaded), now)
-    sent = deliver_task(loaded.id, now, channels, return_state=True)  # a failed delivery fails its task only
+    sent = deliver_task(quote(loaded), now, channels, return_state=True)  # a failed delivery fails its task only
     summary["notices"] = sent.result() if sent.is_completed() else str(sent.result(raise_on_failure=False))
-    return {"plan": loaded.id, "date": now.date().isoformat(), "flow_run_id": str(flow_run.id),
+    today = plan_today(loaded, now)
+    return {"plan": loaded.id, "date": today.isoformat(), "flow_run_id": str(flow_run.id),
             "skipped": skipped, "tasks": 1 + len(by_step) + 2,  # decide, one per step, publish, deliver
             "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
                         for a in applied],
+            "caught_up_days": caught_up_days(loaded, applied, today),
+            "ended_on": loaded.meta.period.end.isoformat() if today > loaded.meta.period.end else None,
             **summary}
+
+
+def confirm_links() -> Any:
+    """The addresses of the plans' confirmation forms on the Prefect server this run reports to (flows.links),
+    or None when there is none to link to."""
+    try:
+        from flows.links import ConfirmLinks
+    except ImportError:
+        return None
+    return ConfirmLinks()
 
 
 # The flow's settings. Its result (the summary above) is never persisted: the state store is the record, and

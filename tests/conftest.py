@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plan_definitions"
 SEED = PLANS / "kh-28-khcn-2022.yaml"
+# Letters only Vietnamese has: help "in Vietnamese first" has one before its first '(' (the English gloss).
+VIETNAMESE = re.compile("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]",
+                        re.IGNORECASE)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -25,7 +25,8 @@ class Format(str, Enum):
 
 MAX_REQUESTER = 128
 EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
-            "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch"}
+            "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch",
+            "blocked": "chờ việc trước", "catch-up": "báo việc tồn đọng", "closed": "tổng kết khi kết thúc kế hoạch"}
 
 
 @app.command()
@@ -82,17 +83,30 @@ def run(
 
 
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
+    """What the tick did, a line per step (its occurrences acted on, named as people do), then the standing."""
+    from engine.reports.periods import key_label
+
     print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
-    by_occ: dict[tuple[str, str], list[str]] = {}
+    by_step: dict[str, tuple[list[str], list[str]]] = {}
     for a in summary["applied"]:
         what = EVENT_VI.get(a["event"], a["event"])
         if a["event"] == "escalation":
             what += f" lần {a['escalation']} ({', '.join(a['to'])})"
-        by_occ.setdefault((a["step"], a["occurrence"]), []).append(what)
-    for (step, key), events in by_occ.items():
-        print(f"  {step} ({key}): {', '.join(events)}")
-    if not by_occ:
+        keys, events = by_step.setdefault(a["step"] or "", ([], []))
+        keys += [a["occurrence"]] if a["occurrence"] not in keys else []
+        events += [what] if what not in events else []
+    for step, (keys, events) in by_step.items():
+        labels = [key_label(k) for k in keys if k and key_label(k)]
+        when = "" if not labels else f" ({labels[0]})" if len(labels) == 1 else \
+            f" ({len(labels)} kỳ, {labels[0]} - {labels[-1]})"
+        print(f"  {step}{when}: {', '.join(events)}" if step else f"  {', '.join(events)}")
+    if not by_step:
         print("  (không có việc gì mới)")
+    if summary.get("caught_up_days"):
+        print(f"  Bắt kịp {summary['caught_up_days']} ngày chưa chạy: việc đã quá hạn được báo một lần "
+              "(mỗi đơn vị một thư), không gửi lại các lần nhắc đã lỡ.")
+    if summary.get("ended_on"):
+        print(f"  Kế hoạch đã kết thúc ngày {dmy(summary['ended_on'])}: không còn nhắc hạn, đôn đốc.")
     if summary["skipped"]:
         print(f"  ({summary['skipped']} việc đã làm ở lượt chạy trước, không làm lại)")
     if summary.get("notices"):

@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-from engine.dates import parse_date, parse_day_month
-
-DATE_PATTERN = r"^(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2})$"
+from engine.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
+from engine.models.help import enum_help
 
 
 class Model(BaseModel):
@@ -26,7 +33,9 @@ PlanDate = Annotated[
     date,
     BeforeValidator(_plan_date),
     WithJsonSchema(
-        {"type": "string", "pattern": DATE_PATTERN, "examples": ["20/03/2022", "2022-03-20"]},
+        {"type": "string", "pattern": DATE_PATTERN, "examples": ["20/03/2022"],
+         "patternErrorMessage": "Ngày không có thật hoặc sai dạng: viết dd/mm/yyyy (20/03/2022) hoặc "
+                                "yyyy-mm-dd (not a real date: write dd/mm/yyyy or yyyy-mm-dd)"},
         mode="validation",
     ),
 ]
@@ -41,19 +50,47 @@ def _day_month(value: str) -> str:
 DayMonth = Annotated[
     str,
     AfterValidator(_day_month),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}/\d{1,2}$", "examples": ["31/10"]}, mode="validation"),
+    WithJsonSchema(
+        {"type": "string", "pattern": DAY_MONTH_PATTERN, "examples": ["31/10"],
+         "patternErrorMessage": "Ngày trong năm viết dd/mm (31/10), là ngày có ở mọi năm - không có 29/02 "
+                                "(a day of every year, dd/mm)"},
+        mode="validation",
+    ),
 ]
 """A day of every year, dd/mm."""
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
-UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
-Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+_ID_MESSAGE = Field(json_schema_extra={
+    "patternErrorMessage": "Mã chỉ gồm chữ thường a-z, chữ số và '-', ví dụ van-phong "
+                           "(an id: lowercase letters a-z, digits and '-')"})
+StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
+UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
+Tag = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64),
+    Field(json_schema_extra={"patternErrorMessage": "Nhãn gồm chữ, chữ số, '-', '_' và '.', không có dấu "
+                                                    "cách, ví dụ van-phong (a tag: letters, digits, '-', '_', '.')"}),
+]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-"""A number or symbol the state store keeps in a column of 128 characters (a plan's number)."""
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+PlanNumber = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A plan's number or symbol: the state store keeps it in a column of 128 characters."""
 
 NonWorkingDayPolicy = Literal["keep", "previous", "next"]
+NON_WORKING_DAY_HELP = enum_help(NonWorkingDayPolicy.__args__, {  # type: ignore[attr-defined]
+    "keep": "giữ nguyên hạn (keep the date)",
+    "previous": "lùi về ngày làm việc liền trước (the previous working day)",
+    "next": "dời sang ngày làm việc liền sau (the next working day)"})
+
+
+def exactly_one(a: str, b: str, message: str) -> dict[str, Any]:
+    """JSON Schema for "exactly one of the keys a and b", with `message` where the YAML language server
+    reports it: at the mapping when both are missing, at `b` when both are there.
+
+    `if`/`then` rather than `anyOf`: the server's hover joins the titles of `anyOf` branches that all match.
+    """
+    return {"if": {"properties": {b: False}}, "then": {"required": [a], "errorMessage": message},
+            "dependentSchemas": {a: {"properties": {b: False}, "errorMessage": message}}}
 
 
 def described(description: str, **kwargs: Any) -> Any:

@@ -2,64 +2,102 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, ShortText, Tag, Text, UnitId, described
+from engine.models.common import Model, PlanDate, PlanNumber, Tag, Text, UnitId, described
+from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
-from engine.models.steps import Step
+from engine.models.steps import STEP_KINDS, Step
 
 # Notice events a plan or agency may give its own message template for (defaults: notifiers/templates.py).
-TemplateEvent = Literal["opened", "disseminate", "coordinate", "reminder", "due_today", "overdue", "review_summary",
-                        "report_draft", "confirmed"]
+TemplateEvent = Literal["opened", "participant", "disseminate", "coordinate", "reminder", "due_today", "overdue",
+                        "escalation", "blocked", "review_summary", "report_draft", "confirmed", "extended", "closing"]
 TEMPLATE_EVENTS: tuple[str, ...] = TemplateEvent.__args__  # type: ignore[attr-defined]
+TEMPLATE_EVENT_HELP = enum_help(TEMPLATE_EVENTS, {
+    "opened": "giao việc cho đơn vị chủ trì", "participant": "đề nghị đơn vị phối hợp",
+    "disseminate": "thông báo tới đối tượng quán triệt", "coordinate": "đề nghị cơ quan phối hợp",
+    "reminder": "nhắc hạn", "due_today": "đến hạn hôm nay", "overdue": "quá hạn (báo đơn vị chủ trì)",
+    "escalation": "báo lãnh đạo việc chậm", "blocked": "việc chờ việc trước", "review_summary": "dự thảo sơ kết",
+    "report_draft": "dự thảo báo cáo", "confirmed": "đã ghi nhận hoàn thành", "extended": "gia hạn",
+    "closing": "tổng kết khi kế hoạch kết thúc"})["enumDescriptions"]
 TEMPLATES_DESCRIPTION = (
-    "Mẫu thông báo riêng theo sự kiện (message templates by event, Jinja2): dòng đầu là tiêu đề, phần còn lại là "
-    "nội dung; biến như {{ plan_number }}, {{ step_title }}, {{ due }}, {{ days_text }}, {{ confirm_command }}."
+    "Mẫu thông báo riêng theo sự kiện (message templates by event, Jinja2): dòng đầu là tiêu đề của việc (số kế "
+    "hoạch được thêm phía trước), phần còn lại là nội dung; chỉ dùng biến, bộ lọc và {% if %}; biến như "
+    "{{ step_short }}, {{ step_title }}, {{ due }}, {{ days_text }}, {{ confirm_url }}, {{ confirm_command }}."
 )
-TEMPLATES_EXAMPLE = {"reminder": "[{{ plan_number }}] Nhắc hạn: {{ step_title }}\nKính gửi: {{ unit_name }}\n\n"
-                                 "Hạn {{ due }} ({{ days_text }}).\n"}
+TemplateText = Annotated[Text, Field(description=(
+    "Mẫu thông báo của sự kiện này, Jinja2: dòng đầu là tiêu đề; sự kiện: "
+    + ", ".join(f"{e} ({h})" for e, h in zip(TEMPLATE_EVENTS, TEMPLATE_EVENT_HELP))
+    + " (the template of this event)."
+))]
+SCHEMA_DESCRIPTION = "Lược đồ JSON cho trình soạn thảo (JSON Schema, for editors)."
+UNITS_EXAMPLE = {"van-phong": {"name": "Văn phòng Sở", "notify": ["van-phong"]}}
+CALENDAR_EXAMPLE = {"holidays": [{"date": "02/01/2023", "name": "Nghỉ bù Tết Dương lịch"}]}
+DEFAULTS_DESCRIPTION = "Chính sách mặc định cho các bước: nhắc hạn, báo quá hạn... (default policy)."
+DEFAULTS_EXAMPLE = {"reminders": {"days_before": [7, 3]}, "on_non_working_day": "previous",
+                    "opens_before_days": 14}
+TEMPLATES_EXAMPLE = {"reminder": "Hạn {{ due }}, {{ days_text }}: {{ step_short }}\n"
+                                 "Nhiệm vụ \"{{ step_title }}\" đến hạn ngày {{ due }}.\n"}
+# The example is shown in the hover only: as a JSON Schema example, the server would also insert it, unquoted.
+TEMPLATES_HOVER = TEMPLATES_DESCRIPTION + "\n\n```yaml\nreminder: |\n" + "".join(
+    f"  {line}\n" if line else "\n" for line in TEMPLATES_EXAMPLE["reminder"].splitlines()) + "```"
 
 
 class Issuer(Model):
     """The issuing body as Decree 30/2020 prints it."""
 
-    name: Text = described("Cơ quan ban hành (issuing body).", examples=["Sở Khoa học và Công nghệ"])
-    parent: Text | None = described("Cơ quan chủ quản (parent body).", default=None, examples=["UBND tỉnh Thái Nguyên"])
-    abbreviation: Text | None = described("Viết tắt dùng trong số hiệu (e.g. KHCN).", default=None, examples=["KHCN"])
-    place: Text | None = described("Địa danh ghi ngày tháng (place).", default=None, examples=["Thái Nguyên"])
-    signer_title: Text | None = described("Chức danh người ký (signer's title).", default=None, examples=["GIÁM ĐỐC"])
-    signer_name: Text | None = described("Họ tên người ký (signer's name).", default=None)
+    name: Text = described("Tên cơ quan ban hành (issuing body).", examples=["Sở Khoa học và Công nghệ"])
+    parent: Text | None = described("Cơ quan chủ quản, in phía trên tên cơ quan (parent body).", default=None,
+                                    examples=["UBND tỉnh Thái Nguyên"])
+    abbreviation: Text | None = described("Tên viết tắt dùng trong số, ký hiệu văn bản (abbreviation).",
+                                          default=None, examples=["KHCN"])
+    place: Text | None = described("Địa danh ghi trước ngày tháng văn bản (place).", default=None,
+                                   examples=["Thái Nguyên"])
+    signer_title: Text | None = described("Chức danh người ký (signer's title).", default=None,
+                                          examples=["GIÁM ĐỐC"])
+    signer_name: Text | None = described("Họ tên người ký (signer's name).", default=None,
+                                         examples=["Nguyễn Văn A"])
 
 
 class Unit(Model):
     """A unit (đơn vị) - internal or external - and the notification tags it is reached by."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Đơn vị: khóa là mã đơn vị (a-z, 0-9, '-') mà các bước dùng trong owner, "
+                       "participants, audience...; giá trị là tên, đơn vị ngoài, nhãn thông báo (a unit, "
+                       "keyed by its id)."})
+
     name: Text = described("Tên đơn vị (unit name).", examples=["Văn phòng Sở"])
-    external: bool = described("Đơn vị ngoài cơ quan (external organisation).", default=False)
+    external: bool = described("Đơn vị ngoài cơ quan: true hoặc false (mặc định) (external organisation).",
+                               default=False, examples=[True])
     notify: list[Tag] = described(
-        "Nhãn kênh thông báo (notification tags, mapped to addresses in the channels file - never addresses here).",
+        "Nhãn kênh thông báo; tệp kênh (channels) gắn nhãn với địa chỉ - không ghi địa chỉ ở đây "
+        "(notification tags).",
         default=[],
-        examples=[["vp-email"]],
+        examples=[["van-phong"]],
     )
 
 
 class Basis(Model):
     """A document the plan implements (căn cứ)."""
 
-    number: Text = described("Số, ký hiệu (number/symbol).", examples=["02-ĐA/TU"])
-    date: PlanDate | None = described("Ngày ban hành (date).", default=None)
-    issuer: Text | None = described("Cơ quan ban hành (issuer).", default=None)
-    title: Text | None = described("Trích yếu (summary).", default=None)
+    number: Text = described("Số, ký hiệu văn bản (number/symbol).", examples=["02-ĐA/TU"])
+    date: PlanDate | None = described("Ngày ban hành, dd/mm/yyyy (date).", default=None,
+                                      examples=["26/03/2021"])
+    issuer: Text | None = described("Cơ quan ban hành (issuer).", default=None,
+                                    examples=["Ban Chấp hành Đảng bộ tỉnh Thái Nguyên"])
+    title: Text | None = described("Trích yếu nội dung (summary).", default=None,
+                                   examples=["Phát huy vai trò giám sát, phản biện xã hội"])
 
 
 MAX_PERIOD_YEARS = 50  # a plan's calendar is expanded whole: its length bounds the work and memory of a check
 
 
 class Period(Model):
-    start: PlanDate = described("Ngày bắt đầu (start).", examples=["16/03/2022"])
-    end: PlanDate = described("Ngày kết thúc (end).", examples=["31/12/2025"])
+    start: PlanDate = described("Ngày bắt đầu thực hiện, dd/mm/yyyy (start).", examples=["16/03/2022"])
+    end: PlanDate = described("Ngày kết thúc, dd/mm/yyyy (end).", examples=["31/12/2025"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -74,15 +112,26 @@ class Period(Model):
 class PlanMeta(Model):
     """The plan's header: number, title, issuer, date, basis, period, purposes."""
 
-    number: ShortText = described("Số kế hoạch (plan number).", examples=["28/KH-KHCN"])
-    title: Text = described("Tên/trích yếu kế hoạch (title).")
-    issuer: Issuer | None = described("Cơ quan ban hành; mặc định lấy từ tệp cơ quan (agency file).", default=None)
-    issued_on: PlanDate = described("Ngày ban hành (issue date).", examples=["16/03/2022"])
-    basis: list[Basis] = described("Căn cứ (documents implemented).", default=[])
-    parent_plan: Basis | None = described("Kế hoạch cấp trên (parent plan this one follows).", default=None)
-    period: Period = described("Thời gian thực hiện kế hoạch (plan period).")
-    timezone: Text = described("Múi giờ (time zone).", default="Asia/Ho_Chi_Minh")
-    purposes: list[Text] = described("Mục đích, yêu cầu (purposes and requirements).", default=[])
+    number: PlanNumber = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
+    title: Text = described("Trích yếu kế hoạch (title).",
+                            examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
+    issuer: Issuer | None = described(
+        "Cơ quan ban hành; không ghi: lấy 'agency' của tệp cơ quan (issuer; default: the agency file's).",
+        default=None, examples=[{"name": "Sở Khoa học và Công nghệ", "abbreviation": "KHCN"}])
+    issued_on: PlanDate = described("Ngày ban hành, dd/mm/yyyy (issue date).", examples=["16/03/2022"])
+    basis: list[Basis] = described(
+        "Căn cứ: các văn bản kế hoạch thực hiện (documents implemented).", default=[],
+        examples=[[{"number": "02-ĐA/TU", "date": "26/03/2021", "issuer": "Ban Chấp hành Đảng bộ tỉnh"}]])
+    parent_plan: Basis | None = described(
+        "Kế hoạch cấp trên mà kế hoạch này triển khai (parent plan).", default=None,
+        examples=[{"number": "42/KH-UBND", "date": "15/03/2022", "issuer": "UBND tỉnh Thái Nguyên"}])
+    period: Period = described("Thời gian thực hiện kế hoạch (plan period).",
+                               examples=[{"start": "16/03/2022", "end": "31/12/2025"}])
+    timezone: Text = described("Múi giờ (time zone); mặc định Asia/Ho_Chi_Minh.", default="Asia/Ho_Chi_Minh",
+                               examples=["Asia/Ho_Chi_Minh"])
+    purposes: list[Text] = described(
+        "Mục đích, yêu cầu của kế hoạch (purposes and requirements).", default=[],
+        examples=[["Quán triệt Đề án đến cán bộ, công chức, viên chức"]])
 
     @field_validator("timezone")
     @classmethod
@@ -99,29 +148,50 @@ class PlanMeta(Model):
 class AgencyFile(Model):
     """Shared defaults of one agency: its units, notification tags, calendar and policy."""
 
-    schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema (for editors).")
-    agency: Issuer = described("Cơ quan (the agency) as printed on its documents.")
-    units: dict[UnitId, Unit] = described("Các đơn vị dùng chung (units shared by the agency's plans).", default={})
-    calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
-    defaults: Defaults = described("Chính sách nhắc hạn mặc định (default policy).", default=Defaults())
-    templates: dict[TemplateEvent, Text] = described(TEMPLATES_DESCRIPTION, default={}, examples=[TEMPLATES_EXAMPLE])
+    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
+                                examples=["../agency.schema.json"])
+    agency: Issuer = described(
+        "Cơ quan, như in trên văn bản: tên, cơ quan chủ quản, viết tắt, địa danh, người ký (the agency).",
+        examples=[{"name": "Sở Khoa học và Công nghệ", "parent": "UBND tỉnh Thái Nguyên",
+                   "abbreviation": "KHCN"}])
+    units: dict[UnitId, Unit] = described(
+        "Các đơn vị dùng chung cho mọi kế hoạch của cơ quan: mã đơn vị -> tên, nhãn thông báo "
+        "(shared units).",
+        default={}, examples=[UNITS_EXAMPLE])
+    calendar: WorkCalendarSpec = described(
+        "Ngày nghỉ thêm và ngày làm bù riêng của cơ quan (extra days off, swapped working days).",
+        default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
+    defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
+    templates: dict[TemplateEvent, TemplateText] = described(
+        TEMPLATES_DESCRIPTION, default={}, json_schema_extra={"markdownDescription": TEMPLATES_HOVER})
 
 
 class PlanFile(Model):
     """A Kế hoạch: header, units, policy and steps."""
 
-    schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema (for editors).")
-    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch (language version).", default=1)
+    schema_: str | None = Field(default=None, alias="$schema", description=SCHEMA_DESCRIPTION,
+                                examples=["plan.schema.json"])
+    version: Literal[1] = described("Phiên bản ngôn ngữ kế hoạch: 1 (language version).", default=1)
     include: list[str] = described(
-        "Tệp cơ quan dùng chung, đường dẫn tương đối (agency files to include).",
+        "Tệp cơ quan dùng chung: đường dẫn tương đối từ tệp này (agency files to include).",
         default=[],
         examples=[["agencies/so-khcn-thai-nguyen.yaml"]],
     )
-    plan: PlanMeta = described("Thông tin kế hoạch (plan header).")
-    units: dict[UnitId, Unit] = described("Đơn vị (units); thêm vào/ghi đè tệp cơ quan.", default={})
-    calendar: WorkCalendarSpec = described("Ngày nghỉ/làm bù riêng (extra holidays, swaps).", default=WorkCalendarSpec())
-    defaults: Defaults = described("Chính sách mặc định (default policy for steps).", default=Defaults())
-    templates: dict[TemplateEvent, Text] = described(
+    plan: PlanMeta = described(
+        "Thông tin kế hoạch: số, trích yếu, ngày ban hành, căn cứ, thời gian thực hiện (plan header).",
+        examples=[{"number": "28/KH-KHCN", "title": "Triển khai thực hiện Đề án số 02-ĐA/TU",
+                   "issued_on": "16/03/2022", "period": {"start": "16/03/2022", "end": "31/12/2025"}}])
+    units: dict[UnitId, Unit] = described(
+        "Đơn vị riêng của kế hoạch: mã đơn vị -> tên, nhãn thông báo; thêm vào hoặc ghi đè tệp cơ quan "
+        "(units).",
+        default={}, examples=[UNITS_EXAMPLE])
+    calendar: WorkCalendarSpec = described(
+        "Ngày nghỉ thêm và ngày làm bù riêng của kế hoạch (extra days off, swapped working days).",
+        default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
+    defaults: Defaults = described(DEFAULTS_DESCRIPTION, default=Defaults(), examples=[DEFAULTS_EXAMPLE])
+    templates: dict[TemplateEvent, TemplateText] = described(
         TEMPLATES_DESCRIPTION + " Ghi đè mẫu của tệp cơ quan (overrides the agency's).", default={},
-        examples=[TEMPLATES_EXAMPLE])
-    steps: list[Step] = described("Các bước công việc (steps).", min_length=1)
+        json_schema_extra={"markdownDescription": TEMPLATES_HOVER})
+    steps: list[Step] = described(
+        "Các bước công việc: mỗi bước có id, kind (disseminate, coordinate, review, report), title, owner, "
+        "timing (steps).", min_length=1, examples=[[STEP_KINDS["disseminate"].example]])

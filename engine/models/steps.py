@@ -2,83 +2,175 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from engine.models.common import Model, NonWorkingDayPolicy, StepId, Text, UnitId, described
-from engine.models.policy import Confirmation, Escalation, Reminders
-from engine.models.timing import Timing
+from engine.models.common import (
+    NON_WORKING_DAY_HELP,
+    Model,
+    NonWorkingDayPolicy,
+    ShortText,
+    StepId,
+    Text,
+    UnitId,
+    described,
+)
+from engine.models.help import Form, enum_help
+from engine.models.policy import ESCALATION_EXAMPLE, REMINDERS_EXAMPLE, Confirmation, Escalation, Reminders
+from engine.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
+
+# Each kind of step: its help in the editor (a new step's skeleton, the hover on `kind`) and README's table.
+STEP_KINDS: dict[str, Form] = {
+    "disseminate": Form(
+        "quán triệt, triển khai", "disseminate",
+        "Đưa văn bản, nội dung đến các đơn vị 'audience' qua hội nghị, đăng website, gửi văn bản... "
+        "(bring a document to an audience).",
+        {"id": "quan-triet", "kind": "disseminate", "title": "Quán triệt kế hoạch tới cán bộ",
+         "owner": "van-phong", "audience": ["toan-the-cbccvc"], "timing": {"before": "20/03/2022"}},
+        fixed=("kind",)),
+    "coordinate": Form(
+        "phối hợp", "coordinate", "Phối hợp với các cơ quan, tổ chức 'partners' về nội dung 'subject' "
+        "(work with partner organisations).",
+        {"id": "phoi-hop", "kind": "coordinate", "title": "Phối hợp với Mặt trận Tổ quốc",
+         "owner": "lanh-dao-so", "partners": ["mttq-tinh"],
+         "timing": {"ongoing": {"check_in": "quarterly", "day": 20}}},
+        fixed=("kind",)),
+    "review": Form(
+        "sơ kết, tổng kết", "review",
+        "Sơ kết ('level: interim') hoặc tổng kết ('level: final') việc thực hiện; bản dự thảo lấy từ kết quả "
+        "đã ghi nhận (an interim or final review, drafted from the records).",
+        {"id": "so-ket", "kind": "review", "level": "interim", "title": "Sơ kết việc thực hiện kế hoạch",
+         "owner": "van-phong", "timing": {"in_year": 2023, "due": "30/09"}}, fixed=("kind",)),
+    "report": Form(
+        "báo cáo", "report",
+        "Báo cáo gửi 'recipient' theo kỳ; bản dự thảo lấy từ kết quả đã ghi nhận, chốt số liệu theo Nghị "
+        "định 09/2019/NĐ-CP (a report drafted from the records of its period).",
+        {"id": "bao-cao-nam", "kind": "report", "title": "Báo cáo kết quả thực hiện hằng năm",
+         "owner": "van-phong", "recipient": "so-noi-vu", "timing": {"yearly": "31/10"}},
+        fixed=("kind",)),
+}
+
+
+def _kind(kind: str) -> ConfigDict:
+    """The JSON Schema of a kind of step: its title (type errors name it) and the skeleton of a new step."""
+    form = STEP_KINDS[kind]
+    return ConfigDict(json_schema_extra={"title": form.label, "defaultSnippets": [form.snippet()]})
+
+
+def _kind_field(kind: str) -> Any:
+    form = STEP_KINDS[kind]
+    return described(f"Loại bước (step kind): {form.label} - {form.meaning}", examples=[kind])
 
 
 class StepBase(Model):
     """Fields every step has."""
 
-    id: StepId = described("Mã bước, duy nhất trong kế hoạch (step id: a-z, 0-9, '-').", examples=["quan-triet"])
-    title: Text = described("Tên công việc như kế hoạch ghi (title as the plan words it).")
-    description: Text | None = described("Mô tả chi tiết (details).", default=None)
-    owner: UnitId = described("Đơn vị chủ trì (owner unit id).", examples=["van-phong"])
-    participants: list[UnitId] = described("Đơn vị phối hợp/tham gia (participating units).", default=[])
-    depends_on: list[StepId] = described("Chỉ mở khi các bước này đã xong (steps that must be done first).", default=[])
-    timing: Timing = described(
-        "Thời gian thực hiện: due/before (hạn), start+due (khoảng), in_year (mốc trong năm), monthly, quarterly, "
-        "half_yearly, yearly, ongoing (thường xuyên), on_demand (khi có yêu cầu), after (sau bước khác)."
-    )
-    reminders: Reminders | None = described("Nhắc hạn (reminders); mặc định theo 'defaults'.", default=None)
-    escalation: Escalation | None = described("Báo quá hạn (escalation); mặc định theo 'defaults'.", default=None)
+    id: StepId = described(
+        "Mã bước, duy nhất trong kế hoạch: chữ thường a-z, chữ số, '-' (step id); các bước khác gọi bước này "
+        "bằng mã (depends_on, after, covers).", examples=["quan-triet"])
+    title: Text = described("Tên công việc, như văn bản kế hoạch ghi (title, as the plan words it).",
+                            examples=["Tổ chức quán triệt, triển khai kế hoạch"])
+    short_title: ShortText | None = described(
+        "Tên ngắn, tối đa 60 ký tự, dùng ở tiêu đề thư và trong bảng; không ghi: rút gọn từ 'title' "
+        "(short title for message subjects and tables).", default=None, examples=["Quán triệt Đề án 02-ĐA/TU"])
+    description: Text | None = described("Mô tả chi tiết, đưa vào thông báo và báo cáo (details).",
+                                         default=None, examples=["Quán triệt tại hội nghị giao ban tháng 3"])
+    owner: UnitId = described(
+        "Đơn vị chủ trì: mã một đơn vị trong 'units' của kế hoạch hoặc tệp cơ quan (owner unit id).",
+        examples=["van-phong"])
+    participants: list[UnitId] = described(
+        "Đơn vị phối hợp, tham gia: danh sách mã đơn vị, được báo khi bước mở (participating units).",
+        default=[], examples=[["cac-phong-don-vi"]])
+    depends_on: list[StepId] = described(
+        "Chỉ mở khi các bước này đã xong: danh sách mã bước (steps that must be done first).", default=[],
+        examples=[["quan-triet"]], json_schema_extra={"uniqueItems": True})
+    timing: Timing = described(TIMING_DESCRIPTION, json_schema_extra=TIMING_SCHEMA)
+    reminders: Reminders | None = described(
+        "Nhắc hạn riêng của bước (reminders); không ghi: theo 'defaults'.", default=None,
+        examples=[REMINDERS_EXAMPLE])
+    escalation: Escalation | None = described(
+        "Báo quá hạn khi hết hạn mà chưa xác nhận (escalation); không ghi: theo 'defaults'.", default=None,
+        examples=[ESCALATION_EXAMPLE])
     on_non_working_day: NonWorkingDayPolicy | None = described(
-        "Hạn rơi vào ngày nghỉ: keep (giữ), previous (ngày làm việc trước), next (ngày làm việc sau).", default=None
-    )
-    confirmation: Confirmation = described("Xác nhận hoàn thành cần gì (what a confirmation carries).", default=Confirmation())
+        "Hạn rơi vào ngày nghỉ, lễ, Tết (deadline on a non-working day); không ghi: theo 'defaults'.",
+        default=None, examples=["previous"], json_schema_extra=NON_WORKING_DAY_HELP)
+    confirmation: Confirmation = described(
+        "Xác nhận hoàn thành phải kèm những gì (what a confirmation must carry).", default=Confirmation(),
+        examples=[{"requires": ["document_number", "document_date"]}])
 
 
 class Disseminate(StepBase):
     """Quán triệt, triển khai: bring a document to an audience."""
 
-    kind: Literal["disseminate"] = described("Loại bước: quán triệt/triển khai (disseminate).")
-    audience: list[UnitId] = described("Đối tượng được quán triệt (audience units).", min_length=1)
-    material: Text | None = described("Tài liệu/nội dung quán triệt (material, e.g. a link).", default=None)
-    method: Text | None = described("Hình thức (method: hội nghị, website, văn bản...).", default=None)
+    model_config = _kind("disseminate")
+
+    kind: Literal["disseminate"] = _kind_field("disseminate")
+    audience: list[UnitId] = described(
+        "Đối tượng được quán triệt, triển khai: danh sách mã đơn vị, được báo khi bước mở (audience units).",
+        min_length=1, examples=[["toan-the-cbccvc"]])
+    material: Text | None = described("Tài liệu, nội dung: số văn bản hoặc đường dẫn (material).",
+                                      default=None, examples=["Kế hoạch số 28/KH-KHCN"])
+    method: Text | None = described("Hình thức: hội nghị, đăng website, gửi văn bản... (method).",
+                                    default=None, examples=["Hội nghị quán triệt"])
 
 
 class Coordinate(StepBase):
     """Phối hợp: work with partner organisations."""
 
-    kind: Literal["coordinate"] = described("Loại bước: phối hợp (coordinate).")
-    partners: list[UnitId] = described("Cơ quan phối hợp (partner organisations).", min_length=1)
-    subject: Text | None = described("Nội dung phối hợp (subject of the coordination).", default=None)
+    model_config = _kind("coordinate")
+
+    kind: Literal["coordinate"] = _kind_field("coordinate")
+    partners: list[UnitId] = described(
+        "Cơ quan, tổ chức phối hợp: danh sách mã đơn vị (partner organisations).", min_length=1,
+        examples=[["mttq-tinh"]])
+    subject: Text | None = described("Nội dung phối hợp (subject of the coordination).", default=None,
+                                     examples=["Giám sát, phản biện xã hội"])
+
+
+ReviewLevel = Literal["interim", "final"]
+ReportPeriod = Literal["year", "half_year", "quarter", "month"]
 
 
 class Review(StepBase):
     """Sơ kết / tổng kết: review what the plan achieved."""
 
-    kind: Literal["review"] = described("Loại bước: sơ kết/tổng kết (review).")
-    level: Literal["interim", "final"] = described("interim (sơ kết) hoặc final (tổng kết).", examples=["interim"])
+    model_config = _kind("review")
+
+    kind: Literal["review"] = _kind_field("review")
+    level: ReviewLevel = described(
+        "Mức đánh giá: interim (sơ kết) hoặc final (tổng kết) (review level).", examples=["interim"],
+        json_schema_extra=enum_help(ReviewLevel.__args__,  # type: ignore[attr-defined]
+                                    {"interim": "sơ kết (interim review)",
+                                     "final": "tổng kết (final review)"}))
     covers: list[StepId] = described(
-        "Các bước được đánh giá (steps reviewed); để trống: mọi bước không phải review/report.", default=[]
-    )
+        "Các bước được đánh giá: danh sách mã bước (steps reviewed); không ghi: mọi bước không phải sơ kết "
+        "hay báo cáo.", default=[], examples=[["quan-triet", "phoi-hop-mttq"]])
 
 
 class Report(StepBase):
     """Báo cáo: a report to a recipient, drafted from the records of a reporting period."""
 
-    kind: Literal["report"] = described("Loại bước: báo cáo (report).")
-    recipient: UnitId = described("Nơi nhận báo cáo (recipient unit).", examples=["so-noi-vu"])
-    period: Literal["year", "half_year", "quarter", "month"] | None = described(
-        "Kỳ báo cáo (reporting period); mặc định theo lịch lặp của bước.", default=None
-    )
+    model_config = _kind("report")
+
+    kind: Literal["report"] = _kind_field("report")
+    recipient: UnitId = described("Nơi nhận báo cáo: mã đơn vị (recipient unit).", examples=["so-noi-vu"])
+    period: ReportPeriod | None = described(
+        "Kỳ báo cáo (reporting period); không ghi: theo lịch lặp của bước.", default=None, examples=["year"],
+        json_schema_extra=enum_help(ReportPeriod.__args__,  # type: ignore[attr-defined]
+                                    {"year": "năm (yearly)", "half_year": "6 tháng (half-yearly)",
+                                     "quarter": "quý (quarterly)", "month": "tháng (monthly)"}))
     cutoff_day: int = described(
-        "Ngày chốt số liệu trong tháng cuối kỳ (data cut-off day, Nghị định 09/2019: 14 - kỳ năm từ 15/12 "
-        "năm trước đến 14/12).",
-        default=14,
-        ge=1,
-        le=31,
-    )
+        "Ngày chốt số liệu trong tháng cuối kỳ, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP): 14 - kỳ "
+        "năm từ 15/12 năm trước đến 14/12.",
+        default=14, ge=1, le=31, examples=[15])
     cutoff_month: int | None = described(
-        "Tháng chốt số liệu của kỳ năm (month the yearly window ends in); mặc định 12.", default=None, ge=1, le=12
-    )
-    covers: list[StepId] = described("Các bước báo cáo (steps reported on); để trống: mọi bước khác.", default=[])
+        "Tháng chốt số liệu của kỳ năm, 1-12 (month the yearly window ends in); không ghi: 12.", default=None,
+        ge=1, le=12, examples=[10])
+    covers: list[StepId] = described(
+        "Các bước được báo cáo: danh sách mã bước (steps reported on); không ghi: mọi bước khác.", default=[],
+        examples=[["quan-triet", "phoi-hop-mttq"]])
 
 
 Step = Annotated[Disseminate | Coordinate | Review | Report, Field(discriminator="kind")]
-KINDS = ("disseminate", "coordinate", "review", "report")
+KINDS = tuple(STEP_KINDS)

@@ -4,19 +4,102 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from engine.models.common import DayMonth, Model, PlanDate, StepId, described
+from engine.models.common import DayMonth, Model, PlanDate, StepId, described, exactly_one
+from engine.models.help import Form, enum_help
 
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
+PERIOD_HELP = enum_help(Period.__args__, {  # type: ignore[attr-defined]
+    "monthly": "hằng tháng (monthly)", "quarterly": "hằng quý (quarterly)",
+    "half_yearly": "6 tháng một lần (half-yearly)", "yearly": "hằng năm (yearly)"})
+
+# Each form of `timing`, named by the key that marks it: its help in the editor (hover, completion skeletons)
+# and in README's table. `note` is README's column on the occurrences the form makes.
+FORMS: dict[str, Form] = {
+    "due": Form(
+        "hạn hoàn thành", "deadline", "Làm một lần, xong chậm nhất vào ngày này (done once, by this day).",
+        {"due": "30/06/2022"}, note="one, key `once`"),
+    "before": Form(
+        "xong trước ngày", "deadline before a day",
+        "Làm một lần, xong trước ngày này (\"trước ngày 20/3/2022\"): hạn là ngày hôm trước (done before "
+        "this day: due the day before).",
+        {"before": "20/03/2022"}, note="one, key `once`, due the day before"),
+    "start": Form(
+        "khoảng thời gian", "window",
+        "Làm trong khoảng từ ngày 'start' (việc mở từ ngày đó) đến hạn 'due' (hoặc 'before') (a window: "
+        "opens on 'start').",
+        {"start": "01/04/2022", "due": "30/06/2022"}, note="one, opens on `start`"),
+    "in_year": Form(
+        "mốc trong năm", "milestone",
+        "Làm một lần trong năm đó; 'due' (dd/mm) là hạn trong năm, mặc định 31/12 (once in that year).",
+        {"in_year": 2023, "due": "30/09"}, note="one, key `2023`"),
+    "monthly": Form(
+        "hằng tháng", "monthly",
+        "Hạn ngày N mỗi tháng; ngày quá cuối tháng là ngày cuối tháng (day N of every month).",
+        {"monthly": 25}, note="key `2023-05`"),
+    "quarterly": Form(
+        "hằng quý", "quarterly",
+        "Hạn ngày 'day' của tháng thứ 'month' (1-3) trong mỗi quý (day N of month M of each quarter).",
+        {"quarterly": {"month": 3, "day": 15}}, note="key `2023-Q1`"),
+    "half_yearly": Form(
+        "6 tháng một lần", "half-yearly",
+        "Hạn ngày 'day' của tháng thứ 'month' (1-6) trong mỗi 6 tháng (day N of month M of each half year).",
+        {"half_yearly": {"month": 6, "day": 15}}, note="key `2023-H1`"),
+    "yearly": Form(
+        "hằng năm", "yearly", "Hạn ngày dd/mm mỗi năm (every year on that day).",
+        {"yearly": "31/10"}, note="key `2023`"),
+    "ongoing": Form(
+        "thường xuyên", "ongoing",
+        "Nhiệm vụ thường xuyên, không có hạn cuối: báo cáo tiến độ mỗi kỳ 'check_in' (monthly, quarterly, "
+        "half_yearly, yearly), ngày 'day' của tháng cuối kỳ (a duty with periodic check-ins).",
+        {"ongoing": {"check_in": "quarterly", "day": 20}}, note="as its check-in period"),
+    "on_demand": Form(
+        "khi có yêu cầu", "on demand",
+        "Bắt đầu khi có yêu cầu (kehoach request); hạn 'days' ngày hoặc 'working_days' ngày làm việc kể từ "
+        "ngày yêu cầu (due N days after a request).",
+        {"on_demand": {"working_days": 5}}, note="created by a request"),
+    "after": Form(
+        "sau một bước", "after a step",
+        "Hạn 'days' ngày hoặc 'working_days' ngày làm việc sau khi bước 'step' hoàn thành (due N days after "
+        "that step is done).",
+        {"after": {"step": "so-ket", "days": 30}}, note="one, dated when that step is done"),
+}
+RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' "
+                  "trong kỳ kế hoạch; mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
+TIMING_HELP = "Thời gian thực hiện: đúng một trong các dạng sau (timing: exactly one of these forms)."
+TIMING_SCHEMA = {
+    "markdownDescription": "\n".join([TIMING_HELP, "", *(f.line() for f in FORMS.values()), "",
+                                       RECURRING_NOTE]),
+    "errorMessage": f"timing là một bảng (mapping) có đúng một dạng: {', '.join(FORMS)} (timing is a mapping "
+                    "holding exactly one form)",
+}
+"""What the `timing` key of a step carries in the JSON Schema besides its description."""
+TIMING_DESCRIPTION = "\n".join([TIMING_HELP, *(f"- {f.label}: {f.example_yaml}" for f in FORMS.values()),
+                                 RECURRING_NOTE])
+
+
+def _form(*keys: str, title: str | None = None, **extra: Any) -> ConfigDict:
+    """The JSON Schema of a timing form: its title (type errors name it) and its skeletons in the editor."""
+    label = title or FORMS[keys[0]].label
+    snippets = [FORMS[k].snippet() for k in keys]
+    return ConfigDict(json_schema_extra={"title": label, "defaultSnippets": snippets, **extra})
+
 
 _OPENS = described(
-    "Số ngày mở việc trước hạn (days before the due date the step opens); mặc định theo 'defaults'.",
+    "Mở việc trước hạn N ngày (days before the due date the step opens); mặc định theo 'defaults'.",
     default=None,
     ge=0,
     le=366,
     examples=[14],
 )
+
+
+def form_key(key: str, **kwargs: Any) -> Any:
+    """The Field of the key that marks a timing form: the form's help, with its example value."""
+    form = FORMS[key]
+    return described(f"{form.label[0].upper()}{form.label[1:]}: {form.meaning}", examples=[form.example[key]],
+                     **kwargs)
 
 
 class _Bounded(Model):
@@ -25,27 +108,31 @@ class _Bounded(Model):
     from_: PlanDate | None = Field(
         default=None,
         alias="from",
-        description="Bắt đầu lặp từ ngày (first day of the recurrence); mặc định: đầu kỳ kế hoạch.",
+        description="Lặp từ ngày (first day of the recurrence), dd/mm/yyyy; mặc định: ngày đầu kỳ kế hoạch.",
+        examples=["01/04/2022"],
     )
     until: PlanDate | None = described(
-        "Lặp đến ngày (last day of the recurrence); mặc định: cuối kỳ kế hoạch.", default=None
+        "Lặp đến ngày (last day of the recurrence), dd/mm/yyyy; mặc định: ngày cuối kỳ kế hoạch.",
+        default=None, examples=["31/12/2024"],
     )
     opens_before_days: int | None = _OPENS
+
+
+_OTHER_FORMS = ", ".join(key for key in FORMS if key not in ("due", "before", "start"))
+DEADLINE_ONE = ("Cần đúng một hạn: 'due' (hạn hoàn thành) hoặc 'before' (xong trước ngày), thêm 'start' "
+                f"nếu là khoảng thời gian; hoặc một dạng khác: {_OTHER_FORMS} (a deadline needs exactly one of "
+                "'due' or 'before')")
 
 
 class Deadline(Model):
     """A one-off deadline ('trước ngày 20/3/2022'), optionally a window with a start."""
 
-    due: PlanDate | None = described("Hạn hoàn thành (due date), dd/mm/yyyy.", default=None, examples=["19/03/2022"])
-    before: PlanDate | None = described(
-        "Hoàn thành trước ngày (done before this day: the due date is the day before).",
-        default=None,
-        examples=["20/03/2022"],
-    )
-    start: PlanDate | None = described(
-        "Ngày bắt đầu của khoảng thời gian thực hiện (window start); không có: mở trước hạn 'opens_before_days'.",
-        default=None,
-    )
+    model_config = _form("due", "before", "start", title="hạn hoặc khoảng thời gian (deadline or window)",
+                         **exactly_one("due", "before", DEADLINE_ONE))
+
+    due: PlanDate | None = form_key("due", default=None)
+    before: PlanDate | None = form_key("before", default=None)
+    start: PlanDate | None = form_key("start", default=None)
     opens_before_days: int | None = _OPENS
 
     @model_validator(mode="after")
@@ -58,67 +145,87 @@ class Deadline(Model):
 class Milestone(Model):
     """A milestone in a year ('năm 2023 tổ chức sơ kết')."""
 
-    in_year: int = described("Năm thực hiện (the year the step happens in).", ge=1900, le=2200, examples=[2023])
-    due: DayMonth = described("Hạn trong năm đó, dd/mm (due day in that year).", default="31/12", examples=["15/12"])
+    model_config = _form("in_year")
+
+    in_year: int = form_key("in_year", ge=1900, le=2200)
+    due: DayMonth = described("Hạn trong năm đó, dd/mm (due day in that year); mặc định 31/12.",
+                              default="31/12", examples=["30/09"])
     opens_before_days: int | None = _OPENS
 
 
 class Monthly(_Bounded):
     """Every month on day N (a day past the month's end means its last day)."""
 
-    monthly: int = described("Ngày trong tháng (day of the month), 1-31.", ge=1, le=31, examples=[25])
+    model_config = _form("monthly")
+
+    monthly: int = form_key("monthly", ge=1, le=31)
 
 
 class QuarterDay(Model):
-    month: int = described("Tháng thứ mấy của quý (month of the quarter), 1-3.", ge=1, le=3, examples=[3])
-    day: int = described("Ngày trong tháng đó (day of that month), 1-31.", ge=1, le=31, examples=[15])
+    month: int = described("Tháng thứ mấy trong quý, 1-3 (month of the quarter).", ge=1, le=3, examples=[3])
+    day: int = described("Ngày trong tháng đó, 1-31 (day of that month).", ge=1, le=31, examples=[15])
 
 
 class Quarterly(_Bounded):
     """Every quarter on day N of month M of the quarter."""
 
-    quarterly: QuarterDay = described("Ngày N của tháng M trong quý (day N of month M of each quarter).")
+    model_config = _form("quarterly")
+
+    quarterly: QuarterDay = form_key("quarterly")
 
 
 class HalfDay(Model):
-    month: int = described("Tháng thứ mấy của 6 tháng (month of the half year), 1-6.", ge=1, le=6, examples=[6])
-    day: int = described("Ngày trong tháng đó (day of that month), 1-31.", ge=1, le=31, examples=[15])
+    month: int = described("Tháng thứ mấy trong 6 tháng, 1-6 (month of the half year).", ge=1, le=6,
+                           examples=[6])
+    day: int = described("Ngày trong tháng đó, 1-31 (day of that month).", ge=1, le=31, examples=[15])
 
 
 class HalfYearly(_Bounded):
     """Every six months on day N of month M of the half year."""
 
-    half_yearly: HalfDay = described("Ngày N của tháng M trong mỗi 6 tháng (day N of month M of each half).")
+    model_config = _form("half_yearly")
+
+    half_yearly: HalfDay = form_key("half_yearly")
 
 
 class Yearly(_Bounded):
     """Every year on a day dd/mm."""
 
-    yearly: DayMonth = described("Hạn hằng năm, dd/mm (due day every year).", examples=["31/10"])
+    model_config = _form("yearly")
+
+    yearly: DayMonth = form_key("yearly")
 
 
 class CheckIn(Model):
     check_in: Period = described(
-        "Tần suất báo cáo tiến độ (how often the owner checks in): monthly, quarterly, half_yearly, yearly.",
-        examples=["quarterly"],
+        "Kỳ báo cáo tiến độ (how often the owner checks in): monthly, quarterly, half_yearly, yearly.",
+        examples=["quarterly"], json_schema_extra=PERIOD_HELP,
     )
     day: int | None = described(
-        "Ngày trong tháng cuối của kỳ (day of the period's last month); mặc định: ngày cuối tháng.",
-        default=None,
-        ge=1,
-        le=31,
+        "Ngày báo cáo trong tháng cuối kỳ, 1-31 (day of the period's last month); mặc định: ngày cuối tháng.",
+        default=None, ge=1, le=31, examples=[20],
     )
 
 
 class Ongoing(_Bounded):
     """An ongoing duty ('thường xuyên') with a periodic check-in."""
 
-    ongoing: CheckIn = described("Nhiệm vụ thường xuyên, có kỳ báo cáo tiến độ (ongoing duty with check-ins).")
+    model_config = _form("ongoing")
+
+    ongoing: CheckIn = form_key("ongoing")
+
+
+WITHIN_ONE = ("Cần đúng một trong 'days' (số ngày) hoặc 'working_days' (số ngày làm việc) "
+              "(give exactly one of 'days' or 'working_days')")
 
 
 class Within(Model):
-    days: int | None = described("Trong N ngày (within N calendar days).", default=None, ge=0, le=3660)
-    working_days: int | None = described("Trong N ngày làm việc (within N working days).", default=None, ge=0, le=2600)
+    model_config = ConfigDict(json_schema_extra=exactly_one("days", "working_days", WITHIN_ONE))
+
+    days: int | None = described("Số ngày (N calendar days).", default=None, ge=0, le=3660, examples=[30])
+    working_days: int | None = described(
+        "Số ngày làm việc, không tính ngày nghỉ, lễ, Tết (N working days).", default=None, ge=0, le=2600,
+        examples=[5])
 
     @model_validator(mode="after")
     def _one(self) -> Within:
@@ -130,17 +237,22 @@ class Within(Model):
 class OnDemand(Model):
     """Started by a person or an event ('khi có yêu cầu'), due some days after the request."""
 
-    on_demand: Within = described("Khi có yêu cầu: hạn tính từ ngày yêu cầu (due within N days of a request).")
+    model_config = _form("on_demand")
+
+    on_demand: Within = form_key("on_demand")
 
 
 class AfterStep(Within):
-    step: StepId = described("Bước phải xong trước (the step whose completion starts the clock).")
+    step: StepId = described("Mã bước phải xong trước (the step whose completion starts the clock).",
+                             examples=["so-ket"])
 
 
 class After(Model):
     """N days after another step is done."""
 
-    after: AfterStep = described("N ngày sau khi bước khác hoàn thành (N days after a step is done).")
+    model_config = _form("after")
+
+    after: AfterStep = form_key("after")
     opens_before_days: int | None = _OPENS
 
 

@@ -42,7 +42,7 @@ class TestConfirm:
         assert (c.by, c.evidence, c.note, c.plan_version) == ("Lê Văn C", {"document_number": "12/BC-VP"},
                                                               "họp ngày 22", plan.version)
         assert (ev.actor, ev.on_date, ev.detail["late_days"]) == ("Lê Văn C", date(2024, 2, 23), 3)
-        assert notice.unit_id == "vp" and "chậm 3 ngày" in notice.body
+        assert (notice.unit_id, notice.template, notice.context["late_days"]) == ("vp", "confirmed", 3)
 
     def test_confirming_twice_reports_the_first_confirmation_and_writes_nothing(self, plan, sessions):
         do_confirm(plan, sessions, "a", date(2024, 2, 10), evidence={"document_number": "1/VP"})
@@ -147,7 +147,7 @@ class TestRequest:
 class TestSkip:
     def test_a_skip_records_who_and_why_and_releases_the_steps_waiting_for_it(self, plan, sessions):
         tick(plan, sessions, at(date(2024, 3, 11)), documents=no_documents)
-        assert row(sessions, plan.id, "b", "2024-03").next_on is None  # waiting for a
+        assert row(sessions, plan.id, "b", "2024-03").next_on == date(2024, 3, 26)  # waiting for a, until due
         with sessions() as s, s.begin():
             skip(plan, s, "a", key=None, by="Giám đốc", reason="đã làm trong kế hoạch khác", at=date(2024, 3, 11),
                  now=at(date(2024, 3, 11), 9))

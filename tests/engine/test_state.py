@@ -55,12 +55,17 @@ def _sqlite(path, *statements):
 
 
 def _damage(path):
-    """Overwrite two pages in the middle of a SQLite file, as a disk or a copy cut short would."""
+    """Overwrite the cell pointers of the occurrences table's root page, as a disk or a copy cut short would."""
+    import sqlite3
+
     _sqlite(path, "PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(path) as conn:
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'occurrences'").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    conn.close()
     data = bytearray(path.read_bytes())
-    pages = len(data) // 4096
-    for page in (pages // 2, pages // 2 + 1):
-        data[page * 4096 + 100: page * 4096 + 600] = b"\xff" * 500
+    start = (root - 1) * size + 8  # past the b-tree page header (a leaf's is 8 bytes, an interior page's 12)
+    data[start: start + 200] = b"\xff" * 200
     path.write_bytes(data)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from engine.people import confirm
 from engine.state.models import DONE, NO_TARGET, OPEN, OVERDUE, PENDING, SCHEDULED, EventRecord, OccurrenceRecord, OutboxRecord
-from engine.tick import apply, decide, escalation_number, next_check, plan_today, sync, tick
+from engine.tick import apply, decide, next_check, next_escalation, plan_today, sync, tick
 from tests.engine.state_helpers import (
     at,
     count,
@@ -23,9 +23,10 @@ from tests.engine.state_helpers import (
     snapshot,
 )
 
-# Days on which the small plan has something to do (a opens 01/02, reminders 13/02 and 17/02, due 20/02,
-# overdue 21/02, escalations 21/02 and 28/02), with idle days between them.
-FEBRUARY = [date(2024, 2, d) for d in (1, 2, 13, 14, 17, 20, 21, 22, 28, 29)]
+# Days on which the small plan has something to do (a opens 01/02, reminders 7 and 3 days before its due date
+# 20/02 moved off Tết and a Saturday to 07/02 and 16/02, overdue and first escalation 21/02, the second 7 working
+# days later: 01/03), with idle days between them.
+FEBRUARY = [date(2024, 2, d) for d in (1, 2, 7, 8, 16, 17, 20, 21, 22, 28, 29)] + [date(2024, 3, 1)]
 
 
 def run_days(plan, sessions, days, **kw):
@@ -58,14 +59,30 @@ class TestOpening:
         run_days(plan, sessions, [date(2024, 3, 11)])
         assert row(sessions, plan.id, "b", "2024-03").status == OPEN  # a was done before b opened
 
-    def test_a_blocked_occurrence_sleeps_until_its_predecessor_is_done(self, plan, sessions):
+    def test_a_blocked_occurrence_says_so_once_then_sleeps_until_its_predecessor_is_done(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 3, 11), date(2024, 3, 12)])
         r = row(sessions, plan.id, "b", "2024-03")
-        assert (r.status, r.next_on) == (SCHEDULED, None)
+        # b opens 11/03 but waits for a: its owner (also a's owner) is told once what waits on what; it is looked
+        # at again on its escalation day (due 25/03 -> 26/03) unless a is confirmed before
+        assert (r.status, r.next_on) == (SCHEDULED, date(2024, 3, 26))
+        assert [e for e in effects(sessions) if e[1] == "b"] == [("11/03/2024", "b", "2024-03", "blocked")]
+        with sessions() as s:
+            blocked = [(o.template, o.unit_id, o.context["waiting_for"]) for o in s.scalars(
+                select(OutboxRecord).where(OutboxRecord.reason == "blocked"))]
+        assert blocked == [("blocked", "vp", "Việc A")] * 2  # two tags
         sign(plan, sessions, "a", date(2024, 3, 12))
-        assert row(sessions, plan.id, "b", "2024-03").next_on == date(2024, 3, 11)  # woken by the confirmation
+        assert row(sessions, plan.id, "b", "2024-03").next_on == date(2024, 3, 12)  # woken by the confirmation
         run_days(plan, sessions, [date(2024, 3, 13)])
         assert ("13/03/2024", "b", "2024-03", "opened") in effects(sessions)
+
+    def test_a_blocked_occurrence_past_due_is_escalated_to_leadership(self, plan, sessions):
+        run_days(plan, sessions, [date(2024, 3, 11), date(2024, 3, 26)])
+        with sessions() as s:
+            got = sorted((o.reason, o.template, o.unit_id) for o in s.scalars(
+                select(OutboxRecord).where(OutboxRecord.step_id == "b")))
+        assert got == [("blocked", "blocked", "vp"), ("blocked", "blocked", "vp"),
+                       ("escalation-1", "escalation", "ld")]
+        assert row(sessions, plan.id, "b", "2024-03").status == SCHEDULED  # it never opened
 
     def test_coordinate_partners_are_asked_to_work_with_the_owner(self, plan, sessions):
         sign(plan, sessions, "a", date(2024, 2, 20))
@@ -90,59 +107,81 @@ class TestRemindersAndDeadlines:
         run_days(plan, sessions, [date(2024, 2, d) for d in range(1, 21)])
         assert [e for e in effects(sessions) if e[1] == "a"] == [
             ("01/02/2024", "a", "once", "opened"),
-            ("13/02/2024", "a", "once", "reminder"),
-            ("17/02/2024", "a", "once", "reminder"),
+            ("07/02/2024", "a", "once", "reminder"),  # 13/02 is in the Tết holiday: the working day before it
+            ("16/02/2024", "a", "once", "reminder"),  # 17/02 is a Saturday
             ("20/02/2024", "a", "once", "due"),
         ]
+        assert row(sessions, plan.id, "a", "once").chased == 3
 
     def test_after_a_gap_only_the_latest_reminder_is_sent(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 2, 1), date(2024, 2, 18)])
         with sessions() as s:
             reasons = sorted(s.scalars(select(OutboxRecord.reason).where(OutboxRecord.reason.like("reminder%"))))
-        assert reasons == ["reminder-2024-02-17"] * 2  # the owner's two tags
+        assert reasons == ["reminder-2024-02-16"] * 2  # the owner's two tags
 
-    def test_overdue_then_escalations_every_week_capped_at_max_times(self, plan, sessions):
+    def test_nothing_is_repeated_on_the_day_an_occurrence_opens(self, plan, sessions):
+        """Opened on its due day (a first tick late): the opening notice gives the deadline; no reminder, no
+        due-day notice beside it."""
+        run_days(plan, sessions, [date(2024, 2, 20)])
+        assert [e[3] for e in effects(sessions) if e[1] == "a"] == ["opened"]
+
+    def test_overdue_then_escalations_every_seven_working_days_capped_at_max_times(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 2, 1) + timedelta(days=n) for n in range(60)])
         after_due = [e for e in effects(sessions) if e[1] == "a" and e[3] in ("overdue", "escalation")]
         assert after_due == [("21/02/2024", "a", "once", "overdue"), ("21/02/2024", "a", "once", "escalation"),
-                             ("28/02/2024", "a", "once", "escalation")]  # max_times: 2
+                             ("01/03/2024", "a", "once", "escalation")]  # max_times: 2
         r = row(sessions, plan.id, "a", "once")
-        assert (r.status, r.next_on) == (OVERDUE, None)  # nothing left to do until someone confirms
+        assert (r.status, r.next_on, r.escalations, r.escalated_on) == (OVERDUE, None, 2, date(2024, 3, 1))
         with sessions() as s:
-            to = sorted((o.reason, o.unit_id) for o in s.scalars(select(OutboxRecord).where(
-                OutboxRecord.reason.like("escalation%"))))
-        assert to == [("escalation-1", "ld"), ("escalation-1", "vp"), ("escalation-1", "vp"),
-                      ("escalation-2", "ld"), ("escalation-2", "vp"), ("escalation-2", "vp")]
+            to = sorted((o.reason, o.template, o.unit_id) for o in s.scalars(select(OutboxRecord).where(
+                OutboxRecord.reason.like("escalation%"), OutboxRecord.step_id == "a")))
+        # the owner is told it is late (both tags); the leadership who is late
+        assert to == [("escalation-1", "escalation", "ld"), ("escalation-1", "overdue", "vp"),
+                      ("escalation-1", "overdue", "vp"), ("escalation-2", "escalation", "ld"),
+                      ("escalation-2", "overdue", "vp"), ("escalation-2", "overdue", "vp")]
+
+    def test_after_a_gap_the_next_escalation_is_the_next_number(self, plan, sessions):
+        run_days(plan, sessions, [date(2024, 2, 1), date(2024, 2, 21)])
+        run_days(plan, sessions, [date(2024, 5, 20)])  # ticks stopped for months
+        numbers = [o for o in effects(sessions) if o[3] == "escalation" and o[1] == "a"]
+        assert numbers == [("21/02/2024", "a", "once", "escalation"), ("20/05/2024", "a", "once", "escalation")]
+        with sessions() as s:
+            reasons = sorted(set(s.scalars(select(OutboxRecord.reason).where(OutboxRecord.step_id == "a"))))
+        assert "escalation-2" in reasons and "escalation-3" not in reasons
 
     def test_a_confirmation_stops_everything(self, plan, sessions):
-        run_days(plan, sessions, [date(2024, 2, 1), date(2024, 2, 13)])
+        run_days(plan, sessions, [date(2024, 2, 1), date(2024, 2, 7)])
         sign(plan, sessions, "a", date(2024, 2, 14))
         before = effects(sessions)
         run_days(plan, sessions, [date(2024, 2, 17), date(2024, 2, 20), date(2024, 2, 21), date(2024, 2, 28)])
         assert [e for e in effects(sessions) if e[1] == "a"] == [e for e in before if e[1] == "a"]
         assert row(sessions, plan.id, "a", "once").status == DONE
 
-    @pytest.mark.parametrize("after_days, every, max_times, day, expected", [
-        (1, 7, 3, date(2024, 2, 20), 0),   # the due day itself is never an escalation
-        (1, 7, 3, date(2024, 2, 21), 1),
-        (1, 7, 3, date(2024, 2, 27), 1),
-        (1, 7, 3, date(2024, 2, 28), 2),
-        (1, 7, 3, date(2024, 6, 1), 3),    # capped
-        (0, 1, 5, date(2024, 2, 21), 1),   # after_days 0: the first day past due, still number 1
-        (3, 7, 0, date(2024, 6, 1), 0),    # escalation off
-    ])
-    def test_escalation_number(self, after_days, every, max_times, day, expected):
+    def test_escalations_count_working_days(self, plan, sessions):
         from engine.models.policy import Escalation
 
-        esc = Escalation(after_days=after_days, every_days=every, max_times=max_times)
-        assert escalation_number(date(2024, 2, 20), esc, day) == expected
+        run_days(plan, sessions, [date(2024, 2, 1)])
+        r = row(sessions, plan.id, "a", "once")
+        esc = Escalation(after_days=1, every_days=7, max_times=3)
+        assert next_escalation(plan, r, esc) == date(2024, 2, 21)  # due Tue 20/02: the next working day
+        r.escalations, r.escalated_on = 1, date(2024, 2, 21)
+        assert next_escalation(plan, r, esc) == date(2024, 3, 1)  # 7 working days: weekends not counted
+        r.due_on = date(2024, 2, 2)  # a Friday: the first escalation is on Monday
+        r.escalations, r.escalated_on = 0, None
+        assert next_escalation(plan, r, esc) == date(2024, 2, 5)
+        r.escalations = 3
+        assert next_escalation(plan, r, esc) is None  # all sent
+        assert next_escalation(plan, r, Escalation(max_times=0)) is None  # escalation off
 
     def test_next_check_is_the_next_reminder_due_day_or_escalation(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 2, 1)])
         r = row(sessions, plan.id, "a", "once")
         step = plan.step_by_id["a"]
-        assert [next_check(plan, step, r, date(2024, 2, d)) for d in (1, 13, 17, 20, 21, 28)] == [
-            date(2024, 2, 13), date(2024, 2, 17), date(2024, 2, 20), date(2024, 2, 21), date(2024, 2, 28), None]
+        assert [next_check(plan, step, r, date(2024, 2, d)) for d in (1, 7, 16, 20)] == [
+            date(2024, 2, 7), date(2024, 2, 16), date(2024, 2, 20), date(2024, 2, 21)]
+        assert next_check(plan, step, r, date(2024, 2, 21), escalated=True) == date(2024, 3, 1)
+        r.escalations, r.escalated_on = 1, date(2024, 2, 21)
+        assert next_check(plan, step, r, date(2024, 3, 1), escalated=True) is None  # max_times 2
 
 
 class TestIdempotency:
@@ -157,10 +196,19 @@ class TestIdempotency:
     def test_a_crash_half_way_then_a_rerun_writes_each_effect_once(self, plan, store_url, tmp_path):
         sessions = sessions_for(store_url)
         reference = sessions_for(f"sqlite:///{tmp_path / 'reference.db'}")
+        def crashing_tick(day):
+            """The tick's own steps, dying after the first action is applied and before the commit."""
+            with sessions() as s, s.begin():
+                sync(plan, s, day, at(day))
+                actions = decide(plan, s, day)
+                apply(plan, s, actions[:1], day, at(day), no_documents)
+                s.flush()
+                raise RuntimeError("simulated crash")
+
         for d in FEBRUARY:
             tick(plan, reference, at(d), documents=no_documents)
             with pytest.raises(RuntimeError, match="simulated crash"):
-                tick(plan, sessions, at(d), crash_after=1, documents=no_documents)
+                crashing_tick(d)
             tick(plan, sessions, at(d), documents=no_documents)
         assert effects(sessions) == effects(reference)
         assert outbox_keys(sessions) == outbox_keys(reference)
@@ -214,12 +262,12 @@ class TestIdempotency:
     def test_an_action_made_stale_by_a_confirmation_is_dropped(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 2, 1)])
         with sessions() as s, s.begin():
-            sync(plan, s, date(2024, 2, 13), at(date(2024, 2, 13)))
-            actions = decide(plan, s, date(2024, 2, 13))
+            sync(plan, s, date(2024, 2, 7), at(date(2024, 2, 7)))
+            actions = decide(plan, s, date(2024, 2, 7))
         assert [a.event for a in actions] == ["reminder"]
-        sign(plan, sessions, "a", date(2024, 2, 13))  # confirmed between decide and apply
+        sign(plan, sessions, "a", date(2024, 2, 7))  # confirmed between decide and apply
         with sessions() as s, s.begin():
-            applied, skipped = apply(plan, s, actions, date(2024, 2, 13), at(date(2024, 2, 13)))
+            applied, skipped = apply(plan, s, actions, date(2024, 2, 7), at(date(2024, 2, 7)))
         assert (applied, skipped) == ([], 1)
         assert "reminder" not in [e[3] for e in effects(sessions)]
 
@@ -227,7 +275,7 @@ class TestIdempotency:
         """Objects outlive a commit (expire_on_commit=False): what `decide` read in an earlier transaction of
         the same session is not trusted by `apply` in a later one."""
         run_days(plan, sessions, [date(2024, 2, 1)])
-        day = date(2024, 2, 13)
+        day = date(2024, 2, 7)
         with sessions() as s:
             with s.begin():
                 sync(plan, s, day, at(day))
@@ -238,7 +286,7 @@ class TestIdempotency:
 
     def test_apply_in_decides_transaction_does_not_read_the_rows_again(self, plan, sessions):
         run_days(plan, sessions, [date(2024, 2, 1)])
-        day = date(2024, 2, 13)
+        day = date(2024, 2, 7)
         loaded = []
         with sessions() as s, s.begin():
             event.listen(s, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
@@ -248,7 +296,7 @@ class TestIdempotency:
             applied, _ = apply(plan, s, actions, day, at(day))
         assert [a.event for a in applied] == ["reminder"]
         assert [o.step_id for o in loaded if isinstance(o, OccurrenceRecord)] == ["a"]  # read once, by decide
-        assert row(sessions, plan.id, "a", "once").next_on == date(2024, 2, 17)
+        assert row(sessions, plan.id, "a", "once").next_on == date(2024, 2, 16)
 
 
 @pytest.mark.postgres
@@ -362,5 +410,5 @@ class TestCost:
             assert decide(plan, s, date(2024, 2, 5)) == []
             from engine.state.store import due_occurrences
 
-            assert due_occurrences(s, plan.id, date(2024, 2, 12)) == []
-            assert [r.step_id for r in due_occurrences(s, plan.id, date(2024, 2, 13))] == ["a"]
+            assert due_occurrences(s, plan.id, date(2024, 2, 6)) == []
+            assert [r.step_id for r in due_occurrences(s, plan.id, date(2024, 2, 7))] == ["a"]

@@ -98,10 +98,13 @@ def queue_notices(sessions, n: int, tag: str = "t") -> None:
     day = date(2022, 3, 16)
     with sessions() as session, session.begin():
         for i in range(n):
-            session.add(OutboxRecord(idempotency_key=f"p/s/once/r{i}/u/{tag}", plan_id="p", step_id="s",
+            ctx = {"plan_id": "p", "plan_number": "1/KH-THU", "issuer": "Sở Thử nghiệm", "unit_name": "Đơn vị",
+                   "step_short": f"Việc {i}", "step_title": f"Việc thử nghiệm số {i}", "owner_name": "Đơn vị",
+                   "due": "20/03/2022", "due_iso": "2022-03-20", "confirm_command": "kehoach confirm p s"}
+            session.add(OutboxRecord(idempotency_key=f"p/s/once/r{i}/u/{tag}", plan_id="p", step_id=f"s{i}",
                                      occurrence_key="once", reason=f"r{i}", template="opened", unit_id="u",
-                                     tag=tag, context={}, subject=f"Thông báo {i}", body=f"Nội dung {i}\n",
-                                     status=PENDING, attempts=0, created_on=day, plan_version="v"))
+                                     tag=tag, context=ctx, status=PENDING, attempts=0, created_on=day,
+                                     plan_version="v"))
 
 
 def outbox(sessions) -> list[OutboxRecord]:

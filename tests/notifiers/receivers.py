@@ -66,11 +66,17 @@ class HttpReceiver(LoopbackHttp):
     def __init__(self, delay: float = 0.0) -> None:
         super().__init__()
         self.payloads: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []  # every request as it arrives, answered or not yet
         self.paths: list[str] = []
         self.down = False
         self.delay = delay
+        self.hold: threading.Event | None = None  # when set, requests wait for it before they are answered
 
     def answer(self, path: str, headers: Message, data: bytes) -> tuple[int, bytes]:
+        with self.lock:
+            self.received.append(json.loads(data))
+        if self.hold is not None:
+            self.hold.wait(30)
         if self.delay:
             time.sleep(self.delay)
         if self.down:

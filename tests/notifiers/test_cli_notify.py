@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 
@@ -69,28 +70,38 @@ class TestValidate:
 
 
 class TestOutboxAndDeliver:
-    def test_outbox_shows_waiting_notices_then_deliver_sends_them(self, tmp_path, capsys, db_url, http, monkeypatch):
+    def test_outbox_shows_waiting_notices_then_deliver_sends_them(self, tmp_path, capsys, db_url, sessions,
+                                                                   tick_days, http, monkeypatch):
         monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: each row on one line
-        assert kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)[0] == 0
+        tick_days(date(2022, 3, 16))
         code, out, _ = kehoach(capsys, "outbox", "--db", db_url)
-        assert code == 0 and "chờ gửi (chưa có tệp kênh)" in out and "Tổng: 4 chờ gửi." in out
+        assert code == 0 and "chờ gửi (chưa có tệp kênh)" in out and "Tổng: 3 chờ gửi." in out
         path = write_channels(tmp_path / "c.txt", every_tag_to(http.url))
         code, out, _ = kehoach(capsys, "deliver", "--channels", path, "--db", db_url, "--at", "16/03/2022")
-        assert code == 0 and "đã gửi 4" in out and len(http.payloads) == 4
+        assert code == 0 and "(2 thư): đã gửi 3" in out and len(http.payloads) == 2
         code, out, _ = kehoach(capsys, "outbox", "--db", db_url, "--format", "json")
         data = json.loads(out)
-        assert data["counts"] == {"delivered": 4} and {n["tag"] for n in data["notices"]} == set(DAY1_TAGS)
+        assert data["counts"] == {"delivered": 3} and {n["tag"] for n in data["notices"]} == set(DAY1_TAGS)
+
+    def test_a_simulation_leaves_nothing_a_later_delivery_would_send(self, tmp_path, capsys, db_url, http):
+        assert kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "31/12/2023", "--db",
+                       db_url)[0] == 0
+        code, out, _ = kehoach(capsys, "outbox", "--db", db_url, "--format", "json")
+        assert code == 0 and set(json.loads(out)["counts"]) == {"simulated"}
+        path = write_channels(tmp_path / "c.txt", every_tag_to(http.url))
+        code, out, _ = kehoach(capsys, "deliver", "--channels", path, "--db", db_url, "--at", "02/01/2024")
+        assert code == 0 and http.payloads == []
 
     def test_failed_notices_are_listed_with_their_error_and_deliver_exits_1(self, tmp_path, capsys, db_url,
-                                                                          monkeypatch):
+                                                                            sessions, tick_days, monkeypatch):
         monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: each row on one line
-        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)
+        tick_days(date(2022, 3, 16))
         path = write_channels(tmp_path / "c.txt", {"van-phong": f"json://127.0.0.1:{closed_port()}/x",
                                                    "toan-so": f"json://127.0.0.1:{closed_port()}/y"})
         code, out, _ = kehoach(capsys, "deliver", "--channels", path, "--db", db_url, "--at", "16/03/2022")
-        assert code == 1 and "lỗi 4" in out
+        assert code == 1 and "lỗi 3" in out
         code, out, _ = kehoach(capsys, "outbox", "--failed", "--db", db_url)
-        assert code == 0 and out.count("lỗi gửi") >= 4 and "Connection error" in out and "thử lại sau" in out
+        assert code == 0 and out.count("lỗi gửi") >= 3 and "Connection error" in out and "thử lại sau" in out
 
 
     def test_an_80_column_terminal_and_a_word_on_what_is_left_out(self, capsys, db_url, monkeypatch):

@@ -38,7 +38,8 @@ urls:
     caplog.set_level(logging.DEBUG)  # the most Apprise ever says, on every logger
     tick_days(DAY1)
     first = deliver_outbox(sessions, at(DAY1), path)
-    assert first.delivered == 2 and first.failed == 2  # one service worked, two failed with errors recorded
+    # van-phong's notice went out; toan-so's two (one message) failed on both services, errors recorded
+    assert first.delivered == 1 and first.failed == 2
     later = deliver_outbox(sessions, at(DAY1, 9), path)
     texts = [first.markdown(), first.summary(), later.markdown(), *(o.error or "" for o in first.outcomes)]
     for args in (["channels", "check", "--channels", path, SEED], ["outbox", "--db", db_url],
@@ -49,7 +50,7 @@ urls:
     out, err = capsys.readouterr()
     dump = "\n".join(sqlite3.connect(db_url.split("///", 1)[1]).iterdump())
     assert "Connection" in dump and "kehoach:***@127.0.0.1" in out  # errors and services are shown, masked
-    assert len(http.payloads) == 2 and "JSON Payload: {" in caplog.text  # Apprise did talk, at DEBUG level
+    assert len(http.payloads) == 1 and "JSON Payload: {" in caplog.text  # Apprise did talk, at DEBUG level
     assert http.payloads[0]["token"] == LITERAL_FIELD  # (the receiver is meant to get it)
     for secret in SECRETS:
         for where, text in (("logs", caplog.text), ("CLI output", out + err), ("outbox", dump),

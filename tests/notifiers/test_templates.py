@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import date
 
 import pytest
@@ -10,19 +11,21 @@ import pytest
 from engine.errors import PlanError
 from engine.models.plan import TEMPLATE_EVENTS
 from engine.plan import load_plan
-from notifiers.templates import DEFAULT_TEMPLATES, check_template, confirm_link, render, sample_context
+from notifiers.templates import DEFAULT_TEMPLATES, check_template, confirm_command, render_item, sample_context
 from tests.conftest import PLANS, SEED
 from tests.notifiers.conftest import at, outbox
 
 QUAN_TRIET = "Tổ chức quán triệt, triển khai Đề án tới cán bộ, đảng viên, công chức, viên chức; người lao động"
+DUE = date(2023, 9, 29)
 
 
 def context(**extra):
     ctx = sample_context("opened")
     ctx.update(plan_number="28/KH-KHCN", issuer="Sở Khoa học và Công nghệ", owner_name="Văn phòng Sở",
                unit_name="Văn phòng Sở", step_title="Sơ kết việc triển khai, thực hiện Đề án (năm 2023)",
-               occurrence="once", due="29/09/2023", days_left=6, days_overdue=0, requires="document_number",
-               confirm_command="kehoach confirm kh-28-khcn-2022.yaml so-ket --by \"Họ tên\"", ui_url="")
+               step_short="Sơ kết Đề án (năm 2023)", occurrence="once", due="29/09/2023", due_iso="2023-09-29",
+               requires=["document_number"], participants="",
+               confirm_command="kehoach confirm kh-28-khcn-2022 so-ket --by \"<họ tên>\"", confirm_url="")
     ctx.update(extra)
     return ctx
 
@@ -31,67 +34,109 @@ class TestDefaults:
     def test_every_event_has_a_template_that_renders(self):
         assert set(DEFAULT_TEMPLATES) == set(TEMPLATE_EVENTS)
         for event in DEFAULT_TEMPLATES:
-            subject, body = render(event, sample_context(event))
-            assert subject.startswith("[28/KH-KHCN]"), event
-            assert body.strip(), event
+            got = render_item(event, sample_context(event), DUE)
+            assert got.subject and got.body.strip() and got.error is None, event
 
-    def test_opened_says_plan_step_owner_due_date_days_left_and_how_to_confirm(self):
-        subject, body = render("opened", context())
-        assert subject == "[28/KH-KHCN] Giao nhiệm vụ: Sơ kết việc triển khai, thực hiện Đề án (năm 2023)"
-        assert "Thực hiện Kế hoạch số 28/KH-KHCN của Sở Khoa học và Công nghệ, Văn phòng Sở chủ trì" in body
-        assert "Hạn hoàn thành: 29/09/2023 (còn 6 ngày)." in body
-        assert "Khi xác nhận cần ghi: số văn bản." in body
-        assert "  kehoach confirm kh-28-khcn-2022.yaml so-ket --by \"Họ tên\"\n" in body
-        assert "Prefect" not in body  # no server known: no link
+    def test_opened_says_step_owner_due_date_days_left_and_how_to_confirm(self):
+        got = render_item("opened", context(), date(2023, 9, 23))
+        assert got.subject == "Hạn 29/09/2023, giao việc: Sơ kết Đề án (năm 2023)"
+        assert "Văn phòng Sở chủ trì thực hiện nhiệm vụ:\nSơ kết việc triển khai" in got.body
+        assert "Hạn hoàn thành: 29/09/2023 (còn 6 ngày)." in got.body
+        assert "Khi xác nhận cần ghi: số văn bản." in got.body
+        assert "Xác nhận hoàn thành bằng lệnh trên máy chủ:\nkehoach confirm kh-28-khcn-2022 so-ket" in got.body
+        assert "http" not in got.body  # no server known: no link
 
-    def test_overdue_counts_days_and_escalations(self):
-        subject, body = render("overdue", context(days_left=0, days_overdue=8, escalation=2, occurrence="2023"))
-        assert subject.startswith("[28/KH-KHCN] Quá hạn 8 ngày: ")
-        assert "(kỳ 2023)" in body and "đã quá hạn 8 ngày (hạn 29/09/2023). Báo cáo quá hạn lần 2." in body
+    def test_days_are_counted_on_the_day_the_notice_is_sent(self):
+        assert "(còn 6 ngày)" in render_item("opened", context(), date(2023, 9, 23)).body
+        assert "(còn 4 ngày)" in render_item("opened", context(), date(2023, 9, 25)).body  # held over a weekend
 
-    def test_due_today_and_on_demand_occurrences_read_naturally(self):
-        _, body = render("due_today", context(days_left=0, occurrence="yc-2024-05-02"))
-        assert "Hôm nay, ngày 29/09/2023, là hạn hoàn thành" in body
-        assert "(theo yêu cầu ngày 02/05/2024)" in body
+    def test_overdue_counts_days_and_chasing(self):
+        got = render_item("overdue", context(escalation=2, chased=3, occurrence="2023-Q2"), date(2023, 10, 7))
+        assert got.subject == "Quá hạn 8 ngày (hạn 29/09/2023): Sơ kết Đề án (năm 2023)"
+        assert "(quý II/2023)" in got.body and "đã quá hạn 8 ngày (hạn 29/09/2023); đã nhắc 3 lần." in got.body
+
+    def test_leadership_is_told_who_is_late_with_what(self):
+        got = render_item("escalation", context(escalation=2, chased=3), date(2023, 10, 7))
+        assert got.subject == "Văn phòng Sở chậm 8 ngày: Sơ kết Đề án (năm 2023)"
+        assert "Văn phòng Sở chưa hoàn thành nhiệm vụ \"Sơ kết Đề án (năm 2023)\": hạn 29/09/2023, đã quá 8 ngày, " \
+               "đã được nhắc 3 lần" not in got.body  # the wording below is the one used
+        assert "hạn 29/09/2023, đã quá 8 ngày; đã nhắc 3 lần." in got.body and "(báo cáo lần 2)" in got.body
+        assert "xác nhận" not in got.body.lower() or "kehoach confirm" not in got.body  # not told to confirm
+
+    def test_participants_and_partners_are_asked_to_help_not_to_confirm(self):
+        helper = render_item("participant", context(unit_name="Phòng Quản lý khoa học"), date(2023, 9, 23))
+        assert helper.subject == "Hạn 29/09/2023, phối hợp: Sơ kết Đề án (năm 2023)"
+        assert "Đề nghị Phòng Quản lý khoa học phối hợp với Văn phòng Sở" in helper.body
+        assert "kehoach confirm" not in helper.body
+        partner = render_item("coordinate", context(unit_name="Ủy ban MTTQ tỉnh", subject="Giám sát"), DUE)
+        assert partner.subject.startswith("Hạn 29/09/2023, đề nghị phối hợp:") and "kehoach" not in partner.body
+
+    def test_human_period_labels(self):
+        for key, label in (("2022-H1", "6 tháng đầu năm 2022"), ("2023-Q2", "quý II/2023"), ("2023", "năm 2023"),
+                           ("2023-05", "tháng 5/2023"), ("yc-2024-05-02", "theo yêu cầu ngày 02/05/2024")):
+            assert f"({label})" in render_item("reminder", context(occurrence=key), DUE).body
+        assert "()" not in render_item("reminder", context(occurrence="once"), DUE).body
 
     def test_confirmation_receipt(self):
-        ctx = {**sample_context("confirmed"), "step_title": "Quán triệt", "occurrence": "once", "done_on": "21/03/2022",
-               "late_days": 3, "due": "18/03/2022", "by": "Nguyễn Văn A"}
-        subject, body = render("confirmed", ctx)
-        assert subject == "[28/KH-KHCN] Đã ghi nhận hoàn thành: Quán triệt"
-        assert "hoàn thành ngày 21/03/2022, chậm 3 ngày so với hạn 18/03/2022.\nNgười xác nhận: Nguyễn Văn A." in body
+        ctx = {**context(), "occurrence": "once", "done_on": "21/03/2022", "late_days": 3, "due": "18/03/2022",
+               "due_iso": "2022-03-18", "by": "Nguyễn Văn A", "result": "Đã tổ chức hội nghị, 45 người dự."}
+        got = render_item("confirmed", ctx, date(2022, 3, 21))
+        assert got.subject == "Đã ghi nhận hoàn thành: Sơ kết Đề án (năm 2023)"
+        assert "hoàn thành ngày 21/03/2022, chậm 3 ngày so với hạn 18/03/2022.\nNgười xác nhận: Nguyễn Văn A." \
+               in got.body
+        assert "Kết quả: Đã tổ chức hội nghị, 45 người dự." in got.body
 
-    @pytest.mark.parametrize("env, link", [
-        ({"PREFECT_UI_URL": "https://prefect.khcn.vn"}, "https://prefect.khcn.vn/deployments"),
-        ({"PREFECT_API_URL": "http://127.0.0.1:4200/api"}, "http://127.0.0.1:4200/deployments"),
-        ({"KEHOACH_CONFIRM_URL": "https://x.vn/c", "PREFECT_UI_URL": "https://y.vn"}, "https://x.vn/c"),
-        ({}, ""),
-    ])
-    def test_prefect_link_when_a_server_is_known(self, env, link):
-        assert confirm_link(env) == link
+    def test_the_link_to_the_form_when_there_is_one(self):
+        got = render_item("reminder", context(confirm_url="http://127.0.0.1:4200/deployments/deployment/x/run"),
+                          DUE)
+        assert "Xác nhận hoàn thành (mở trên trình duyệt): http://127.0.0.1:4200/deployments/deployment/x/run" \
+               in got.body
 
-    def test_link_is_in_the_message_when_the_environment_names_a_server(self, monkeypatch):
-        monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-        _, body = render("reminder", context())
-        assert "hoặc trên giao diện Prefect: http://127.0.0.1:4200/deployments\n" in body
+    def test_the_confirm_command_placeholders_are_refused_as_they_are(self):
+        command = confirm_command("kh-28-khcn-2022", "quan-triet", "once", ["date", "attendees"])
+        assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=<dd/mm/yyyy> "
+                           "--evidence attendees=<số người> --result \"<kết quả>\"")
+        assert "--occurrence 2023-Q2" in confirm_command("p", "s", "2023-Q2", [])
 
 
 class TestChecks:
     @pytest.mark.parametrize("event, text, expected", [
         ("reminder", "{{ plan_number }} {% if %}", "template syntax error (line 1 of the template)"),
         ("reminder", "{{ stp_title }}", "unknown template variable 'stp_title' - did you mean 'step_title'?"),
-        ("opened", "{{ by }}", "unknown template variable 'by' (only in: confirmed)"),
-        ("opened", "{{ step_title.__class__.__mro__ }}", "SecurityError"),
-        ("opened", "{{ step_title | nosuchfilter }}", "No filter named 'nosuchfilter'"),
+        ("opened", "{{ by }}", "unknown template variable 'by' (only in: confirmed, extended)"),
+        ("opened", "{{ step_title.__class__.__mro__ }}", "'getattr' is not allowed"),
+        ("opened", "{{ step_title | nosuchfilter }}", "filter 'nosuchfilter' is not allowed"),
+        ("opened", "{{ step_title | center(1000000000) }}", "filter 'center' is not allowed"),
         ("opened", "\nbody only", "subject and must not render empty"),
         ("nhac-han", "x", "unknown template event 'nhac-han'"),
+        # work and size are bounded: no loops, no calls, products capped
+        ("opened", "{% for i in range(90000) %}{% for j in range(90000) %}x{% endfor %}{% endfor %}",
+         "'for' is not allowed"),
+        ("opened", "{{ plan_number * 1000000000 }}", "a product longer than 20000 characters"),
+        ("opened", "{{ step_title.ljust(1000000000) }}", "'call' is not allowed"),
+        ("opened", "{{ 10 ** 100000000 }}", "'pow' is not allowed"),
+        ("opened", "{% set x = 1 %}{{ x }}", "'assign' is not allowed"),
+        # a failure in a branch only some days take is found before any tick
+        ("reminder", "x {% if days_left == 3 %}{{ 1 // 0 }}{% endif %}", "ZeroDivisionError"),
+        ("overdue", "x {% if days_overdue > 45 %}{{ 1 // 0 }}{% endif %}", "ZeroDivisionError"),
     ])
     def test_problems_are_found_before_any_send(self, event, text, expected):
+        started = time.perf_counter()
         problems = check_template(event, text)
-        assert problems and expected in problems[0][0]
+        assert problems and expected in problems[0][0], problems
+        assert time.perf_counter() - started < 5  # bounded: never the machine's whole memory or minutes
 
     def test_a_good_override_has_no_problem(self):
-        assert check_template("confirmed", "[{{ plan_number }}] Xong: {{ step_title }}\n{{ by }} - {{ done_on }}") == []
+        assert check_template("confirmed", "Xong: {{ step_short }}\n{{ by }} - {{ done_on }}"
+                                           "{% if late_days > 3 %} (chậm){% endif %}") == []
+
+
+class TestFallback:
+    def test_an_override_that_fails_when_sent_is_replaced_by_the_built_in_template_and_said(self):
+        got = render_item("reminder", context(), DUE, {"reminder": "x {{ days_left // (days_left - days_left) }}"})
+        assert got.subject == "Hạn 29/09/2023, hạn là hôm nay: Sơ kết Đề án (năm 2023)"
+        assert got.error.startswith("mẫu thông báo 'reminder' của kế hoạch lỗi (ZeroDivisionError")
+        assert got.error.endswith("đã dùng mẫu mặc định")
 
 
 class TestOverridesInPlans:
@@ -102,17 +147,23 @@ class TestOverridesInPlans:
         target.write_text(text, encoding="utf-8")
         return target, text
 
-    def test_plan_override_is_used_by_the_tick(self, tmp_path, sessions):
+    def test_plan_override_is_used_when_the_notice_is_sent(self, tmp_path, sessions, http):
         from engine.tick import tick
+        from notifiers.delivery import deliver_outbox
+        from tests.notifiers.conftest import write_channels
 
-        path, _ = self._plan(tmp_path, "templates:\n  opened: |\n    [{{ plan_number }}] Việc mới: {{ step_title }}\n"
+        path, _ = self._plan(tmp_path, "templates:\n  opened: |\n    Việc mới: {{ step_short }}\n"
                                        "    Hạn {{ due }}, {{ days_text }}.\n")
         plan = load_plan(path)
-        assert plan.templates == {"opened": "[{{ plan_number }}] Việc mới: {{ step_title }}\nHạn {{ due }}, {{ days_text }}.\n"}
+        assert plan.templates == {"opened": "Việc mới: {{ step_short }}\nHạn {{ due }}, {{ days_text }}.\n"}
         tick(plan, sessions, at(date(2022, 3, 16)))
+        deliver_outbox(sessions, at(date(2022, 3, 16)), write_channels(tmp_path / "c.txt", {"van-phong": http.url()}),
+                       plans=lambda pid: plan)
+        (sent,) = http.payloads
+        assert sent["title"] == "[28/KH-KHCN] Việc mới: Quán triệt Đề án 02-ĐA/TU"
+        assert sent["message"].startswith("Kính gửi: Văn phòng Sở\n\nHạn 18/03/2022, còn 2 ngày.\n")
         row = next(r for r in outbox(sessions) if r.reason == "opened" and r.unit_id == "van-phong")
-        assert row.subject == f"[28/KH-KHCN] Việc mới: {QUAN_TRIET}"
-        assert row.body == "Hạn 18/03/2022, còn 2 ngày.\n"
+        assert (row.subject, row.body) == ("Việc mới: Quán triệt Đề án 02-ĐA/TU", "Hạn 18/03/2022, còn 2 ngày.\n")
 
     def test_agency_template_applies_and_the_plan_overrides_it(self, tmp_path):
         path, _ = self._plan(tmp_path, "templates:\n  reminder: \"Nhắc (kế hoạch): {{ step_title }}\"\n")
