@@ -186,8 +186,8 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
         elif kind == "string_pattern_mismatch":
             msg = _pattern_message(value, ctx.get("pattern"))
         elif kind == "string_too_long":
-            msg = f"{_show(value)} is {len(value)} characters long: at most {ctx.get('max_length')}" if isinstance(value, str) \
-                else f"too long: at most {ctx.get('max_length')} characters"
+            size = f"is {len(value)} characters long" if isinstance(value, str) else "is too long"
+            msg = f"{_show(value)} {size}: at most {ctx.get('max_length')}"
         elif kind in ("string_too_short", "too_short"):
             msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -306,5 +306,5 @@ def inside(loc: Loc, parents: list[Loc]) -> bool:
     return any(loc[: len(p)] == p for p in parents)
 
 
-__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "find_control_characters", "merge_key_findings",
-           "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]
+__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "find_control_characters",
+           "merge_key_findings", "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]

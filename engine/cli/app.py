@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(exc.exit_code)
         if _store_error(exc):  # a store that fails mid-command (disk full, locked, lost connection): its transaction
-            from engine.state.db import store_failure  # is rolled back, so nothing half-done is left
+            from engine.state.checks import store_failure  # is rolled back, so nothing half-done is left
 
             err(f"kehoach: {store_failure(None, exc)}")
             sys.exit(EXIT_INVALID)

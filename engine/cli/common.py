@@ -31,7 +31,8 @@ def sessions(db: str | None, create: bool = True) -> Callable[[], Session]:
     Raises:
         StateError: no store (create=False), a store that cannot be opened or written (one line, password masked).
     """
-    from engine.state.db import check_writable, database_url, open_store, session_factory, shown, store_exists
+    from engine.state.checks import check_writable, shown
+    from engine.state.db import database_url, open_store, session_factory, store_exists
 
     url = database_url(db)
     if not create and not store_exists(url):
