@@ -97,6 +97,7 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None,
     Occurrence: the caller creates its row once every check has passed.
     """
     if key is not None:
+        key = occurrence_key(plan, session, step, key)
         row = find_occurrence(session, plan.id, step.id, key)
         if row is not None:
             return row
@@ -130,6 +131,19 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None,
     elif isinstance(step.timing, After) and not rows:
         hint = f" - it is dated when '{step.timing.after.step}' is confirmed"
     raise StateError(f"step '{step.id}' has no open occurrence on {fmt(at)}{hint}")
+
+
+def occurrence_key(plan: Plan, session: Session, step: Any, given: str) -> str:
+    """An occurrence named as people name it ('quý II/2023', 'năm 2023', '6 tháng đầu năm 2022') or by its key
+    ('2023-Q2'): its key. A name that matches none is returned as given (the caller says it is unknown)."""
+    from engine.reports.periods import key_label
+
+    wanted = " ".join(given.split()).lower()
+    keys = [o.key for o in plan.occurrences(step.id)] + list(session.scalars(select(OccurrenceRecord.key).where(
+        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id)))
+    if given in keys:
+        return given
+    return next((k for k in dict.fromkeys(keys) if key_label(k).lower() == wanted), given)
 
 
 def _row_for(plan: Plan, session: Session, step: Any, picked: OccurrenceRecord | Occurrence) -> OccurrenceRecord:
@@ -166,6 +180,11 @@ def clean_text(value: str | None, what: str) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
+    from notifiers.templates import PLACEHOLDER
+
+    if PLACEHOLDER.match(value):
+        raise StateError(f"{what} {value} is the placeholder of the command in the notice: write the text, or "
+                         f"leave {what} out")
     if len(value) > MAX_TEXT:
         raise StateError(f"{what} is {len(value)} characters long: at most {MAX_TEXT}")
     if any(ord(c) < 32 and c not in "\n\t" or ord(c) == 127 for c in value):
@@ -201,6 +220,7 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
             raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is {picked.status}"
                              + (f": {picked.reason}" if picked.reason else ""))
     missing_evidence(step, evidence)
+    evidence = typed_evidence(evidence)
     return _record(plan, session, [(step, _row_for(plan, session, step, picked), evidence)], by, at, now, note,
                    source, result)[0]
 
@@ -213,7 +233,11 @@ def _name(by: str | None, message: str) -> str:
     """
     if not by or not by.strip():
         raise StateError(message)
+    from notifiers.templates import PLACEHOLDER
+
     by = " ".join(by.split())
+    if PLACEHOLDER.match(by):
+        raise StateError(f"--by {by} is the placeholder of the command in the notice: write your name")
     if len(by) > 200:
         raise StateError(f"--by is {len(by)} characters long: a name has at most 200")
     return by
@@ -226,6 +250,38 @@ def missing_evidence(step: Any, evidence: dict[str, str]) -> None:
         labels = ", ".join(f"{m} ({EVIDENCE_LABELS[m]})" for m in missing)
         flags = " ".join(f"--evidence {m}=..." for m in missing)
         raise StateError(f"step '{step.id}' needs evidence: {labels} - add {flags}")
+
+
+def typed_evidence(evidence: dict[str, str]) -> dict[str, str]:
+    """Evidence as it is recorded: dates written dd/mm/yyyy, a number of attendees, a web address for a link.
+
+    Raises:
+        StateError: a value that is not of its kind, or a placeholder of a notice's command left as it is.
+    """
+    from engine.dates import parse_date
+    from notifiers.templates import PLACEHOLDER
+
+    out = {}
+    for key, value in evidence.items():
+        label = f"evidence {key} ({EVIDENCE_LABELS.get(key, key)})"
+        if PLACEHOLDER.match(value):
+            raise StateError(f"{label} is still the placeholder {value} of the command in the notice: write the "
+                             "real value")
+        if len(value) > 500:
+            raise StateError(f"{label} is {len(value)} characters long: at most 500")
+        if key in ("date", "document_date"):
+            try:
+                value = fmt(parse_date(value))
+            except ValueError:
+                raise StateError(f"{label} '{value}' is not a date: write dd/mm/yyyy") from None
+        elif key == "attendees":
+            if not value.isdigit() or int(value) > 1_000_000:
+                raise StateError(f"{label} '{value}' is not a number of people: write e.g. 45") from None
+            value = str(int(value))
+        elif key == "link" and not value.lower().startswith(("http://", "https://")):
+            raise StateError(f"{label} '{value}' is not a web address: write https://...")
+        out[key] = value
+    return out
 
 
 def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, by: str, at: date, now: datetime,

@@ -168,6 +168,7 @@ def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_:
         waiting = _waiting(plan, step, finished)
     row = _shape(r.step_id, r.key, r.kind, result, days, waiting, r.opens_on, r.due_on, status=r.status,
                  orphaned=r.orphaned, reason=r.reason)
+    row["original_due"] = r.original_due_on.isoformat() if r.original_due_on else None
     done = result in DONE_OUTCOMES
     row["confirmation"] = None if c is None or not done else {
         "by": c.by, "done_on": c.done_on.isoformat(), "evidence": c.evidence, "note": c.note, "source": c.source,
@@ -198,5 +199,5 @@ def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: l
         "days_overdue": days if result == OVERDUE_ON and not orphaned else 0,
         "late_days": days if result == LATE else (0 if result == ON_TIME else None),
         "confirmation": None, "orphaned": orphaned, "notices": "", "stored": stored, "projected": projected,
-        "waiting_for": waiting, "reason": reason,
+        "waiting_for": waiting, "reason": reason, "original_due": None,
     }

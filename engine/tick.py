@@ -66,6 +66,26 @@ class Action:
     escalate: int = 0  # the escalation number this action sends (recorded on the occurrence)
 
 
+# What each kind of action is called, for people (the CLI's and the Prefect run's log lines).
+EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
+            "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch",
+            "blocked": "chờ việc trước", "catch-up": "báo việc tồn đọng", "closed": "tổng kết khi kết thúc kế hoạch"}
+
+
+def describe(plan: Plan, action: Action) -> str:
+    """One line for a person: 'Quán triệt Đề án 02-ĐA/TU: đôn đốc lần 1 (Văn phòng Sở, Ban Giám đốc Sở)'."""
+    from engine.reports.periods import in_brackets
+
+    what = EVENT_VI.get(action.event, action.event)
+    if action.event == "escalation":
+        what += f" lần {action.detail.get('escalation')} (" + ", ".join(
+            plan.unit_name(u) for u in action.detail.get("to", [])) + ")"
+    step = plan.step_by_id.get(action.step_id or "")
+    if step is None:
+        return what[:1].upper() + what[1:]
+    return f"{plan.short_title(step)}{in_brackets(action.occurrence_key or 'once')}: {what}"
+
+
 @dataclass
 class TickResult:
     """What one tick did, for printing and for the Prefect UI."""
@@ -199,11 +219,16 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
     Applies nothing, but moves bookkeeping forward where there is nothing to apply: an occurrence waiting for a
     predecessor sleeps until its escalation day (a confirmation of the predecessor wakes it), and one whose
     effects were all applied before is given its next day. Both are derived from the row and `today`, so they are
-    idempotent, and losing them (a rolled back transaction) only costs a second look. Once the plan's period
-    has ended, the only action is its closing summary (once).
+    idempotent, and losing them (a rolled back transaction) only costs a second look. On the plan's last day
+    its closing summary is added (once); after it, that summary is the only action there can be.
     """
     if today > plan.meta.period.end:
         return _closing(plan, session, today)
+    actions = _decide_rows(plan, session, today)
+    return actions + _closing(plan, session, today) if today == plan.meta.period.end else actions
+
+
+def _decide_rows(plan: Plan, session: Session, today: date) -> list[Action]:
     rows = due_occurrences(session, plan.id, today)
     transaction_memo(session, "decided")[plan.id] = {r.id: r for r in rows}  # read under the lock: see apply
     deps = _deps_done(plan, session, rows)
@@ -349,8 +374,8 @@ def _blocked(plan: Plan, step: Any, row: OccurrenceRecord, today: date, waiting:
 
 
 def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
-    """The plan's period has ended: one closing summary to its leadership (the default escalation's units, else
-    the issuing body's owners of unfinished work), then nothing more."""
+    """The plan's last day has come: one closing summary to its leadership (the default escalation's units, else
+    the owners of unfinished work), then nothing more. Counted as of the last day (or today, when earlier)."""
     key = effect_key(plan.id, None, None, "closed")
     if existing_effects(session, [key]):
         return []
@@ -358,7 +383,7 @@ def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
     from engine.status import counts, plan_status
 
     end = plan.meta.period.end
-    rows = plan_status(plan, session, end)
+    rows = plan_status(plan, session, min(end, today))
     late = [r for r in rows if r["days_overdue"] and not r["orphaned"]]
     unfinished = "\n".join(
         f"- {plan.short_title(plan.step_by_id[r['step']])}{in_brackets(r['occurrence'])}: hạn {_dmy(r['due'])}, "
@@ -486,7 +511,7 @@ def tick_in(plan: Plan, session: Session, now: datetime, documents: DocumentMake
     actions = decide(plan, session, today)
     result.applied, result.skipped = apply(plan, session, actions, today, now, documents)
     result.caught_up_days = caught_up_days(plan, result.applied, today)
-    if today > plan.meta.period.end:
+    if today >= plan.meta.period.end:
         result.ended_on = plan.meta.period.end
     return result
 

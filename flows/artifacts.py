@@ -77,27 +77,32 @@ def artifact_key(plan_id: str, what: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{plan_id}-{what}".lower()).strip("-")
 
 
+def percent_vi(value: float) -> str:
+    """A percentage as Vietnamese writes it: '2,7%', '100%'."""
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
+
+
 def progress_description(plan: Plan, s: Standing) -> str:
     head = f"Tiến độ Kế hoạch số {plan.meta.number} ngày {fmt(s.day)}"
     if not s.due:
         return f"{head}: chưa có lần thực hiện nào đến hạn."
-    return f"{head}: {s.counts.line()} ({s.percent:g}%)."
+    return f"{head}: {s.counts.line()} ({percent_vi(s.percent)} đã hoàn thành)."
 
 
 def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:
-    """Rows of the table artifact: open and overdue occurrences, most overdue first."""
+    """Rows of the table artifact, in the order a manager scans them: deadline, days overdue, status and owner
+    first, then the work (its short title and period); most overdue first."""
+    from engine.reports.periods import in_brackets
+
     out = []
     for r in sorted(s.open_rows, key=lambda r: (-r["days_overdue"], r["due"], r["step"])):
         step = plan.step_by_id.get(r["step"])
-        owner = step.owner if step else ""
         out.append({
-            "Bước": r["step"],
-            "Nội dung": step.title if step else "",
-            "Lần": r["occurrence"],
-            "Chủ trì": plan.units[owner].name if owner in plan.units else owner,
-            "Hạn": _dmy(r["due"]),
-            "Trạng thái": r["status_vi"],
+            "Hạn": _dmy(r["due"]) + (" (gia hạn)" if r.get("original_due") else ""),
             "Quá hạn (ngày)": r["days_overdue"],
+            "Trạng thái": r["status_vi"],
+            "Chủ trì": plan.unit_name(step.owner) if step else "",
+            "Việc": (plan.short_title(step) if step else r["step"]) + in_brackets(r["occurrence"]),
         })
     return out
 
@@ -109,15 +114,16 @@ def upcoming_markdown(plan: Plan, s: Standing) -> str:
     if not s.upcoming:
         lines.append("Không còn hạn nào sắp tới trong kế hoạch.")
         return "\n".join(lines) + "\n"
-    lines += ["| Hạn | Còn (ngày) | Bước | Lần | Chủ trì |", "|---|---:|---|---|---|"]
+    from engine.reports.periods import in_brackets
+
+    lines += ["| Hạn | Còn (ngày) | Chủ trì | Việc |", "|---|---:|---|---|"]
     for r in s.upcoming:
         step = plan.step_by_id.get(r["step"])
-        owner = step.owner if step else ""
         left = (date.fromisoformat(r["due"]) - s.day).days
-        title = f"{r['step']}: {step.title}" if step else r["step"]
-        owner_name = plan.units[owner].name if owner in plan.units else owner
-        projected = " (dự kiến)" if "dự kiến" in r["status_vi"] else ""
-        cells = [f"{_dmy(r['due'])}{projected}", str(left), _cell(title), r["occurrence"], _cell(owner_name)]
+        title = (plan.short_title(step) if step else r["step"]) + in_brackets(r["occurrence"])
+        projected = " (dự kiến)" if r["projected"] else ""
+        owner = plan.unit_name(step.owner) if step else ""
+        cells = [f"{_dmy(r['due'])}{projected}", str(left), _cell(owner), _cell(title)]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 

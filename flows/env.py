@@ -27,7 +27,8 @@ def use_embedded_defaults(quiet: bool = True) -> None:
     `.kehoach/prefect`, beside the state store, so a checkout keeps everything it writes in one folder. A
     machine with a Prefect profile, home or server keeps its own. The settings for the embedded server only
     matter to a server this process starts: a configured server is not touched. Logs go to stderr as always;
-    `quiet` lowers them to warnings (unless PREFECT_LOGGING_LEVEL is set), which also saves ~3 ms per task.
+    `quiet` shows only warnings in the terminal (PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL); the run's log on the
+    server still gets the INFO lines of what the tick did.
 
     Settings are read when Prefect is imported, so this does nothing once it is (tests, a served flow run).
     """
@@ -39,8 +40,8 @@ def use_embedded_defaults(quiet: bool = True) -> None:
     os.environ.setdefault("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "false")
     # A first run migrates a new database; on a slow or busy machine that exceeds Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    if quiet:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if quiet:  # the terminal shows warnings only; the run's log in the UI keeps what the tick did (INFO)
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if not prefect_configured():
         home = Path(EMBEDDED_HOME).resolve()
         # Prefect does not create its home's parent: without it the embedded server never starts and the

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
@@ -72,10 +72,13 @@ def apply_task(step: str, plan: Plan, session: Session, actions: list[Action],
     made, attached to this task run - for the flow to publish once the tick's transaction is committed.
     """
     from engine.reports.artifacts import draft_artifacts, draft_records
-    from engine.tick import apply, plan_today
+    from engine.tick import apply, describe, plan_today
     from flows.artifacts import artifact
 
     done, again = apply(plan, session, actions, plan_today(plan, now), now)
+    logger = get_run_logger()
+    for a in done:  # what the tick did, in the run's log, a line per action
+        logger.info(describe(plan, a))
     drafted = {(a.step_id, a.occurrence_key) for a in done if a.detail.get("drafted")}
     drafts = draft_artifacts(plan, draft_records(session, plan.id, drafted)) if drafted else []
     return done, again, [artifact("markdown", key, text, about) for key, text, about in drafts]
@@ -155,13 +158,31 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
     sent = deliver_task(quote(loaded), now, channels, return_state=True)  # a failed delivery fails its task only
     summary["notices"] = sent.result() if sent.is_completed() else str(sent.result(raise_on_failure=False))
     today = plan_today(loaded, now)
-    return {"plan": loaded.id, "date": today.isoformat(), "flow_run_id": str(flow_run.id),
-            "skipped": skipped, "tasks": 1 + len(by_step) + 2,  # decide, one per step, publish, deliver
-            "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
-                        for a in applied],
-            "caught_up_days": caught_up_days(loaded, applied, today),
-            "ended_on": loaded.meta.period.end.isoformat() if today > loaded.meta.period.end else None,
-            **summary}
+    result = {"plan": loaded.id, "date": today.isoformat(), "flow_run_id": str(flow_run.id),
+              "skipped": skipped, "tasks": 1 + len(by_step) + 2,  # decide, one per step, publish, deliver
+              "applied": [{"step": a.step_id, "occurrence": a.occurrence_key, "event": a.event, **a.detail}
+                          for a in applied],
+              "caught_up_days": caught_up_days(loaded, applied, today),
+              "ended_on": loaded.meta.period.end.isoformat() if today >= loaded.meta.period.end else None,
+              **summary}
+    get_run_logger().info("Tình hình: %s.", summary["line"])
+    return health(result)
+
+
+def health(summary: dict[str, Any]) -> Any:
+    """The run's final state says how the plan stands: Completed, named "Đúng tiến độ" or "Có 35 việc quá hạn"
+    (or "Đã kết thúc"), the counts in its message. The run itself succeeded - the plan's being behind is not
+    a failure of the run, and must not trip alerts meant for broken runs - so the state stays Completed: the
+    runs list shows the name, and the tags (plan, owner units) and the agency overview let managers filter."""
+    from prefect.states import Completed
+
+    if summary.get("ended_on"):
+        name = "Đã kết thúc"
+    elif summary.get("overdue"):
+        name = f"Có {summary['overdue']} việc quá hạn"
+    else:
+        name = "Đúng tiến độ"
+    return Completed(name=name, message=summary["line"], data=summary)
 
 
 def confirm_links() -> Any:
@@ -186,20 +207,69 @@ _tick_created_named = flow(**_TICK_FLOW)(tick_flow)
 tick_flow = flow(**_TICK_FLOW, flow_run_name=_run_name)(tick_flow)
 
 
-def run_tick(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
+def run_tick(plan: str, at: date | None = None, channels: str | None = None,
+             tags: list[str] | None = None) -> dict[str, Any]:
     """One tick as a flow run in this process, created with its name (`run_name`): what `kehoach run` does.
 
     Returns the flow's summary; raises what the flow raises. Inside `flows.env.client_context` (as `kehoach
-    run` calls it), every run shares that context's client.
+    run` calls it), every run shares that context's client. `tags` (see `run_tags`) let the UI filter runs.
     """
     from prefect.flow_engine import run_flow
-    from prefect.states import Pending
 
     from flows.env import client_context
 
     parameters = {"plan": plan, "at": at, "channels": channels}
     with client_context() as ctx:
-        created = ctx.client.create_flow_run(
-            _tick_created_named, name=run_name(plan, at),
-            parameters=_tick_created_named.serialize_parameters(parameters), state=Pending())
+        created = _create_run(ctx.client, name=run_name(plan, at), tags=tags or [],
+                              parameters=_tick_created_named.serialize_parameters(parameters),
+                              deployment_id=_deployment_of(ctx.client, Path(plan).stem))
         return run_flow(_tick_created_named, flow_run=created, parameters=parameters)
+
+
+_DEPLOYMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _deployment_of(client: Any, plan_id: str) -> Any:
+    """The id of the plan's tick deployment (`kehoach serve`/`deploy` register it) on a configured server, so
+    that a run made by `kehoach run` shows on the plan's deployment page; None on the embedded server or when
+    the plan is not deployed. Asked once per plan and process."""
+    from flows.env import ui_url
+
+    api = str(client.api_url)
+    if ui_url() is None:
+        return None
+    if (api, plan_id) not in _DEPLOYMENTS:
+        from prefect.exceptions import ObjectNotFound
+
+        try:
+            _DEPLOYMENTS[(api, plan_id)] = client.read_deployment_by_name(f"kehoach-tick/{plan_id}").id
+        except ObjectNotFound:
+            _DEPLOYMENTS[(api, plan_id)] = None
+    return _DEPLOYMENTS[(api, plan_id)]
+
+
+def _create_run(client: Any, *, name: str, tags: list[str], parameters: dict[str, Any], deployment_id: Any) -> Any:
+    """A Pending run of the tick flow, created named (as Prefect's `create_flow_run` makes one, plus the
+    deployment it belongs to, which that method does not take)."""
+    from prefect.client.schemas.actions import FlowCreate, FlowRunCreate
+    from prefect.client.schemas.objects import Flow, FlowRun, FlowRunPolicy
+    from prefect.states import Pending, to_state_create
+
+    flow_id = Flow.model_validate(client.request("POST", "/flows/", json=FlowCreate(
+        name=_tick_created_named.name).model_dump(mode="json")).json()).id
+    create = FlowRunCreate(flow_id=flow_id, flow_version=_tick_created_named.version, name=name,
+                           parameters=parameters, tags=tags, state=to_state_create(Pending()),
+                           empirical_policy=FlowRunPolicy(retries=0, retry_delay=0))
+    if deployment_id is not None:
+        create.deployment_id = deployment_id
+    created = FlowRun.model_validate(client.request("POST", "/flow_runs/", json=create.model_dump(
+        mode="json", exclude_unset=True)).json())
+    created.parameters = parameters
+    return created
+
+
+def run_tags(plan: Plan) -> list[str]:
+    """The tags of a plan's runs, so the UI filters them by plan and by owner unit: kehoach, the plan's id, and
+    'don-vi:<unit>' for each unit owning a step."""
+    owners = dict.fromkeys(s.owner for s in plan.steps)
+    return ["kehoach", plan.id, *(f"don-vi:{u}" for u in owners)]

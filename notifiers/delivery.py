@@ -303,10 +303,10 @@ def deliver_outbox(sessions: Callable[[], Session], now: datetime, channels: Cha
     facts = _facts_of(plans or stored_plans(sessions), now)
     started = time.perf_counter()
     with sessions() as session:
-        waiting = _plans_waiting(session, plan_id)
+        waiting = _plans_waiting(session, plan_id, now, retry_given_up)
     for pid in waiting:  # looked up before the claim's transaction takes the store
         facts(pid)
-    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link)
+    jobs = _claim(sessions, now, ch, plan_id, policy, report, retry_given_up, facts, link) if waiting else []
     sending = time.perf_counter()
     if jobs:
         limit = concurrency or int(os.environ.get(ENV_CONCURRENCY) or DEFAULT_CONCURRENCY)
@@ -335,12 +335,17 @@ def _facts_of(plans: Callable[[str], Any], now: datetime) -> Callable[[str], Pla
     return get
 
 
-def _plans_waiting(session: Session, plan_id: str | None) -> list[str]:
-    """The plans with notices or messages a delivery may take now."""
-    rows = _scope(select(OutboxRecord.plan_id).where(OutboxRecord.status.in_((PENDING, NO_TARGET)),
-                                                     OutboxRecord.message_id.is_(None)), plan_id).distinct()
-    messages = _scope(select(MessageRecord.plan_id).where(MessageRecord.status.in_(
-        (FAILED, UNKNOWN, SENDING, GIVEN_UP))), plan_id, MessageRecord).distinct()
+def _plans_waiting(session: Session, plan_id: str | None, now: datetime, retry_given_up: bool = False) -> list[str]:
+    """The plans with notices or messages a delivery may take now (none: the claim's transaction is skipped)."""
+    rows = _scope(select(OutboxRecord.plan_id).where(
+        OutboxRecord.status.in_((PENDING, NO_TARGET)), OutboxRecord.message_id.is_(None),
+        OutboxRecord.tag.is_not(None),
+        or_(OutboxRecord.next_attempt_at.is_(None), OutboxRecord.next_attempt_at <= now)), plan_id).distinct()
+    due = or_(MessageRecord.next_attempt_at.is_(None), MessageRecord.next_attempt_at <= now)
+    messages = _scope(select(MessageRecord.plan_id).where(
+        or_(MessageRecord.status.in_((FAILED, UNKNOWN, SENDING)) & due,
+            MessageRecord.status == GIVEN_UP if retry_given_up else False)),
+        plan_id, MessageRecord).distinct()
     return sorted(set(session.scalars(rows)) | set(session.scalars(messages)))
 
 
@@ -499,11 +504,10 @@ def _documents(session: Session, ids: set[int]) -> dict[int, tuple[str, bytes]]:
     """Stored drafts by id, with a file name a person recognises (plan-step-occurrence.format)."""
     if not ids:
         return {}
-    out = {}
-    for d in session.scalars(select(DocumentRecord).where(DocumentRecord.id.in_(ids))):
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{d.plan_id}-{d.step_id}-{d.occurrence_key}")
-        out[d.id] = (f"du-thao-{stem}.{d.format}", d.content)
-    return out
+    from engine.reports.artifacts import document_name
+
+    return {d.id: (document_name(d.plan_id, d.step_id, d.occurrence_key, d.format), d.content)
+            for d in session.scalars(select(DocumentRecord).where(DocumentRecord.id.in_(ids)))}
 
 
 def _run_async(coro: Any) -> None:

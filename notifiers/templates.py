@@ -409,9 +409,11 @@ def template_problems(source: Any) -> list[Any]:
 
 
 def confirm_command(plan_id: str, step_id: str, key: str, requires: list[str]) -> str:
-    """The CLI command that confirms an occurrence, to paste on the machine that serves the plan. Its
-    placeholders are refused as they are, so a command pasted unedited records nothing."""
-    occ = "" if key == "once" else f" --occurrence {key}"
+    """The CLI command that confirms an occurrence, to paste on the machine that serves the plan; the occurrence
+    named as people name it. Its placeholders are refused as they are, so a command pasted unedited records
+    nothing."""
+    label = occurrence_label(key)
+    occ = f' --occurrence "{label}"' if label else ""
     evidence = "".join(f" --evidence {r}={_PLACEHOLDER.get(r, '<...>')}" for r in requires)
     return f"kehoach confirm {plan_id} {step_id}{occ} --by \"<họ tên>\"{evidence} --result \"<kết quả>\""
 

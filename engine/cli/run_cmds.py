@@ -24,9 +24,6 @@ class Format(str, Enum):
 
 
 MAX_REQUESTER = 128
-EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
-            "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch",
-            "blocked": "chờ việc trước", "catch-up": "báo việc tồn đọng", "closed": "tổng kết khi kết thúc kế hoạch"}
 
 
 @app.command()
@@ -65,13 +62,13 @@ def run(
     use_embedded_defaults()
     from flows.artifacts import PUBLISHER
     from flows.env import client_context, short_runs, ui_url, wait_recorded
-    from flows.tick import run_tick
+    from flows.tick import run_tags, run_tick
 
     ui = ui_url()
     runs: dict[str, int] = {}
     with _env(ENV_URL, url), short_runs(), client_context():
         for plan in loaded:
-            summary = run_tick(str(plan.path), day, str(channels) if channels else None)
+            summary = run_tick(str(plan.path), day, str(channels) if channels else None, run_tags(plan))
             _print_tick(plan, summary)
             runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:
@@ -85,6 +82,7 @@ def run(
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     """What the tick did, a line per step (its occurrences acted on, named as people do), then the standing."""
     from engine.reports.periods import key_label
+    from engine.tick import EVENT_VI
 
     print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
     by_step: dict[str, tuple[list[str], list[str]]] = {}

@@ -78,13 +78,17 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
     for r in rows:
         status = r["status_vi"] + (f" {r['days_overdue']} ngày" if r["days_overdue"] else "")
         about = Text()
+        if r.get("original_due"):  # an extended deadline: the first one stays in view
+            about.append(f"gia hạn, hạn đầu {dmy(r['original_due'])}", style="dim")
         if r["confirmation"]:
             c = r["confirmation"]
-            about.append(f"{c['by']}, {dmy(c['done_on'])}" + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
+            about.append(("\n" if about else "") + f"{c['by']}, {dmy(c['done_on'])}"
+                         + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
         if r["notices"]:
             about.append(("\n" if about else "") + r["notices"], style="dim")
         step = r["step"] + ("\n(mồ côi)" if r["orphaned"] else "")
-        out.add_row(dmy(r["due"]), r["occurrence"], step, status, about)
+        due = dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else "")
+        out.add_row(due, r["occurrence"], step, status, about)
     return out
 
 

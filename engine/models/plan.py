@@ -45,6 +45,25 @@ TEMPLATES_HOVER = TEMPLATES_DESCRIPTION + "\n\n```yaml\nreminder: |\n" + "".join
     f"  {line}\n" if line else "\n" for line in TEMPLATES_EXAMPLE["reminder"].splitlines()) + "```"
 
 
+SignerAuthority = Literal["TM.", "KT.", "TL.", "TUQ.", "Q."]
+DateLine = Literal["blank", "due", "drafted"]
+
+
+def check_signer(issuer: Issuer) -> None:
+    """Raises ValueError when the signer block cannot be printed as Decree 30/2020 shows it: TM. needs the
+    collective's name, KT./TL./TUQ./Q. the head's title, KT./TL./TUQ. the signer's own title."""
+    authority = issuer.signer_authority
+    if authority == "TM." and not issuer.collective:
+        raise ValueError("signer_authority 'TM.' needs 'collective' (e.g. 'ỦY BAN NHÂN DÂN')")
+    if authority not in (None, "TM.") and not issuer.head_title:
+        raise ValueError(f"signer_authority '{authority}' needs 'head_title' (e.g. 'GIÁM ĐỐC')")
+    if authority in ("KT.", "TL.", "TUQ.") and not issuer.signer_title:
+        raise ValueError(f"signer_authority '{authority}' needs 'signer_title' (e.g. 'PHÓ GIÁM ĐỐC')")
+    if issuer.collective and authority not in ("TM.", "KT."):
+        raise ValueError("'collective' is printed after TM.: set signer_authority to 'TM.' (or 'KT.' when a deputy "
+                         "signs for the head on behalf of the collective)")
+
+
 class Issuer(Model):
     """The issuing body as Decree 30/2020 prints it."""
 
@@ -59,6 +78,31 @@ class Issuer(Model):
                                           examples=["GIÁM ĐỐC"])
     signer_name: Text | None = described("Họ tên người ký (signer's name).", default=None,
                                          examples=["Nguyễn Văn A"])
+    signer_authority: SignerAuthority | None = described(
+        "Quyền hạn của người ký (Nghị định 30/2020/NĐ-CP): TM., KT., TL., TUQ. hoặc Q.; không ghi: người đứng "
+        "đầu ký (signer's authority).", default=None, examples=["KT."],
+        json_schema_extra=enum_help(SignerAuthority.__args__,  # type: ignore[attr-defined]
+                                    {"TM.": "thay mặt tập thể, in trước 'collective' (on behalf of)",
+                                     "KT.": "ký thay người đứng đầu (signing for the head)",
+                                     "TL.": "thừa lệnh (by order)", "TUQ.": "thừa ủy quyền (by authorisation)",
+                                     "Q.": "quyền người đứng đầu (acting head)"}))
+    head_title: Text | None = described(
+        "Chức vụ người đứng đầu, in sau KT., TL., TUQ., Q. (head's title).", default=None, examples=["GIÁM ĐỐC"])
+    collective: Text | None = described(
+        "Tên tập thể lãnh đạo hoặc cơ quan, in sau TM.; với KT.: TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ "
+        "TỊCH (collective).", default=None, examples=["ỦY BAN NHÂN DÂN"])
+    date_line: DateLine = described(
+        "Ngày tháng trên dự thảo: blank, due hoặc drafted (date line of drafts).", default="blank",
+        examples=["blank"],
+        json_schema_extra=enum_help(DateLine.__args__,  # type: ignore[attr-defined]
+                                    {"blank": "để trống ngày, tháng cho người ký: ngày ... tháng ... năm 2023",
+                                     "due": "ngày hạn của kỳ báo cáo (the deadline)",
+                                     "drafted": "ngày lập dự thảo (the day drafted)"}))
+
+    @model_validator(mode="after")
+    def _signer(self) -> Issuer:
+        check_signer(self)
+        return self
 
 
 class Unit(Model):
@@ -70,6 +114,9 @@ class Unit(Model):
                        "keyed by its id)."})
 
     name: Text = described("Tên đơn vị (unit name).", examples=["Văn phòng Sở"])
+    abbreviation: Text | None = described(
+        "Tên viết tắt của đơn vị, dùng ở dòng lưu văn bản: Lưu: VT, VP. (abbreviation).", default=None,
+        examples=["VP"])
     external: bool = described("Đơn vị ngoài cơ quan: true hoặc false (mặc định) (external organisation).",
                                default=False, examples=[True])
     notify: list[Tag] = described(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.dates import fmt
 from engine.plan import Plan
-from engine.reports.periods import in_brackets
+from engine.reports.periods import in_brackets, titled
 from engine.state.models import DocumentRecord
 
 _KIND_VI = {"report": "báo cáo", "review": "sơ kết, tổng kết"}
@@ -37,26 +37,54 @@ def draft_records(session: Session, plan_id: str, occurrences: Iterable[tuple[st
     return [r for r in rows if (r.step_id, r.occurrence_key) in wanted]
 
 
-def markdown_for(plan: Plan, document: Any) -> str:
-    """The artifact text of a stored Markdown draft: a heading naming the occurrence, then the draft itself."""
+ENV_DRAFTS_URL = "KEHOACH_DRAFTS_URL"  # where `kehoach serve` serves the stored drafts (flows.drafts_server)
+
+
+def document_name(plan_id: str, step_id: str, key: str, fmt_name: str) -> str:
+    """The file name of a stored draft, as a person recognises it: du-thao-<plan>-<step>-<occurrence>.<format>."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{plan_id}-{step_id}-{key}")
+    return f"du-thao-{stem}.{fmt_name}"
+
+
+def document_url(base: str, document: Any) -> str:
+    """The address of a stored draft on the drafts server at `base`."""
+    name = document_name(document.plan_id, document.step_id, document.occurrence_key, document.format)
+    return f"{base.rstrip('/')}/du-thao/{document.id}/{name}"
+
+
+def markdown_for(plan: Plan, document: Any, docx: Any = None, base: str | None = None) -> str:
+    """The artifact text of a stored Markdown draft: a heading naming the occurrence, where to get the DOCX to
+    edit and sign (a link to the drafts server when one serves them), then the draft itself."""
     step = plan.step_by_id.get(document.step_id)
-    title = " ".join(step.title.split()) if step else document.step_id
-    head = (f"# Dự thảo: {title}{in_brackets(document.occurrence_key)}\n\n"
-            f"Kế hoạch số {plan.meta.number}; lập ngày {fmt(document.created_on)} từ số liệu ghi nhận"
-            f"{f'; tài liệu số {document.id} (kèm bản DOCX)' if getattr(document, 'id', None) else ''}.\n\n")
-    return head + document.content.decode("utf-8")
+    title = titled(step.title, document.occurrence_key) if step else document.step_id
+    head = f"# Dự thảo: {title}\n\nKế hoạch số {plan.meta.number}; lập ngày {fmt(document.created_on)} từ số liệu ghi nhận."
+    if docx is not None and base:
+        name = document_name(docx.plan_id, docx.step_id, docx.occurrence_key, "docx")
+        head += f" Bản Word để hoàn thiện và trình ký: [{name}]({document_url(base, docx)})."
+    elif docx is not None:
+        head += " Bản Word (DOCX) được gửi kèm thư cho đơn vị chủ trì."
+    return head + "\n\n" + document.content.decode("utf-8")
 
 
-def draft_artifacts(plan: Plan, documents: Iterable[Any]) -> list[tuple[str, str, str]]:
-    """(key, markdown, description) of a Prefect Markdown artifact for each Markdown draft among `documents`.
+def draft_artifacts(plan: Plan, documents: Iterable[Any], base: str | None = None) -> list[tuple[str, str, str]]:
+    """(key, markdown, description) of a Prefect Markdown artifact for each Markdown draft among `documents`,
+    linking its DOCX on the drafts server at `base` (default KEHOACH_DRAFTS_URL) when there is one.
 
     `documents` are DocumentRecord rows (or objects with step_id, occurrence_key, format, content, created_on).
     """
+    import os
+
+    base = base or os.environ.get(ENV_DRAFTS_URL) or None
+    docs = list(documents)
+    docx = {(d.step_id, d.occurrence_key): d for d in docs if d.format == "docx"}
     out = []
-    for doc in documents:
+    for doc in docs:
         if doc.format != "md":
             continue
-        kind = _KIND_VI.get(getattr(plan.step_by_id.get(doc.step_id), "kind", ""), "")
-        description = f"Dự thảo {kind} {doc.step_id}{in_brackets(doc.occurrence_key)} - Kế hoạch số {plan.meta.number}"
-        out.append((artifact_key(plan.id, doc.step_id, doc.occurrence_key), markdown_for(plan, doc), description))
+        step = plan.step_by_id.get(doc.step_id)
+        kind = _KIND_VI.get(getattr(step, "kind", ""), "")
+        name = plan.short_title(step) if step else doc.step_id
+        description = f"Dự thảo {kind}: {name}{in_brackets(doc.occurrence_key)} - Kế hoạch số {plan.meta.number}"
+        out.append((artifact_key(plan.id, doc.step_id, doc.occurrence_key),
+                    markdown_for(plan, doc, docx.get((doc.step_id, doc.occurrence_key)), base), description))
     return out

@@ -35,10 +35,11 @@ def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Windo
     return occurrence_window(plan, step, key, due, opened)
 
 
-def draft(plan: Plan, session: Session, step: Any, window: Window, today: date) -> Draft:
-    """The draft for `window`, with facts as of its cut-off day (or today, when that comes first)."""
+def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, due: date | None = None) -> Draft:
+    """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
+    deadline of the occurrence it is for, when known."""
     facts = collect(plan, session, step, window, min(window.end, today))
-    return build(plan, step, facts, today)
+    return build(plan, step, facts, today, due)
 
 
 def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
@@ -53,7 +54,7 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
     """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
-    d = draft(plan, session, step, window, today)
+    d = draft(plan, session, step, window, today, row.due_on)
     return {f: render(d, f, today) for f in ("md", "docx")}
 
 
@@ -94,8 +95,9 @@ def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
     raise ReportError(f"nhiều bước báo cáo hợp với kỳ '{period}': chọn bằng --step ({accepted(s.id for s in fits)})")
 
 
-def requested_window(plan: Plan, session: Session, step: Any, period: str | None) -> Window:
-    """The window of `kehoach report`: the period for a report step, the occurrence for a review step.
+def requested_window(plan: Plan, session: Session, step: Any, period: str | None) -> tuple[Window, date | None]:
+    """The window of `kehoach report` (the period for a report step, the occurrence for a review step) and the
+    deadline of the occurrence it is for, when there is one.
 
     Raises:
         ReportError: an unknown or unfitting period, or none given where one is needed.
@@ -103,11 +105,12 @@ def requested_window(plan: Plan, session: Session, step: Any, period: str | None
     stored = {r.key: r for r in occurrences_of(session, plan.id, [step.id])}
     dated = {o.key: (o.due, o.opens) for o in plan.occurrences(step.id)}
     dated.update({k: (r.due_on, r.opens_on) for k, r in stored.items()})
-    if isinstance(step, Report) and (period is not None or len(dated) != 1):
+    if isinstance(step, Report) and period not in dated and (period is not None or len(dated) != 1):
         if period is None:
             raise ReportError(f"cần --period cho bước '{step.id}' (a period is needed), ví dụ "
                               f"{accepted(dated, 6) if dated else '2023, 2023-H1, 2023-Q2, 2023-05'}")
-        return report_window(plan, step, period)
+        window = report_window(plan, step, period)
+        return window, dated.get(window.key, (None,))[0]
     if period is None:
         if len(dated) != 1:
             raise ReportError(f"bước '{step.id}' có {len(dated)} lần thực hiện: chọn bằng --period "
@@ -117,7 +120,7 @@ def requested_window(plan: Plan, session: Session, step: Any, period: str | None
         raise ReportError(f"bước '{step.id}' không có lần '{period}'{did_you_mean(period, dated)} "
                           f"(unknown occurrence; có: {accepted(dated) or 'không có'})")
     due, opens = dated[period]
-    return window_of(plan, step, period, due, opens)
+    return window_of(plan, step, period, due, opens), due
 
 
 def requested_draft(plan: Plan, session: Session, step_id: str | None, period: str | None, today: date) -> Draft:
@@ -127,6 +130,6 @@ def requested_draft(plan: Plan, session: Session, step_id: str | None, period: s
         ReportError: as those, and when the store has no records of the plan.
     """
     step = pick_step(plan, step_id, period)
-    window = requested_window(plan, session, step, period)
+    window, due = requested_window(plan, session, step, period)
     require_records(plan, session)
-    return draft(plan, session, step, window, today)
+    return draft(plan, session, step, window, today, due)

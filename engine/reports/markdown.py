@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.reports.content import SIGN_HERE, Draft, Para, Table
+from engine.reports.content import MOTTO, NAME_HERE, NATIONAL_TITLE, Draft, Para, Table
 
 _PREFIX = {"heading": "### ", "subheading": "#### "}
 
@@ -20,8 +20,10 @@ def _table(t: Table) -> list[str]:
 def _para(p: Para) -> str:
     if p.style in _PREFIX:
         return _PREFIX[p.style] + p.text
-    if p.style in ("minor", "fill"):
+    if p.style == "minor":
         return f"**{p.text}**"
+    if p.style == "fill":
+        return f"***{p.text}***"
     return p.text
 
 
@@ -35,7 +37,7 @@ def render(draft: Draft) -> str:
     if draft.parent:
         out.append(f"{draft.parent.upper()}  ")
     out += [f"**{draft.issuer.upper()}**  ", draft.number, "",
-            "**CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM**  ", "**Độc lập - Tự do - Hạnh phúc**  ",
+            f"**{NATIONAL_TITLE}**  ", f"**{MOTTO}**  ",
             f"*{draft.place_date}*", "", f"## {draft.doc_type}", "", f"**{draft.summary}**", ""]
     if draft.addressee:
         out += [draft.addressee, ""]
@@ -46,6 +48,7 @@ def render(draft: Draft) -> str:
         out += _table(block) if isinstance(block, Table) else [_para(block)]
         out.append("")
         previous = block
-    out += [f"**{draft.signer_title}**  ", f"**{draft.signer_name}**" if draft.signer_name else f"*{SIGN_HERE}*", ""]
+    out += [f"**{line}**  " for line in draft.signer]
+    out += [f"**{draft.signer_name}**" if draft.signer_name else f"*{NAME_HERE}*", ""]
     out += ["***Nơi nhận:***"] + [f"- {r}" for r in draft.receivers]
     return "\n".join(out) + "\n"

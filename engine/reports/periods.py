@@ -219,3 +219,11 @@ def in_brackets(key: str) -> str:
     """' (quý II/2023)' after a title, or nothing for a one-off occurrence."""
     label = key_label(key)
     return f" ({label})" if label else ""
+
+
+def titled(title: str, key: str) -> str:
+    """A step's title followed by its occurrence's label, unless the title already names it: 'Tổng kết việc
+    triển khai, thực hiện Đề án (năm 2025)' stays as it is for the occurrence '2025'."""
+    text = " ".join(title.split())
+    label = key_label(key)
+    return text if not label or label.casefold() in text.casefold() else f"{text} ({label})"

@@ -14,7 +14,7 @@ from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError
 from engine.reports.periods import Window
-from engine.state.models import ConfirmationRecord, OccurrenceRecord, PlanRecord
+from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
     DROPPED,
@@ -48,6 +48,9 @@ class Item:
     note: str | None = None
     reason: str | None = None
     projected: bool = False
+    result: str | None = None  # what was done, in the confirmer's words
+    nominal_due: date | None = None  # the plan's date, when the deadline moved off a day off
+    extensions: tuple[tuple[date, date, str], ...] = ()  # (from, to, reason) of each extension, in order
 
     @property
     def finished(self) -> bool:
@@ -101,18 +104,35 @@ def require_records(plan: Plan, session: Session) -> None:
                           "store): chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
 
 
-def _from_row(row: OccurrenceRecord, conf: ConfirmationRecord | None, as_of: date) -> Item:
+def _from_row(row: OccurrenceRecord, conf: ConfirmationRecord | None, as_of: date, planned: Occurrence | None,
+              extensions: tuple[tuple[date, date, str], ...]) -> Item:
     result, days = outcome(row.due_on, row.opens_on, as_of, done_on=row.done_on, opened_on=row.opened_on,
                            status=row.status)
     seen = result in FINISHED
+    shifted = (planned.nominal_due if planned is not None and row.original_due_on is None
+               and planned.due == row.due_on != planned.nominal_due else None)
     return Item(row.step_id, row.key, row.opens_on, row.due_on, result, days, row.done_on if seen else None,
                 conf.by if conf and seen else None, dict(conf.evidence or {}) if conf and seen else {},
-                conf.note if conf and seen else None, row.reason)
+                conf.note if conf and seen else None, row.reason, result=conf.result if conf and seen else None,
+                nominal_due=shifted, extensions=extensions if row.original_due_on else ())
 
 
 def _from_calendar(occ: Occurrence, as_of: date) -> Item:
     result, days = outcome(occ.due, occ.opens, as_of)
-    return Item(occ.step_id, occ.key, occ.opens, occ.due, result, days, projected=occ.projected)
+    return Item(occ.step_id, occ.key, occ.opens, occ.due, result, days, projected=occ.projected,
+                nominal_due=occ.nominal_due if occ.nominal_due != occ.due else None)
+
+
+def _extensions(session: Session, plan_id: str, ids: list[str]) -> dict[tuple[str, str], list[tuple[date, date, str]]]:
+    """Each extended occurrence's extensions (from, to, reason), oldest first, from the audit log."""
+    out: dict[tuple[str, str], list[tuple[date, date, str]]] = {}
+    for ev in session.scalars(select(EventRecord).where(
+            EventRecord.plan_id == plan_id, EventRecord.event == "extended", EventRecord.step_id.in_(ids))
+            .order_by(EventRecord.on_date, EventRecord.id)):
+        d = ev.detail or {}
+        out.setdefault((ev.step_id, ev.occurrence_key), []).append(
+            (date.fromisoformat(d["from"]), date.fromisoformat(d["to"]), d.get("reason", "")))
+    return out
 
 
 def _in_window(item: Item, window: Window, as_of: date) -> bool:
@@ -131,9 +151,12 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     rows = [r for r in occurrences_of(session, plan.id, ids) if not r.orphaned]
     confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
         ConfirmationRecord.plan_id == plan.id, ConfirmationRecord.step_id.in_(ids)))}
+    extended = _extensions(session, plan.id, ids) if any(r.original_due_on for r in rows) else {}
+    planned = {(o.step_id, o.key): o for step_id in ids for o in plan.occurrences(step_id)}
     by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
     for r in rows:
-        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of)
+        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, planned.get((r.step_id, r.key)),
+                                              tuple(extended.get((r.step_id, r.key), ())))
     for step_id in ids:
         have = by_step[step_id]
         for occ in plan.occurrences(step_id):

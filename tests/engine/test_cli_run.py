@@ -348,3 +348,11 @@ class TestPlansByIdFromAnyFolder:
         assert code == 1 and out == ""
         assert err.strip() == ("kehoach: the served plans' store is given by KEHOACH_DATABASE_URL, which is not set "
                                "here: set it as the server does, or give --db")
+
+
+def test_an_occurrence_is_named_as_people_name_it(capsys, tmp_path):
+    db = f"sqlite:///{tmp_path / 'state.db'}"
+    code, out, err = run(capsys, "confirm", SEED, "bao-cao-hang-nam", "--occurrence", "năm 2023", "--by", "Trần B",
+                         "--evidence", "document_number=120/BC-KHCN", "--at", "25/10/2023", "--db", db)
+    assert code == 0, err
+    assert out.startswith("Đã ghi nhận: bao-cao-hang-nam (2023)")

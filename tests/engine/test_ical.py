@@ -56,6 +56,46 @@ class TestFeed:
         assert "Đơn vị chủ trì: Văn phòng Sở." in text and "Hạn: 31/10/2023." in text
         assert "Mở việc: 16/10/2023." in text
 
+    def test_evidence_asked_for_in_vietnamese_and_labels_given_once(self, seed_plan):
+        evs = events(feed(seed_plan, NOW))
+        text = str(evs[f"{seed_plan.id}/quan-triet/once@kehoach"]["DESCRIPTION"])
+        assert "Khi xác nhận cần ghi: ngày thực hiện, số người tham dự." in text
+        summary = str(evs[f"{seed_plan.id}/tong-ket/2025@kehoach"]["SUMMARY"])
+        assert summary == "[28/KH-KHCN] Hạn: Tổng kết việc triển khai, thực hiện Đề án (năm 2025)"
+        assert all("…" not in str(e["SUMMARY"]) for e in evs.values())
+
+    def test_finished_work_is_marked_and_no_longer_reminded(self, seed_plan, tmp_path):
+        from engine.simulate import ConfirmPolicy, simulate
+        from engine.state.db import open_store, session_factory
+        from engine.state.store import occurrences_of
+
+        sessions = session_factory(open_store(f"sqlite:///{tmp_path / 's.db'}"))
+        simulate(seed_plan, sessions, date(2022, 3, 15), date(2022, 4, 30), ConfirmPolicy.parse("on-time"))
+        with sessions() as session:
+            rows = occurrences_of(session, seed_plan.id)
+        evs = events(feed(seed_plan, NOW, rows))
+        done = evs[f"{seed_plan.id}/quan-triet/once@kehoach"]
+        assert str(done["SUMMARY"]).startswith("[28/KH-KHCN] Đã hoàn thành: Tổ chức quán triệt")
+        assert "Đã hoàn thành ngày 18/03/2022." in str(done["DESCRIPTION"]) and not done.walk("VALARM")
+        ahead = evs[f"{seed_plan.id}/cung-cap-thong-tin/2022-05@kehoach"]
+        assert str(ahead["SUMMARY"]).startswith("[28/KH-KHCN] Hạn: ") and ahead.walk("VALARM")
+
+    def test_an_extended_deadline_is_the_one_shown(self, seed_plan, tmp_path):
+        from engine.people import extend
+        from engine.state.db import open_store, session_factory
+        from engine.state.store import occurrences_of
+
+        sessions = session_factory(open_store(f"sqlite:///{tmp_path / 's.db'}"))
+        when = datetime(2023, 9, 20, 7, 30, tzinfo=HCM)
+        with sessions() as session, session.begin():
+            extend(seed_plan, session, "so-ket", to=date(2023, 10, 20), by="Giám đốc Sở",
+                   reason="Chờ số liệu", key="2023", at=when.date(), now=when)
+        with sessions() as session:
+            rows = occurrences_of(session, seed_plan.id)
+        ev = events(feed(seed_plan, NOW, rows))[f"{seed_plan.id}/so-ket/2023@kehoach"]
+        assert ev.decoded("DTSTART") == date(2023, 10, 20)
+        assert "Đã gia hạn (hạn ban đầu 29/09/2023)." in str(ev["DESCRIPTION"])
+
     def test_uids_are_stable_and_only_the_stamp_changes(self, seed_plan):
         a, b = feed(seed_plan, NOW), feed(seed_plan, NOW + timedelta(days=30))
         strip = lambda data: [ln for ln in data.decode().splitlines() if not ln.startswith("DTSTAMP")]  # noqa: E731

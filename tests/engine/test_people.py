@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from engine.errors import StateError
-from engine.people import confirm, parse_evidence, request, skip
+from engine.people import confirm, extend, parse_evidence, request, skip
 from engine.state.models import DONE, OPEN, SCHEDULED, SKIPPED, ConfirmationRecord, EventRecord, OutboxRecord
 from engine.tick import tick
 from tests.engine.state_helpers import at, count, effects, no_documents, row, snapshot
@@ -161,3 +162,91 @@ class TestSkip:
         with sessions() as s, pytest.raises(StateError, match="--reason is required"):
             skip(plan, s, "a", key=None, by="X", reason=" ", at=date(2024, 2, 2), now=at(date(2024, 2, 2)))
         assert count(sessions, EventRecord) == 0
+
+
+class TestExtend:
+    """Gia hạn: one occurrence's deadline moves, with who and why; reminders and escalations follow it."""
+
+    def test_an_extension_moves_the_deadline_reminders_and_escalations(self, plan, sessions):
+        from engine.status import plan_status
+        from engine.tick import reminder_dates
+        from tests.engine.state_helpers import effects
+
+        tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
+        tick(plan, sessions, at(date(2024, 2, 21)), documents=no_documents)  # overdue, escalated once
+        with sessions() as s, s.begin():
+            r = extend(plan, s, "a", to=date(2024, 3, 8), by="Giám đốc Sở", reason="chờ ý kiến của UBND tỉnh",
+                       key=None, at=date(2024, 2, 22), now=at(date(2024, 2, 22), 10))
+            assert reminder_dates(plan, plan.step_by_id["a"], r) == (date(2024, 3, 1), date(2024, 3, 5))
+        r = row(sessions, plan.id, "a", "once")
+        assert (r.status, r.due_on, r.original_due_on, r.escalations) == (OPEN, date(2024, 3, 8), date(2024, 2, 20), 0)
+        with sessions() as s:
+            ev = s.scalars(select(EventRecord).where(EventRecord.event == "extended")).one()
+            told = s.scalars(select(OutboxRecord).where(OutboxRecord.reason == "extended")).all()
+        assert (ev.actor, ev.detail["from"], ev.detail["to"], ev.detail["reason"]) == (
+            "Giám đốc Sở", "2024-02-20", "2024-03-08", "chờ ý kiến của UBND tỉnh")
+        assert {(o.unit_id, o.template, o.context["previous_due"]) for o in told} == {("vp", "extended", "20/02/2024")}
+        for d in range(23, 30):
+            tick(plan, sessions, at(date(2024, 2, d)), documents=no_documents)
+        for d in range(1, 12):
+            tick(plan, sessions, at(date(2024, 3, d)), documents=no_documents)
+        after = [e for e in effects(sessions) if e[1] == "a" and e[0] > "22/02/2024" or (e[1] == "a" and "/03/" in e[0])]
+        assert ("01/03/2024", "a", "once", "reminder") in after and ("08/03/2024", "a", "once", "due") in after
+        assert ("11/03/2024", "a", "once", "escalation") in after  # the first after the new deadline: number 1
+        with sessions() as s:
+            reasons = set(s.scalars(select(OutboxRecord.reason).where(OutboxRecord.step_id == "a")))
+            shown = next(x for x in plan_status(plan, s, date(2024, 3, 11)) if x["step"] == "a")
+        assert "escalation-2" not in reasons
+        assert (shown["due"], shown["original_due"]) == ("2024-03-08", "2024-02-20")
+
+    @pytest.mark.parametrize("kwargs, message", [
+        ({"to": date(2024, 2, 10)}, "--to 10/02/2024 is not after the deadline in force (20/02/2024)"),
+        ({"reason": " "}, "--reason is required"),
+        ({"by": ""}, "--by needs the name"),
+    ])
+    def test_bad_input_is_refused_and_writes_nothing(self, plan, sessions, kwargs, message):
+        tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
+        before = snapshot(sessions)
+        args = {"to": date(2024, 3, 8), "by": "Giám đốc", "reason": "lý do", "key": None, "at": date(2024, 2, 5),
+                "now": at(date(2024, 2, 5))} | kwargs
+        with sessions() as s, pytest.raises(StateError, match=re.escape(message)):
+            with s.begin():
+                extend(plan, s, "a", **args)
+        assert snapshot(sessions) == before
+
+
+class TestPastedCommands:
+    """The command printed in a notice, pasted with its placeholders, records nothing."""
+
+    @pytest.mark.parametrize("by, evidence, result, message", [
+        ("<họ tên>", {"document_number": "12/BC"}, None, "--by <họ tên> is the placeholder"),
+        ("Lê Văn C", {"document_number": "<số/ký hiệu>"}, None, "is still the placeholder <số/ký hiệu>"),
+        ("Lê Văn C", {"document_number": "12/BC"}, "<kết quả>", "--result <kết quả> is the placeholder"),
+    ])
+    def test_placeholders_are_refused(self, plan, sessions, by, evidence, result, message):
+        tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
+        before = snapshot(sessions)
+        with sessions() as s, pytest.raises(StateError, match=re.escape(message)):
+            with s.begin():
+                confirm(plan, s, "a", by=by, at=date(2024, 2, 5), now=at(date(2024, 2, 5)), evidence=evidence,
+                        result=result)
+        assert snapshot(sessions) == before
+
+    @pytest.mark.parametrize("evidence, message", [
+        ({"date": "45/13/2024"}, "evidence date (ngày thực hiện) '45/13/2024' is not a date"),
+        ({"attendees": "bốn mươi"}, "evidence attendees (số người tham dự) 'bốn mươi' is not a number"),
+        ({"link": "khcn.vn/tin"}, "is not a web address"),
+    ])
+    def test_evidence_is_checked_by_its_kind(self, plan, sessions, evidence, message):
+        with sessions() as s, pytest.raises(StateError, match=re.escape(message)):
+            confirm(plan, s, "a", by="Lê Văn C", at=date(2024, 2, 5), now=at(date(2024, 2, 5)),
+                    evidence={"document_number": "1/VP", **evidence})
+
+    def test_evidence_and_result_are_recorded_as_written(self, plan, sessions):
+        with sessions() as s, s.begin():
+            got = confirm(plan, s, "a", by="Lê Văn C", at=date(2024, 2, 5), now=at(date(2024, 2, 5)),
+                          evidence={"document_number": "1/VP", "date": "5/2/2024", "attendees": "045"},
+                          result="Đã tổ chức hội nghị quán triệt.")
+        assert got.record.evidence == {"document_number": "1/VP", "date": "05/02/2024", "attendees": "45"}
+        with sessions() as s:
+            assert s.scalars(select(ConfirmationRecord.result)).one() == "Đã tổ chức hội nghị quán triệt."

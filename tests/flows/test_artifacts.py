@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -54,18 +56,27 @@ class TestArtifactContent:
 
     def test_table_lists_open_work_most_overdue_first(self, seed_plan, rows):
         table = open_table(seed_plan, standing(seed_plan.id, rows, DAY))
-        assert list(table[0]) == ["Bước", "Nội dung", "Lần", "Chủ trì", "Hạn", "Trạng thái", "Quá hạn (ngày)"]
+        # what a manager scans comes first; the work last, by its short title and period, no ids or keys
+        assert list(table[0]) == ["Hạn", "Quá hạn (ngày)", "Trạng thái", "Chủ trì", "Việc"]
         overdue = [r["Quá hạn (ngày)"] for r in table]
         assert overdue == sorted(overdue, reverse=True)
-        first = next(r for r in table if r["Bước"] == "quan-triet")
-        owner = seed_plan.step_by_id["quan-triet"].owner
-        assert first["Hạn"] == "18/03/2022" and first["Chủ trì"] == seed_plan.units[owner].name
+        first = table[0]
+        assert first == {"Hạn": "18/03/2022", "Quá hạn (ngày)": 586, "Trạng thái": "quá hạn",
+                         "Chủ trì": "Văn phòng Sở", "Việc": "Quán triệt Đề án 02-ĐA/TU"}
+        assert {"Cung cấp thông tin cho Cổng TTĐT tỉnh (tháng 4/2022)"} <= {r["Việc"] for r in table}
+        assert not any(re.search(r"\d{4}-(Q|H|\d)", str(v)) for r in table for v in r.values())
+
+    def test_percentages_are_written_as_vietnamese_writes_them(self):
+        from flows.artifacts import percent_vi
+
+        assert (percent_vi(2.7), percent_vi(100.0), percent_vi(0.0), percent_vi(33.3)) == ("2,7%", "100%", "0%",
+                                                                                           "33,3%")
 
     def test_markdown_lists_upcoming_deadlines_in_vietnamese(self, seed_plan, rows):
         md = upcoming_markdown(seed_plan, standing(seed_plan.id, rows, DAY))
         assert md.startswith("## Hạn sắp tới - Kế hoạch số 28/KH-KHCN")
-        assert "| Hạn | Còn (ngày) | Bước | Lần | Chủ trì |" in md
-        assert "| 31/10/2023 | 6 | bao-cao-hang-nam: " in md
+        assert "| Hạn | Còn (ngày) | Chủ trì | Việc |" in md
+        assert "| 31/10/2023 | 6 | Văn phòng Sở | Báo cáo kết quả hằng năm gửi Sở Nội vụ (năm 2023) |" in md
 
     def test_markdown_when_nothing_is_left(self, seed_plan):
         assert "Không còn hạn nào sắp tới" in upcoming_markdown(seed_plan, standing(seed_plan.id, [], DAY))

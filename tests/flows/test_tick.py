@@ -85,7 +85,7 @@ class TestTickFlow:
         assert by_type["progress"].description.startswith(
             "Tiến độ Kế hoạch số 28/KH-KHCN ngày 25/10/2023: 0/")
         table = json.loads(by_type["table"].data)
-        assert any(r["Bước"] == "quan-triet" and r["Hạn"] == "18/03/2022" for r in table)
+        assert any(r["Việc"] == "Quán triệt Đề án 02-ĐA/TU" and r["Hạn"] == "18/03/2022" for r in table)
         assert by_type["markdown"].data.startswith("## Hạn sắp tới - Kế hoạch số 28/KH-KHCN")
 
     def test_rerun_of_a_day_writes_nothing_twice(self, prefect_api, store):

@@ -96,7 +96,7 @@ class TestDefaults:
         command = confirm_command("kh-28-khcn-2022", "quan-triet", "once", ["date", "attendees"])
         assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=<dd/mm/yyyy> "
                            "--evidence attendees=<số người> --result \"<kết quả>\"")
-        assert "--occurrence 2023-Q2" in confirm_command("p", "s", "2023-Q2", [])
+        assert '--occurrence "quý II/2023"' in confirm_command("p", "s", "2023-Q2", [])
 
 
 class TestChecks:

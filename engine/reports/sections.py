@@ -1,0 +1,275 @@
+"""The body of a review or report: the opening, what was achieved (overall and task by task), shortcomings,
+the work ahead, proposals - the sections such a document has, with marked places for what only people write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from engine.dates import fmt
+from engine.models.steps import Coordinate, Disseminate, Review
+from engine.models.timing import OnDemand
+from engine.plan import Plan
+from engine.reports.periods import CUMULATIVE, key_label, titled
+from engine.reports.results import IN_PROGRESS, LATE, NOT_OPENED, OVERDUE, Facts, Item, StepResult
+from engine.reports.wording import (
+    doc_ref,
+    day_off,
+    dmy,
+    figures,
+    is_one_off,
+    lower_first,
+    moved,
+    one_off_deadline,
+    outcome_cell,
+    outcome_sentence,
+    recurrence,
+    tally,
+    what_was_done,
+)
+
+FILL = "Cần bổ sung"  # marks a place the official writes in; renderers highlight it
+ITEM_HEADERS = ("Kỳ", "Hạn", "Hoàn thành", "Kết quả thực hiện")
+# 'chủ trì' joined by a no-break space: the heading breaks as 'Đơn vị / chủ trì', never leaving 'trì' alone.
+SUMMARY_HEADERS = ("TT", "Nhiệm vụ", "Đơn vị chủ\u00a0trì", "Đến hạn", "Hoàn thành", "Đúng hạn", "Quá hạn")
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph; `style` is body, lead (body kept on the page of what follows), heading (I.), subheading
+    (1.), minor (2.1.), item (a dash line) or fill (a place to write in)."""
+
+    text: str
+    style: str = "body"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: its heading row, its rows, and the columns whose cells are never broken across lines."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    nowrap: tuple[int, ...] = ()
+
+
+_COMMON_START = {"Các", "Cán", "Người", "Toàn", "Những", "Lãnh", "Mọi"}
+
+
+def unit_name(plan: Plan, unit_id: str) -> str:
+    unit = plan.units.get(unit_id)
+    return unit.name if unit else unit_id
+
+
+def unit_in_text(plan: Plan, unit_id: str) -> str:
+    """A unit's name inside a sentence: a name that starts with a common word is not capitalised there ('các
+    phòng, đơn vị thuộc Sở'); a proper name keeps its capital ('Văn phòng Sở', 'Cổng Thông tin điện tử')."""
+    name = unit_name(plan, unit_id)
+    return name[:1].lower() + name[1:] if name.split(" ", 1)[0] in _COMMON_START else name
+
+
+def fill(what: str) -> Para:
+    return Para(f"[{FILL}: {what}.]", "fill")
+
+
+def headings(is_review: bool) -> list[str]:
+    """The section headings of a report, or of a review (sơ kết, tổng kết), in order."""
+    if is_review:
+        return ["I. KẾT QUẢ ĐẠT ĐƯỢC", "II. ĐÁNH GIÁ CHUNG", "III. PHƯƠNG HƯỚNG, NHIỆM VỤ THỜI GIAN TỚI",
+                "IV. ĐỀ XUẤT, KIẾN NGHỊ"]
+    return ["I. KẾT QUẢ ĐẠT ĐƯỢC", "II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN", "III. PHƯƠNG HƯỚNG, NHIỆM VỤ KỲ TỚI",
+            "IV. ĐỀ XUẤT, KIẾN NGHỊ"]
+
+
+def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
+    meta, issuer, window = plan.meta, plan.issuer.name, facts.window
+    out = [Para(f"Căn cứ {doc_ref(b)}" + (f" về {dmy(b.title)}" if b.title else "") + ";") for b in meta.basis]
+    if p := meta.parent_plan:
+        out.append(Para(f"Thực hiện {doc_ref(p)}" + (f" về {lower_first(p.title)}" if p.title else "") + ";"))
+    if isinstance(step, Review):
+        verb = "sơ kết việc thực hiện Kế hoạch" if step.level == "interim" else "tổng kết việc thực hiện Kế hoạch"
+    else:
+        verb = "báo cáo kết quả thực hiện Kế hoạch" + ("" if window.kind == CUMULATIVE else f" {window.label}")
+    out.append(Para(f"Thực hiện Kế hoạch số {meta.number} ngày {fmt(meta.issued_on)} của {issuer} về "
+                    f"{lower_first(meta.title)}, {issuer} {verb} (số liệu tính {window.describe()}) như sau:"))
+    if facts.as_of < window.end:
+        out.append(Para(f"Số liệu ghi nhận đến ngày {fmt(facts.as_of)}; các việc đến hạn sau ngày này ghi theo "
+                        "tình hình đang thực hiện (ước thực hiện)."))
+    return out
+
+
+def _who(plan: Plan, step: Any) -> str:
+    text = f"Đơn vị chủ trì: {unit_in_text(plan, step.owner)}"
+    helpers = [*step.participants, *(step.partners if isinstance(step, Coordinate) else [])]
+    if helpers:
+        text += "; phối hợp: " + ", ".join(unit_in_text(plan, u) for u in dict.fromkeys(helpers))
+    if isinstance(step, Disseminate):
+        text += "; đối tượng: " + ", ".join(unit_in_text(plan, u) for u in step.audience)
+    return text
+
+
+def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) -> list[Para | Table]:
+    item = r.items[0] if r.items else r.done_before or r.next_item
+    deadline = one_off_deadline(plan, r.step, item, numbers) or "chưa xác định"  # no date: waits for another
+    out: list[Para | Table] = [Para(f"{_who(plan, r.step)}. Thời hạn: {deadline}.", "lead")]
+    if r.items:
+        done = what_was_done(item) if item.finished else ""
+        out.append(Para(" ".join(t for t in (outcome_sentence(item), done) if t)))
+        if item.finished and not item.result:
+            out.append(fill("nội dung, kết quả thực hiện"))
+    elif r.done_before is not None:
+        out.append(Para(" ".join(t for t in (f"Đã hoàn thành ngày {fmt(item.done_on)}, trước kỳ báo cáo.",
+                                             what_was_done(item)) if t)))
+    elif item is not None and item.outcome in (IN_PROGRESS, NOT_OPENED):
+        out.append(Para(outcome_sentence(item)))  # opened, due after the period (an extension may have moved it)
+    else:
+        out.append(Para(("Chưa đến hạn." if whole else "Trong kỳ chưa đến hạn.") if item is not None
+                        else "Không có lần thực hiện nào."))
+    return out
+
+
+def _item_row(item: Item, with_result: bool) -> tuple[str, ...]:
+    due = fmt(item.due) + (" (gia hạn)" if item.extensions else "") + (" (dự kiến)" if item.projected else "")
+    row = (key_label(item.key), due, outcome_cell(item))
+    return (*row, what_was_done(item)) if with_result else row
+
+
+def _moves(plan: Plan, items: list[Item]) -> list[Para]:
+    """Why deadlines in the table are not the plan's dates: extensions, days off."""
+    out = [Para(f"Kỳ {key_label(i.key)} được {moved(plan, i)}.") for i in items if i.extensions]
+    shifted = [i for i in items if i.nominal_due is not None and not i.extensions]
+    for way, earlier in (("trước", True), ("sau", False)):
+        these = [i for i in shifted if (i.due < i.nominal_due) == earlier]  # type: ignore[operator]
+        if len(these) == 1:
+            i = these[0]
+            out.append(Para(f"Hạn kỳ {key_label(i.key)} (ngày {fmt(i.nominal_due)}, {day_off(plan, i.nominal_due)}) "
+                            f"được chuyển về ngày làm việc liền {way}."))
+        elif these:
+            why = ", ".join(dict.fromkeys(day_off(plan, i.nominal_due) for i in these))  # type: ignore[arg-type]
+            out.append(Para(f"Hạn các kỳ {', '.join(key_label(i.key) for i in these)} rơi vào ngày nghỉ ({why}) nên "
+                            f"được chuyển về ngày làm việc liền {way}."))
+    return out
+
+
+def _recurring(plan: Plan, r: StepResult, as_of: date, whole: bool) -> list[Para | Table]:
+    out: list[Para | Table] = [Para(f"{_who(plan, r.step)}. Thời hạn: {recurrence(r.step)}.", "lead")]
+    during = f"Đến ngày {fmt(as_of)}" if whole else "Trong kỳ"
+    if not r.items:
+        if isinstance(r.step.timing, OnDemand):
+            out.append(Para(f"{during} chưa có yêu cầu." if whole else "Trong kỳ không có yêu cầu."))
+        elif r.next_item is not None:
+            out.append(Para(f"{during} chưa có lần thực hiện đến hạn; lần tiếp theo: hạn {fmt(r.next_item.due)}."))
+        else:
+            out.append(Para(f"{during} không có lần thực hiện nào."))
+        return out
+    out.append(Para(f"{during}, {figures(r.items, as_of, noun='lần')}.", "lead"))
+    with_result = any(what_was_done(i) for i in r.items)
+    headers = ITEM_HEADERS if with_result else ITEM_HEADERS[:3]
+    out.append(Table(headers, tuple(_item_row(i, with_result) for i in r.items), nowrap=(0, 1)))
+    out += _moves(plan, r.items)
+    if any(i.finished and not i.result for i in r.items):
+        out.append(fill("nội dung, kết quả thực hiện của từng kỳ"))
+    return out
+
+
+def _summary(plan: Plan, facts: Facts) -> Table:
+    rows = []
+    total = [0, 0, 0, 0]
+    for r in facts.steps:
+        t = tally(r.items, facts.as_of)
+        if not (t.due or t.overdue):
+            continue
+        counts = [t.due, t.done, t.on_time, t.overdue]
+        total = [a + b for a, b in zip(total, counts)]
+        rows.append((str(len(rows) + 1), dmy(r.step.title), unit_name(plan, r.step.owner), *map(str, counts)))
+    rows.append(("", "Tổng cộng", "", *map(str, total)))
+    return Table(SUMMARY_HEADERS, tuple(rows), nowrap=(0, 3, 4, 5, 6))
+
+
+def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
+    since = (f"Từ khi triển khai Kế hoạch đến ngày {fmt(facts.as_of)}" if facts.window.kind == CUMULATIVE
+             else "Trong kỳ báo cáo")
+    out: list[Para | Table] = [Para("1. Kết quả chung", "subheading"),
+                               Para(f"{since}, {figures(facts.items, facts.as_of)}.", "lead")]
+    if any(tally(r.items, facts.as_of).due for r in facts.steps):
+        out.append(_summary(plan, facts))
+    out.append(Para("2. Kết quả thực hiện từng nhiệm vụ", "subheading"))
+    numbers = {r.step.id: f"2.{n}" for n, r in enumerate(facts.steps, 1)}
+    for r in facts.steps:
+        out.append(Para(f"{numbers[r.step.id]}. {dmy(r.step.title)}", "minor"))
+        whole = facts.window.kind == CUMULATIVE
+        out += _one_off(plan, r, numbers, whole) if is_one_off(r.step) else _recurring(plan, r, facts.as_of, whole)
+    return out
+
+
+def _late_work(plan: Plan, r: StepResult) -> str:
+    """A task's overdue and late occurrences in one phrase ('' when there are none)."""
+    over = [i for i in r.items if i.outcome == OVERDUE]
+    late = [i for i in r.items if i.outcome == LATE]
+    if is_one_off(r.step):
+        return "".join(f"hạn {fmt(i.due)}, quá hạn {i.days} ngày, chưa hoàn thành" for i in over) + "".join(
+            f"hạn {fmt(i.due)}, hoàn thành ngày {fmt(i.done_on)}, chậm {i.days} ngày" for i in late)
+    parts = []
+    if over:
+        parts.append("chưa hoàn thành " + ", ".join(f"{key_label(i.key)} (hạn {fmt(i.due)}, quá hạn {i.days} ngày)"
+                                                   for i in over))
+    if late:
+        parts.append("hoàn thành chậm " + ", ".join(f"{key_label(i.key)} ({i.days} ngày)" for i in late))
+    return "; ".join(parts)
+
+
+def _shortcomings(plan: Plan, facts: Facts) -> list[Para]:
+    out = [Para(f"- {dmy(r.step.title)}: {text}.", "item") for r in facts.steps if (text := _late_work(plan, r))]
+    if out:
+        out.insert(0, Para("Nhiệm vụ chưa hoàn thành hoặc hoàn thành chậm so với thời hạn:", "lead"))
+        out.append(fill("nguyên nhân của các trường hợp trên; tồn tại, hạn chế khác (nếu có)"))
+    else:
+        out += [Para("Các nhiệm vụ đến hạn đều hoàn thành đúng hạn."),
+                fill("tồn tại, hạn chế (nếu có) và nguyên nhân")]
+    return out
+
+
+def _ahead(plan: Plan, facts: Facts) -> list[Para]:
+    out = []
+    if facts.overdue:
+        out.append(Para("- Khẩn trương hoàn thành các nhiệm vụ còn quá hạn nêu trên.", "item"))
+    for r in facts.steps:
+        if (i := r.next_item) is not None:
+            state = "đang thực hiện, " if i.outcome == IN_PROGRESS else ""
+            when = f"hạn {fmt(i.due)}" + (" (dự kiến)" if i.projected else "")
+            out.append(Para(f"- {titled(dmy(r.step.title), i.key)}: {state}{when}.", "item"))
+        elif isinstance(r.step.timing, OnDemand):
+            out.append(Para(f"- {dmy(r.step.title)}: thực hiện khi có yêu cầu.", "item"))
+    if not out:
+        out.append(Para("Các nhiệm vụ của Kế hoạch đã hết thời hạn thực hiện."))
+    return out + [fill("nhiệm vụ, giải pháp trọng tâm thời gian tới")]
+
+
+def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Para | Table]:
+    """The blocks of the document between the addressee and the signature."""
+    is_review = isinstance(step, Review)
+    first, second, third, fourth = headings(is_review)
+    blocks: list[Para | Table] = _opening(plan, step, facts)
+    if is_review and plan.meta.purposes:
+        blocks.append(Para("Mục đích, yêu cầu của Kế hoạch:", "lead"))
+        blocks += [Para(f"- {dmy(p)}", "item") for p in plan.meta.purposes]
+    blocks += [Para(first, "heading"), *_achieved(plan, facts), Para(second, "heading")]
+    if is_review:
+        blocks += [Para("1. Ưu điểm", "subheading"),
+                   fill("ưu điểm, kết quả nổi bật, chuyển biến trong nhận thức và hành động"),
+                   Para("2. Tồn tại, hạn chế và nguyên nhân", "subheading"), *_shortcomings(plan, facts),
+                   Para("3. Bài học kinh nghiệm", "subheading"), fill("bài học kinh nghiệm rút ra")]
+    else:
+        blocks += _shortcomings(plan, facts)
+    above = recipient or (plan.meta.parent_plan.issuer if plan.meta.parent_plan else None)
+    to = f" với {above}" if above else ""
+    blocks += [Para(third, "heading"), *_ahead(plan, facts),
+               Para(fourth, "heading"), fill(f"đề xuất, kiến nghị{to} (nếu có)")]
+    window = facts.window
+    period = "" if window.kind == CUMULATIVE else f" {window.label}"
+    if is_review:
+        what = f"báo cáo {'sơ kết' if step.level == 'interim' else 'tổng kết'} việc thực hiện"
+    else:
+        what = "báo cáo kết quả thực hiện"
+    blocks.append(Para(f"Trên đây là {what} Kế hoạch số {plan.meta.number}{period} của {plan.issuer.name}./.", "lead"))
+    return blocks

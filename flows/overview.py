@@ -1,0 +1,119 @@
+"""The agency overview: one Prefect artifact for all the plans served - per plan, its on-time share and overdue
+count; per unit, its overdue work across plans - updated daily by a flow of its own (`kehoach serve`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+
+from engine.dates import fmt
+from engine.plan import Plan, PlanLoader, plan_paths
+from engine.reports.periods import in_brackets
+from engine.status import counts, plan_status
+from flows.artifacts import PUBLISHER, artifact, artifact_key, percent_vi
+
+KEY = "kehoach-tong-quan"
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+@dataclass
+class PlanLine:
+    """One plan in the overview."""
+
+    plan: Plan
+    due: int
+    on_time: int
+    overdue: int
+    ended: bool
+
+    @property
+    def share(self) -> str:
+        return percent_vi(100 * self.on_time / self.due) if self.due else "-"
+
+
+@dataclass
+class UnitLate:
+    """A unit's overdue work across plans: (plan number, work, days overdue), most overdue first."""
+
+    name: str
+    items: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
+    """Every plan's standing on `day`, and each unit's overdue work across them."""
+    lines, units = [], {}
+    with sessions() as session:
+        for plan in plans:
+            rows = plan_status(plan, session, day)
+            c = counts(rows, day)
+            lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end))
+            for r in rows:
+                step = plan.step_by_id.get(r["step"])
+                if not r["days_overdue"] or step is None:
+                    continue
+                name = plan.unit_name(step.owner)
+                units.setdefault(name, UnitLate(name)).items.append(
+                    (plan.meta.number, plan.short_title(step) + in_brackets(r["occurrence"]), r["days_overdue"]))
+    for u in units.values():
+        u.items.sort(key=lambda i: -i[2])
+    ordered = sorted(units.values(), key=lambda u: (-len(u.items), u.name))
+    return sorted(lines, key=lambda p: (-p.overdue, p.plan.meta.number)), ordered
+
+
+def markdown(lines: list[PlanLine], units: list[UnitLate], day: date, ui: str | None) -> str:
+    """The overview as a manager reads it: plans most behind first, then who is behind."""
+    late_plans = sum(1 for p in lines if p.overdue)
+    out = [f"## Tổng quan các kế hoạch - ngày {fmt(day)}", "",
+           f"{len(lines)} kế hoạch; {late_plans} kế hoạch có việc quá hạn; "
+           f"{sum(len(u.items) for u in units)} việc quá hạn của {len(units)} đơn vị.", "",
+           "### Theo kế hoạch", "", "| Kế hoạch | Đúng hạn | Quá hạn | Đến hạn | Xem |", "|---|---:|---:|---:|---|"]
+    for p in lines:
+        title = f"{p.plan.meta.number}: {_cell(' '.join(p.plan.meta.title.split())[:80])}"
+        if p.ended:
+            title += " (đã kết thúc)"
+        link = f"[việc đang mở]({ui}/artifacts/key/{artifact_key(p.plan.id, 'viec-dang-mo')})" if ui else ""
+        out.append(f"| {title} | {p.share} | {p.overdue} | {p.due} | {link} |")
+    out += ["", "### Đơn vị có việc quá hạn", ""]
+    if not units:
+        out.append("Không đơn vị nào có việc quá hạn.")
+    else:
+        out += ["| Đơn vị | Số việc | Quá hạn lâu nhất | Việc quá hạn |", "|---|---:|---:|---|"]
+        for u in units:
+            shown = "; ".join(f"{n}: {_cell(w)} ({d} ngày)" for n, w, d in u.items[:5])
+            more = f"; và {len(u.items) - 5} việc khác" if len(u.items) > 5 else ""
+            out.append(f"| {_cell(u.name)} | {len(u.items)} | {u.items[0][2]} ngày | {shown}{more} |")
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+@flow(name="kehoach-tong-quan", persist_result=False, log_prints=False,
+      on_completion=[PUBLISHER.flush], on_failure=[PUBLISHER.flush])
+def overview_flow(plan_dir: str, at: date | None = None) -> dict[str, Any]:
+    """Tổng quan các kế hoạch của cơ quan: tỷ lệ đúng hạn, số việc quá hạn của từng kế hoạch; việc quá hạn của
+    từng đơn vị qua mọi kế hoạch.
+
+    Args:
+        plan_dir: Thư mục kế hoạch (đặt sẵn khi phục vụ bằng `kehoach serve`).
+        at: Ngày (mặc định: hôm nay).
+    """
+    from engine.state.db import open_store, session_factory
+    from flows.env import ui_url
+
+    loader = PlanLoader()
+    plans = [loader.load(p) for p in plan_paths([Path(plan_dir)])]
+    day = at or datetime.now(ZoneInfo(plans[0].meta.timezone if plans else DEFAULT_TZ)).date()
+    lines, units = overview(plans, session_factory(open_store()), day)
+    text = markdown(lines, units, day, ui_url())
+    late = sum(p.overdue for p in lines)
+    PUBLISHER.submit([artifact("markdown", KEY, text, f"Tổng quan {len(lines)} kế hoạch ngày {fmt(day)}: "
+                                                      f"{late} việc quá hạn")])
+    get_run_logger().info("Tổng quan %s kế hoạch: %s việc quá hạn, %s đơn vị chậm.", len(lines), late, len(units))
+    return {"plans": len(lines), "overdue": late, "units_late": len(units)}

@@ -1,0 +1,51 @@
+"""The agency overview: per plan its on-time share and overdue count, per unit its overdue work across plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.plan import PlanLoader, plan_paths
+from engine.state.db import open_store, session_factory
+from engine.tick import tick
+from flows.overview import KEY, markdown, overview, overview_flow
+from tests.conftest import PLANS
+
+DAY = date(2024, 11, 15)
+
+
+@pytest.fixture
+def ticked(store):
+    loader = PlanLoader()
+    plans = [loader.load(p) for p in plan_paths([PLANS])]
+    sessions = session_factory(open_store(store))
+    for plan in plans:
+        tick(plan, sessions, datetime(2024, 11, 15, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
+    return plans, sessions
+
+
+def test_plans_most_behind_first_and_units_with_their_late_work(ticked):
+    plans, sessions = ticked
+    lines, units = overview(plans, sessions, DAY)
+    assert [p.plan.meta.number for p in lines][0] == "28/KH-KHCN"  # never confirmed: the most behind
+    assert [p.overdue for p in lines] == sorted((p.overdue for p in lines), reverse=True)
+    office = next(u for u in units if u.name == "Văn phòng Sở")
+    assert ("28/KH-KHCN", "Quán triệt Đề án 02-ĐA/TU", (DAY - date(2022, 3, 18)).days) == office.items[0]
+    text = markdown(lines, units, DAY, "http://127.0.0.1:4200")
+    assert text.startswith("## Tổng quan các kế hoạch - ngày 15/11/2024\n")
+    assert "| Kế hoạch | Đúng hạn | Quá hạn | Đến hạn | Xem |" in text
+    assert "(http://127.0.0.1:4200/artifacts/key/kh-28-khcn-2022-viec-dang-mo)" in text
+    assert "| Văn phòng Sở |" in text and "ngày) " not in text.split("### Đơn vị")[0]
+
+
+def test_the_flow_publishes_one_artifact_for_all_plans(prefect_api, ticked):
+    from flows.artifacts import PUBLISHER
+    from tests.flows.test_tick import read
+
+    got = overview_flow(str(PLANS), DAY)
+    assert got["plans"] == 3 and got["overdue"] > 0
+    assert PUBLISHER.drain() == []
+    (shown,) = [a for a in read(lambda c: c.read_latest_artifacts()) if a.key == KEY]
+    assert shown.type == "markdown" and "Đơn vị có việc quá hạn" in shown.data
