@@ -47,9 +47,6 @@ def serve(
             problems += exc.problems
     if problems:
         raise PlanError(problems)
-    if not plans:
-        err(f"kehoach: no plan files (*.yaml) in {plan_dir}")
-        raise typer.Exit(EXIT_USAGE)
 
     from flows.deployments import cron_at, deployments
 
