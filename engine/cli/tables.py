@@ -51,8 +51,14 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
     out.add_column("Hạn", no_wrap=True)
     out.add_column("Nhắc hạn")  # dates without the due date's year; wraps between dates
     for step in steps:
-        first, owner = Text(step["id"], style="bold"), Text(step["owner"], style="dim")
+        owners = step.get("owners") or [step["owner"]]
+        written = step["owner"] if isinstance(step["owner"], str) else owners[0] if len(owners) == 1 else ""
+        if len(owners) > 1:  # a group's name and its size; a list by its size (each unit is on its rows)
+            written = f"{written} ({len(owners)} đơn vị)" if written else f"{len(owners)} đơn vị"
+        first, owner = Text(step["id"], style="bold"), Text(written, style="dim")
         occurrences = step["occurrences"]
+        if len(owners) > 1:  # the owners share each period's dates: a row per period, the units said once
+            occurrences = list({o["period"]: {**o, "key": o["period"]} for o in occurrences}.values())
         if not occurrences:
             out.add_row(first, "-", "", "", step["timing"])
         for i, o in enumerate(occurrences):
@@ -61,6 +67,8 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
             out.add_row(first if i == 0 else owner if i == 1 else "", o["key"], dmy(o["opens"]), due, reminders)
         if len(occurrences) < 2:
             out.add_row(owner, "", "", "", "")
+        if len(owners) > 1:
+            out.add_row("", "", "", "", f"Mỗi kỳ, từng đơn vị: {', '.join(owners)}.")
     return out
 
 

@@ -71,6 +71,23 @@ Tag = Annotated[
     Field(json_schema_extra={"patternErrorMessage": "Nhãn gồm chữ, chữ số, '-', '_' và '.', không có dấu "
                                                     "cách, ví dụ van-phong (a tag: letters, digits, '-', '_', '.')"}),
 ]
+GROUPS_DESCRIPTION = (
+    "Nhóm đơn vị: tên nhóm -> danh sách mã đơn vị; dùng tên nhóm ở mọi chỗ nhận danh sách đơn vị (owner, "
+    "participants, audience, partners, escalation.to). Một bước có 'owner' là nhóm hoặc danh sách thì mỗi đơn vị "
+    "có lần thực hiện riêng (unit groups: a name for a list of units).")
+GROUPS_EXAMPLE = {"cac-huyen": ["ubnd-nho-quan", "ubnd-gia-vien"]}
+GroupMembers = Annotated[list[UnitId], Field(
+    min_length=1, description="Các đơn vị của nhóm: danh sách mã đơn vị, ít nhất một (the group's units).",
+    examples=[["ubnd-nho-quan", "ubnd-gia-vien"]], json_schema_extra={"uniqueItems": True})]
+OWNER_DESCRIPTION = (
+    "Đơn vị chủ trì (owner): mã một đơn vị; hoặc danh sách đơn vị, hoặc tên một nhóm trong 'groups' - khi đó "
+    "mỗi đơn vị có lần thực hiện riêng (hạn, nhắc hạn, đôn đốc, xác nhận riêng; mã lần thực hiện "
+    "'2023-H1@ubnd-nho-quan').")
+Owner = Annotated[
+    UnitId | Annotated[list[UnitId], Field(min_length=1, json_schema_extra={"uniqueItems": True})],
+    Field(union_mode="left_to_right"),
+]
+"""A step's owner: one unit (or a group's name), or a list of units and groups."""
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 PlanNumber = Annotated[str, StringConstraints(min_length=1, max_length=128)]
