@@ -234,6 +234,7 @@ class Included:
     files: list[AgencyFile] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     unit_names: set[str] = field(default_factory=set)  # unit ids they define, valid or not
+    group_names: set[str] = field(default_factory=set)  # group names they define, valid or not
     units_known: bool = True  # every file was read, so an id missing from unit_names is really unknown
     complete: bool = True  # every file is valid: issuer, calendar and policy can be relied on
 
@@ -251,10 +252,12 @@ class Parts:
     step_ids: set[str]  # ids written in the file, valid steps or not
     unit_names: set[str] | None  # unit ids written in the file; None when 'units' is unreadable
     policy_ok: bool = True  # defaults and calendar are valid
+    group_names: set[str] = field(default_factory=set)  # group names written in the file, valid or not
 
     @classmethod
     def whole(cls, pf: PlanFile) -> Parts:
-        return cls(pf, list(range(len(pf.steps))), {s.id for s in pf.steps}, set(pf.units))
+        return cls(pf, list(range(len(pf.steps))), {s.id for s in pf.steps}, set(pf.units),
+                   group_names=set(pf.groups))
 
     @classmethod
     def salvage(cls, data: dict[Any, Any]) -> Parts:
@@ -278,6 +281,7 @@ class Parts:
             step_ids={r["id"] for r in raw_steps if isinstance(r, dict) and isinstance(r.get("id"), str)},
             unit_names={k for k in raw_units if isinstance(k, str)} if isinstance(raw_units, dict) else None,
             policy_ok=calendar is not None and defaults is not None,
+            group_names=_keys(data.get("groups")),
         )
 
     def renumber(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -285,6 +289,11 @@ class Parts:
         if len(loc) > 1 and loc[0] == "steps" and isinstance(loc[1], int):
             return ("steps", self.numbers[loc[1]], *loc[2:])
         return loc
+
+
+def _keys(mapping: Any) -> set[str]:
+    """The text keys of a mapping as written (nothing when it is not one)."""
+    return {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()
 
 
 _STEP: TypeAdapter[Any] = TypeAdapter(Step)
@@ -340,8 +349,10 @@ class PlanLoader:
             raise PlanFileNotFound(path)
         source, problems = read_source(path)
         if source is not None and "agency" in source.data and "plan" not in source.data:
-            _validate(AgencyFile, source, problems)
+            agency = _validate(AgencyFile, source, problems)
             problems += _template_problems(source)
+            for loc, msg, at_key in group_findings(agency.groups, agency.units, agency.groups) if agency else []:
+                problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key))
             if problems:
                 raise PlanError(problems)
             return
@@ -369,6 +380,8 @@ class PlanLoader:
             agency_source, agency, agency_problems = self._agencies[target]
             problems.extend(agency_problems)
             raw_units = agency_source.data.get("units", {}) if agency_source is not None else None
+            if agency_source is not None:
+                out.group_names |= _keys(agency_source.data.get("groups"))
             if isinstance(raw_units, dict):
                 out.unit_names |= {k for k in raw_units if isinstance(k, str)}
             else:
@@ -429,7 +442,8 @@ class PlanLoader:
             for loc, msg, at_key in found:
                 problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key))
             refs_ok = refs_ok and not found
-        findings = _unit_refs(pf, known_units, plan.groups) if known_units is not None else []
+        named = {g: plan.groups.get(g, ()) for g in [*inc.group_names, *parts.group_names]} | plan.groups
+        findings = _unit_refs(pf, known_units, named) if known_units is not None else []
         graph_findings, plan.order = check_graph(pf.steps, known_ids=parts.step_ids)
         findings += graph_findings
         if refs_ok and not findings:

@@ -17,6 +17,7 @@ from notifiers.templates import Rendered, item_context, render_item
 
 SUBJECT_MAX = 100
 OTHERS_LISTED = 6  # occurrences of one step listed by name in a grouped entry
+UNITS_LISTED = 30  # units listed by name in a grouped entry of a step with several owners (who is late)
 
 # Most urgent first: late work and escalations, what is due today, what waits, reminders, new work, information.
 URGENCY = {"escalation": 0, "overdue": 0, "closing": 1, "due_today": 2, "blocked": 3, "reminder": 4,
@@ -113,15 +114,22 @@ def _entry_text(entry: list[Item], rendered: dict[int, Rendered], day: date) -> 
     head = rendered[entry[0].id]
     text = f"{head.subject}\n{head.body}"
     if len(entry) > 1:
+        # The occurrences of a step with several owners differ by unit: each is named by its unit (and its
+        # period when periods differ too), so that leadership reads who is late.
+        units = len({str(i.context.get("owner", "")) for i in entry}) > 1
+        periods = len({str(i.context.get("occurrence", "")).partition("@")[0] for i in entry}) > 1
+        listed_n = UNITS_LISTED if units else OTHERS_LISTED
         rest = []
-        for item in entry[1:OTHERS_LISTED + 1]:
+        for item in entry[1:listed_n + 1]:
             ctx = item_context(item.context, day)
-            label = ctx.get("occurrence_label") or ""
+            label = ", ".join(filter(None, [ctx.get("owner_name", "") if units else "",
+                                            (ctx.get("occurrence_label") or "") if periods or not units else ""]))
             late = f", quá hạn {ctx['days_overdue']} ngày" if ctx["days_overdue"] else ""
             rest.append(f"{label} (hạn {ctx.get('due', '')}{late})".strip())
-        more = len(entry) - 1 - OTHERS_LISTED
-        listed = "; ".join(rest) + (f"; và {more} kỳ khác" if more > 0 else "")
-        text += f"Cùng nhiệm vụ này còn {len(entry) - 1} kỳ: {listed}.\n"
+        what = "đơn vị" if units and not periods else "lần" if units else "kỳ"
+        more = len(entry) - 1 - listed_n
+        listed = "; ".join(rest) + (f"; và {more} {what} khác" if more > 0 else "")
+        text += f"Cùng nhiệm vụ này còn {len(entry) - 1} {what}: {listed}.\n"
     return text
 
 

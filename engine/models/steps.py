@@ -15,8 +15,10 @@ from engine.models.common import (
     ShortText,
     StepId,
     Text,
+    UnionTag,
     UnitId,
     described,
+    either,
 )
 from engine.models.help import Form, enum_help
 from engine.models.policy import ESCALATION_EXAMPLE, REMINDERS_EXAMPLE, Confirmation, Escalation, Reminders
@@ -75,8 +77,10 @@ def _share(value: int | str) -> int | str:
     return f"{int(number)}%"
 
 
-Share = Annotated[int | str, AfterValidator(_share), Field(
-    json_schema_extra={"anyOf": [{"const": "all"}, {"type": "string", "pattern": r"^([1-9][0-9]?|100)%$"},
+Share = Annotated[Annotated[int, UnionTag("@count")] | Annotated[str, UnionTag("@text")],
+                  either(int, "@count", "@text"), AfterValidator(_share), Field(
+    json_schema_extra={"anyOf": [{"const": "all"}, {"type": "string", "pattern": r"^([1-9][0-9]?|100)%$",
+                                  "patternErrorMessage": "Tỷ lệ từ 1% đến 100%, ví dụ '80%' (a percentage)"},
                                  {"type": "integer", "minimum": 1}],
                        "errorMessage": "share: " + SHARE_HELP})]
 
@@ -129,7 +133,8 @@ class StepBase(Model):
         "Đơn vị phối hợp, tham gia: danh sách mã đơn vị hoặc tên nhóm, được báo khi bước mở (participating "
         "units).",
         default=[], examples=[["cac-phong-don-vi"]])
-    depends_on: list[StepId | Dependency] = described(
+    depends_on: list[Annotated[Annotated[StepId, UnionTag("@id")] | Annotated[Dependency, UnionTag("@entry")],
+                               either((dict, Dependency), "@entry", "@id")]] = described(
         "Chỉ mở khi các bước này đã xong (steps that must be done first): danh sách mã bước, hoặc "
         "{step, same_period, share, opens_anyway} để chờ đúng kỳ, một phần các đơn vị chủ trì, hoặc vẫn mở đúng "
         "ngày. Hai bước lặp cùng chu kỳ: chờ cùng kỳ.", default=[],
