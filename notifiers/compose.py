@@ -24,7 +24,7 @@ URGENCY = {"escalation": 0, "overdue": 0, "closing": 1, "due_today": 2, "blocked
            "report_draft": 5, "review_summary": 5, "opened": 6, "extended": 7, "participant": 8, "coordinate": 8,
            "disseminate": 9, "confirmed": 10}
 
-Link = Callable[[str, str, str], "str | None"]
+Link = Callable[..., "str | None"]  # (plan id, step id, occurrence key[, unit name]) -> the form's address
 
 
 @dataclass
@@ -60,7 +60,9 @@ def compose(items: list[Item], day: date, overrides: dict[str, str] | None = Non
     rendered: dict[int, Rendered] = {}
     for item in items:
         ctx = dict(item.context)
-        where = (str(ctx.get("plan_id")), item.step_id or "", item.occurrence_key or "")
+        where: tuple[str, ...] = (str(ctx.get("plan_id")), item.step_id or "", item.occurrence_key or "")
+        if "@" in where[2]:  # one owner's occurrence: its form is filled with the unit's name
+            where = (*where, str(ctx.get("owner_name", "")))
         if link is not None and item.step_id and item.occurrence_key and "confirm_command" in ctx:
             ctx["confirm_url"] = link(*where) or ""
         if extend_link is not None and item.template == "escalation" and item.occurrence_key:

@@ -76,7 +76,8 @@ NARROW = 100  # below this width, status words wrap so that the text columns kee
 
 
 def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Table:
-    """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices."""
+    """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices. The
+    occurrence of one owner of a step with several shows its period, and its unit under the step."""
     out = table(title)
     out.add_column("Hạn", no_wrap=True)
     out.add_column("Lần", no_wrap=True)
@@ -94,9 +95,14 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
                          + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
         if r["notices"]:
             about.append(("\n" if about else "") + r["notices"], style="dim")
-        step = r["step"] + ("\n(mồ côi)" if r["orphaned"] else "")
+        step = Text(r["step"])
+        period, _, unit = r["occurrence"].partition("@")
+        if unit:  # one owner's occurrence: the unit under the step, the period alone in its column
+            step.append(f"\n{unit}", style="dim")
+        if r["orphaned"]:
+            step.append("\n(mồ côi)")
         due = dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else "")
-        out.add_row(due, r["occurrence"], step, status, about)
+        out.add_row(due, period, step, status, about)
     return out
 
 
