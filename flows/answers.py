@@ -195,7 +195,7 @@ def unit_of_form(answers: Answers, plan: Plan, step: Any, value: Any) -> str | N
     unit = choices.get(given) or next((u for u in choices.values() if u == given), None)
     if unit is None:
         close = get_close_matches(given, [*choices, *choices.values()], n=1, cutoff=0.6)
-        hint = f" - có phải '{close[0]}'?" if close else f" (các đơn vị: {joined(list(choices))})"
+        hint = f" (có phải '{close[0]}' không)" if close else f" (các đơn vị: {joined(list(choices))})"
         answers.wrong.append(f"'{given}' không phải đơn vị chủ trì của việc này{hint}")
     return unit
 
