@@ -363,11 +363,9 @@ class TestSeveralOwnersOnTheCommandLine:
 
     @pytest.fixture
     def regime(self, tmp_path):
-        from tests.engine.test_owners import COMPILE, DISTRICTS, HEADER
+        from tests.engine.test_owners import regime_file
 
-        path = tmp_path / "giam-ngheo.yaml"
-        path.write_text(HEADER + DISTRICTS + COMPILE.replace("DEP", "bao-cao-huyen"), encoding="utf-8")
-        return str(path)
+        return str(regime_file(tmp_path))
 
     @pytest.mark.parametrize("command", [("confirm",), ("skip", "--reason", "x"),
                                          ("extend", "--to", "30/06/2023", "--reason", "x")])

@@ -49,9 +49,13 @@ COMPILE = """\
 """
 
 
+def regime_file(folder, dep: str = "bao-cao-huyen", extra: str = ""):
+    """The districts' half-yearly report and the province's compile waiting on it (`dep`), as a plan file."""
+    return write_plan(folder / "giam-ngheo.yaml", DISTRICTS + COMPILE.replace("DEP", dep) + extra, HEADER)
+
+
 def plan_with(tmp_path, dep: str = "bao-cao-huyen", extra: str = ""):
-    return load_plan(write_plan(tmp_path / "giam-ngheo.yaml", DISTRICTS + COMPILE.replace("DEP", dep) + extra,
-                                HEADER))
+    return load_plan(regime_file(tmp_path, dep, extra))
 
 
 @pytest.fixture

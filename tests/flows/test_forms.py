@@ -143,12 +143,9 @@ class TestSeveralOwners:
 
     @pytest.fixture
     def regime(self, tmp_path):
-        from engine.plan import load_plan
-        from tests.engine.test_owners import COMPILE, DISTRICTS, HEADER
+        from tests.engine.test_owners import plan_with
 
-        path = tmp_path / "giam-ngheo.yaml"
-        path.write_text(HEADER + DISTRICTS + COMPILE.replace("DEP", "bao-cao-huyen"), encoding="utf-8")
-        return load_plan(path)
+        return plan_with(tmp_path)
 
     def test_a_unit_choice_after_the_occurrence(self, regime):
         step = regime.step_by_id["bao-cao-huyen"]
