@@ -32,7 +32,7 @@ def read() -> dict[str, Any]:
 
 
 def record(plans: dict[str, Path], store_url: str, store_env: str | None) -> None:
-    """Remember these plans (id -> file) and the store they run on; earlier plans of other ids are kept.
+    """Remember these plans (id -> file) and the store they run on; earlier plans of other ids and files are kept.
 
     Args:
         plans: plan ids and their files (made absolute).
@@ -46,7 +46,11 @@ def record(plans: dict[str, Path], store_url: str, store_env: str | None) -> Non
 
     data = read()
     known = data.get("plans") if isinstance(data.get("plans"), dict) else {}
-    known.update({pid: str(Path(p).resolve()) for pid, p in plans.items()})
+    files = {pid: str(Path(p).resolve()) for pid, p in plans.items()}
+    # A file has one id: an entry of the same file under another id is from before its id changed (file names
+    # made ids once) - dropped, so that the served ids are the plans' own.
+    known = {pid: f for pid, f in known.items() if f not in files.values()}
+    known.update(files)
     try:
         has_password = make_url(store_url).password is not None
     except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is not ours to record

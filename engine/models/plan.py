@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, PlanNumber, Tag, Text, UnitId, described
+from engine.models.common import Model, PlanDate, PlanId, PlanNumber, Tag, Text, UnitId, described
 from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import STEP_KINDS, Step
@@ -127,6 +127,7 @@ class Unit(Model):
     )
 
 
+
 class Basis(Model):
     """A document the plan implements (căn cứ)."""
 
@@ -157,8 +158,14 @@ class Period(Model):
 
 
 class PlanMeta(Model):
-    """The plan's header: number, title, issuer, date, basis, period, purposes."""
+    """The plan's header: id, number, title, issuer, date, basis, period, purposes."""
 
+    id: PlanId | None = described(
+        "Mã kế hoạch: chữ thường a-z, chữ số và '-', tối đa 128 ký tự; khóa mọi dữ liệu của kế hoạch trong kho "
+        "trạng thái và dùng trong lệnh (kehoach confirm MÃ ...). Không ghi: lấy từ số kế hoạch, năm ban hành và "
+        "địa danh (hoặc tên) cơ quan ban hành, ví dụ 28-kh-khcn-2022-thai-nguyen - không bao giờ lấy tên tệp, nên "
+        "đổi tên hay chuyển tệp vẫn giữ lịch sử (plan id; default: derived from number, year and issuer).",
+        default=None, examples=["kh-28-khcn-2022"])
     number: PlanNumber = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
     title: Text = described("Trích yếu kế hoạch (title).",
                             examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
