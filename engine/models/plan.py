@@ -125,7 +125,13 @@ class Unit(Model):
         default=[],
         examples=[["van-phong"]],
     )
-
+    issuer: Issuer | None = described(
+        "Đơn vị là một cơ quan, ban hành văn bản của mình: tên, cơ quan chủ quản, viết tắt, địa danh, người ký. "
+        "Báo cáo, sơ kết do đơn vị này chủ trì được soạn dưới tiêu đề của đơn vị và gửi đơn vị nhận báo cáo "
+        "(Kính gửi, Nơi nhận), không dưới tiêu đề của cơ quan ban hành kế hoạch (the unit's own letterhead).",
+        default=None, examples=[{"name": "Sở Tư pháp", "parent": "UBND tỉnh Thái Nguyên", "abbreviation": "STP",
+                                 "place": "Thái Nguyên", "signer_authority": "KT.", "head_title": "GIÁM ĐỐC",
+                                 "signer_title": "PHÓ GIÁM ĐỐC"}])
 
 
 class Basis(Model):
