@@ -32,7 +32,7 @@ def read() -> dict[str, Any]:
 
 
 def record(plans: dict[str, Path], store_url: str, store_env: str | None) -> None:
-    """Remember these plans (id -> file) and the store they run on; earlier plans of other ids and files are kept.
+    """Remember these plans (id -> file) and the store they run on; earlier plans of other ids are kept.
 
     Args:
         plans: plan ids and their files (made absolute).
@@ -46,11 +46,9 @@ def record(plans: dict[str, Path], store_url: str, store_env: str | None) -> Non
 
     data = read()
     known = data.get("plans") if isinstance(data.get("plans"), dict) else {}
-    files = {pid: str(Path(p).resolve()) for pid, p in plans.items()}
-    # A file has one id: an entry of the same file under another id is from before its id changed (file names
-    # made ids once) - dropped, so that the served ids are the plans' own.
-    known = {pid: f for pid, f in known.items() if f not in files.values()}
-    known.update(files)
+    # An entry of the same file under another id (from when file names made ids) is kept: a command pasted from
+    # a notice sent then still finds the plan, whose history has moved to its id (engine.state.rekey).
+    known.update({pid: str(Path(p).resolve()) for pid, p in plans.items()})
     try:
         has_password = make_url(store_url).password is not None
     except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse is not ours to record

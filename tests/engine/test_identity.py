@@ -238,3 +238,17 @@ class TestFormerFileNameIds:
         _tick(plan, sessions, date(2024, 2, 1))
         assert count(sessions, PlanRecord) == 2
         assert row(sessions, "kh", "a", "once").status == "open"
+
+    def test_a_command_pasted_from_an_old_notice_still_finds_the_plan(self, capsys, tmp_path, monkeypatch):
+        from engine import registry
+
+        monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
+        db = f"sqlite:///{tmp_path / 's.db'}"
+        path = self.legacy(tmp_path, sessions_for(db))
+        registry.record({"kh": path}, db, None)  # what `kehoach run` recorded when file names made ids
+        code, out, err = run(capsys, "confirm", "kh", "a", "--by", "Nguyễn Văn C", "--evidence",
+                             "document_number=6/VP", "--at", "21/02/2024")
+        assert code == 0 and out.startswith("Đã có xác nhận trước đó: a (once) - Trần Thị B, ngày 10/02/2024")
+        assert "lịch sử lưu theo tên tệp 'kh' đã chuyển sang mã kế hoạch" in err
+        code, out, err = run(capsys, "status", "kh", "--at", "21/02/2024", "-f", "json")
+        assert code == 0 and '"plan": "1-kh-thu-2024-so-thu-nghiem"' in out
