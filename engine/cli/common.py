@@ -52,16 +52,18 @@ def sessions(db: str | None, create: bool = True, plans: Sequence[Plan] = ()) ->
 def adopt_history(plan: Plan, factory: Callable[[], Session]) -> None:
     """Move what the store keeps under the plan file's name to the plan's id, once, and say so on stderr; a
     store that cannot be written (a reading command) is read as it is."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
     from engine.cli.app import err
     from engine.state.rekey import adopt, message
 
+    if plan.id == plan.path.stem:  # its id is the name it had: nothing can be kept under another
+        return
     now = datetime.now(ZoneInfo(plan.meta.timezone))
     try:
         with factory() as session, session.begin():
             old = adopt(session, plan.id, plan.meta.number, plan.path, plan.version, now.date(), now)
-    except OperationalError:  # read-only: nothing moved
+    except DBAPIError:  # a store this user may only read: nothing moved, read as it is
         return
     if old is not None:
         err(message(old, plan.id, plan.meta.number))
