@@ -8,6 +8,7 @@ reconciles the stored rows when the plan file has changed since the last write.
 from __future__ import annotations
 
 import bisect
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -28,8 +29,12 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
+from engine.state.rekey import adopt, message
 from engine.state.store import (effect_key, insert_ignore, insert_many_ignore, lock_plan, log_event,
                                 transaction_memo)
+
+
+logger = logging.getLogger("kehoach")
 
 
 def row_values(plan: Plan, step: Any, occ: Occurrence) -> dict[str, Any]:
@@ -57,11 +62,16 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
     if held is not None:
         return held
     record = lock_plan(session, plan.id)
+    path = str(plan.path.resolve())
     if record is None:
-        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=str(plan.path.resolve()),
+        if (old := adopt(session, plan.id, plan.meta.number, plan.path, plan.version, today, now)) is not None:
+            logger.warning(message(old, plan.id, plan.meta.number))
+        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=path,
                                                 version=plan.version, materialized_through=None))
         record = lock_plan(session, plan.id)
     assert record is not None
+    if record.path != path:  # the file was renamed or moved: its id, and so its history, stays
+        record.path = path
     if record.version != plan.version:
         reconcile(plan, session, record, today, now)
     claims[(plan.id, plan.version)] = record

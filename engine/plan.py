@@ -16,6 +16,7 @@ from engine.calendar import CalendarBuilder, Occurrence, StepCalendar, split_key
 from engine.dependencies import Link, dependency_findings, step_links
 from engine.errors import NoPlanFiles, PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
+from engine.identity import derived_id
 from engine.loading import Source, display_path, escape_position, read_source
 from engine.models import AgencyFile, PlanFile, Step
 from engine.models.common import UnitId
@@ -38,7 +39,6 @@ from engine.validation import (
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
-MAX_PLAN_ID = 128  # the state store's column for plan ids
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,42 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
+def plan_id(meta: PlanMeta, issuer: Issuer | None) -> str:
+    """The plan's id: `plan.id` as written, else derived from its number, year of issue and issuer
+    (engine.identity) - never from the file's name, so that renaming or moving the file keeps its state."""
+    return meta.id or derived_id(meta.number, meta.issued_on.year, issuer)
+
+
+def duplicate_ids(plans: list[Plan]) -> list[Problem]:
+    """Plans of different files that have one id (they would share one state): a problem at each one's id (or,
+    derived, at its number), naming the others."""
+    by_id: dict[str, dict[Path, Plan]] = {}
+    for p in plans:
+        by_id.setdefault(p.id, {}).setdefault(p.path.resolve(), p)  # one file given twice is one plan
+    problems = []
+    for pid, files in by_id.items():
+        if len(files) < 2:
+            continue
+        sites = {path: _id_site(p) for path, p in files.items()}
+        for path, p in files.items():
+            others = ", ".join(f"{f}:{line}:{col}" for other, (f, line, col) in sites.items() if other != path)
+            how = "" if p.meta.id else (" (derived from plan.number, the year of issue and the issuer's place or "
+                                        "name)")
+            f, line, col = sites[path]
+            problems.append(Problem(f, line, col, "plan.id", f"'{pid}'{how} is also the id of the plan at {others}: "
+                                    "two plans with one id would share one state - give each its own plan.id"))
+    return problems
+
+
+def _id_site(plan: Plan) -> tuple[str, int, int]:
+    """Where a plan's id is written, or (derived) its number: file, line, column."""
+    source, _ = read_source(plan.path)
+    if source is None:
+        return display_path(plan.path), 1, 1
+    line, column = source.position(("plan", "id" if plan.meta.id else "number"))
+    return source.name, line, column
+
+
 def _merge_policy(layers: list[Any]) -> Policy:
     policy = BUILTIN_POLICY
     for d in layers:  # later layers win: agency files in include order, then the plan itself
@@ -327,9 +363,6 @@ class PlanLoader:
         source, problems = read_source(path)
         if source is None:
             raise PlanError(problems)
-        if len(path.stem) > MAX_PLAN_ID:
-            problems.append(Problem(source.name, 1, 1, "", f"the file name makes the plan's id, and it is "
-                                    f"{len(path.stem)} characters long: at most {MAX_PLAN_ID} - rename the file"))
         plan_file = _validate(PlanFile, source, problems)
         included = self._includes(source, problems)
         parts = Parts.whole(plan_file) if plan_file is not None else Parts.salvage(source.data)
@@ -338,8 +371,27 @@ class PlanLoader:
             raise PlanError(problems)
         return plan
 
-    def check(self, path: Path | str) -> None:
-        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan').
+    def load_all(self, paths: list[Path]) -> list[Plan]:
+        """Load plans that are used together (run, served, checked as a folder): every one valid, no two with
+        one id.
+
+        Raises:
+            PlanFileNotFound: a path does not exist.
+            PlanError: with every problem of every plan, and every duplicate id.
+        """
+        plans, problems = [], []
+        for path in paths:
+            try:
+                plans.append(self.load(path))
+            except PlanError as exc:  # every broken plan reported at once
+                problems += exc.problems
+        problems += duplicate_ids(plans)
+        if problems:
+            raise PlanError(problems)
+        return plans
+
+    def check(self, path: Path | str) -> Plan | None:
+        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan'); the plan, if it is one.
 
         Raises:
             PlanFileNotFound, PlanError: as `load`.
@@ -355,8 +407,8 @@ class PlanLoader:
                 problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key))
             if problems:
                 raise PlanError(problems)
-            return
-        self.load(path)
+            return None
+        return self.load(path)
 
     def _includes(self, source: Source, problems: list[Problem]) -> Included:
         out = Included()
@@ -410,7 +462,7 @@ class PlanLoader:
         for s in inc.sources:
             digest.update(s.text.encode())
         plan = Plan(
-            id=path.stem,
+            id=plan_id(meta, issuer) if meta is not None else path.stem,  # no valid header: the plan is refused
             path=path,
             file=pf,
             agencies=inc.files,

@@ -12,7 +12,6 @@ each effect once.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,17 +118,22 @@ def deliver_task(plan: Plan, now: datetime, channels: str | None) -> dict[str, A
     return {"line": report.summary(), "delivered": report.delivered}
 
 
-def run_name(plan: str, at: date | str | None) -> str:
-    """A tick run's name: the plan file's stem and the day, e.g. 'kh-28-khcn-2022 25/10/2023'."""
+def run_name(plan_id: str, at: date | str | None) -> str:
+    """A tick run's name: the plan's id and the day, e.g. 'kh-28-khcn-2022 25/10/2023'."""
     day = at or datetime.now(ZoneInfo(DEFAULT_TZ)).date()
     if isinstance(day, str):
         day = date.fromisoformat(day)
-    return f"{Path(plan).stem} {day:%d/%m/%Y}"
+    return f"{plan_id} {day:%d/%m/%Y}"
 
 
 def _run_name() -> str:
+    """The name of a run created by the plan's deployment (named after the plan's id), or of the flow called
+    with a plan file: then the file is read for its id."""
+    from prefect.runtime import deployment
+
     params = flow_run.parameters
-    return run_name(params["plan"], params.get("at"))
+    plan_id = deployment.name or PlanLoader().load(params["plan"]).id
+    return run_name(plan_id, params.get("at"))
 
 
 def tick_flow(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
@@ -200,9 +204,10 @@ _tick_created_named = flow(**_TICK_FLOW)(tick_flow)
 tick_flow = flow(**_TICK_FLOW, flow_run_name=_run_name)(tick_flow)
 
 
-def run_tick(plan: str, at: date | None = None, channels: str | None = None,
+def run_tick(plan: Plan, at: date | None = None, channels: str | None = None,
              tags: list[str] | None = None) -> dict[str, Any]:
-    """One tick as a flow run in this process, created with its name (`run_name`): what `kehoach run` does.
+    """One tick of a loaded plan as a flow run in this process, created with its name (`run_name`): what
+    `kehoach run` does.
 
     Returns the flow's summary; raises what the flow raises. Inside `flows.env.client_context` (as `kehoach
     run` calls it), every run shares that context's client. `tags` (see `run_tags`) let the UI filter runs.
@@ -211,11 +216,11 @@ def run_tick(plan: str, at: date | None = None, channels: str | None = None,
 
     from flows.env import client_context
 
-    parameters = {"plan": plan, "at": at, "channels": channels}
+    parameters = {"plan": str(plan.path), "at": at, "channels": channels}
     with client_context() as ctx:
-        created = _create_run(ctx.client, name=run_name(plan, at), tags=tags or [],
+        created = _create_run(ctx.client, name=run_name(plan.id, at), tags=tags or [],
                               parameters=_tick_created_named.serialize_parameters(parameters),
-                              deployment_id=_deployment_of(ctx.client, Path(plan).stem))
+                              deployment_id=_deployment_of(ctx.client, plan.id))
         return run_flow(_tick_created_named, flow_run=created, parameters=parameters)
 
 

@@ -12,7 +12,7 @@ import typer
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.dates import fmt
 from engine.errors import PlanError
-from engine.plan import Plan, PlanLoader, plan_paths
+from engine.plan import Plan, PlanLoader, duplicate_ids, plan_paths
 
 
 class ShowFormat(str, Enum):
@@ -39,14 +39,22 @@ def validate(
     loader = PlanLoader()
     problems = 0
     bad_files = 0
+    plans = []
     for path in files:
         try:
-            loader.check(path)
+            plan = loader.check(path)
         except PlanError as exc:
             for p in exc.problems:
                 print(p)
             problems += len(exc.problems)
             bad_files += 1
+        else:
+            plans += [plan] if plan is not None else []
+    shared = duplicate_ids(plans)  # checked across the files: two plans with one id would share one state
+    for p in shared:
+        print(p)
+    problems += len(shared)
+    bad_files += len({p.file for p in shared})
     if channels is not None:
         from notifiers.usage import channel_problems
 

@@ -41,23 +41,15 @@ def run(
 
     Không cần Prefect server: không có cấu hình Prefect thì chạy ở chế độ nhúng (lịch sử trong .kehoach/prefect).
     """
-    from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
     from engine.state.db import ENV_URL
 
     day = day_arg(at)
-    loader, loaded, problems = PlanLoader(), [], []
-    for path in plan_paths([find_plan(p) for p in plans]):
-        try:
-            loaded.append(loader.load(path))
-        except PlanError as exc:  # every broken plan reported at once; none is run
-            problems += exc.problems
-    if problems:
-        raise PlanError(problems)
+    loaded = PlanLoader().load_all(plan_paths([find_plan(p) for p in plans]))  # PlanError: none is run
     from engine.state.db import absolute_url, database_url
 
     url = absolute_url(database_url(db))
-    sessions(url)  # a bad URL fails here, before Prefect starts
+    sessions(url, plans=loaded)  # a bad URL fails here, before Prefect starts
     remember(loaded, url, db is None and bool(os.environ.get(ENV_URL)))
     from flows.env import use_embedded_defaults
 
@@ -70,7 +62,7 @@ def run(
     runs: dict[str, int] = {}
     with _env(ENV_URL, url), short_runs(), client_context():
         for plan in loaded:
-            summary = run_tick(str(plan.path), day, str(channels) if channels else None, run_tags(plan))
+            summary = run_tick(plan, day, str(channels) if channels else None, run_tags(plan))
             _print_tick(plan, summary)
             runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:
@@ -145,7 +137,7 @@ def status(
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
-    with sessions(db, create=False)() as session:
+    with sessions(db, create=False, plans=[plan])() as session:
         rows = plan_status(plan, session, day)
     counts = count_rows(rows, day)
     if format is Format.json:
@@ -180,7 +172,7 @@ def confirm(
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     items = parse_evidence(evidence or [], list(step_of(plan, step).confirmation.requires))
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         done = do_confirm(plan, session, step, key=occurrence, by=by, at=day, now=now, evidence=items, note=note,
                           result=result, unit=unit)
         rec = done.record
@@ -212,7 +204,7 @@ def extend(
     day, now = now_for(plan, at, future=False)
     new_due = day_arg(to, "--to")
     assert new_due is not None
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now,
                         unit=unit)
         print(f"Đã gia hạn: {step} ({row.key}) đến {fmt(row.due_on)} (hạn ban đầu {fmt(row.original_due_on)}); "
@@ -236,7 +228,7 @@ def request(
                          f"{MAX_REQUESTER}")
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
         owners = plan.step_owners[step] if step in plan.per_unit else ()
         key = row.key.partition("@")[0]
@@ -284,7 +276,7 @@ def simulate(
                              f"{fmt(start)} - {fmt(end)}")
         requests.setdefault(day, []).append(step_id.strip())
     if db:
-        factory = sessions(db)
+        factory = sessions(db, plans=[plan])
     else:
         from engine.state.db import scratch_store, session_factory
 
@@ -324,6 +316,6 @@ def skip(
 
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now, unit=unit)
         print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")

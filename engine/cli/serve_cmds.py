@@ -33,20 +33,12 @@ def serve(
     db: DbOpt = None,
 ) -> None:
     """Phục vụ trên Prefect server: lượt chạy hằng ngày của từng kế hoạch, biểu mẫu xác nhận và gia hạn."""
-    from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
 
     if not plan_dir.is_dir():
         err(f"kehoach: {plan_dir} is not a folder of plans")
         raise typer.Exit(EXIT_USAGE)
-    loader, plans, problems = PlanLoader(), [], []
-    for path in plan_paths([plan_dir]):
-        try:
-            plans.append(loader.load(path))
-        except PlanError as exc:  # nothing is served while any plan is broken
-            problems += exc.problems
-    if problems:
-        raise PlanError(problems)
+    plans = PlanLoader().load_all(plan_paths([plan_dir]))  # PlanError: nothing is served while any plan is broken
 
     from flows.deployments import cron_at, deployments
 
@@ -58,7 +50,7 @@ def serve(
     # Served runs are child processes: they find the store through the environment, by an absolute path.
     from_env = db is None and bool(os.environ.get("KEHOACH_DATABASE_URL"))
     os.environ["KEHOACH_DATABASE_URL"] = _absolute(db)
-    sessions(os.environ["KEHOACH_DATABASE_URL"])
+    sessions(os.environ["KEHOACH_DATABASE_URL"], plans=plans)
     remember(plans, os.environ["KEHOACH_DATABASE_URL"], from_env)
     if drafts_port:
         _drafts_server(drafts_host, drafts_port)

@@ -67,6 +67,8 @@ _ID_MESSAGE = Field(json_schema_extra={
                            "(an id: lowercase letters a-z, digits and '-')"})
 StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
+PlanId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128), _ID_MESSAGE]
+"""A plan's id: keys its state in the store (a column of 128 characters), names its deployments."""
 Tag = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64),

@@ -12,6 +12,7 @@ from engine.models.common import (
     GroupMembers,
     Model,
     PlanDate,
+    PlanId,
     PlanNumber,
     Tag,
     Text,
@@ -136,6 +137,13 @@ class Unit(Model):
         default=[],
         examples=[["van-phong"]],
     )
+    issuer: Issuer | None = described(
+        "Đơn vị là một cơ quan, ban hành văn bản của mình: tên, cơ quan chủ quản, viết tắt, địa danh, người ký. "
+        "Báo cáo, sơ kết do đơn vị này chủ trì được soạn dưới tiêu đề của đơn vị và gửi đơn vị nhận báo cáo "
+        "(Kính gửi, Nơi nhận), không dưới tiêu đề của cơ quan ban hành kế hoạch (the unit's own letterhead).",
+        default=None, examples=[{"name": "Sở Tư pháp", "parent": "UBND tỉnh Thái Nguyên", "abbreviation": "STP",
+                                 "place": "Thái Nguyên", "signer_authority": "KT.", "head_title": "GIÁM ĐỐC",
+                                 "signer_title": "PHÓ GIÁM ĐỐC"}])
 
 
 class Basis(Model):
@@ -168,8 +176,14 @@ class Period(Model):
 
 
 class PlanMeta(Model):
-    """The plan's header: number, title, issuer, date, basis, period, purposes."""
+    """The plan's header: id, number, title, issuer, date, basis, period, purposes."""
 
+    id: PlanId | None = described(
+        "Mã kế hoạch: chữ thường a-z, chữ số và '-', tối đa 128 ký tự; khóa mọi dữ liệu của kế hoạch trong kho "
+        "trạng thái và dùng trong lệnh (kehoach confirm MÃ ...). Không ghi: lấy từ số kế hoạch, năm ban hành và "
+        "địa danh (hoặc tên) cơ quan ban hành, ví dụ 28-kh-khcn-2022-thai-nguyen - không bao giờ lấy tên tệp, nên "
+        "đổi tên hay chuyển tệp vẫn giữ lịch sử (plan id; default: derived from number, year and issuer).",
+        default=None, examples=["kh-28-khcn-2022"])
     number: PlanNumber = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
     title: Text = described("Trích yếu kế hoạch (title).",
                             examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])

@@ -35,11 +35,12 @@ def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Windo
     return occurrence_window(plan, step, key, due, opened)
 
 
-def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, due: date | None = None) -> Draft:
+def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, due: date | None = None,
+          unit: str | None = None) -> Draft:
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
-    deadline of the occurrence it is for, when known."""
+    deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
     facts = collect(plan, session, step, window, min(window.end, today))
-    return build(plan, step, facts, today, due)
+    return build(plan, step, facts, today, due, unit)
 
 
 def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
@@ -54,7 +55,7 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
     """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
-    d = draft(plan, session, step, window, today, row.due_on)
+    d = draft(plan, session, step, window, today, row.due_on, row.key.partition("@")[2] or None)
     return {f: render(d, f, today) for f in ("md", "docx")}
 
 

@@ -82,7 +82,7 @@ def headings(is_review: bool) -> list[str]:
             "IV. ĐỀ XUẤT, KIẾN NGHỊ"]
 
 
-def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
+def _opening(plan: Plan, step: Any, facts: Facts, by: str) -> list[Para]:
     meta, issuer, window = plan.meta, plan.issuer.name, facts.window
     out = [Para(f"Căn cứ {doc_ref(b)}" + (f" về {dmy(b.title)}" if b.title else "") + ";") for b in meta.basis]
     if p := meta.parent_plan:
@@ -92,7 +92,7 @@ def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
     else:
         verb = "báo cáo kết quả thực hiện Kế hoạch" + ("" if window.kind == CUMULATIVE else f" {window.label}")
     out.append(Para(f"Thực hiện Kế hoạch số {meta.number} ngày {fmt(meta.issued_on)} của {issuer} về "
-                    f"{lower_first(meta.title)}, {issuer} {verb} (số liệu tính {window.describe()}) như sau:"))
+                    f"{lower_first(meta.title)}, {by} {verb} (số liệu tính {window.describe()}) như sau:"))
     if facts.as_of < window.end:
         out.append(Para(f"Số liệu ghi nhận đến ngày {fmt(facts.as_of)}; các việc đến hạn sau ngày này ghi theo "
                         "tình hình đang thực hiện (ước thực hiện)."))
@@ -271,11 +271,12 @@ def _ahead(plan: Plan, facts: Facts) -> list[Para]:
     return out + [fill("nhiệm vụ, giải pháp trọng tâm thời gian tới")]
 
 
-def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Para | Table]:
-    """The blocks of the document between the addressee and the signature."""
+def body(plan: Plan, step: Any, facts: Facts, recipient: str | None, by: str) -> list[Para | Table]:
+    """The blocks of the document between the addressee and the signature; `by` is the body that issues it
+    (the plan's issuer, or the owner when it is a body of its own)."""
     is_review = isinstance(step, Review)
     first, second, third, fourth = headings(is_review)
-    blocks: list[Para | Table] = _opening(plan, step, facts)
+    blocks: list[Para | Table] = _opening(plan, step, facts, by)
     if is_review and plan.meta.purposes:
         blocks.append(Para("Mục đích, yêu cầu của Kế hoạch:", "lead"))
         blocks += [Para(f"- {dmy(p)}", "item") for p in plan.meta.purposes]
@@ -297,5 +298,5 @@ def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Par
         what = f"báo cáo {'sơ kết' if step.level == 'interim' else 'tổng kết'} việc thực hiện"
     else:
         what = "báo cáo kết quả thực hiện"
-    blocks.append(Para(f"Trên đây là {what} Kế hoạch số {plan.meta.number}{period} của {plan.issuer.name}./.", "lead"))
+    blocks.append(Para(f"Trên đây là {what} Kế hoạch số {plan.meta.number}{period} của {by}./.", "lead"))
     return blocks

@@ -36,6 +36,8 @@ class PlanRecord(Base):
     version: Mapped[str] = mapped_column(String(32))
     materialized_through: Mapped[date | None] = mapped_column(Date)
     last_tick_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The ids its history was kept under before (a file name, when file names made ids), oldest first.
+    former_ids: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class OccurrenceRecord(Base):

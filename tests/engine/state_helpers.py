@@ -25,6 +25,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 HEADER = """\
 plan:
+  id: thu
   number: 1/KH-THU
   title: Kế hoạch thử nghiệm
   issuer: {name: Sở Thử nghiệm}
@@ -92,7 +93,7 @@ def write_plan(path: Path, steps: str = STEPS, header: str = HEADER) -> Path:
 
 
 def plan_at(path: Path, steps: str = STEPS) -> Plan:
-    """Write and load a plan (its id is the file name: rewriting the file is an edit of the same plan)."""
+    """Write and load a plan (its id is 'thu', written in it: rewriting the file is an edit of the same plan)."""
     return load_plan(write_plan(path, steps))
 
 

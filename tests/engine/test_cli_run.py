@@ -184,6 +184,7 @@ class TestLongestValues:
 
         ids = {"vp": "v" * 64, "ld": "l" * 64, "ngoai": "n" * 64, "a": "a" * 64, "c": "c" * 64}
         header = HEADER.replace("number: 1/KH-THU", f"number: {'1/KH-' + 'X' * 123}")
+        header = header.replace("id: thu", f"id: {'k' * 128}")
         header = header.replace("notify: [vp, vp-chat]", f"notify: [{'t' * 64}]")
         steps = STEPS
         for short, long in ids.items():
@@ -211,7 +212,7 @@ class TestLongestValues:
         assert count(sessions_for(pg_url), ConfirmationRecord) == 1
 
     @pytest.mark.parametrize("change, message", [
-        ("name", "the file name makes the plan's id, and it is 129 characters long: at most 128 - rename the file"),
+        ("id", f"plan.id: '{'k' * 57}...' is 129 characters long: at most 128"),
         ("number", f"plan.number: '1/KH-{'X' * 52}...' is 129 characters long: at most 128"),
     ])
     def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
@@ -219,8 +220,8 @@ class TestLongestValues:
         from engine.plan import load_plan
 
         path = self.longest_plan(tmp_path)
-        if change == "name":
-            path = path.rename(path.with_name("k" * 129 + ".yaml"))
+        if change == "id":
+            path.write_text(path.read_text(encoding="utf-8").replace("id: k", "id: kk"), encoding="utf-8")
         else:
             path.write_text(path.read_text(encoding="utf-8").replace("1/KH-X", "1/KH-XX"), encoding="utf-8")
         with pytest.raises(PlanError) as info:
