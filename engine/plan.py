@@ -276,8 +276,9 @@ class PlanLoader:
             raise PlanError(problems)
         return plan
 
-    def check(self, path: Path | str) -> None:
-        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan').
+    def check(self, path: Path | str) -> Plan | None:
+        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan'); the plan, None for an
+        agency file.
 
         Raises:
             PlanFileNotFound, PlanError: as `load`.
@@ -291,8 +292,8 @@ class PlanLoader:
             problems += _template_problems(source)
             if problems:
                 raise PlanError(problems)
-            return
-        self.load(path)
+            return None
+        return self.load(path)
 
     def _includes(self, source: Source, problems: list[Problem]) -> Included:
         out = Included()
@@ -366,6 +367,7 @@ class PlanLoader:
                 for loc, msg in _unit_refs_in_defaults(agency.defaults, known_units, ("defaults",)):
                     problems.append(agency_source.problem(loc, render_path(agency_source.data, loc), msg))
         findings = _unit_refs(pf, known_units) if known_units is not None else []
+        findings += _parent_refs(pf)
         graph_findings, plan.order = check_graph(pf.steps, known_ids=parts.step_ids)
         findings += graph_findings
         if not graph_findings and meta is not None and parts.policy_ok and inc.complete:
@@ -486,6 +488,17 @@ def _unit_refs(pf: PlanFile, units: Collection[str]) -> list[tuple[tuple[Any, ..
             if unit not in units:
                 out.append((("steps", i, *loc), _unknown_unit(unit, units)))
     return out
+
+
+def _parent_refs(pf: PlanFile) -> list[tuple[tuple[Any, ...], str]]:
+    """A step that carries out a parent plan's step needs the parent named by id (its steps are checked across
+    files, by `kehoach validate DIR`: engine.family)."""
+    parent = pf.plan.parent_plan if pf.plan else None
+    if parent is not None and parent.id:
+        return []
+    return [(("steps", i, "carries_out"), "carries_out needs the parent plan's id (plan.parent_plan.id), the plan "
+             "whose step this one carries out")
+            for i, step in enumerate(pf.steps) if step.carries_out]
 
 
 def plan_paths(paths: list[Path | str]) -> list[Path]:

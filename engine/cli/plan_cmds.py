@@ -39,14 +39,25 @@ def validate(
     loader = PlanLoader()
     problems = 0
     bad_files = 0
+    plans = []
     for path in files:
         try:
-            loader.check(path)
+            plan = loader.check(path)
         except PlanError as exc:
             for p in exc.problems:
                 print(p)
             problems += len(exc.problems)
             bad_files += 1
+            continue
+        if plan is not None:
+            plans.append(plan)
+    from engine.family import family_problems
+
+    across = family_problems(plans)  # a child's links to its parent, when both are checked together
+    for p in across:
+        print(p)
+    problems += len(across)
+    bad_files += len({p.file for p in across})
     if channels is not None:
         from notifiers.usage import channel_problems
 

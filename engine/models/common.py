@@ -65,6 +65,8 @@ _ID_MESSAGE = Field(json_schema_extra={
                            "(an id: lowercase letters a-z, digits and '-')"})
 StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
+ParentId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128), _ID_MESSAGE]
+"""The id of another plan (see engine.plan for how a plan's id is made)."""
 Tag = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64),
