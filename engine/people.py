@@ -160,18 +160,28 @@ MAX_TEXT = 2000  # a result, note or reason is a sentence or a paragraph, not a 
 
 
 def _check_date(plan: Plan, at: date, now: datetime) -> None:
-    """A day a person acted on: within the plan's period, and not after today.
+    """A day a person acted on: not before the plan starts, and not after today.
 
     Raises:
-        StateError: before the plan starts or after it ends, or after the moment of recording.
+        StateError: before the plan starts, or after the moment of recording.
     """
     if at < plan.meta.period.start:
         raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
-    if at > plan.meta.period.end:
-        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
     today = now.astimezone(ZoneInfo(plan.meta.timezone)).date()
     if at > today:
         raise StateError(f"--at {fmt(at)} is after today ({fmt(today)}): work is confirmed once it is done")
+
+
+def _check_done_date(plan: Plan, at: date, now: datetime) -> None:
+    """The day work was done: as `_check_date`, and within the plan's period (an extension or a skip may be
+    decided after the plan has ended; work done for it may not be dated then).
+
+    Raises:
+        StateError: as `_check_date`, or after the plan's end.
+    """
+    _check_date(plan, at, now)
+    if at > plan.meta.period.end:
+        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
 
 
 def clean_text(value: str | None, what: str) -> str | None:
@@ -209,7 +219,7 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
     """
     step = step_of(plan, step_id)
     by = _name(by, "--by needs the name of the person confirming")
-    _check_date(plan, at, now)
+    _check_done_date(plan, at, now)
     note, result = clean_text(note, "--note"), clean_text(result, "--result")
     evidence = {k: str(v).strip() for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
     claim_plan(plan, session, at, now)
@@ -299,7 +309,7 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
     if not rows:
         return []
     by = _name(by, "--by needs the name of the person confirming")
-    _check_date(plan, at, now)
+    _check_done_date(plan, at, now)
     todo = []
     for row in dict.fromkeys(rows):
         step = step_of(plan, row.step_id)
