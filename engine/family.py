@@ -214,10 +214,18 @@ def family_problems(plans: list[Plan]) -> list[Problem]:
                                      f"unknown unit '{ref.unit}' of the parent plan {parent.meta.number}"
                                      + did_you_mean(ref.unit, list(parent.units))))
         for i, step in enumerate(child.steps):
-            if step.carries_out and step.carries_out not in parent.step_by_id:
+            if not step.carries_out:
+                continue
+            if step.carries_out not in parent.step_by_id:
                 problems.append(_problem(child, ("steps", i, "carries_out"),
                                          f"the parent plan {parent.meta.number} has no step '{step.carries_out}'"
                                          + did_you_mean(step.carries_out, list(parent.step_by_id))))
+            elif step.carries_out in parent.per_unit and ref.unit not in parent.step_owners[step.carries_out]:
+                owners = parent.step_owners[step.carries_out]
+                problems.append(_problem(child, ("steps", i, "carries_out"),
+                                         f"the parent's step '{step.carries_out}' is owned by each of "
+                                         f"{', '.join(owners)}: plan.parent_plan.unit must name which one carries "
+                                         "this plan out" + (f" (not '{ref.unit}')" if ref.unit else "")))
     return problems
 
 

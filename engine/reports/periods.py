@@ -169,7 +169,7 @@ def occurrence_window(plan: Any, step: Any, key: str, due: date, opened: date) -
                       f"từ khi triển khai kế hoạch đến ngày {fmt(max(opened, start))}")
     kind = kind or YEAR
     try:
-        k, year, index = parse_period(key)
+        k, year, index = parse_period(key.partition("@")[0])  # one owner's occurrence: its period
     except ReportError:
         k = None
     if k == kind:
@@ -196,7 +196,9 @@ def review_window(plan: Any, key: str, due: date) -> Window:
 
 def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
-    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label."""
+    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of
+    one owner's occurrence ('2023-H1@ubnd-nho-quan') is labelled by its period."""
+    key = key.partition("@")[0]
     if key == "once":
         return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):

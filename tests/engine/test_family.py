@@ -28,19 +28,15 @@ units:
   so-noi-vu: {name: Sở Nội vụ, notify: [snv]}
   ubnd-huyen-a: {name: Ủy ban nhân dân huyện A, notify: [ha]}
   ubnd-huyen-b: {name: Ủy ban nhân dân huyện B, notify: [hb]}
+groups:
+  cac-huyen: [ubnd-huyen-a, ubnd-huyen-b]
 defaults:
   on_non_working_day: keep
 steps:
-  - id: bao-cao-huyen-a
+  - id: bao-cao-huyen
     kind: report
-    title: Huyện A báo cáo 6 tháng
-    owner: ubnd-huyen-a
-    recipient: so-noi-vu
-    timing: {half_yearly: {month: 6, day: 10}}
-  - id: bao-cao-huyen-b
-    kind: report
-    title: Huyện B báo cáo 6 tháng
-    owner: ubnd-huyen-b
+    title: Các huyện báo cáo 6 tháng
+    owner: cac-huyen
     recipient: so-noi-vu
     timing: {half_yearly: {month: 6, day: 10}}
   - id: tong-hop
@@ -48,7 +44,8 @@ steps:
     title: Tổng hợp báo cáo 6 tháng của tỉnh
     owner: so-noi-vu
     recipient: so-noi-vu
-    covers: [bao-cao-huyen-a, bao-cao-huyen-b]
+    covers: [bao-cao-huyen]
+    depends_on: [{step: bao-cao-huyen, same_period: true}]
     timing: {half_yearly: {month: 6, day: 20}}
 """
 
@@ -84,7 +81,7 @@ def family(tmp_path):
     (folder / "tinh.yaml").write_text(PARENT, encoding="utf-8")
     for x, n in (("a", 11), ("b", 12)):
         (folder / f"huyen-{x}.yaml").write_text(
-            CHILD.format(x=x, X=x.upper(), n=n, step=f"bao-cao-huyen-{x}").replace("  id: kh-huyen", "  # id: kh-huyen"),
+            CHILD.format(x=x, X=x.upper(), n=n, step="bao-cao-huyen").replace("  id: kh-huyen", "  # id: kh-huyen"),
             encoding="utf-8")
     return folder, load_plan(folder / "tinh.yaml"), load_plan(folder / "huyen-a.yaml"), load_plan(folder / "huyen-b.yaml")
 
@@ -103,7 +100,7 @@ class TestCompletion:
             tick(p, sessions, at(june), documents=no_documents)
         sign(huyen_a, sessions, "bao-cao", date(2024, 6, 7), "2024-H1", result="Đã tổ chức 12 hội nghị")
         tick(tinh, sessions, at(date(2024, 6, 8)), documents=no_documents)
-        mine = row(sessions, tinh.id, "bao-cao-huyen-a", "2024-H1")
+        mine = row(sessions, tinh.id, "bao-cao-huyen", "2024-H1@ubnd-huyen-a")
         assert (mine.status, mine.done_on, mine.late_days) == (DONE, date(2024, 6, 7), 0)
         with sessions() as s:
             c = s.scalars(select(ConfirmationRecord).where(ConfirmationRecord.plan_id == tinh.id)).one()
@@ -111,7 +108,7 @@ class TestCompletion:
                                                           {"document_number": "15/BC-UBND"})
         assert "Kế hoạch số 11/KH-UBND" in c.note
         # district B has not reported: its occurrence in the province's plan stays open and is chased as usual
-        assert row(sessions, tinh.id, "bao-cao-huyen-b", "2024-H1").status == OPEN
+        assert row(sessions, tinh.id, "bao-cao-huyen", "2024-H1@ubnd-huyen-b").status == OPEN
 
     def test_the_links_are_recorded_on_the_childs_row_by_its_tick(self, tmp_path, sessions):
         _, tinh, huyen_a, _ = family(tmp_path)
@@ -120,14 +117,14 @@ class TestCompletion:
             rec = s.get(PlanRecord, huyen_a.id)
         assert rec.parent_id == "tinh"
         assert rec.links == {"unit": "ubnd-huyen-a", "number": "11/KH-UBND", "issuer": "Ủy ban nhân dân huyện A",
-                             "steps": {"bao-cao": "bao-cao-huyen-a"}}
+                             "steps": {"bao-cao": "bao-cao-huyen"}}
 
     def test_a_report_done_before_the_parent_ever_ticked_is_counted_at_its_first_tick(self, tmp_path, sessions):
         _, tinh, huyen_a, _ = family(tmp_path)
         tick(huyen_a, sessions, at(date(2024, 6, 1)), documents=no_documents)
         sign(huyen_a, sessions, "bao-cao", date(2024, 6, 3), "2024-H1")
         tick(tinh, sessions, at(date(2024, 6, 5)), documents=no_documents)
-        assert row(sessions, tinh.id, "bao-cao-huyen-a", "2024-H1").done_on == date(2024, 6, 3)
+        assert row(sessions, tinh.id, "bao-cao-huyen", "2024-H1@ubnd-huyen-a").done_on == date(2024, 6, 3)
 
     def test_another_period_of_the_child_does_not_complete_this_one(self, tmp_path, sessions):
         _, tinh, huyen_a, _ = family(tmp_path)
@@ -137,7 +134,20 @@ class TestCompletion:
         with sessions() as s:
             done = s.scalars(select(OccurrenceRecord.key).where(OccurrenceRecord.plan_id == tinh.id,
                                                                 OccurrenceRecord.status == DONE)).all()
-        assert done == ["2024-H2"]
+        assert done == ["2024-H2@ubnd-huyen-a"]
+
+
+    def test_the_provinces_compilation_opens_once_every_district_has_reported_in_its_own_plan(self, tmp_path,
+                                                                                             sessions):
+        _, tinh, huyen_a, huyen_b = family(tmp_path)
+        for p in (tinh, huyen_a, huyen_b):
+            tick(p, sessions, at(date(2024, 6, 1)), documents=no_documents)
+        sign(huyen_a, sessions, "bao-cao", date(2024, 6, 5), "2024-H1")
+        tick(tinh, sessions, at(date(2024, 6, 6)), documents=no_documents)
+        assert row(sessions, tinh.id, "tong-hop", "2024-H1").opened_on is None  # district B has not reported
+        sign(huyen_b, sessions, "bao-cao", date(2024, 6, 6), "2024-H1")
+        tick(tinh, sessions, at(date(2024, 6, 7)), documents=no_documents)
+        assert row(sessions, tinh.id, "tong-hop", "2024-H1").status == OPEN
 
 
 class TestStanding:
@@ -177,17 +187,26 @@ class TestReport:
 
 
 class TestChecks:
+    def test_a_child_must_say_which_owner_of_the_parents_step_it_is(self, tmp_path, capsys):
+        folder, *_ = family(tmp_path)
+        child = folder / "huyen-a.yaml"
+        child.write_text(child.read_text(encoding="utf-8").replace(", unit: ubnd-huyen-a", ""), encoding="utf-8")
+        code, out, _ = run_cli(capsys, "validate", folder)
+        assert code == 1
+        assert ("steps.bao-cao.carries_out: the parent's step 'bao-cao-huyen' is owned by each of ubnd-huyen-a, "
+                "ubnd-huyen-b: plan.parent_plan.unit must name which one carries this plan out") in out
+
     def test_carries_out_a_step_the_parent_does_not_have_is_located_across_files(self, tmp_path, capsys):
         folder, *_ = family(tmp_path)
         child = folder / "huyen-b.yaml"
-        child.write_text(child.read_text(encoding="utf-8").replace("carries_out: bao-cao-huyen-b",
-                                                                   "carries_out: bao-cao-huyen-bb"), encoding="utf-8")
+        child.write_text(child.read_text(encoding="utf-8").replace("carries_out: bao-cao-huyen",
+                                                                   "carries_out: bao-cao-huyenn"), encoding="utf-8")
         code, out, err = run_cli(capsys, "validate", folder)
         assert code == 1
         line = next(n for n, text in enumerate(child.read_text(encoding="utf-8").splitlines(), 1)
                     if "carries_out" in text)
         assert (f"huyen-b.yaml:{line}:18: steps.bao-cao.carries_out: the parent plan 5/KH-UBND has no step "
-                f"'bao-cao-huyen-bb' - did you mean 'bao-cao-huyen-b'?") in out
+                f"'bao-cao-huyenn' - did you mean 'bao-cao-huyen'?") in out
         assert "Traceback" not in out + err
 
     def test_a_family_that_holds_together_is_valid(self, tmp_path, capsys):
