@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
 from engine.models.timing import After, OnDemand
+from engine.family import record_links
 from engine.plan import Plan
 from engine.state.models import (
     ACTIVE,
@@ -74,6 +75,7 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
         record.path = path
     if record.version != plan.version:
         reconcile(plan, session, record, today, now)
+    record_links(plan, record)
     claims[(plan.id, plan.version)] = record
     return record
 

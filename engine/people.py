@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
 from engine.dates import fmt
 from engine.errors import StateError, accepted, did_you_mean
+from engine.family import SOURCE as CHILD_SOURCE
 from engine.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
 from engine.models.policy import EvidenceKind
 from engine.models.timing import After, OnDemand
@@ -395,6 +396,16 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
     for step_id in dict.fromkeys(step.id for step, _, _ in todo):
         _finished(plan, session, step_id, at, now)
     return out
+
+
+def record_from_child(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, done: Any,
+                      now: datetime) -> Confirmed:
+    """Complete a parent plan's occurrence that a child plan has done (engine.family.pull): dated when the
+    child finished, by whoever confirmed it there, with its evidence and result."""
+    note = f"Theo Kế hoạch số {done.child.number} ({done.child.issuer})" if done.child.issuer else \
+        f"Theo Kế hoạch số {done.child.number}"
+    return _record(plan, session, [(step, row, done.evidence)], done.by, done.done_on, now, note, CHILD_SOURCE,
+                   done.result)[0]
 
 
 def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str, reason: str, at: date,

@@ -496,6 +496,7 @@ class PlanLoader:
             refs_ok = refs_ok and not found
         named = {g: plan.groups.get(g, ()) for g in [*inc.group_names, *parts.group_names]} | plan.groups
         findings = _unit_refs(pf, known_units, named) if known_units is not None else []
+        findings += _parent_refs(pf)
         graph_findings, plan.order = check_graph(pf.steps, known_ids=parts.step_ids)
         findings += graph_findings
         if refs_ok and not findings:
@@ -652,6 +653,17 @@ def _unit_refs(pf: PlanFile, units: Collection[str],
                                 f"with several owners names each in its occurrence keys ('2023-H1@{member}'), so "
                                 f"its ids have at most {MAX_KEY - LONGEST_PERIOD - 1} characters"))
     return out
+
+
+def _parent_refs(pf: PlanFile) -> list[tuple[tuple[Any, ...], str]]:
+    """A step that carries out a parent plan's step needs the parent named by id (its steps are checked across
+    files, by `kehoach validate DIR`: engine.family)."""
+    parent = pf.plan.parent_plan if pf.plan else None
+    if parent is not None and parent.id:
+        return []
+    return [(("steps", i, "carries_out"), "carries_out needs the parent plan's id (plan.parent_plan.id), the plan "
+             "whose step this one carries out")
+            for i, step in enumerate(pf.steps) if step.carries_out]
 
 
 def plan_paths(paths: list[Path | str]) -> list[Path]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import CalendarBuilder, split_key
 from engine.dependencies import Link, waiting, wanted, wanted_keys
 from engine.dates import fmt
+from engine.family import pull
 from engine.materialize import claim_plan, row_values, sync  # noqa: F401 - sync is part of this module's interface
 from engine.models.policy import Escalation
 from engine.models.steps import Coordinate, Disseminate, Report, Review
@@ -557,6 +558,7 @@ def tick_in(plan: Plan, session: Session, now: datetime, documents: DocumentMake
     today = plan_today(plan, now)
     result = TickResult(plan.id, today)
     sync(plan, session, today, now)
+    pull(plan, session, today, now)  # what child plans have done counts before anyone is chased for it
     actions = decide(plan, session, today)
     result.applied, result.skipped = apply(plan, session, actions, today, now, documents)
     result.caught_up_days = caught_up_days(plan, result.applied, today)

@@ -50,11 +50,14 @@ def validate(
             bad_files += 1
         else:
             plans += [plan] if plan is not None else []
-    shared = duplicate_ids(plans)  # checked across the files: two plans with one id would share one state
-    for p in shared:
+    from engine.family import family_problems
+
+    # Checked across the files: two plans with one id would share one state; a child's links to its parent.
+    across = duplicate_ids(plans) + family_problems(plans)
+    for p in across:
         print(p)
-    problems += len(shared)
-    bad_files += len({p.file for p in shared})
+    problems += len(across)
+    bad_files += len({p.file for p in across})
     if channels is not None:
         from notifiers.usage import channel_problems
 

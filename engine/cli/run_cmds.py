@@ -135,21 +135,33 @@ def status(
     from engine.status import counts as count_rows
     from engine.status import plan_status
 
+    from engine.family import standing
+
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     with sessions(db, create=False, plans=[plan])() as session:
         rows = plan_status(plan, session, day)
+        kids = standing(plan, session, day)
     counts = count_rows(rows, day)
     if format is Format.json:
         print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(),
-                          "counts": counts.as_dict(),
-                          "occurrences": rows}, ensure_ascii=False, indent=2))
+                          "counts": counts.as_dict(), "occurrences": rows,
+                          "children": [_child_json(k) for k in kids]}, ensure_ascii=False, indent=2))
         return
-    from engine.cli.tables import console, status_table
+    from engine.cli.tables import children_table, console, status_table
 
     out = console()
     out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
     out.print(counts.line() + ".")
+    if kids:
+        out.print(children_table(kids, f"Các kế hoạch cấp dưới ({len(kids)}) - ngày {fmt(day)}", out.width))
+
+
+def _child_json(st: Any) -> dict[str, Any]:
+    return {"plan": st.child.id, "number": st.child.number, "issuer": st.child.issuer, "unit": st.child.unit,
+            "counts": st.counts.as_dict() if st.counts else None, "problem": st.problem,
+            "done": [{"step": d.step_id, "period": d.period, "done_on": d.done_on.isoformat(), "by": d.by}
+                     for d in st.done]}
 
 
 @app.command()

@@ -106,6 +106,26 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
     return out
 
 
+def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
+    """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
+    periods it has done of the parent's steps."""
+    from engine.reports.periods import key_label
+
+    out = table(title)
+    out.add_column("Kế hoạch", no_wrap=True)
+    out.add_column("Đơn vị", min_width=12)
+    out.add_column("Xong/đến hạn", no_wrap=True, justify="right")
+    out.add_column("Quá hạn", no_wrap=True, justify="right")
+    out.add_column("Đã thực hiện (kỳ)", min_width=12)
+    for st in standings:
+        c = st.counts
+        done = ", ".join(dict.fromkeys(key_label(d.period) or "lần duy nhất" for d in
+                                       sorted(st.done, key=lambda d: d.done_on)))
+        out.add_row(st.child.number, st.child.issuer, f"{c.done}/{c.due}" if c else "?",
+                    str(c.overdue) if c else "?", st.problem or done or "-")
+    return out
+
+
 def outbox_table(items: Iterable[dict[str, Any]], title: str, with_plan: bool, width: int) -> Table:
     """`kehoach outbox`: one row per notice - its status and tries, then what it is, where it goes, its error.
 

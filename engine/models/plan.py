@@ -158,6 +158,20 @@ class Basis(Model):
                                    examples=["Phát huy vai trò giám sát, phản biện xã hội"])
 
 
+class ParentPlan(Basis):
+    """The plan this one carries out (kế hoạch cấp trên); with `id`, a plan Kehoach runs in the same store, whose
+    reports draw on this plan's records."""
+
+    id: PlanId | None = described(
+        "Mã kế hoạch cấp trên khi kế hoạch đó cũng chạy trên Kehoach, cùng kho trạng thái: báo cáo của kế hoạch "
+        "cấp trên tổng hợp từ kế hoạch này (the parent plan's id in the same store).", default=None,
+        examples=["kh-42-ubnd-2022"])
+    unit: UnitId | None = described(
+        "Đơn vị của kế hoạch cấp trên thực hiện kế hoạch này (mã đơn vị trong kế hoạch cấp trên), vd. huyện ban "
+        "hành kế hoạch này; không ghi: mã cơ quan ban hành kế hoạch này (the parent's unit carrying this plan out).",
+        default=None, examples=["ubnd-nho-quan"])
+
+
 MAX_PERIOD_YEARS = 50  # a plan's calendar is expanded whole: its length bounds the work and memory of a check
 
 
@@ -194,8 +208,9 @@ class PlanMeta(Model):
     basis: list[Basis] = described(
         "Căn cứ: các văn bản kế hoạch thực hiện (documents implemented).", default=[],
         examples=[[{"number": "02-ĐA/TU", "date": "26/03/2021", "issuer": "Ban Chấp hành Đảng bộ tỉnh"}]])
-    parent_plan: Basis | None = described(
-        "Kế hoạch cấp trên mà kế hoạch này triển khai (parent plan).", default=None,
+    parent_plan: ParentPlan | None = described(
+        "Kế hoạch cấp trên mà kế hoạch này triển khai (parent plan); có 'id': kế hoạch cấp trên chạy trên Kehoach "
+        "và tổng hợp từ kế hoạch này.", default=None,
         examples=[{"number": "42/KH-UBND", "date": "15/03/2022", "issuer": "UBND tỉnh Thái Nguyên"}])
     period: Period = described("Thời gian thực hiện kế hoạch (plan period).",
                                examples=[{"start": "16/03/2022", "end": "31/12/2025"}])

@@ -152,6 +152,10 @@ class StepBase(Model):
     confirmation: Confirmation = described(
         "Xác nhận hoàn thành phải kèm những gì (what a confirmation must carry).", default=Confirmation(),
         examples=[{"requires": ["document_number", "document_date"]}])
+    carries_out: StepId | None = described(
+        "Bước của kế hoạch cấp trên mà bước này thực hiện (mã bước trong kế hoạch 'parent_plan.id'): khi bước này "
+        "xong một kỳ, lần cùng kỳ của đơn vị này ở kế hoạch cấp trên được ghi nhận hoàn thành (the parent "
+        "plan's step this one carries out).", default=None, examples=["bao-cao-huyen"])
 
 
 class Disseminate(StepBase):

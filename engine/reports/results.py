@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar import Occurrence
+from engine.family import period_facts
 from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError
-from engine.reports.periods import Window
+from engine.reports.periods import CUMULATIVE, Window
 from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
@@ -74,6 +75,8 @@ class Facts:
     window: Window
     as_of: date
     steps: list[StepResult]
+    # Child plans carrying out the covered steps, with what they had done (of the window's period) by `as_of`.
+    children: list[tuple[Any, list[Any]]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Item]:
@@ -170,4 +173,5 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
         ahead = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
         results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
                                   before[-1] if before else None, ahead[0] if ahead else None))
-    return Facts(window, as_of, results)
+    children = period_facts(plan, session, ids, None if window.kind == CUMULATIVE else window.key, as_of)
+    return Facts(window, as_of, results, children)

@@ -225,6 +225,34 @@ def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
         whole = facts.window.kind == CUMULATIVE
         one_off = is_one_off(r.step) and r.step.id not in plan.per_unit  # several owners: a row each
         out += _one_off(plan, r, numbers, whole) if one_off else _recurring(plan, r, facts.as_of, whole)
+    if facts.children:
+        out += _children(facts)
+    return out
+
+
+def _children(facts: Facts) -> list[Para]:
+    """What the plans carrying this one out had done, one line per plan (the child plans' own records)."""
+    whole = facts.window.kind == CUMULATIVE
+    label = "" if whole else facts.window.label
+    out = [Para("3. Tình hình thực hiện của các đơn vị (theo kế hoạch của từng đơn vị)", "subheading")]
+    reported = sum(bool(done) for _, done in facts.children)
+    out.append(Para(f"Đến ngày {fmt(facts.as_of)}, {reported}/{len(facts.children)} đơn vị đã thực hiện"
+                    + (f" kỳ {label}" if label else "") + ":", "lead"))
+    for kid, done in facts.children:
+        who = f"{kid.issuer} (Kế hoạch số {kid.number})" if kid.issuer else f"Kế hoạch số {kid.number}"
+        if not done:
+            out.append(Para(f"- {who}: chưa thực hiện.", "item"))
+            continue
+        if whole:
+            late = sum(d.late_days > 0 for d in done)
+            text = f"đã thực hiện {len(done)} kỳ" + (f", trong đó {late} kỳ chậm" if late else ", đúng hạn")
+        else:
+            last = max(done, key=lambda d: d.done_on)
+            text = f"đã thực hiện ngày {fmt(last.done_on)}" + (f", chậm {last.late_days} ngày" if last.late_days
+                                                              else ", đúng hạn")
+            if last.result:
+                text += f"; kết quả: {dmy(last.result)}"
+        out.append(Para(f"- {who}: {text}.", "item"))
     return out
 
 
