@@ -93,6 +93,12 @@ def exactly_one(a: str, b: str, message: str) -> dict[str, Any]:
             "dependentSchemas": {a: {"properties": {b: False}, "errorMessage": message}}}
 
 
+def mapping_or(mapping_tag: str, other_tag: str) -> Any:
+    """A discriminator for 'a value, or a mapping': the union's branch is chosen by the value's shape, so a
+    wrong value gets the error of the form it looks like (not one error per form)."""
+    return lambda value: mapping_tag if isinstance(value, (dict, BaseModel)) else other_tag
+
+
 def described(description: str, **kwargs: Any) -> Any:
     """A Field with a (Vietnamese first) description, the hover text an editor shows."""
     return Field(description=description, **kwargs)

@@ -12,14 +12,7 @@ from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError, docx, markdown
 from engine.reports.content import Draft, build
-from engine.reports.periods import (
-    Window,
-    occurrence_window,
-    parse_period,
-    report_window,
-    review_window,
-    step_period_kind,
-)
+from engine.reports.periods import Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
 from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
@@ -29,9 +22,8 @@ FORMATS = ("docx", "md")
 
 
 def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Window:
-    """The window one occurrence of a report or review step covers."""
-    if isinstance(step, Review):
-        return review_window(plan, key, due)
+    """The window one occurrence of a report or review step covers: from the occurrence itself (its key, its
+    date as the plan writes it), never from its stored dates after a move off a day off or an extension."""
     return occurrence_window(plan, step, key, due, opened)
 
 
