@@ -14,6 +14,7 @@ from engine.reports import ReportError, docx, markdown
 from engine.reports.content import Draft, build
 from engine.reports.periods import Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
+from engine.reports.stored import pending_docx
 from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
 
@@ -44,10 +45,11 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
 
 
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
-    """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
+    """The drafts the tick stores when a review or report occurrence opens, by format: the Markdown, and the
+    DOCX's content, rendered when first read (engine.reports.stored)."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
     d = draft(plan, session, step, window, today, row.due_on)
-    return {f: render(d, f, today) for f in ("md", "docx")}
+    return {"md": render(d, "md"), "docx": pending_docx(d, today)}
 
 
 def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
