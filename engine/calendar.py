@@ -244,12 +244,22 @@ def _day_text(day: int, before: bool) -> str:
 
 def describe_timing(timing: Any) -> str:
     """The timing in Vietnamese, as a table cell."""
-    text = _describe(timing)
+    return _describe(timing) + periods_left_out(timing)
+
+
+def periods_left_out(timing: Any) -> str:
+    """', trừ quý II, quý IV' or ', chỉ 6 tháng cuối năm' after a recurrence's rhythm; '' when it has neither."""
     chosen = _items(timing) if isinstance(timing, (Monthly, Quarterly, HalfYearly, Yearly, Ongoing)) else None
-    if chosen:
-        name, raw = chosen
-        text += f", {'trừ' if name == 'except' else 'chỉ'} {', '.join(_item_label(v) for v in raw)}"
-    return text
+    if not chosen:
+        return ""
+    name, raw = chosen
+    return f", {'trừ' if name == 'except' else 'chỉ'} {', '.join(_item_label(v) for v in raw)}"
+
+
+def recurrence_rule(timing: Any) -> tuple[int, int, bool]:
+    """A monthly, quarterly, half-yearly or yearly timing's (month of the period, day, whether 'before' that day)."""
+    _, _, month, day, before = _rule(timing)
+    return month, day, before
 
 
 def _describe(timing: Any) -> str:
