@@ -44,16 +44,34 @@ class Occurrence:
     nominal_due: date
     reminders: tuple[date, ...] = ()
     projected: bool = False  # dates estimated from a dependency's due date ("after" timing)
+    owner: str = ""  # the unit that owes it
+    period: str = ""  # the key without its unit: the period of a step with several owners ('2023-H1')
 
     def as_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "period": self.period,
+            "owner": self.owner,
             "opens": self.opens.isoformat(),
             "due": self.due.isoformat(),
             "nominal_due": self.nominal_due.isoformat(),
             "reminders": [d.isoformat() for d in self.reminders],
             "projected": self.projected,
         }
+
+
+UNIT_SEP = "@"
+
+
+def unit_key(period: str, unit: str) -> str:
+    """The key of one owner's occurrence of a step with several owners: '2023-H1@ubnd-nho-quan'."""
+    return f"{period}{UNIT_SEP}{unit}"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """An occurrence key as (period, unit): ('2023-H1', 'ubnd-nho-quan'), or (key, None) for a one-owner key."""
+    period, sep, unit = key.partition(UNIT_SEP)
+    return (period, unit) if sep else (key, None)
 
 
 @dataclass
@@ -293,6 +311,21 @@ def _describe(timing: Any) -> str:
     return "?"
 
 
+RECURRING = (Monthly, Quarterly, HalfYearly, Yearly, Ongoing)
+
+
+def cycle(timing: Any) -> str | None:
+    """The cycle a recurring timing repeats on (monthly, quarterly, half_yearly, yearly: its keys' period), None
+    for a one-off or on-demand one."""
+    return _rule(timing)[0] if isinstance(timing, RECURRING) else None
+
+
+def per_owner(occurrences: list[Occurrence], owners: tuple[str, ...]) -> list[Occurrence]:
+    """Each occurrence once per owner, keyed '<period>@<unit>', dates shared (they are the step's)."""
+    return [Occurrence(o.step_id, unit_key(o.key, u), o.opens, o.due, o.nominal_due, o.reminders, o.projected, u,
+                       o.key) for o in occurrences for u in owners]
+
+
 class CalendarBuilder:
     """Expands a plan's steps into occurrences and collects timing problems on the way."""
 
@@ -311,6 +344,8 @@ class CalendarBuilder:
             if step_id in by_id and step_id not in self.result:
                 index = self.plan.step_index[step_id]
                 self.result[step_id] = cal = self._expand(index, by_id[step_id])
+                if step_id in self.plan.per_unit:
+                    cal.occurrences = per_owner(cal.occurrences, self.plan.step_owners[step_id])
                 total += len(cal.occurrences)
                 if total > MAX_OCCURRENCES:
                     self._find(index, ("timing",), f"the plan has over {MAX_OCCURRENCES:,} occurrences by this step "
@@ -319,8 +354,10 @@ class CalendarBuilder:
                     break
         return self.result
 
-    def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False) -> Occurrence:
-        """Move the due date off non-working days, compute the opening and the reminder dates."""
+    def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False,
+               owner: str | None = None) -> Occurrence:
+        """Move the due date off non-working days, compute the opening and the reminder dates. The occurrence is
+        the step's first owner's unless `owner` is given (see `per_owner` for a step with several)."""
         rem = policy.reminders
         # Memoised: the recurring steps of a plan meet the same dates under the same policy again and again.
         memo_key = (nominal, opens, policy.on_non_working_day, policy.opens_before_days, id(rem))
@@ -328,7 +365,9 @@ class CalendarBuilder:
         if hit is None or hit[0] is not rem:
             hit = (rem, *self._dates_for(policy, nominal, opens))  # holding `rem` keeps its id from being reused
             self._dates[memo_key] = hit
-        return Occurrence(step.id, key, hit[1], hit[2], nominal, hit[3], projected)
+        if owner is None:
+            owner = self.plan.step_owners.get(step.id, ("",))[0]
+        return Occurrence(step.id, key, hit[1], hit[2], nominal, hit[3], projected, owner, split_key(key)[0])
 
     def _dates_for(self, policy: Policy, nominal: date, opens: date | None) -> tuple[date, date, tuple[date, ...]]:
         """(opens, due, reminders) of an occurrence due on `nominal`."""

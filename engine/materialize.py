@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, Occurrence
+from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
 from engine.models.timing import After, OnDemand
 from engine.plan import Plan
 from engine.state.models import (
@@ -106,10 +106,12 @@ def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now
             continue
         row.kind = step.kind
         occ = calendar.get((row.step_id, row.key))
+        period, unit = split_key(row.key)
+        owned = unit in plan.step_owners[step.id] if step.id in plan.per_unit else unit is None
         if isinstance(step.timing, OnDemand):
-            keep = row.key.startswith("yc-")
+            keep = row.key.startswith("yc-") and owned
         elif isinstance(step.timing, After):
-            keep = row.key == "once"
+            keep = period == "once" and owned
         else:
             keep = occ is not None
         if not keep:
@@ -185,9 +187,12 @@ def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, p
         base = max(done)
         nominal = builder.due_after(base, step.timing.after)
         occ = builder.finish(step, builder._with_open(plan.policy(step), step.timing), "once", nominal, None)
-        occ = Occurrence(occ.step_id, occ.key, max(occ.opens, base), occ.due, occ.nominal_due, occ.reminders)
-        if insert_ignore(session, OccurrenceRecord, row_values(plan, step, occ)):
-            audit(session, plan, step.id, "once", "scheduled", today, now, detail={
-                "after": pred, "after_done_on": base.isoformat(), "opens": occ.opens.isoformat(),
-                "due": occ.due.isoformat()})
+        occ = Occurrence(occ.step_id, occ.key, max(occ.opens, base), occ.due, occ.nominal_due, occ.reminders,
+                         owner=occ.owner, period=occ.period)
+        occs = per_owner([occ], plan.step_owners[step.id]) if step.id in plan.per_unit else [occ]
+        for o in occs:
+            if insert_ignore(session, OccurrenceRecord, row_values(plan, step, o)):
+                audit(session, plan, step.id, o.key, "scheduled", today, now, detail={
+                    "after": pred, "after_done_on": base.isoformat(), "opens": o.opens.isoformat(),
+                    "due": o.due.isoformat()})
 

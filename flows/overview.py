@@ -56,7 +56,7 @@ def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine
                 step = plan.step_by_id.get(r["step"])
                 if not r["days_overdue"] or step is None:
                     continue
-                name = plan.unit_name(step.owner)
+                name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
                 units.setdefault(name, UnitLate(name)).items.append(
                     (plan.meta.number, plan.short_title(step) + in_brackets(r["occurrence"]), r["days_overdue"]))
     for u in units.values():

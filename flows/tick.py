@@ -264,5 +264,5 @@ def _create_run(client: Any, *, name: str, tags: list[str], parameters: dict[str
 def run_tags(plan: Plan) -> list[str]:
     """The tags of a plan's runs, so the UI filters them by plan and by owner unit: kehoach, the plan's id, and
     'don-vi:<unit>' for each unit owning a step."""
-    owners = dict.fromkeys(s.owner for s in plan.steps)
+    owners = dict.fromkeys(u for s in plan.steps for u in plan.step_owners[s.id])
     return ["kehoach", plan.id, *(f"don-vi:{u}" for u in owners)]

@@ -71,9 +71,10 @@ def occurrence_rows(plan: Plan) -> list[dict]:
             "kind": step.kind,
             "title": step.title,
             "owner": step.owner,
+            "owners": list(plan.step_owners[step.id]),
             "timing": cal.describe,
             "on_demand": cal.on_demand,
-            "depends_on": list(step.depends_on),
+            "depends_on": [d if isinstance(d, str) else d.model_dump(exclude_defaults=True) for d in step.depends_on],
             "occurrences": [o.as_json() for o in cal.occurrences],
         })
     return out

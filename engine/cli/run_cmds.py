@@ -24,6 +24,8 @@ class Format(str, Enum):
 
 
 MAX_REQUESTER = 128
+UnitOpt = Annotated[str | None, typer.Option(
+    "--unit", help="Đơn vị chủ trì (mã đơn vị), bắt buộc khi bước có nhiều đơn vị chủ trì.")]
 
 
 @app.command()
@@ -164,6 +166,7 @@ def confirm(
     step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người xác nhận.")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     evidence: Annotated[list[str] | None, typer.Option("--evidence", help="Minh chứng: ten=giá trị (vd. document_number=12/BC-KHCN).")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Ghi chú.")] = None,
     result: Annotated[str | None, typer.Option("--result", help="Kết quả thực hiện (báo cáo trích dẫn).")] = None,
@@ -179,7 +182,7 @@ def confirm(
     items = parse_evidence(evidence or [], list(step_of(plan, step).confirmation.requires))
     with sessions(db)() as session, session.begin():
         done = do_confirm(plan, session, step, key=occurrence, by=by, at=day, now=now, evidence=items, note=note,
-                          result=result)
+                          result=result, unit=unit)
         rec = done.record
         if done.created:
             late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
@@ -198,6 +201,7 @@ def extend(
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định gia hạn.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do gia hạn (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     at: AtOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -209,7 +213,8 @@ def extend(
     new_due = day_arg(to, "--to")
     assert new_due is not None
     with sessions(db)() as session, session.begin():
-        row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now)
+        row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now,
+                        unit=unit)
         print(f"Đã gia hạn: {step} ({row.key}) đến {fmt(row.due_on)} (hạn ban đầu {fmt(row.original_due_on)}); "
               f"người quyết định: {' '.join(by.split())}.")
 
@@ -233,7 +238,11 @@ def request(
     day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
-        print(f"Đã tạo yêu cầu {step} ({row.key}), hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và thông báo.")
+        owners = plan.step_owners[step] if step in plan.per_unit else ()
+        key = row.key.partition("@")[0]
+        whom = f" cho {len(owners)} đơn vị chủ trì" if owners else ""
+        print(f"Đã tạo yêu cầu {step} ({key}){whom}, hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và "
+              "thông báo.")
 
 
 @app.command()
@@ -292,9 +301,10 @@ def simulate(
         print(json.dumps({"plan": plan.id, "version": plan.version, "from": start.isoformat(), "to": end.isoformat(),
                           "confirm": confirm_policy, "events": events}, ensure_ascii=False, indent=2))
         return
+    width = max([14, *(len(e["occurrence"] or "") for e in events)])
     for e in events:
         rec = ", ".join(e["recipients"])
-        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
+        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<{width}} {e['event']:<11} {rec}")
     err(f"{len(events)} sự kiện.")
 
 
@@ -305,6 +315,7 @@ def skip(
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định bỏ qua.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do bỏ qua (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     at: AtOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -314,5 +325,5 @@ def skip(
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():
-        row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now)
+        row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now, unit=unit)
         print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")

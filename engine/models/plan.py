@@ -6,7 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, PlanNumber, Tag, Text, UnitId, described
+from engine.models.common import (
+    GROUPS_DESCRIPTION,
+    GROUPS_EXAMPLE,
+    GroupMembers,
+    Model,
+    PlanDate,
+    PlanNumber,
+    Tag,
+    Text,
+    UnitId,
+    described,
+)
 from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import STEP_KINDS, Step
@@ -205,6 +216,8 @@ class AgencyFile(Model):
         "Các đơn vị dùng chung cho mọi kế hoạch của cơ quan: mã đơn vị -> tên, nhãn thông báo "
         "(shared units).",
         default={}, examples=[UNITS_EXAMPLE])
+    groups: dict[UnitId, GroupMembers] = described(
+        GROUPS_DESCRIPTION, default={}, examples=[GROUPS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của cơ quan (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
@@ -232,6 +245,8 @@ class PlanFile(Model):
         "Đơn vị riêng của kế hoạch: mã đơn vị -> tên, nhãn thông báo; thêm vào hoặc ghi đè tệp cơ quan "
         "(units).",
         default={}, examples=[UNITS_EXAMPLE])
+    groups: dict[UnitId, GroupMembers] = described(
+        GROUPS_DESCRIPTION + " Thêm vào hoặc ghi đè nhóm của tệp cơ quan.", default={}, examples=[GROUPS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của kế hoạch (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])

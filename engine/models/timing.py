@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
-from engine.models.common import DayMonth, Model, PlanDate, StepId, described, exactly_one, mapping_or
+from engine.models.common import DayMonth, Model, PlanDate, StepId, described, either, exactly_one
 from engine.models.help import Form, enum_help
 
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
@@ -243,7 +243,7 @@ class Monthly(_Bounded):
 
     monthly: Annotated[
         Annotated[int, Field(ge=1, le=31), Tag("@day")] | Annotated[MonthBefore, Tag("@before")],
-        Discriminator(mapping_or("@before", "@day")),
+        either((dict, Model), "@before", "@day"),
     ] = form_key(
         "monthly", extra="Hoặc {before: N}: xong trước ngày N (due the day before).", also={"before": 20})
 
@@ -307,7 +307,7 @@ class Yearly(_Bounded):
 
     yearly: Annotated[
         Annotated[DayMonth, Tag("@day")] | Annotated[YearBefore, Tag("@before")],
-        Discriminator(mapping_or("@before", "@day")),
+        either((dict, Model), "@before", "@day"),
     ] = form_key(
         "yearly", extra="Hoặc {before: dd/mm}: xong trước ngày đó (due the day before).", also={"before": "20/11"})
 

@@ -77,8 +77,8 @@ def _receivers(plan: Plan, step: Any, recipient: str | None) -> list[str]:
     parent = plan.meta.parent_plan
     if isinstance(step, Review) and parent and parent.issuer:
         out.append(f"{parent.issuer} (b/c);")
-    out += [f"{unit_name(plan, u)};" for u in step.participants if u != getattr(step, "recipient", None)]
-    out.append(f"Lưu: VT, {_kept(plan, step.owner)}.")
+    out += [f"{unit_name(plan, u)};" for u in plan.members(step.participants) if u != getattr(step, "recipient", None)]
+    out.append(f"Lưu: VT, {_kept(plan, plan.step_owners[step.id][0])}.")
     return list(dict.fromkeys(out))
 
 

@@ -223,7 +223,7 @@ def keyed_window(step: Any, key: str, kind: str) -> Window | None:
     if not isinstance(step.timing, _RECURRING) or recurrence_kind(step.timing) != kind:
         return None
     try:
-        k, year, index = parse_period(key)
+        k, year, index = parse_period(key.partition("@")[0])  # one owner's occurrence: its period
     except ReportError:
         return None
     return make_window(kind, year, index, *_cutoffs(step)) if k == kind else None
@@ -296,7 +296,9 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
 
 def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
-    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label."""
+    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of
+    one owner's occurrence ('2023-H1@ubnd-nho-quan') is labelled by its period."""
+    key = key.partition("@")[0]
     if key == "once":
         return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from engine.calendar import split_key
 from engine.dates import fmt
 from engine.models.steps import Coordinate, Disseminate, Review
 from engine.models.timing import OnDemand
@@ -99,13 +100,30 @@ def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
 
 
 def _who(plan: Plan, step: Any) -> str:
-    text = f"Đơn vị chủ trì: {unit_in_text(plan, step.owner)}"
-    helpers = [*step.participants, *(step.partners if isinstance(step, Coordinate) else [])]
+    owners = plan.step_owners[step.id]
+    text = f"Đơn vị chủ trì: {', '.join(unit_in_text(plan, u) for u in owners)}"
+    if step.id in plan.per_unit and len(owners) > 1:
+        text += " (mỗi đơn vị thực hiện riêng)"
+    helpers = plan.members([*step.participants, *(step.partners if isinstance(step, Coordinate) else [])])
     if helpers:
-        text += "; phối hợp: " + ", ".join(unit_in_text(plan, u) for u in dict.fromkeys(helpers))
+        text += "; phối hợp: " + ", ".join(unit_in_text(plan, u) for u in helpers)
     if isinstance(step, Disseminate):
-        text += "; đối tượng: " + ", ".join(unit_in_text(plan, u) for u in step.audience)
+        text += "; đối tượng: " + ", ".join(unit_in_text(plan, u) for u in plan.members(step.audience))
     return text
+
+
+def item_label(plan: Plan, key: str, with_period: bool = True) -> str:
+    """An occurrence in a table or a sentence: its period ('quý II/2023'), and the unit of one owner's occurrence
+    ('UBND huyện Nho Quan', or 'quý II/2023, UBND huyện Nho Quan' when periods differ too)."""
+    period, unit = split_key(key)
+    parts = [key_label(period) if with_period or unit is None else "", unit_name(plan, unit) if unit else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _owner_cell(plan: Plan, step: Any) -> str:
+    """The owner column of the summary: the unit, or how many units own the step."""
+    owners = plan.step_owners[step.id]
+    return unit_name(plan, owners[0]) if len(owners) == 1 else f"{len(owners)} đơn vị"
 
 
 def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) -> list[Para | Table]:
@@ -128,16 +146,18 @@ def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) ->
     return out
 
 
-def _item_row(item: Item, with_result: bool) -> tuple[str, ...]:
+def _item_row(plan: Plan, item: Item, with_result: bool, with_period: bool) -> tuple[str, ...]:
     due = fmt(item.due) + (" (gia hạn)" if item.extensions else "") + (" (dự kiến)" if item.projected else "")
-    row = (key_label(item.key), due, outcome_cell(item))
+    row = (item_label(plan, item.key, with_period), due, outcome_cell(item))
     return (*row, what_was_done(item)) if with_result else row
 
 
 def _moves(plan: Plan, items: list[Item]) -> list[Para]:
     """Why deadlines in the table are not the plan's dates: extensions, days off."""
-    out = [Para(f"Kỳ {key_label(i.key)} được {moved(plan, i)}.") for i in items if i.extensions]
-    shifted = [i for i in items if i.nominal_due is not None and not i.extensions]
+    out = [Para(f"Kỳ {item_label(plan, i.key)} được {moved(plan, i)}.") for i in items if i.extensions]
+    # The owners of one period share its dates: a period moved off a day off is said once.
+    shifted = list({split_key(i.key)[0]: i for i in items
+                    if i.nominal_due is not None and not i.extensions}.values())
     for way, earlier in (("trước", True), ("sau", False)):
         these = [i for i in shifted if (i.due < i.nominal_due) == earlier]  # type: ignore[operator]
         if len(these) == 1:
@@ -165,7 +185,12 @@ def _recurring(plan: Plan, r: StepResult, as_of: date, whole: bool) -> list[Para
     out.append(Para(f"{during}, {figures(r.items, as_of, noun='lần')}.", "lead"))
     with_result = any(what_was_done(i) for i in r.items)
     headers = ITEM_HEADERS if with_result else ITEM_HEADERS[:3]
-    out.append(Table(headers, tuple(_item_row(i, with_result) for i in r.items), nowrap=(0, 1)))
+    # A step with several owners: a row per unit under each period (who is done, who is late).
+    with_period = len({split_key(i.key)[0] for i in r.items}) > 1 or r.step.id not in plan.per_unit
+    if r.step.id in plan.per_unit:
+        headers = ("Kỳ, đơn vị" if with_period else "Đơn vị", *headers[1:])
+    rows = tuple(_item_row(plan, i, with_result, with_period) for i in r.items)
+    out.append(Table(headers, rows, nowrap=(1,) if r.step.id in plan.per_unit else (0, 1)))
     out += _moves(plan, r.items)
     if any(i.finished and not i.result for i in r.items):
         out.append(fill("nội dung, kết quả thực hiện của từng kỳ"))
@@ -181,7 +206,7 @@ def _summary(plan: Plan, facts: Facts) -> Table:
             continue
         counts = [t.due, t.done, t.on_time, t.overdue]
         total = [a + b for a, b in zip(total, counts)]
-        rows.append((str(len(rows) + 1), dmy(r.step.title), unit_name(plan, r.step.owner), *map(str, counts)))
+        rows.append((str(len(rows) + 1), dmy(r.step.title), _owner_cell(plan, r.step), *map(str, counts)))
     rows.append(("", "Tổng cộng", "", *map(str, total)))
     return Table(SUMMARY_HEADERS, tuple(rows), nowrap=(0, 3, 4, 5, 6))
 
@@ -198,7 +223,8 @@ def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
     for r in facts.steps:
         out.append(Para(f"{numbers[r.step.id]}. {dmy(r.step.title)}", "minor"))
         whole = facts.window.kind == CUMULATIVE
-        out += _one_off(plan, r, numbers, whole) if is_one_off(r.step) else _recurring(plan, r, facts.as_of, whole)
+        one_off = is_one_off(r.step) and r.step.id not in plan.per_unit  # several owners: a row each
+        out += _one_off(plan, r, numbers, whole) if one_off else _recurring(plan, r, facts.as_of, whole)
     return out
 
 
@@ -206,15 +232,15 @@ def _late_work(plan: Plan, r: StepResult) -> str:
     """A task's overdue and late occurrences in one phrase ('' when there are none)."""
     over = [i for i in r.items if i.outcome == OVERDUE]
     late = [i for i in r.items if i.outcome == LATE]
-    if is_one_off(r.step):
+    if is_one_off(r.step) and r.step.id not in plan.per_unit:
         return "".join(f"hạn {fmt(i.due)}, quá hạn {i.days} ngày, chưa hoàn thành" for i in over) + "".join(
             f"hạn {fmt(i.due)}, hoàn thành ngày {fmt(i.done_on)}, chậm {i.days} ngày" for i in late)
     parts = []
     if over:
-        parts.append("chưa hoàn thành " + ", ".join(f"{key_label(i.key)} (hạn {fmt(i.due)}, quá hạn {i.days} ngày)"
-                                                   for i in over))
+        parts.append("chưa hoàn thành " + ", ".join(f"{item_label(plan, i.key)} (hạn {fmt(i.due)}, quá hạn "
+                                                   f"{i.days} ngày)" for i in over))
     if late:
-        parts.append("hoàn thành chậm " + ", ".join(f"{key_label(i.key)} ({i.days} ngày)" for i in late))
+        parts.append("hoàn thành chậm " + ", ".join(f"{item_label(plan, i.key)} ({i.days} ngày)" for i in late))
     return "; ".join(parts)
 
 

@@ -41,6 +41,19 @@ defaults:
 steps:
 """
 
+# A provincial regime: three districts (a group) reporting to a department, leadership above.
+REGIME_UNITS = """\
+units:
+  nho-quan: {name: UBND huyện Nho Quan, notify: [nho-quan]}
+  gia-vien: {name: UBND huyện Gia Viễn, notify: [gia-vien]}
+  hoa-lu: {name: UBND huyện Hoa Lư, notify: [hoa-lu]}
+  so: {name: Sở Lao động - Thương binh và Xã hội, notify: [so]}
+  ld: {name: Lãnh đạo UBND tỉnh, notify: [lanh-dao]}
+  bo: {name: Bộ Lao động - Thương binh và Xã hội, external: true}
+groups:
+  cac-huyen: [nho-quan, gia-vien, hoa-lu]
+"""
+
 # A: a window in February; B: monthly on the 25th, after A; C: on demand; D: 5 days after A is done.
 STEPS = """\
   - id: a
