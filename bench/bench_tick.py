@@ -129,7 +129,7 @@ def generate(n: int, seed: int = 28) -> str:
         out.append(f"    timing: {{{timing}}}")
         out.append({"disseminate": f"    audience: [{UNITS[(i + 2) % 4]}]", "coordinate": "    partners: [so-noi-vu]",
                     "review": f"    level: {'interim' if i % 20 < 10 else 'final'}",
-                    "report": "    recipient: so-noi-vu"}[kind])
+                    "report": "    recipient: so-noi-vu\n    period: plan"}[kind])  # the plan so far, to its cut-off
         if i % 3 == 0:
             out.append("    confirmation: {requires: [document_number]}")
     return "\n".join(out) + "\n"

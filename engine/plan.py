@@ -24,6 +24,7 @@ from engine.models.plan import Issuer, PlanMeta, Unit
 from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
 from engine.models.steps import Coordinate, Disseminate, Report, waits_for
 from engine.models.timing import After
+from engine.reports.periods import window_findings
 from engine.validation import (
     CONTROL_ESCAPE,
     MERGE_KEY,
@@ -504,7 +505,7 @@ class PlanLoader:
         if not findings and meta is not None and parts.policy_ok and inc.complete:
             builder = CalendarBuilder(plan)
             plan.calendar = builder.build(plan.order)
-            findings += builder.findings
+            findings += builder.findings + window_findings(plan)
         for raw_loc, msg in findings:
             loc = parts.renumber(raw_loc)
             problems.append(source.problem(loc, render_path(source.data, loc), msg))

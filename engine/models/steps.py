@@ -12,6 +12,7 @@ from engine.models.common import (
     NonWorkingDayPolicy,
     OWNER_DESCRIPTION,
     Owner,
+    PlanDate,
     ShortText,
     StepId,
     Text,
@@ -188,7 +189,29 @@ class Coordinate(StepBase):
 
 
 ReviewLevel = Literal["interim", "final"]
-ReportPeriod = Literal["year", "half_year", "quarter", "month"]
+ReportPeriod = Literal["year", "half_year", "quarter", "month", "plan"]
+PERIOD_KINDS = ("year", "half_year", "quarter", "month")
+"""The periods whose windows follow Decree 09/2019's cut-off (the others are the plan, or a span)."""
+
+
+class Span(Model):
+    """A span of time a report or review covers, written out."""
+
+    from_: PlanDate = Field(alias="from", description="Từ ngày (first day covered), dd/mm/yyyy.",
+                            examples=["01/01/2021"])
+    to: PlanDate = described("Đến ngày (last day covered), dd/mm/yyyy; không sau hạn của bước.",
+                             examples=["30/06/2023"])
+
+
+_PERIOD_HELP = enum_help(ReportPeriod.__args__, {  # type: ignore[attr-defined]
+    "year": "năm (yearly)", "half_year": "6 tháng (half-yearly)", "quarter": "quý (quarterly)",
+    "month": "tháng (monthly)", "plan": "cả thời gian kế hoạch đến ngày chốt số liệu (the whole plan so far)"})
+PeriodSpec = Annotated[
+    Annotated[Annotated[ReportPeriod, Field(json_schema_extra=_PERIOD_HELP)], UnionTag("@named")]
+    | Annotated[Span, UnionTag("@span")],
+    either((dict, Span), "@span", "@named"),
+]
+PERIOD_EXAMPLES = ["year", "plan", {"from": "01/01/2021", "to": "30/06/2023"}]
 
 
 class Review(StepBase):
@@ -205,6 +228,11 @@ class Review(StepBase):
     covers: list[StepId] = described(
         "Các bước được đánh giá: danh sách mã bước (steps reviewed); không ghi: mọi bước không phải sơ kết "
         "hay báo cáo.", default=[], examples=[["quan-triet", "phoi-hop-mttq"]])
+    period: PeriodSpec | None = described(
+        "Khoảng thời gian được đánh giá (what the review looks back on): year, half_year, quarter, month (kỳ "
+        "của lần đánh giá, như sơ kết hằng năm đánh giá năm đó), plan (từ đầu kế hoạch đến hạn của lần đánh "
+        "giá) hoặc {from: dd/mm/yyyy, to: dd/mm/yyyy}; không ghi: bước lặp theo kỳ lặp, bước một lần: plan.",
+        default=None, examples=PERIOD_EXAMPLES)
 
 
 class Report(StepBase):
@@ -214,18 +242,19 @@ class Report(StepBase):
 
     kind: Literal["report"] = _kind_field("report")
     recipient: UnitId = described("Nơi nhận báo cáo: mã đơn vị (recipient unit).", examples=["so-noi-vu"])
-    period: ReportPeriod | None = described(
-        "Kỳ báo cáo (reporting period); không ghi: theo lịch lặp của bước.", default=None, examples=["year"],
-        json_schema_extra=enum_help(ReportPeriod.__args__,  # type: ignore[attr-defined]
-                                    {"year": "năm (yearly)", "half_year": "6 tháng (half-yearly)",
-                                     "quarter": "quý (quarterly)", "month": "tháng (monthly)"}))
+    period: PeriodSpec | None = described(
+        "Kỳ báo cáo (reporting period): year, half_year, quarter, month (số liệu theo kỳ, chốt theo Nghị định "
+        "09/2019/NĐ-CP), plan (từ đầu kế hoạch đến ngày chốt số liệu trước hạn, như báo cáo sơ kết giữa kỳ, "
+        "tổng kết giai đoạn) hoặc {from: dd/mm/yyyy, to: dd/mm/yyyy}; không ghi: bước lặp theo kỳ lặp, bước "
+        "một lần: plan.", default=None, examples=PERIOD_EXAMPLES)
     cutoff_day: int = described(
-        "Ngày chốt số liệu trong tháng cuối kỳ, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP): 14 - kỳ "
-        "năm từ 15/12 năm trước đến 14/12.",
-        default=14, ge=1, le=31, examples=[15])
+        "Ngày chốt số liệu, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP), trong tháng chốt ('cutoff_month'): "
+        "14 - kỳ năm từ 15/12 năm trước đến 14/12; ngày quá cuối tháng là ngày cuối tháng. Phải trước hạn báo "
+        "cáo của kỳ.", default=14, ge=1, le=31, examples=[15])
     cutoff_month: int | None = described(
-        "Tháng chốt số liệu của kỳ năm, 1-12 (month the yearly window ends in); không ghi: 12.", default=None,
-        ge=1, le=12, examples=[10])
+        "Tháng chốt số liệu, tính trong kỳ (month of the period the window ends in): 1-12 với kỳ năm, 1-6 với "
+        "kỳ 6 tháng, 1-3 với kỳ quý; không ghi: tháng cuối kỳ. Ví dụ báo cáo quý lấy số liệu đến hết tháng thứ "
+        "hai: cutoff_month: 2, cutoff_day: 31.", default=None, ge=1, le=12, examples=[10])
     covers: list[StepId] = described(
         "Các bước được báo cáo: danh sách mã bước (steps reported on); không ghi: mọi bước khác.", default=[],
         examples=[["quan-triet", "phoi-hop-mttq"]])

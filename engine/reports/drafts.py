@@ -12,15 +12,9 @@ from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError, docx, markdown
 from engine.reports.content import Draft, build
-from engine.reports.periods import (
-    Window,
-    occurrence_window,
-    parse_period,
-    report_window,
-    review_window,
-    step_period_kind,
-)
+from engine.reports.periods import Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
+from engine.reports.stored import pending_docx
 from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
 
@@ -29,9 +23,8 @@ FORMATS = ("docx", "md")
 
 
 def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Window:
-    """The window one occurrence of a report or review step covers."""
-    if isinstance(step, Review):
-        return review_window(plan, key, due)
+    """The window one occurrence of a report or review step covers: from the occurrence itself (its key, its
+    date as the plan writes it), never from its stored dates after a move off a day off or an extension."""
     return occurrence_window(plan, step, key, due, opened)
 
 
@@ -53,10 +46,11 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
 
 
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
-    """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
+    """The drafts the tick stores when a review or report occurrence opens, by format: the Markdown, and the
+    DOCX's content, rendered when first read (engine.reports.stored)."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
     d = draft(plan, session, step, window, today, row.due_on, row.key.partition("@")[2] or None)
-    return {f: render(d, f, today) for f in ("md", "docx")}
+    return {"md": render(d, "md"), "docx": pending_docx(d, today)}
 
 
 def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:

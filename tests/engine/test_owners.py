@@ -36,6 +36,7 @@ DISTRICTS = """\
     title: Báo cáo giảm nghèo của huyện
     owner: cac-huyen
     recipient: so
+    cutoff_day: 10  # data cut off before the report is due on the 12th
     timing: {half_yearly: {month: 6, day: 12}}
 """
 COMPILE = """\

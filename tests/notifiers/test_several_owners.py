@@ -37,6 +37,7 @@ steps:
     short_title: Báo cáo giảm nghèo của huyện
     owner: cac-huyen
     recipient: so
+    cutoff_day: 10  # data cut off before the report is due on the 12th
     timing: {half_yearly: {month: 6, day: 12}}
   - id: tin-nhanh
     kind: report
