@@ -262,15 +262,17 @@ def simulate(
 ) -> None:
     """Mô phỏng từng ngày của một khoảng thời gian (không cần Prefect server) và in dòng thời gian sự kiện.
 
-    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả.
+    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả. PLAN là một thư mục: mô
+    phỏng cùng lúc mọi kế hoạch trong đó, chung một kho (kế hoạch cấp trên và các kế hoạch cấp dưới).
     """
     from sqlalchemy import func, select
 
     from engine.people import step_of
-    from engine.simulate import ConfirmPolicy, simulate as run_sim, timeline
+    from engine.plan import PlanLoader, plan_paths
+    from engine.simulate import ConfirmPolicy, simulate_plans, timeline
     from engine.state.models import EventRecord
 
-    plan = load(plan_path)
+    plans = PlanLoader().load_all(plan_paths([plan_path])) if plan_path.is_dir() else [load(plan_path)]
     start, end = day_arg(from_, "--from"), day_arg(to, "--to")
     assert start is not None and end is not None
     if end < start:
@@ -281,35 +283,43 @@ def simulate(
         step_id, sep, when = item.partition("@")
         if not sep:
             raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
-        step_of(plan, step_id.strip())
+        if len(plans) > 1:
+            raise StateError(f"--request '{item}': requests are simulated for one plan at a time (give its file)")
+        step_of(plans[0], step_id.strip())
         day = day_arg(when, "--request")
         if day is None or not start <= day <= end:  # it would never be simulated: say so rather than ignore it
             raise StateError(f"--request '{item}': {fmt(day) if day else when} is outside the simulated days "
                              f"{fmt(start)} - {fmt(end)}")
         requests.setdefault(day, []).append(step_id.strip())
     if db:
-        factory = sessions(db, plans=[plan])
+        factory = sessions(db, plans=plans)
     else:
         from engine.state.db import scratch_store, session_factory
 
         factory = session_factory(scratch_store())
     with factory() as session:
-        if session.scalar(select(func.count()).select_from(EventRecord).where(
-                EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
-            raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
-                             "simulate into an empty --db or start after them")
-    run_sim(plan, factory, start, end, policy, requests=requests)
+        for plan in plans:
+            if session.scalar(select(func.count()).select_from(EventRecord).where(
+                    EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
+                raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
+                                 "simulate into an empty --db or start after them")
+    simulate_plans(plans, factory, start, end, policy, requests={plans[0].id: requests})
     with factory() as session:
-        events = timeline(plan, session, start, end)
+        lives = [(plan, timeline(plan, session, start, end)) for plan in plans]
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "version": plan.version, "from": start.isoformat(), "to": end.isoformat(),
-                          "confirm": confirm_policy, "events": events}, ensure_ascii=False, indent=2))
+        shown = [{"plan": plan.id, "version": plan.version, "events": events} for plan, events in lives]
+        head = {"from": start.isoformat(), "to": end.isoformat(), "confirm": confirm_policy}
+        print(json.dumps({**shown[0], **head} if len(plans) == 1 and not plan_path.is_dir() else
+                         {**head, "plans": shown}, ensure_ascii=False, indent=2))
         return
-    width = max([14, *(len(e["occurrence"] or "") for e in events)])
-    for e in events:
-        rec = ", ".join(e["recipients"])
-        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<{width}} {e['event']:<11} {rec}")
-    err(f"{len(events)} sự kiện.")
+    for plan, events in lives:
+        if len(lives) > 1:
+            print(f"Kế hoạch số {plan.meta.number} ({plan.id}):")
+        width = max([14, *(len(e["occurrence"] or "") for e in events)])
+        for e in events:
+            rec = ", ".join(e["recipients"])
+            print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<{width}} {e['event']:<11} {rec}")
+    err(f"{sum(len(events) for _, events in lives)} sự kiện.")
 
 
 @app.command()

@@ -9,13 +9,16 @@ from datetime import date
 
 from sqlalchemy import select
 
+import pytest
+
 from engine.people import confirm
-from engine.plan import load_plan
+from engine.plan import PlanLoader, load_plan, plan_paths
+from engine.simulate import ConfirmPolicy, simulate_plans
 from engine.reports.drafts import draft_documents
-from engine.state.models import DONE, OPEN, ConfirmationRecord, OccurrenceRecord, PlanRecord
+from engine.state.models import DONE, OPEN, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from engine.tick import tick
-from tests.conftest import run_cli
-from tests.engine.state_helpers import at, no_documents, row
+from tests.conftest import ROOT, run_cli
+from tests.engine.state_helpers import at, no_documents, row, sessions_for
 
 PARENT = """\
 plan:
@@ -213,3 +216,67 @@ class TestChecks:
     def test_a_family_that_holds_together_is_valid(self, tmp_path, capsys):
         folder, *_ = family(tmp_path)
         assert run_cli(capsys, "validate", folder)[0] == 0
+
+
+class TestShippedFamily:
+    """plan_definitions/ninh-binh: the province's reporting regime and the three district plans carrying it out,
+    simulated together for 2025 with every unit reporting on time."""
+
+    FOLDER = ROOT / "plan_definitions" / "ninh-binh"
+    PROVINCE = "kh-35-ubnd-ninh-binh-2025"
+
+    @pytest.fixture(scope="class")
+    def lived(self, tmp_path_factory):
+        db = f"sqlite:///{tmp_path_factory.mktemp('ninh-binh') / 'state.db'}"
+        plans = {p.id: p for p in PlanLoader().load_all(plan_paths([self.FOLDER]))}
+        sessions = sessions_for(db)
+        simulate_plans(list(plans.values()), sessions, date(2025, 1, 10), date(2025, 12, 31), ConfirmPolicy("on-time"),
+                       confirmer="Cán bộ mô phỏng", documents=no_documents)
+        return plans, sessions, db
+
+    def test_every_district_report_in_the_provinces_plan_is_done_by_the_districts_own_plans(self, lived):
+        plans, sessions, _ = lived
+        with sessions() as s:
+            rows = s.execute(select(OccurrenceRecord.step_id, OccurrenceRecord.key, OccurrenceRecord.status,
+                                    ConfirmationRecord.source)
+                             .join(ConfirmationRecord, ConfirmationRecord.occurrence_id == OccurrenceRecord.id,
+                                   isouter=True)
+                             .where(OccurrenceRecord.plan_id == self.PROVINCE,
+                                    OccurrenceRecord.step_id.like("bao-cao-%-huyen"))).all()
+        periods = {(step, key.partition("@")[0]) for step, key, _, _ in rows}
+        # monthly except Mar/Jun/Sep/Dec from February, Q1 and Q3, H1, the year: 8 + 2 + 1 + 1 periods
+        assert len(periods) == 12 and len(rows) == 36
+        assert {(status, source) for _, _, status, source in rows} == {(DONE, "child-plan")}
+
+    def test_the_province_compiles_each_period_after_the_districts(self, lived):
+        plans, sessions, _ = lived
+        with sessions() as s:
+            compiled = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == self.PROVINCE,
+                                                                OccurrenceRecord.step_id.like("tong-hop-%"))).all()
+            waited = s.scalars(select(EventRecord).where(EventRecord.plan_id == self.PROVINCE,
+                                                         EventRecord.step_id.like("tong-hop-%"),
+                                                         EventRecord.event == "opened")).all()
+        assert len(compiled) == 12 and all(r.status == DONE and r.late_days == 0 for r in compiled)
+        # every compilation opened with all three districts in: none had to open anyway
+        assert len(waited) == 12 and not any(e.detail.get("missing") for e in waited)
+
+    def test_the_provinces_report_says_every_district_reported(self, lived):
+        plans, sessions, _ = lived
+        province = plans[self.PROVINCE]
+        with sessions() as s:
+            rec = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == self.PROVINCE,
+                                                           OccurrenceRecord.step_id == "tong-hop-quy",
+                                                           OccurrenceRecord.key == "2025-Q3")).one()
+            text = draft_documents(province, s, province.step_by_id["tong-hop-quy"], rec,
+                                   date(2025, 9, 19))["md"].decode()
+        assert "3/3 đơn vị đã thực hiện kỳ quý III/2025" in text
+        for district in ("huyện Nho Quan", "huyện Gia Viễn", "thành phố Hoa Lư"):
+            assert f"Ủy ban nhân dân {district}" in text
+
+    def test_status_of_the_province_shows_its_three_districts_on_track(self, lived, capsys):
+        _, _, db = lived
+        code, out, _ = run_cli(capsys, "status", self.FOLDER / "kh-35-ubnd-tinh-ninh-binh-2025.yaml", "--db", db,
+                               "--at", "31/12/2025", "-f", "json")
+        kids = json.loads(out)["children"]
+        assert code == 0 and len(kids) == 3
+        assert all(k["counts"]["overdue"] == 0 and k["counts"]["done"] == k["counts"]["due"] > 0 for k in kids)
