@@ -119,8 +119,9 @@ def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     out.add_column("Đã thực hiện (kỳ)", min_width=12)
     for st in standings:
         c = st.counts
-        done = ", ".join(dict.fromkeys(key_label(d.period) or "lần duy nhất" for d in
-                                       sorted(st.done, key=lambda d: d.done_on)))
+        # one period a line: a period's name is never split ("quý I/2025")
+        done = "\n".join(dict.fromkeys(key_label(d.period) or "lần duy nhất" for d in
+                                        sorted(st.done, key=lambda d: d.done_on)))
         out.add_row(st.child.number, st.child.issuer, f"{c.done}/{c.due}" if c else "?",
                     str(c.overdue) if c else "?", st.problem or done or "-")
     return out

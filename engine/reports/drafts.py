@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import accepted, did_you_mean
+from engine.family import period_facts
 from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError, docx, markdown
 from engine.reports.content import Draft, build
-from engine.reports.periods import Window, occurrence_window, parse_period, report_window, step_period_kind
+from engine.reports.periods import CUMULATIVE, Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
 from engine.reports.stored import pending_docx
 from engine.state.models import OccurrenceRecord
@@ -33,6 +34,8 @@ def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, 
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
     deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
     facts = collect(plan, session, step, window, min(window.end, today))
+    facts.children = period_facts(plan, session, covered_steps(plan, step),
+                                  None if window.kind == CUMULATIVE else window.key, today)
     return build(plan, step, facts, today, due, unit)
 
 

@@ -10,11 +10,10 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import Occurrence
-from engine.family import period_facts
 from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError
-from engine.reports.periods import CUMULATIVE, Window
+from engine.reports.periods import Window
 from engine.state.models import CANCELLED, SKIPPED, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
@@ -74,7 +73,8 @@ class Facts:
     window: Window
     as_of: date
     steps: list[StepResult]
-    # Child plans carrying out the covered steps, with what they had done (of the window's period) by `as_of`.
+    # Child plans carrying out the covered steps, with what they had done of the window's period by the day the
+    # draft is made (engine.reports.drafts.draft): a unit reports after the data cut-off, with data up to it.
     children: list[tuple[Any, list[Any]]] = field(default_factory=list)
 
     @property
@@ -224,5 +224,4 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
         ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
         results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
                                   before[-1] if before else None, ahead_items[0] if ahead_items else None))
-    children = period_facts(plan, session, ids, None if window.kind == CUMULATIVE else window.key, as_of)
-    return Facts(window, as_of, results, children)
+    return Facts(window, as_of, results)

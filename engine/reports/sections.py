@@ -236,7 +236,7 @@ def _children(facts: Facts) -> list[Para]:
     label = "" if whole else facts.window.label
     out = [Para("3. Tình hình thực hiện của các đơn vị (theo kế hoạch của từng đơn vị)", "subheading")]
     reported = sum(bool(done) for _, done in facts.children)
-    out.append(Para(f"Đến ngày {fmt(facts.as_of)}, {reported}/{len(facts.children)} đơn vị đã thực hiện"
+    out.append(Para(f"Đến nay, {reported}/{len(facts.children)} đơn vị đã thực hiện"
                     + (f" kỳ {label}" if label else "") + ":", "lead"))
     for kid, done in facts.children:
         who = f"{kid.issuer} (Kế hoạch số {kid.number})" if kid.issuer else f"Kế hoạch số {kid.number}"

@@ -42,7 +42,7 @@ steps:
     title: Các huyện báo cáo 6 tháng
     owner: cac-huyen
     recipient: so-noi-vu
-    timing: {half_yearly: {month: 6, day: 10}}
+    timing: {half_yearly: {month: 6, day: 16}}
   - id: tong-hop
     kind: report
     title: Tổng hợp báo cáo 6 tháng của tỉnh
@@ -74,7 +74,8 @@ steps:
     owner: vp
     recipient: tinh
     carries_out: {step}
-    timing: {{half_yearly: {{month: 6, day: 8}}}}
+    cutoff_day: 10
+    timing: {{half_yearly: {{month: 6, day: 12}}}}
 """
 
 
@@ -177,15 +178,15 @@ class TestReport:
         _, tinh, huyen_a, huyen_b = family(tmp_path)
         for p in (tinh, huyen_a, huyen_b):
             tick(p, sessions, at(date(2024, 6, 1)), documents=no_documents)
-        sign(huyen_a, sessions, "bao-cao", date(2024, 6, 9), "2024-H1", result="Đã tổ chức 12 hội nghị")
-        tick(tinh, sessions, at(date(2024, 6, 12)), documents=no_documents)
+        sign(huyen_a, sessions, "bao-cao", date(2024, 6, 13), "2024-H1", result="Đã tổ chức 12 hội nghị")
+        tick(tinh, sessions, at(date(2024, 6, 14)), documents=no_documents)
         with sessions() as s:
             rec = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == tinh.id,
                                                            OccurrenceRecord.step_id == "tong-hop")).one()
-            text = draft_documents(tinh, s, tinh.step_by_id["tong-hop"], rec, date(2024, 6, 12))["md"].decode()
+            text = draft_documents(tinh, s, tinh.step_by_id["tong-hop"], rec, date(2024, 6, 14))["md"].decode()
         assert "3. Tình hình thực hiện của các đơn vị" in text
         assert "1/2 đơn vị đã thực hiện kỳ 6 tháng đầu năm 2024" in text
-        assert ("Ủy ban nhân dân huyện A (Kế hoạch số 11/KH-UBND): đã thực hiện ngày 09/06/2024, chậm 1 ngày; "
+        assert ("Ủy ban nhân dân huyện A (Kế hoạch số 11/KH-UBND): đã thực hiện ngày 13/06/2024, chậm 1 ngày; "
                 "kết quả: Đã tổ chức 12 hội nghị.") in text
         assert "Ủy ban nhân dân huyện B (Kế hoạch số 12/KH-UBND): chưa thực hiện." in text
 
@@ -244,8 +245,8 @@ class TestShippedFamily:
                              .where(OccurrenceRecord.plan_id == self.PROVINCE,
                                     OccurrenceRecord.step_id.like("bao-cao-%-huyen"))).all()
         periods = {(step, key.partition("@")[0]) for step, key, _, _ in rows}
-        # monthly except Mar/Jun/Sep/Dec from February, Q1 and Q3, H1, the year: 8 + 2 + 1 + 1 periods
-        assert len(periods) == 12 and len(rows) == 36
+        # monthly from February except Mar/Jun/Sep/Dec, Q1 and Q3, H1, the year: 7 + 2 + 1 + 1 periods, 3 districts
+        assert len(periods) == 11 and len(rows) == 33
         assert {(status, source) for _, _, status, source in rows} == {(DONE, "child-plan")}
 
     def test_the_province_compiles_each_period_after_the_districts(self, lived):
@@ -256,9 +257,16 @@ class TestShippedFamily:
             waited = s.scalars(select(EventRecord).where(EventRecord.plan_id == self.PROVINCE,
                                                          EventRecord.step_id.like("tong-hop-%"),
                                                          EventRecord.event == "opened")).all()
-        assert len(compiled) == 12 and all(r.status == DONE and r.late_days == 0 for r in compiled)
-        # every compilation opened with all three districts in: none had to open anyway
-        assert len(waited) == 12 and not any(e.detail.get("missing") for e in waited)
+            due = {(r.step_id, r.key): r.due_on for r in s.scalars(select(OccurrenceRecord).where(
+                OccurrenceRecord.plan_id == self.PROVINCE, OccurrenceRecord.step_id.like("bao-cao-%-huyen")))}
+        assert len(compiled) == 11 and all(r.status == DONE and r.late_days == 0 for r in compiled)
+        # A compilation opens once every district has reported, or on its own opening day naming who is missing:
+        # with everyone on time, that happens only when it opens before the districts' deadline (20/04/2025 is a
+        # Sunday: the compilation is due on Friday 18th and opens on the 15th, the districts' reports on the 16th).
+        assert len(waited) == 11
+        early = [(e.on_date, step, f"{e.occurrence_key}@{unit}") for e in waited
+                 for step, units in (e.detail.get("missing") or {}).items() for unit in units]
+        assert early and all(day < due[(step, key)] for day, step, key in early)
 
     def test_the_provinces_report_says_every_district_reported(self, lived):
         plans, sessions, _ = lived
@@ -269,7 +277,7 @@ class TestShippedFamily:
                                                            OccurrenceRecord.key == "2025-Q3")).one()
             text = draft_documents(province, s, province.step_by_id["tong-hop-quy"], rec,
                                    date(2025, 9, 19))["md"].decode()
-        assert "3/3 đơn vị đã thực hiện kỳ quý III/2025" in text
+        assert "3/3 đơn vị đã thực hiện kỳ quý III năm 2025" in text
         for district in ("huyện Nho Quan", "huyện Gia Viễn", "thành phố Hoa Lư"):
             assert f"Ủy ban nhân dân {district}" in text
 

@@ -26,7 +26,7 @@ def _timing_classes() -> set[type]:
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
     loader = PlanLoader()
-    return {p.name: loader.load(p) for p in plan_paths([PLANS])}
+    return {p.name: loader.load(p) for p in plan_paths([PLANS, PLANS / "ninh-binh"])}
 
 
 @pytest.fixture(scope="module")
