@@ -237,7 +237,7 @@ class TestWhileTyping:
         "a missing required key": ("    owner: van-phong\n    participants: [cac-phong-don-vi]\n    audience",
                                    "    participants: [cac-phong-don-vi]\n    audience"),
         "a unit id that is not an id": ("  cong-thong-tin-tinh:", "  Cong Thong Tin:"),
-        "29/02 every year": ('yearly: "31/10"', 'yearly: "29/02"'),
+        "29/02 every year": ('yearly: {before: "01/11"}', 'yearly: {before: "29/02"}'),
     }
 
     @pytest.fixture(scope="class")
