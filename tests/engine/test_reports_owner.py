@@ -52,6 +52,8 @@ steps:
     title: Sở Tư pháp báo cáo kết quả cải cách hành chính năm 2024
     owner: so-tu-phap
     recipient: so-noi-vu
+    cutoff_month: 11
+    cutoff_day: 10
     timing: {yearly: "15/11"}
   - id: so-ket-stp
     kind: review
@@ -64,6 +66,8 @@ steps:
     title: Báo cáo kết quả cải cách hành chính của tỉnh năm 2024
     owner: van-phong
     recipient: so-noi-vu
+    cutoff_month: 11
+    cutoff_day: 14
     timing: {yearly: "01/12"}
 """
 DAY = date(2024, 11, 20)
