@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_tick import OUT_DIR, SEED, SEED_SPAN, machine, run_simulation, stub_documents, timed  # noqa: E402
 from bench.report import write_section  # noqa: E402
-from engine.plan import Plan, load_plan  # noqa: E402
+from engine.language.plan import Plan, load_plan  # noqa: E402
 
 SECTION = "## Drafts in a reporting regime"
 UNITS = ("so-tu-phap", "so-noi-vu", "so-tai-chinh", "so-xay-dung")

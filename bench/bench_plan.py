@@ -31,15 +31,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
-from engine.calendar import CalendarBuilder  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from engine.errors import PlanError  # noqa: E402
-from engine.graph import check_graph  # noqa: E402
-from engine.loading import read_source  # noqa: E402
-from engine.models import PlanFile  # noqa: E402
-from engine.plan import PlanLoader  # noqa: E402
+from engine.language.calendar import CalendarBuilder  # noqa: E402
+from engine.language.graph import check_graph  # noqa: E402
+from engine.language.loading import read_source  # noqa: E402
+from engine.language.models import PlanFile  # noqa: E402
+from engine.language.plan import PlanLoader  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
 REPORT = ROOT / "docs" / "benchmarks.md"

@@ -49,7 +49,7 @@ use_embedded_defaults()  # as `kehoach run`: quiet logs, a patient first start
 
 from prefect import flow, task  # noqa: E402
 
-from engine.plan import PlanLoader, load_plan  # noqa: E402
+from engine.language.plan import PlanLoader, load_plan  # noqa: E402
 from engine.state.db import ENV_URL, open_store  # noqa: E402
 from flows import tick as tick_module  # noqa: E402
 from flows.artifacts import PUBLISHER  # noqa: E402

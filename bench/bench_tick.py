@@ -41,14 +41,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from engine.plan import Plan, load_plan  # noqa: E402
-from engine.simulate import ConfirmPolicy, simulate  # noqa: E402
+from bench.report import write_section  # noqa: E402
+from engine.language.plan import Plan, load_plan  # noqa: E402
+from engine.runtime.simulate import ConfirmPolicy, simulate  # noqa: E402
+from engine.runtime.tick import tick  # noqa: E402
 from engine.state.db import close_store, open_store, scratch_store, session_factory  # noqa: E402
 from engine.state.models import DONE, DocumentRecord, EventRecord, OccurrenceRecord, OutboxRecord  # noqa: E402
-from engine.tick import tick  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -182,7 +182,7 @@ def regime_plan(units: int) -> Path:
 
 def measure_regime(units: int, repeat: int, simulate_life: bool) -> dict[str, Any]:
     """Load and validate (the calendar included) a regime plan; simulate its life with stand-in drafts."""
-    from engine.plan import PlanLoader
+    from engine.language.plan import PlanLoader
 
     path = regime_plan(units)
     wall, cpu, plan = timed(lambda: PlanLoader().load(path), repeat)
@@ -237,8 +237,8 @@ def measure_seed(repeat: int) -> dict[str, Any]:
 BEFORE_SCRIPT = """
 import json, statistics, sys, time
 from datetime import date
-from engine.plan import load_plan
-from engine.simulate import ConfirmPolicy, simulate
+from engine.language.plan import load_plan
+from engine.runtime.simulate import ConfirmPolicy, simulate
 from engine.state.db import open_store, session_factory
 plan = load_plan("plan_definitions/kh-28-khcn-2022.yaml")
 walls, cpus = [], []
@@ -295,14 +295,14 @@ def add_finished(sessions: Callable[[], Any], plan: Plan, extra: int, start: int
 
 
 def _at(plan: Plan, day: date) -> Any:
-    from engine.simulate import tick_time
+    from engine.runtime.simulate import tick_time
 
     return tick_time(plan, day)
 
 
 def idle_day(plan: Plan, sessions: Callable[[], Any], after: date) -> date:
     """The first day after `after` on which the plan has nothing due (no opening, no row's next check)."""
-    from engine.simulate import _next_day
+    from engine.runtime.simulate import _next_day
 
     day = after
     while True:

@@ -29,6 +29,11 @@ class KehoachError(Exception):
     """Base of every error the engine raises on purpose (user errors, not bugs)."""
 
 
+class ReportError(KehoachError, ValueError):
+    """Raised when a report or calendar cannot be drafted or written: an unknown period or step, a plan with no
+    report step, a store with no records of the plan, an output path that cannot be written."""
+
+
 class PlanError(KehoachError):
     """Raised when one or more plan files are invalid; carries every problem found."""
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.dates import fmt, parse_date
 from engine.errors import KehoachError, PlanError
-from engine.people import MAX_TEXT, occurrence_key
-from engine.plan import Plan, PlanLoader
+from engine.language.dates import fmt, parse_date
+from engine.language.plan import Plan, PlanLoader
+from engine.runtime.people import MAX_TEXT, occurrence_key
 from engine.state.models import OccurrenceRecord
 from flows.forms import ONLY_ONE, ONLY_ONE_KEY, occurrence_label, unit_choices
 

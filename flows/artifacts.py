@@ -14,10 +14,10 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from engine.dates import fmt
-from engine.plan import Plan
+from engine.language.dates import fmt
+from engine.language.plan import Plan
+from engine.runtime.status import Counts, counts
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
-from engine.status import Counts, counts
 
 log = logging.getLogger("kehoach.artifacts")
 UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in the CLI
@@ -25,7 +25,7 @@ UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in 
 
 @dataclass
 class Standing:
-    """A plan on one day: its counts (engine.status, the one definition) and the rows the artifacts list."""
+    """A plan on one day: its counts (engine.runtime.status, the one definition) and the rows the artifacts list."""
 
     plan_id: str
     day: date
@@ -98,7 +98,7 @@ def progress_description(plan: Plan, s: Standing) -> str:
 def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:
     """Rows of the table artifact, in the order a manager scans them: deadline, days overdue, status and owner
     first, then the work (its short title and period); most overdue first."""
-    from engine.reports.periods import in_brackets
+    from engine.language.periods import in_brackets
 
     out = []
     for r in sorted(s.open_rows, key=lambda r: (-r["days_overdue"], r["due"], r["step"])):
@@ -120,7 +120,7 @@ def upcoming_markdown(plan: Plan, s: Standing) -> str:
     if not s.upcoming:
         lines.append("Không còn hạn nào sắp tới trong kế hoạch.")
         return "\n".join(lines) + "\n"
-    from engine.reports.periods import in_brackets
+    from engine.language.periods import in_brackets
 
     lines += ["| Hạn | Còn (ngày) | Chủ trì | Việc |", "|---|---:|---|---|"]
     for r in s.upcoming:

@@ -1,6 +1,6 @@
 """Confirmations from the Prefect UI: the flow behind each step's confirmation form (see flows.forms).
 
-It records what `kehoach confirm` records (engine.people.confirm, source 'prefect'), and ends in a state the
+It records what `kehoach confirm` records (engine.runtime.people.confirm, source 'prefect'), and ends in a state the
 official can read (flows.outcome): "Đã ghi nhận", "Chưa ghi nhận" with what to fix, or "Không ghi nhận" when
 the occurrence was confirmed before.
 """
@@ -16,10 +16,10 @@ from prefect.runtime import flow_run
 from prefect.states import State
 from sqlalchemy import select
 
-from engine.dates import fmt
 from engine.errors import StateError
-from engine.models.timing import After
-from engine.people import EVIDENCE_LABELS, confirm
+from engine.language.dates import fmt
+from engine.language.models.timing import After
+from engine.runtime.people import EVIDENCE_LABELS, confirm
 from engine.state.models import DONE, FINISHED, ConfirmationRecord
 from engine.state.store import find_occurrence
 from flows.answers import Answers, FormError, fixed, load_target, occurrence_of

@@ -12,7 +12,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, RRule
 from prefect.utilities.callables import ParameterSchema
 
-from engine.plan import Plan
+from engine.language.plan import Plan
 from flows.confirm import confirm_flow
 from flows.extend import extend_flow
 from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, confirm_schema, extend_schema, form_name

@@ -1,6 +1,6 @@
 """Extensions from the Prefect UI: the flow behind each step's extension form ('gia hạn', see flows.forms).
 
-It moves one occurrence's deadline as `kehoach extend` does (engine.people.extend: an audited event, the owner
+It moves one occurrence's deadline as `kehoach extend` does (engine.runtime.people.extend: an audited event, the owner
 told), and ends in "Đã gia hạn", "Chưa gia hạn" with what to fix, or "Không gia hạn" when the deadline was
 already moved to that day.
 """
@@ -16,10 +16,10 @@ from prefect.runtime import flow_run
 from prefect.states import State
 from sqlalchemy import select
 
-from engine.dates import fmt
 from engine.errors import StateError
-from engine.models.timing import After
-from engine.people import extend
+from engine.language.dates import fmt
+from engine.language.models.timing import After
+from engine.runtime.people import extend
 from engine.state.models import FINISHED, EventRecord
 from engine.state.store import find_occurrence
 from flows.answers import Answers, FormError, fixed, load_target, occurrence_of

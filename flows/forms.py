@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.calendar import split_key
-from engine.models.policy import EvidenceKind
-from engine.people import EVIDENCE_KINDS
-from engine.plan import Plan
-from engine.reports.periods import key_label
+from engine.language.calendar import split_key
+from engine.language.models.policy import EvidenceKind
+from engine.language.periods import key_label
+from engine.language.plan import Plan
+from engine.runtime.people import EVIDENCE_KINDS
 
 CONFIRM_FLOW = "kehoach-confirm"  # flow names, as `kehoach confirm` and `kehoach extend`
 EXTEND_FLOW = "kehoach-extend"

@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from engine.calendar import split_key
+from engine.language.calendar import split_key
 from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, occurrence_label
 
 TIMEOUT = 5.0  # seconds; a notice is not held up long by a slow or absent server

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from engine.dates import fmt
-from engine.plan import Plan, PlanLoader, plan_paths
-from engine.reports.periods import in_brackets
-from engine.status import counts, plan_status
+from engine.language.dates import fmt
+from engine.language.periods import in_brackets
+from engine.language.plan import Plan, PlanLoader, plan_paths
+from engine.runtime.status import counts, plan_status
 from flows.artifacts import PUBLISHER, artifact, artifact_key, percent_vi
 
 KEY = "kehoach-tong-quan"

@@ -5,7 +5,7 @@ Artifacts (standing, drafts, deliveries) are built in the tasks that own them an
 
 Only steps with something to do today get a task (a Prefect task costs 6-10 ms; a plan has many idle
 occurrences). Deciding and applying share one transaction, committed once (tasks called from a flow run in its
-thread); every effect is idempotent (see engine.tick), so a rerun after a crash - or two runs at once - writes
+thread); every effect is idempotent (see engine.runtime.tick), so a rerun after a crash - or two runs at once - writes
 each effect once.
 """
 
@@ -21,9 +21,9 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from sqlalchemy.orm import Session
 
-from engine.dates import parse_date
-from engine.plan import Plan, PlanLoader
-from engine.tick import Action, caught_up_days, plan_today
+from engine.language.dates import parse_date
+from engine.language.plan import Plan, PlanLoader
+from engine.runtime.tick import Action, caught_up_days, plan_today
 from flows.artifacts import PUBLISHER
 
 TICK_TIME = time(7, 30)  # the moment of a tick given a day (`--at`), as the daily schedule
@@ -53,7 +53,7 @@ def _sessions() -> Any:
 @plain_task(name="decide", task_run_name="decide")
 def decide_task(plan: Plan, session: Session, now: datetime) -> list[Action]:
     """Claim the plan, materialise its calendar up to today and list what is due."""
-    from engine.tick import decide, plan_today, sync
+    from engine.runtime.tick import decide, plan_today, sync
 
     today = plan_today(plan, now)
     sync(plan, session, today, now)
@@ -71,7 +71,7 @@ def apply_task(step: str, plan: Plan, session: Session, actions: list[Action],
     made, attached to this task run - for the flow to publish once the tick's transaction is committed.
     """
     from engine.reports.artifacts import draft_artifacts, draft_records
-    from engine.tick import apply, describe, plan_today
+    from engine.runtime.tick import apply, describe, plan_today
     from flows.artifacts import artifact
 
     done, again = apply(plan, session, actions, plan_today(plan, now), now)
@@ -86,8 +86,8 @@ def apply_task(step: str, plan: Plan, session: Session, actions: list[Action],
 @plain_task(name="publish", task_run_name="publish")
 def publish_task(plan: Plan, now: datetime) -> dict[str, Any]:
     """Read the plan's standing and publish it as artifacts (progress, open work, upcoming deadlines)."""
-    from engine.status import plan_status
-    from engine.tick import plan_today
+    from engine.runtime.status import plan_status
+    from engine.runtime.tick import plan_today
     from flows.artifacts import standing, standing_artifacts
 
     today = plan_today(plan, now)
@@ -104,9 +104,8 @@ def deliver_task(plan: Plan, now: datetime, channels: str | None) -> dict[str, A
     """Send the plan's due notices through Apprise and publish what happened; the task fails (the tick does
     not) when a notice failed this run or has been given up, so that it shows in the UI."""
     from flows.artifacts import artifact, artifact_key
-    from notifiers.delivery import DeliveryFailed, deliver_outbox
-
     from flows.links import ConfirmLinks, ExtendLinks
+    from notifiers.delivery import DeliveryFailed, deliver_outbox
 
     report = deliver_outbox(_sessions(), now, channels, plan_id=plan.id,
                             plans=lambda pid: plan if pid == plan.id else None, link=ConfirmLinks(),
@@ -149,7 +148,7 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
     applied: list[Action] = []
     skipped = 0
     drafts: list[Any] = []
-    # One transaction for the whole tick, as `engine.tick.tick`: one commit, and a failed step leaves nothing.
+    # One transaction for the whole tick, as `engine.runtime.tick.tick`: one commit, and a failed step leaves nothing.
     with _sessions()() as session, session.begin():
         actions = decide_task(quote(loaded), quote(session), now)
         by_step: dict[str, list[Action]] = {}

@@ -1,1 +1,2 @@
-"""Apprise delivery of the notification outbox."""
+"""Apprise delivery of the notification outbox (the messages' templates are the plan language's:
+engine.language.templates)."""

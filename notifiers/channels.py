@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from engine.errors import KehoachError
-from engine.loading import MAX_ALIAS_EVENTS, alias_bomb, max_plan_bytes
+from engine.language.loading import MAX_ALIAS_EVENTS, alias_bomb, max_plan_bytes
 from notifiers import masking
 from notifiers.expand import Resolver, expand_text_format, expand_yaml_format
 

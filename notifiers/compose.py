@@ -3,7 +3,7 @@
 Subject: `[28/KH-KHCN] Quá hạn 5 ngày (hạn 18/03/2022): Quán triệt Đề án 02-ĐA/TU (+2 việc khác)` - the plan
 number, then the most urgent item (its deadline and action first, then the step's short title), at most
 SUBJECT_MAX characters. Body: the greeting, the items numbered (several occurrences of one step in one entry),
-and the issuing body at the end. Items are rendered for the day the message is sent (notifiers.templates).
+and the issuing body at the end. Items are rendered for the day the message is sent (engine.language.templates).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from notifiers.templates import Rendered, item_context, render_item
+from engine.language.templates import Rendered, item_context, render_item
 
 SUBJECT_MAX = 100
 OTHERS_LISTED = 6  # occurrences of one step listed by name in a grouped entry
@@ -143,7 +143,7 @@ def _subject(number: str, item_subject: str, tail: str) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    from engine.plan import shorten
+    from engine.language.plan import shorten
 
     return shorten(text, limit)
 

@@ -33,7 +33,8 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -218,7 +219,7 @@ class PlanFacts:
     """What delivery needs of a plan; `national()` when the plan file cannot be read."""
 
     timezone: str
-    workdays: Any  # engine.workdays.WorkCalendar
+    workdays: Any  # engine.language.workdays.WorkCalendar
     templates: dict[str, str]
     grouping: str
 
@@ -228,7 +229,7 @@ class PlanFacts:
 
     @staticmethod
     def national(year: int) -> PlanFacts:
-        from engine.workdays import WorkCalendar
+        from engine.language.workdays import WorkCalendar
 
         return PlanFacts(DEFAULT_TZ, WorkCalendar(range(year - 1, year + 2)), {}, "daily")
 
@@ -247,7 +248,7 @@ def stored_plans(sessions: Callable[[], Session]) -> Callable[[str], PlanFacts |
 
     def resolve(plan_id: str) -> PlanFacts | None:
         if plan_id not in cache:
-            from engine.plan import load_plan
+            from engine.language.plan import load_plan
 
             with sessions() as session:
                 record = session.get(PlanRecord, plan_id)

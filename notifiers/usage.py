@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Problem, accepted, did_you_mean
-from engine.loading import read_source
-from engine.models.steps import Coordinate, Disseminate
-from engine.plan import Plan
+from engine.language.loading import read_source
+from engine.language.models.steps import Coordinate, Disseminate
+from engine.language.plan import Plan
 from notifiers.channels import Channels
 
 

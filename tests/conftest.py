@@ -17,7 +17,7 @@ VIETNAMESE = re.compile("[ăâđêôơưáàảãạấầẩẫậắằẳẵ�
 
 @pytest.fixture(autouse=True, scope="session")
 def _kehoach_home(tmp_path_factory):
-    """Commands record the plans they serve in KEHOACH_HOME (engine.registry): tests keep it out of ~/.kehoach."""
+    """Commands record the plans they serve in KEHOACH_HOME (engine.runtime.registry): tests keep it out of ~/.kehoach."""
     import os
 
     home = tmp_path_factory.mktemp("kehoach-home")
@@ -32,7 +32,7 @@ def _kehoach_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seed_plan():
-    from engine.plan import load_plan
+    from engine.language.plan import load_plan
 
     return load_plan(SEED)
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.orm import Session
 
-from engine.dates import parse_date
 from engine.errors import PlanFileNotFound, StateError, accepted, did_you_mean
-from engine.plan import PLAN_SUFFIXES, Plan, PlanLoader
+from engine.language.dates import parse_date
+from engine.language.plan import PLAN_SUFFIXES, Plan, PlanLoader
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL cơ sở dữ liệu (mặc định: KEHOACH_DATABASE_URL "
                                                         "hoặc sqlite:///.kehoach/state.db).")]
@@ -70,9 +70,9 @@ def adopt_history(plan: Plan, factory: Callable[[], Session]) -> None:
 
 
 def remember(plans: list[Plan], url: str, from_env: bool) -> None:
-    """Record the plans and the store this machine runs them on (engine.registry), so that a command pasted from
+    """Record the plans and the store this machine runs them on (engine.runtime.registry), so that a command pasted from
     a notice finds both from any folder."""
-    from engine import registry
+    from engine.runtime import registry
     from engine.state.db import ENV_URL, absolute_url
 
     registry.record({p.id: p.path for p in plans}, absolute_url(url), ENV_URL if from_env else None)
@@ -87,7 +87,7 @@ def find_plan(arg: Path | str) -> Path:
     path = Path(arg)
     if path.exists() or path.suffix in PLAN_SUFFIXES or len(path.parts) > 1:
         return path
-    from engine import registry
+    from engine.runtime import registry
 
     found = registry.plan_file(str(arg))
     if found is not None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 from datetime import datetime, time
 from enum import Enum
 from pathlib import Path
@@ -35,7 +34,7 @@ class Format(str, Enum):
 
 def _load_plans(paths: list[Path] | None) -> list[Any]:
     from engine.errors import PlanError
-    from engine.plan import PlanLoader, plan_paths
+    from engine.language.plan import PlanLoader, plan_paths
 
     loader, plans, problems = PlanLoader(), [], []
     for path in plan_paths(paths or []):

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
-from engine.dates import fmt
 from engine.errors import PlanError
-from engine.plan import Plan, PlanLoader, duplicate_ids, plan_paths
+from engine.language.dates import fmt
+from engine.language.plan import Plan, PlanLoader, duplicate_ids, plan_paths
 
 
 class ShowFormat(str, Enum):
@@ -50,7 +50,7 @@ def validate(
             bad_files += 1
         else:
             plans += [plan] if plan is not None else []
-    from engine.family import family_problems
+    from engine.runtime.family import family_problems
 
     # Checked across the files: two plans with one id would share one state; a child's links to its parent.
     across = duplicate_ids(plans) + family_problems(plans)
@@ -127,7 +127,7 @@ def graph(
     format: Annotated[GraphFormat, typer.Option("--format", "-f", help="mermaid (mặc định) hoặc dot.")] = GraphFormat.mermaid,
 ) -> None:
     """In sơ đồ phụ thuộc giữa các bước (Mermaid hoặc Graphviz dot)."""
-    from engine.graph import to_dot, to_mermaid
+    from engine.language.graph import to_dot, to_mermaid
 
     plan = PlanLoader().load(plan_path)
     print(to_mermaid(plan) if format is GraphFormat.mermaid else to_dot(plan), end="")
@@ -139,7 +139,7 @@ def schema(
     write: Annotated[Path | None, typer.Option("--write", help="Ghi cả hai lược đồ vào thư mục này.")] = None,
 ) -> None:
     """In JSON Schema của tệp kế hoạch (để trình soạn thảo gợi ý và kiểm tra)."""
-    from engine.schema import schema_text, write_schemas
+    from engine.language.schema import schema_text, write_schemas
 
     if write is not None:
         if not write.is_dir():

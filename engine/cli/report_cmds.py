@@ -11,7 +11,7 @@ import typer
 
 from engine.cli.app import app, err
 from engine.cli.common import AtOpt, DbOpt, PlanArg, load, now_for, sessions
-from engine.dates import fmt
+from engine.language.dates import fmt
 
 
 class DocFormat(str, Enum):

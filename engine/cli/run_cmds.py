@@ -14,8 +14,8 @@ import typer
 from engine.cli.app import app, err
 from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, find_plan, load, now_for, remember, sessions
 from engine.cli.tables import dmy
-from engine.dates import fmt
 from engine.errors import StateError
+from engine.language.dates import fmt
 
 
 class Format(str, Enum):
@@ -41,7 +41,7 @@ def run(
 
     Không cần Prefect server: không có cấu hình Prefect thì chạy ở chế độ nhúng (lịch sử trong .kehoach/prefect).
     """
-    from engine.plan import PlanLoader, plan_paths
+    from engine.language.plan import PlanLoader, plan_paths
     from engine.state.db import ENV_URL
 
     day = day_arg(at)
@@ -75,8 +75,8 @@ def run(
 
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     """What the tick did, a line per step (its occurrences acted on, named as people do), then the standing."""
-    from engine.reports.periods import key_label
-    from engine.tick import EVENT_VI
+    from engine.language.periods import key_label
+    from engine.runtime.tick import EVENT_VI
 
     print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
     by_step: dict[str, tuple[list[str], list[str]]] = {}
@@ -132,10 +132,9 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận."""
-    from engine.status import counts as count_rows
-    from engine.status import plan_status
-
-    from engine.family import standing
+    from engine.runtime.family import standing
+    from engine.runtime.status import counts as count_rows
+    from engine.runtime.status import plan_status
 
     plan = load(plan_path)
     day, _ = now_for(plan, at)
@@ -178,8 +177,8 @@ def confirm(
     db: DbOpt = None,
 ) -> None:
     """Xác nhận đã hoàn thành một lần thực hiện, kèm minh chứng theo yêu cầu của bước."""
-    from engine.people import confirm as do_confirm
-    from engine.people import parse_evidence, step_of
+    from engine.runtime.people import confirm as do_confirm
+    from engine.runtime.people import parse_evidence, step_of
 
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
@@ -210,7 +209,7 @@ def extend(
     db: DbOpt = None,
 ) -> None:
     """Gia hạn một lần thực hiện: hạn mới, người quyết định và lý do; nhắc hạn và đôn đốc theo hạn mới."""
-    from engine.people import extend as do_extend
+    from engine.runtime.people import extend as do_extend
 
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
@@ -233,7 +232,7 @@ def request(
     db: DbOpt = None,
 ) -> None:
     """Bắt đầu một lần thực hiện của bước 'khi có yêu cầu' (vd. báo cáo theo yêu cầu)."""
-    from engine.people import request as do_request
+    from engine.runtime.people import request as do_request
 
     if len(" ".join(by.split())) > MAX_REQUESTER:  # the store keeps it in a column of that size
         raise StateError(f"--by is {len(' '.join(by.split()))} characters long: a requester's name has at most "
@@ -267,9 +266,9 @@ def simulate(
     """
     from sqlalchemy import func, select
 
-    from engine.people import step_of
-    from engine.plan import PlanLoader, plan_paths
-    from engine.simulate import ConfirmPolicy, simulate_plans, timeline
+    from engine.language.plan import PlanLoader, plan_paths
+    from engine.runtime.people import step_of
+    from engine.runtime.simulate import ConfirmPolicy, simulate_plans, timeline
     from engine.state.models import EventRecord
 
     plans = PlanLoader().load_all(plan_paths([plan_path])) if plan_path.is_dir() else [load(plan_path)]
@@ -334,7 +333,7 @@ def skip(
     db: DbOpt = None,
 ) -> None:
     """Bỏ qua một lần thực hiện không còn cần (ghi người quyết định và lý do); các bước sau không phải chờ nữa."""
-    from engine.people import skip as do_skip
+    from engine.runtime.people import skip as do_skip
 
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)

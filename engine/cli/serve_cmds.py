@@ -33,7 +33,7 @@ def serve(
     db: DbOpt = None,
 ) -> None:
     """Phục vụ trên Prefect server: lượt chạy hằng ngày của từng kế hoạch, biểu mẫu xác nhận và gia hạn."""
-    from engine.plan import PlanLoader, plan_paths
+    from engine.language.plan import PlanLoader, plan_paths
 
     if not plan_dir.is_dir():
         err(f"kehoach: {plan_dir} is not a folder of plans")

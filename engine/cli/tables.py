@@ -109,7 +109,7 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
 def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
     periods it has done of the parent's steps."""
-    from engine.reports.periods import key_label
+    from engine.language.periods import key_label
 
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)

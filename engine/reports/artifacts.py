@@ -12,9 +12,9 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.dates import fmt
-from engine.plan import Plan
-from engine.reports.periods import in_brackets, titled
+from engine.language.dates import fmt
+from engine.language.periods import in_brackets, titled
+from engine.language.plan import Plan
 from engine.state.models import DocumentRecord
 
 _KIND_VI = {"report": "báo cáo", "review": "sơ kết, tổng kết"}

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from engine.dates import fmt
-from engine.models.plan import Issuer
-from engine.models.steps import Report, Review
-from engine.plan import Plan
-from engine.reports.periods import CUMULATIVE
+from engine.language.dates import fmt
+from engine.language.models.plan import Issuer
+from engine.language.models.steps import Report, Review
+from engine.language.periods import CUMULATIVE
+from engine.language.plan import Plan
 from engine.reports.results import Facts
 from engine.reports.sections import Para, Table, body, unit_name
 from engine.reports.wording import figures, written_date

@@ -7,15 +7,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.errors import accepted, did_you_mean
-from engine.family import period_facts
-from engine.models.steps import Report, Review
-from engine.plan import Plan
-from engine.reports import ReportError, docx, markdown
+from engine.errors import ReportError, accepted, did_you_mean
+from engine.language.models.steps import Report, Review
+from engine.language.periods import (
+    CUMULATIVE,
+    Window,
+    occurrence_window,
+    parse_period,
+    report_window,
+    step_period_kind,
+)
+from engine.language.plan import Plan
+from engine.reports import docx, markdown
 from engine.reports.content import Draft, build
-from engine.reports.periods import CUMULATIVE, Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
 from engine.reports.stored import pending_docx
+from engine.runtime.family import period_facts
 from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
 

@@ -14,7 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from engine.reports import ReportError
+from engine.errors import ReportError
 
 _KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone
 
-from engine.calendar import CalendarBuilder
-from engine.dates import fmt
-from engine.models.timing import After, OnDemand
-from engine.people import EVIDENCE_LABELS
-from engine.plan import Plan
-from engine.reports.periods import key_label, titled
+from engine.language.calendar import CalendarBuilder
+from engine.language.dates import fmt
+from engine.language.models.timing import After, OnDemand
+from engine.language.periods import key_label, titled
+from engine.language.plan import Plan
 from engine.reports.wording import dmy
+from engine.runtime.people import EVIDENCE_LABELS
 from engine.state.models import CANCELLED, DONE, SKIPPED, OccurrenceRecord
 
 REMIND_AT = time(8, 0)

@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.people import confirm, extend, request
-from engine.plan import Plan, load_plan
+from engine.language.plan import Plan, load_plan
 from engine.reports.drafts import render, requested_draft
-from engine.simulate import ConfirmPolicy, simulate, tick_time
+from engine.runtime.people import confirm, extend, request
+from engine.runtime.simulate import ConfirmPolicy, simulate, tick_time
 from engine.state.db import open_store, session_factory
 
 ROOT = Path(__file__).resolve().parents[2]

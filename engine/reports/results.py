@@ -9,13 +9,12 @@ from typing import Any, Callable
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import Occurrence
-from engine.models.steps import Report, Review
-from engine.plan import Plan
-from engine.reports import ReportError
-from engine.reports.periods import Window
-from engine.state.models import CANCELLED, SKIPPED, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
-from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
+from engine.errors import ReportError
+from engine.language.calendar import Occurrence
+from engine.language.models.steps import Report, Review
+from engine.language.periods import Window
+from engine.language.plan import Plan
+from engine.runtime.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
     DROPPED,
     IN_PROGRESS,
@@ -23,11 +22,21 @@ from engine.status import (  # noqa: F401 - the outcomes are part of this module
     NOT_DUE,
     NOT_OPENED,
     ON_TIME,
-    OVERDUE_ON as OVERDUE,
     outcome,
 )
+from engine.runtime.status import (
+    OVERDUE_ON as OVERDUE,
+)
+from engine.state.models import (
+    CANCELLED,
+    SKIPPED,
+    ConfirmationRecord,
+    EventRecord,
+    OccurrenceRecord,
+    PlanRecord,
+)
 
-# Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.status).
+# Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.runtime.status).
 FINISHED = DONE_OUTCOMES
 
 
@@ -158,7 +167,7 @@ def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: d
     A draft late in a long plan must not read the plan's whole history: an occurrence finished before the window
     (due and done before its start, done by `as_of`) is never in it, and only the last one of each step is shown
     (as what was done before). Whether the others are stored, the plan's row says: every calendar occurrence
-    opening by its `materialized_through` day has a row (engine.materialize.sync) - unless the plan was edited
+    opening by its `materialized_through` day has a row (engine.runtime.materialize.sync) - unless the plan was edited
     since, when their keys are read.
     """
     mine = (OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(ids), OccurrenceRecord.orphaned.is_(False))

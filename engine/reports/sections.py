@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from engine.calendar import split_key
-from engine.dates import fmt
-from engine.models.steps import Coordinate, Disseminate, Review
-from engine.models.timing import OnDemand
-from engine.plan import Plan
-from engine.reports.periods import CUMULATIVE, key_label, titled
+from engine.language.calendar import split_key
+from engine.language.dates import fmt
+from engine.language.models.steps import Coordinate, Disseminate, Review
+from engine.language.models.timing import OnDemand
+from engine.language.periods import CUMULATIVE, key_label, titled
+from engine.language.plan import Plan
 from engine.reports.results import IN_PROGRESS, LATE, NOT_OPENED, OVERDUE, Facts, Item, StepResult
 from engine.reports.wording import (
-    doc_ref,
     day_off,
     dmy,
+    doc_ref,
     figures,
     is_one_off,
     lower_first,

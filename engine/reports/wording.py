@@ -8,10 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from engine.calendar import periods_left_out, recurrence_rule
-from engine.dates import fmt, parse_date
-from engine.models.plan import Basis
-from engine.models.timing import After, Deadline, HalfYearly, Milestone, Monthly, Ongoing, OnDemand, Quarterly, Yearly
+from engine.language.calendar import periods_left_out, recurrence_rule
+from engine.language.dates import fmt, parse_date
+from engine.language.models.plan import Basis
+from engine.language.models.timing import (
+    After,
+    Deadline,
+    HalfYearly,
+    Milestone,
+    Monthly,
+    OnDemand,
+    Ongoing,
+    Quarterly,
+    Yearly,
+)
 from engine.reports.results import DROPPED, IN_PROGRESS, LATE, NOT_DUE, NOT_OPENED, ON_TIME, OVERDUE, Item
 
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")

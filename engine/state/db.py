@@ -22,7 +22,7 @@ MIGRATION_LOCK = 0x6B65686F  # "keho": the advisory lock migrations hold on Post
 
 def database_url(url: str | None = None) -> str:
     """The store URL: the --db flag, else KEHOACH_DATABASE_URL, else `.kehoach/state.db` in this folder if it
-    exists, else the store of the plans this machine serves (engine.registry), else `.kehoach/state.db`.
+    exists, else the store of the plans this machine serves (engine.runtime.registry), else `.kehoach/state.db`.
 
     Raises:
         StateError: the served plans' store is named by an environment variable that is not set here.
@@ -37,7 +37,7 @@ def _found_store() -> str:
     local = f"sqlite:///{DEFAULT_SQLITE}"
     if Path(DEFAULT_SQLITE).exists():
         return local
-    from engine import registry
+    from engine.runtime import registry
 
     try:
         return registry.store_url() or local

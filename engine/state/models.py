@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Occurrence lifecycle. "overdue" is an open occurrence past its due date; done ones record lateness separately.
@@ -39,7 +51,7 @@ class PlanRecord(Base):
     last_tick_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The ids its history was kept under before (a file name, when file names made ids), oldest first.
     former_ids: Mapped[list[Any] | None] = mapped_column(JSON)
-    # The plan this one carries out, and how (engine.family.links_of); NULL for a plan without a parent id.
+    # The plan this one carries out, and how (engine.runtime.family.links_of); NULL for a plan without a parent id.
     parent_id: Mapped[str | None] = mapped_column(String(128))
     links: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

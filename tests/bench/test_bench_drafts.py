@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from engine.models.steps import Report
-from engine.plan import PlanLoader
+from engine.language.models.steps import Report
+from engine.language.plan import PlanLoader
 from tests.conftest import ROOT
 
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from engine.errors import PlanError
-from engine.graph import predecessors
-from engine.plan import PlanLoader
+from engine.language.graph import predecessors
+from engine.language.plan import PlanLoader
 from tests.conftest import ROOT
 from tests.engine.test_shipped_plans import _timing_classes
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.plan import Plan, load_plan
+from engine.language.plan import Plan, load_plan
 from engine.state.db import open_store, session_factory
 from engine.state.models import (
     ConfirmationRecord,

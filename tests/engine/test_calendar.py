@@ -1,4 +1,4 @@
-"""Recurrence rules of engine/calendar.py: the periods `except`/`only` leave out or keep, deadlines written
+"""Recurrence rules of engine/language/calendar.py: the periods `except`/`only` leave out or keep, deadlines written
 'trước ngày ...' on a recurrence, and how they read in Vietnamese."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from engine.plan import load_plan
+from engine.language.plan import load_plan
 from tests.engine.state_helpers import write_plan
 
 HEADER = """\

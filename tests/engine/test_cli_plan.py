@@ -14,8 +14,8 @@ import pytest
 import yaml_rs
 from jsonschema import Draft202012Validator
 
-from engine.graph import predecessors
-from engine.plan import PlanLoader, plan_paths
+from engine.language.graph import predecessors
+from engine.language.plan import PlanLoader, plan_paths
 from tests.conftest import PLANS, ROOT, SEED
 from tests.conftest import run_cli as run
 

@@ -164,13 +164,13 @@ class TestStoreProblems:
 
         from sqlalchemy.exc import OperationalError
 
-        import engine.people
+        import engine.runtime.people
 
         def disk_full(*_args, **_kwargs):
             raise OperationalError("INSERT INTO confirmations (occurrence_id) VALUES (?)", (1,),
                                    sqlite3.OperationalError("database or disk is full"))
 
-        monkeypatch.setattr(engine.people, "confirm", disk_full)
+        monkeypatch.setattr(engine.runtime.people, "confirm", disk_full)
         code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=4")
         assert (code, out) == (1, "")
         assert err.strip() == "kehoach: the state store failed: database or disk is full"
@@ -195,8 +195,8 @@ class TestLongestValues:
 
     @pytest.mark.postgres
     def test_the_longest_valid_values_are_stored_on_postgresql(self, capsys, tmp_path, pg_url):
-        from engine.plan import load_plan
-        from engine.tick import tick
+        from engine.language.plan import load_plan
+        from engine.runtime.tick import tick
         from tests.engine.state_helpers import at
 
         path = self.longest_plan(tmp_path)
@@ -217,7 +217,7 @@ class TestLongestValues:
     ])
     def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
         from engine.errors import PlanError
-        from engine.plan import load_plan
+        from engine.language.plan import load_plan
 
         path = self.longest_plan(tmp_path)
         if change == "id":
@@ -313,11 +313,11 @@ class TestInstalledCommand:
 
 
 class TestPlansByIdFromAnyFolder:
-    """A command pasted from a notice names the plan by id and finds the store the server uses (engine.registry)."""
+    """A command pasted from a notice names the plan by id and finds the store the server uses (engine.runtime.registry)."""
 
     @pytest.fixture
     def served(self, tmp_path, monkeypatch):
-        from engine import registry
+        from engine.runtime import registry
 
         monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
         monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
@@ -341,7 +341,7 @@ class TestPlansByIdFromAnyFolder:
         assert code == 2 and "did you mean 'kh-28-khcn-2022'?" in err and "Traceback" not in err
 
     def test_a_store_named_by_an_unset_variable_is_a_clear_error(self, capsys, served):
-        from engine import registry
+        from engine.runtime import registry
 
         registry.record({}, "postgresql://kehoach:S3cret@127.0.0.1/kh", "KEHOACH_DATABASE_URL")
         assert "S3cret" not in (registry.home() / registry.FILE).read_text(encoding="utf-8")

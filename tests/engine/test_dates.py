@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from engine.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
+from engine.language.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
 
 
 def _real(year: int, month: int, day: int) -> bool:

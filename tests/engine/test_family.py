@@ -1,4 +1,4 @@
-"""engine.family: a district's plan carrying out the province's, in one store - the province's occurrence done
+"""engine.runtime.family: a district's plan carrying out the province's, in one store - the province's occurrence done
 when the district's is, the children's standing in `status`, the parent's report drawing on them, and the links
 checked across files."""
 
@@ -7,16 +7,15 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
-import pytest
-
-from engine.people import confirm
-from engine.plan import PlanLoader, load_plan, plan_paths
-from engine.simulate import ConfirmPolicy, simulate_plans
+from engine.language.plan import PlanLoader, load_plan, plan_paths
 from engine.reports.drafts import draft_documents
+from engine.runtime.people import confirm
+from engine.runtime.simulate import ConfirmPolicy, simulate_plans
+from engine.runtime.tick import tick
 from engine.state.models import DONE, OPEN, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
-from engine.tick import tick
 from tests.conftest import ROOT, run_cli
 from tests.engine.state_helpers import at, no_documents, row, sessions_for
 

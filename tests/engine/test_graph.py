@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from engine.graph import check_graph, find_cycles, topological_order
-from engine.models.timing import After, AfterStep
+from engine.language.graph import check_graph, find_cycles, topological_order
+from engine.language.models.timing import After, AfterStep
 
 
 def step(step_id: str, *deps: str, after: str | None = None, title: str = "") -> SimpleNamespace:

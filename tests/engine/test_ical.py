@@ -65,7 +65,7 @@ class TestFeed:
         assert all("…" not in str(e["SUMMARY"]) for e in evs.values())
 
     def test_finished_work_is_marked_and_no_longer_reminded(self, seed_plan, tmp_path):
-        from engine.simulate import ConfirmPolicy, simulate
+        from engine.runtime.simulate import ConfirmPolicy, simulate
         from engine.state.db import open_store, session_factory
         from engine.state.store import occurrences_of
 
@@ -81,7 +81,7 @@ class TestFeed:
         assert str(ahead["SUMMARY"]).startswith("[28/KH-KHCN] Hạn: ") and ahead.walk("VALARM")
 
     def test_an_extended_deadline_is_the_one_shown(self, seed_plan, tmp_path):
-        from engine.people import extend
+        from engine.runtime.people import extend
         from engine.state.db import open_store, session_factory
         from engine.state.store import occurrences_of
 
@@ -102,7 +102,7 @@ class TestFeed:
         assert a != b and strip(a) == strip(b)
 
     def test_on_demand_steps_appear_once_requested(self, seed_plan, tmp_path):
-        from engine.people import request
+        from engine.runtime.people import request
         from engine.state.db import open_store, session_factory
         from engine.state.store import occurrences_of
 
@@ -118,7 +118,7 @@ class TestFeed:
         assert ev.decoded("DTSTART") == due and "Yêu cầu của: Sở Nội vụ." in str(ev["DESCRIPTION"])
 
     def test_projected_dates_are_tentative(self):
-        from engine.plan import load_plan
+        from engine.language.plan import load_plan
 
         plan = load_plan(PLANS / "kh-07-khcn-2024.yaml")
         evs = events(feed(plan, NOW))

@@ -1,4 +1,4 @@
-"""engine.identity and the plan id: written, else derived from number, year and issuer - never the file name;
+"""engine.language.identity and the plan id: written, else derived from number, year and issuer - never the file name;
 two plans with one id refused across files; a store kept under file names moved to the ids (engine.state.rekey).
 """
 
@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import PlanError
-from engine.identity import MAX_PLAN_ID, derived_id, slug
-from engine.plan import PlanLoader, load_plan
+from engine.language.identity import MAX_PLAN_ID, derived_id, slug
+from engine.language.plan import PlanLoader, load_plan
+from engine.runtime.tick import tick
 from engine.state.models import (
     ConfirmationRecord,
     EventRecord,
@@ -21,7 +22,6 @@ from engine.state.models import (
     OutboxRecord,
     PlanRecord,
 )
-from engine.tick import tick
 from tests.conftest import PLANS, SEED
 from tests.conftest import run_cli as run
 from tests.engine.state_helpers import HEADER, at, count, effects, no_documents, row, sessions_for, write_plan
@@ -138,7 +138,7 @@ def _tick(plan, sessions, day):
 
 
 def _confirm(plan, sessions, step, day):
-    from engine.people import confirm
+    from engine.runtime.people import confirm
 
     with sessions() as s, s.begin():
         confirm(plan, s, step, by="Trần Thị B", at=day, now=at(day, 15), evidence={"document_number": "5/VP"})
@@ -240,7 +240,7 @@ class TestFormerFileNameIds:
         assert row(sessions, "kh", "a", "once").status == "open"
 
     def test_a_command_pasted_from_an_old_notice_still_finds_the_plan(self, capsys, tmp_path, monkeypatch):
-        from engine import registry
+        from engine.runtime import registry
 
         monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
         db = f"sqlite:///{tmp_path / 's.db'}"

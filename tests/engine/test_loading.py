@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from engine.errors import PlanError
-from engine.loading import DEFAULT_MAX_BYTES, MAX_NESTING, max_plan_bytes, nesting_bound, read_source
-from engine.plan import PlanLoader
+from engine.language.loading import DEFAULT_MAX_BYTES, MAX_NESTING, max_plan_bytes, nesting_bound, read_source
+from engine.language.plan import PlanLoader
 
 INVALID = Path(__file__).resolve().parent / "invalid"
 VALID = (INVALID / "unknown-key.yaml").read_text(encoding="utf-8").replace("    particpants: [lanh-dao]\n", "")
@@ -103,14 +103,14 @@ class TestTags:
 
 class TestAliasBomb:
     def test_billion_laughs_is_refused_at_the_first_alias_before_it_expands(self, monkeypatch):
-        import engine.loading
+        import engine.language.loading
 
         # The parser stops at its limit of replayed events (a count, not a clock): nothing is expanded or built.
         limits = []
-        real = engine.loading.yaml_rs.AliasLimits
-        monkeypatch.setattr(engine.loading.yaml_rs, "AliasLimits", lambda **kw: limits.append(kw) or real(**kw))
+        real = engine.language.loading.yaml_rs.AliasLimits
+        monkeypatch.setattr(engine.language.loading.yaml_rs, "AliasLimits", lambda **kw: limits.append(kw) or real(**kw))
         found = problems_of(INVALID / "alias-bomb.yaml")
-        assert limits == [{"max_total_replayed_events": engine.loading.MAX_ALIAS_EVENTS}]
+        assert limits == [{"max_total_replayed_events": engine.language.loading.MAX_ALIAS_EVENTS}]
         assert len(found) == 1 and found[0].startswith("2:8: too many alias expansions")
 
     def test_a_few_aliases_are_fine(self, tmp_path):
@@ -126,13 +126,13 @@ class TestLargeFiles:
 
     @pytest.fixture(autouse=True)
     def no_round_trip(self, monkeypatch):
-        import engine.loading
+        import engine.language.loading
 
         class Refused:
             def __init__(self, *args, **kwargs):
                 raise AssertionError("ruamel's pure-Python parser was used")
 
-        monkeypatch.setattr(engine.loading, "YAML", Refused)
+        monkeypatch.setattr(engine.language.loading, "YAML", Refused)
 
     def large(self, steps: int = 5000) -> str:
         return VALID + "".join(self.STEP.format(i=i) for i in range(steps))
@@ -165,12 +165,12 @@ class TestSizeLimit:
         monkeypatch.delenv("KEHOACH_MAX_PLAN_BYTES", raising=False)
         line = "# " + "x" * 1021 + "\n"  # 1 KiB of comment
         path = write(tmp_path, VALID + line * 4096)
-        import engine.loading
+        import engine.language.loading
 
         def never(*_args, **_kwargs):
             raise AssertionError("the file was parsed")
 
-        monkeypatch.setattr(engine.loading.yaml_rs, "loads", never)
+        monkeypatch.setattr(engine.language.loading.yaml_rs, "loads", never)
         (problem,) = problems_of(path)
         assert problem == (f"1:1: file is {path.stat().st_size} bytes, over the limit of 4194304 bytes "
                            "(KEHOACH_MAX_PLAN_BYTES) - split the plan or raise the limit")

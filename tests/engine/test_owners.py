@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import PlanError, StateError
-from engine.people import confirm, extend, request, skip
-from engine.plan import load_plan
+from engine.language.plan import load_plan
+from engine.runtime.people import confirm, extend, request, skip
+from engine.runtime.status import counts, plan_status
+from engine.runtime.tick import tick
 from engine.state.models import DONE, OPEN, SCHEDULED, EventRecord, OccurrenceRecord, OutboxRecord
-from engine.status import counts, plan_status
-from engine.tick import tick
 from tests.engine.state_helpers import REGIME_UNITS, at, no_documents, sessions_for, write_plan
 
 HEADER = """\
@@ -253,7 +253,7 @@ class TestPerPeriod:
     timing: {due: 30/09/2023}
 """
         plan = plan_with(tmp_path, extra=extra)
-        from engine.dependencies import wanted
+        from engine.language.dependencies import wanted
 
         step = plan.step_by_id["so-ket"]
         assert [(link.step, period) for link, period in wanted(plan, step, "once", date(2023, 9, 30))] == [

@@ -1,4 +1,4 @@
-"""engine.people: confirmations (with evidence, once, nothing written on error), requests, skips."""
+"""engine.runtime.people: confirmations (with evidence, once, nothing written on error), requests, skips."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import StateError
-from engine.people import confirm, extend, parse_evidence, request, skip
+from engine.runtime.people import confirm, extend, parse_evidence, request, skip
+from engine.runtime.tick import tick
 from engine.state.models import DONE, OPEN, SCHEDULED, SKIPPED, ConfirmationRecord, EventRecord, OutboxRecord
-from engine.tick import tick
 from tests.engine.state_helpers import at, count, effects, no_documents, row, snapshot
 
 
@@ -186,8 +186,8 @@ class TestExtend:
     """Gia hạn: one occurrence's deadline moves, with who and why; reminders and escalations follow it."""
 
     def test_an_extension_moves_the_deadline_reminders_and_escalations(self, plan, sessions):
-        from engine.status import plan_status
-        from engine.tick import reminder_dates
+        from engine.runtime.status import plan_status
+        from engine.runtime.tick import reminder_dates
         from tests.engine.state_helpers import effects
 
         tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)

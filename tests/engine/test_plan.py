@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PlanError
-from engine.plan import PlanLoader
+from engine.language.plan import PlanLoader
 from tests.conftest import PLANS
 
 INVALID = Path(__file__).resolve().parent / "invalid"
@@ -56,7 +56,7 @@ class TestSeedPlan:
         assert seed_plan.occurrences("bao-cao-theo-yeu-cau") == []
 
     def test_all_shipped_plans_are_valid(self):
-        from engine.plan import PlanLoader, plan_paths
+        from engine.language.plan import PlanLoader, plan_paths
 
         loader = PlanLoader()
         for path in plan_paths([PLANS]):
@@ -136,9 +136,9 @@ class TestBounds:
     """A small file cannot make a check take minutes: the calendar has a bounded number of occurrences."""
 
     def test_the_occurrences_of_a_plan_are_bounded_with_a_located_problem(self, tmp_path, monkeypatch):
-        import engine.calendar
+        import engine.language.calendar
 
-        monkeypatch.setattr(engine.calendar, "MAX_OCCURRENCES", 100)
+        monkeypatch.setattr(engine.language.calendar, "MAX_OCCURRENCES", 100)
         text = (INVALID / "period-too-long.yaml").read_text(encoding="utf-8")
         text = text.replace("start: 01/01/1900, end: 31/12/2199", "start: 01/01/2020, end: 31/12/2024")
         text += "".join(f"  - {{id: buoc-{i}, kind: disseminate, title: B, owner: van-phong, audience: [van-phong], "

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from engine.errors import PlanError
-from engine.models.steps import KINDS
-from engine.models.timing import TIMING_KEYS
-from engine.plan import Plan, PlanLoader, plan_paths
+from engine.language.models.steps import KINDS
+from engine.language.models.timing import TIMING_KEYS
+from engine.language.plan import Plan, PlanLoader, plan_paths
 from tests.conftest import PLANS
 
 SHIPPED = {p.name: p.read_text(encoding="utf-8") for p in plan_paths([PLANS])}

@@ -14,13 +14,13 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
 from sqlalchemy import select
 
-from engine.reports import ReportError
+from engine.errors import ReportError
 from engine.reports.drafts import render, requested_draft
 from engine.reports.layout import row_wraps
 from engine.reports.metrics import width
-from engine.simulate import ConfirmPolicy, simulate
-from engine.state.db import open_store, session_factory
 from engine.reports.stored import document_bytes
+from engine.runtime.simulate import ConfirmPolicy, simulate
+from engine.state.db import open_store, session_factory
 from engine.state.models import DocumentRecord
 from tests.conftest import SEED
 from tests.conftest import run_cli as run
@@ -271,7 +271,7 @@ class TestAgencySettings:
           "signer_title": "PHÓ CHỦ TỊCH"}, ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")),
     ])
     def test_the_signer_block_follows_the_authority(self, settings, lines):
-        from engine.models.plan import Issuer
+        from engine.language.models.plan import Issuer
         from engine.reports.content import signer_lines
 
         assert signer_lines(Issuer(name="Sở", **settings)) == lines
@@ -285,7 +285,7 @@ class TestAgencySettings:
     def test_a_signer_block_that_cannot_be_printed_is_refused(self, settings, message):
         from pydantic import ValidationError
 
-        from engine.models.plan import Issuer
+        from engine.language.models.plan import Issuer
 
         with pytest.raises(ValidationError, match=re.escape(message)):
             Issuer(name="Sở", **settings)
@@ -540,7 +540,7 @@ steps:
 
 
 def _plan_without_reports(folder: Path):
-    from engine.plan import load_plan
+    from engine.language.plan import load_plan
 
     path = folder / "no-reports.yaml"
     path.write_text(NO_REPORTS, encoding="utf-8")

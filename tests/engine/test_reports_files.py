@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from engine.reports import ReportError
+from engine.errors import ReportError
 from engine.reports.files import write_atomic
 
 

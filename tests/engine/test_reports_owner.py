@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from engine.plan import load_plan
+from engine.language.plan import load_plan
 from engine.reports.drafts import draft, render, window_of
 from engine.reports.previews import soffice, to_pdf
+from engine.runtime.tick import tick
 from engine.state.db import scratch_store, session_factory
 from engine.state.store import occurrences_of
-from engine.tick import tick
 from tests.engine.pdf_pages import pages
 from tests.engine.state_helpers import at, no_documents
 

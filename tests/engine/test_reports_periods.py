@@ -1,4 +1,4 @@
-"""Reporting periods and their data cut-off windows (Decree 09/2019), as engine/reports/periods.py computes them."""
+"""Reporting periods and their data cut-off windows (Decree 09/2019), as engine/language/periods.py computes them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from engine.reports import ReportError
-from engine.reports.periods import key_label, make_window, occurrence_window, parse_period, report_window
+from engine.errors import ReportError
+from engine.language.periods import key_label, make_window, occurrence_window, parse_period, report_window
 
 
 class TestDecreeWindows:
@@ -113,7 +113,7 @@ steps:
 
 
 def _regime(tmp_path, steps: str, start: str = "01/01/2025", end: str = "31/12/2025"):
-    from engine.plan import load_plan
+    from engine.language.plan import load_plan
     from tests.engine.state_helpers import write_plan
 
     return load_plan(write_plan(tmp_path / "che-do.yaml", steps, REGIME.format(start=start, end=end)))
@@ -131,7 +131,7 @@ def _opened_draft(plan, tmp_path, step_id: str, until: date) -> tuple[str, bytes
     only occurrence: (occurrence key, text)."""
     from sqlalchemy import select
 
-    from engine.simulate import ConfirmPolicy, simulate
+    from engine.runtime.simulate import ConfirmPolicy, simulate
     from engine.state.models import DocumentRecord
     from tests.engine.state_helpers import sessions_for
 

@@ -73,7 +73,7 @@ class TestDeadlines:
     def test_a_day_off_the_agency_file_names(self):
         from types import SimpleNamespace as NS
 
-        from engine.models.policy import DayEntry, WorkCalendarSpec
+        from engine.language.models.policy import DayEntry, WorkCalendarSpec
 
         own = WorkCalendarSpec(holidays=[DayEntry(date=date(2024, 4, 29), name="Nghỉ bù theo thông báo của tỉnh")])
         plan = NS(workdays=NS(holiday_name=lambda day: None), agencies=[NS(calendar=own)],
@@ -118,7 +118,7 @@ class TestOutcomesAndFigures:
 
 
 def test_the_rhythm_names_the_periods_left_out(tmp_path):
-    from engine.plan import load_plan
+    from engine.language.plan import load_plan
     from tests.engine.state_helpers import write_plan
 
     path = write_plan(tmp_path / "quy.yaml", """\

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from engine.models.steps import STEP_KINDS, Step
-from engine.models.timing import FORMS, Timing
-from engine.schema import SCHEMA_FILES, readme_tables, schema_dict, schema_text
+from engine.language.models.steps import STEP_KINDS, Step
+from engine.language.models.timing import FORMS, Timing
+from engine.language.schema import SCHEMA_FILES, readme_tables, schema_dict, schema_text
 from tests.conftest import PLANS, ROOT, VIETNAMESE
 from tests.lsp import expand_snippet
 
@@ -111,4 +111,4 @@ class TestReadme:
     def test_tables_are_the_help(self):
         readme = (ROOT / "README.md").read_text(encoding="utf-8")
         for table in readme_tables():
-            assert table in readme, f"README.md's table is not the help in engine/models; it should be:\n{table}"
+            assert table in readme, f"README.md's table is not the help in engine/language/models; it should be:\n{table}"

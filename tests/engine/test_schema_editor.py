@@ -17,19 +17,19 @@ from pydantic import BaseModel, TypeAdapter
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-import engine.models
-from engine.loading import read_source
-from engine.models.common import Model, UnitId, described
-from engine.models.steps import Step
-from engine.models.timing import Timing, Within
-from engine.schema import editor_schema
+import engine.language.models
+from engine.language.loading import read_source
+from engine.language.models.common import Model, UnitId, described
+from engine.language.models.steps import Step
+from engine.language.models.timing import Timing, Within
+from engine.language.schema import editor_schema
 from tests.conftest import PLANS, ROOT, SEED, VIETNAMESE
 from tests.lsp import LanguageServer, NodeMissing, ServerUnavailable, apply_completion, server_command
 
 PROPERTY = 10  # LSP CompletionItemKind
 FILES = sorted(PLANS.glob("*.yaml")) + sorted(PLANS.glob("agencies/*.yaml"))
 CLASS_NAMES = sorted({
-    cls.__name__ for module in vars(engine.models).values() if hasattr(module, "__dict__")
+    cls.__name__ for module in vars(engine.language.models).values() if hasattr(module, "__dict__")
     for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel
 })

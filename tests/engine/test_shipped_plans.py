@@ -7,10 +7,10 @@ from typing import Any, get_args
 
 import pytest
 
-from engine.models import KINDS
-from engine.models.steps import Report, Review
-from engine.models.timing import After, Deadline, OnDemand, Timing
-from engine.plan import Plan, PlanLoader, plan_paths
+from engine.language.models import KINDS
+from engine.language.models.steps import Report, Review
+from engine.language.models.timing import After, Deadline, OnDemand, Timing
+from engine.language.plan import Plan, PlanLoader, plan_paths
 from tests.conftest import PLANS
 
 CCHC = PLANS / "kh-07-khcn-2024.yaml"

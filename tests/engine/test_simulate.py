@@ -1,4 +1,4 @@
-"""engine.simulate: the seed plan's whole life (15/03/2022 - 31/12/2025) under each confirmation policy."""
+"""engine.runtime.simulate: the seed plan's whole life (15/03/2022 - 31/12/2025) under each confirmation policy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import StateError
-from engine.simulate import ConfirmPolicy, simulate, timeline
+from engine.runtime.simulate import ConfirmPolicy, simulate, timeline
 from engine.state.models import DocumentRecord, OutboxRecord
 from tests.engine.state_helpers import no_documents, sessions_for
 

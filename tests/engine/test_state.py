@@ -1,4 +1,4 @@
-"""engine.state and engine.materialize: URLs, migrations, idempotent inserts, and plan edits keeping history."""
+"""engine.state and engine.runtime.materialize: URLs, migrations, idempotent inserts, and plan edits keeping history."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from engine.people import confirm
-from engine.plan import load_plan
+from engine.language.plan import load_plan
+from engine.runtime.people import confirm
+from engine.runtime.status import plan_status
+from engine.runtime.tick import tick
 from engine.state.db import close_store, database_url, make_engine, migrate, open_store
 from engine.state.models import (
     CANCELLED,
@@ -21,9 +23,17 @@ from engine.state.models import (
     PlanRecord,
 )
 from engine.state.store import insert_ignore, insert_many_ignore
-from engine.status import plan_status
-from engine.tick import tick
-from tests.engine.state_helpers import STEPS, at, count, effects, no_documents, plan_at, row, sessions_for, write_plan
+from tests.engine.state_helpers import (
+    STEPS,
+    at,
+    count,
+    effects,
+    no_documents,
+    plan_at,
+    row,
+    sessions_for,
+    write_plan,
+)
 
 
 class TestDatabaseUrl:
@@ -75,7 +85,7 @@ class TestOpeningAStore:
     @pytest.fixture
     def filled(self, tmp_path):
         """A SQLite store holding the seed plan's first two years."""
-        from engine.simulate import ConfirmPolicy, simulate
+        from engine.runtime.simulate import ConfirmPolicy, simulate
         from engine.state.db import session_factory
         from tests.conftest import SEED
 

@@ -1,4 +1,4 @@
-"""engine.status: every occurrence with its state on a day, confirmations, notices, waiting and orphaned rows."""
+"""engine.runtime.status: every occurrence with its state on a day, confirmations, notices, waiting and orphaned rows."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from engine.people import confirm
-from engine.status import counts, plan_status, status_counts
-from engine.tick import tick
+from engine.runtime.people import confirm
+from engine.runtime.status import counts, plan_status, status_counts
+from engine.runtime.tick import tick
 from tests.engine.state_helpers import STEPS, at, no_documents, plan_at
 
 

@@ -1,4 +1,4 @@
-"""engine.tick: opening, reminders, overdue and escalation, idempotency, crashes, concurrent workers, cost."""
+"""engine.runtime.tick: opening, reminders, overdue and escalation, idempotency, crashes, concurrent workers, cost."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from engine.people import confirm
-from engine.state.models import DONE, NO_TARGET, OPEN, OVERDUE, PENDING, SCHEDULED, EventRecord, OccurrenceRecord, OutboxRecord
-from engine.tick import apply, decide, next_check, next_escalation, plan_today, sync, tick
+from engine.runtime.people import confirm
+from engine.runtime.tick import apply, decide, next_check, next_escalation, plan_today, sync, tick
+from engine.state.models import (
+    DONE,
+    NO_TARGET,
+    OPEN,
+    OVERDUE,
+    PENDING,
+    SCHEDULED,
+    EventRecord,
+    OccurrenceRecord,
+    OutboxRecord,
+)
 from tests.engine.state_helpers import (
     at,
     count,
@@ -158,7 +168,7 @@ class TestRemindersAndDeadlines:
         assert row(sessions, plan.id, "a", "once").status == DONE
 
     def test_escalations_count_working_days(self, plan, sessions):
-        from engine.models.policy import Escalation
+        from engine.language.models.policy import Escalation
 
         run_days(plan, sessions, [date(2024, 2, 1)])
         r = row(sessions, plan.id, "a", "once")
@@ -243,11 +253,11 @@ class TestIdempotency:
                     apply(plan, s, step_actions, day, now, no_documents)
 
         with sessions() as s, s.begin():  # two steps act on 11/04 (b opens, and an extra request of c)
-            from engine.people import request
+            from engine.runtime.people import request
 
             request(plan, s, "c", at=date(2024, 4, 11), now=at(date(2024, 4, 11)), by="ld")
         with reference() as s, s.begin():
-            from engine.people import request
+            from engine.runtime.people import request
 
             request(plan, s, "c", at=date(2024, 4, 11), now=at(date(2024, 4, 11)), by="ld")
         for d in days:
@@ -393,7 +403,7 @@ class TestCost:
         def run():
             with sessions() as s, s.begin():
                 event.listen(s, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
-                from engine.tick import tick_in
+                from engine.runtime.tick import tick_in
 
                 result = tick_in(plan, s, at(date(2024, 2, 5)), documents=no_documents)
                 assert result.applied == []

@@ -11,8 +11,14 @@ import yaml_rs
 
 from engine.cli.app import main
 from engine.errors import PlanError
-from engine.plan import PlanLoader, plan_paths
-from engine.validation import find_merge_keys, find_secrets, may_hold_secret, merge_key_findings, render_path
+from engine.language.plan import PlanLoader, plan_paths
+from engine.language.validation import (
+    find_merge_keys,
+    find_secrets,
+    may_hold_secret,
+    merge_key_findings,
+    render_path,
+)
 
 INVALID = Path(__file__).resolve().parent / "invalid"
 EXPECTED: dict[str, dict] = yaml_rs.loads((INVALID / "expected_errors.yaml").read_text(encoding="utf-8"))
@@ -198,7 +204,7 @@ class TestSecretPrecheck:
 
     def test_an_escaped_secret_is_still_found(self, tmp_path):
         from engine.errors import PlanError
-        from engine.plan import load_plan
+        from engine.language.plan import load_plan
         from tests.conftest import SEED
 
         text = SEED.read_text(encoding="utf-8").replace(

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
-
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.runtime.status import plan_status
+from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
-from engine.status import plan_status
-from engine.tick import tick
-from flows.artifacts import (UPCOMING, artifact_key, open_table, progress_description, standing,
-                             upcoming_markdown)
+from flows.artifacts import (
+    UPCOMING,
+    artifact_key,
+    open_table,
+    progress_description,
+    standing,
+    upcoming_markdown,
+)
 
 DAY = date(2023, 10, 25)
 

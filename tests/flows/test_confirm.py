@@ -10,10 +10,10 @@ import pytest
 from prefect.exceptions import FailedRun
 from sqlalchemy import func, select
 
-from engine.people import request, skip
+from engine.runtime.people import request, skip
+from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
 from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, OutboxRecord
-from engine.tick import tick
 from flows.confirm import confirm_flow
 from flows.extend import extend_flow
 from flows.outcome import QuietAnswers, refused

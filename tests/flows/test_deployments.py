@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from engine.plan import PlanLoader, plan_paths
+from engine.language.plan import PlanLoader, plan_paths
 from flows.deployments import DAILY, cron_at, deployments, schedule_for
 from tests.conftest import PLANS
 from tests.flows.test_tick import kehoach

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.reports.artifacts import document_url, draft_artifacts, draft_records
+from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
 from engine.state.models import DocumentRecord
-from engine.tick import tick
 from flows import drafts_server
 
 

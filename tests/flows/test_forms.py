@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from engine.plan import PlanLoader, plan_paths
+from engine.language.plan import PlanLoader, plan_paths
 from flows.answers import Answers, FormError, joined
 from flows.forms import (
     EVIDENCE_FIELDS,

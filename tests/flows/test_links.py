@@ -38,7 +38,7 @@ def registered(prefect_server):
     """The seed plan's forms registered with the session's server (not served: nothing runs them here)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from engine.plan import load_plan
+    from engine.language.plan import load_plan
     from tests.conftest import SEED
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.plan import PlanLoader, plan_paths
+from engine.language.plan import PlanLoader, plan_paths
+from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
-from engine.tick import tick
 from flows.overview import KEY, markdown, overview, overview_flow
 from tests.conftest import PLANS
 

@@ -102,8 +102,8 @@ class TestRunTick:
         from prefect import get_client
         from prefect.context import SyncClientContext
 
+        from engine.language.plan import load_plan
         from flows.env import client_context, client_tls
-        from engine.plan import load_plan
         from flows.tick import run_tick
 
         sent: list[tuple[str, str, dict]] = []

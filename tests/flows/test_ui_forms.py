@@ -234,8 +234,8 @@ def link_from_the_notice(url: str, tmp_path: Path, day: date, owner_tag: str) ->
     address per tag, and take the form's address from the e-mail the owner got."""
     import re
 
-    from engine.plan import load_plan
-    from engine.tick import tick
+    from engine.language.plan import load_plan
+    from engine.runtime.tick import tick
     from notifiers.delivery import deliver_outbox
     from tests.notifiers.conftest import SEED_TAGS, write_channels
     from tests.notifiers.receivers import SmtpReceiver

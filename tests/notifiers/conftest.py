@@ -57,7 +57,7 @@ def seed(seed_plan):
 @pytest.fixture
 def tick_days(seed, sessions) -> Callable[[date, date], None]:
     """Tick the seed plan on each day of a span (07:30), as the daily schedule would."""
-    from engine.tick import tick
+    from engine.runtime.tick import tick
 
     def run(start: date, end: date | None = None) -> None:
         day = start

@@ -10,8 +10,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.state.models import (DELIVERED, FAILED, GIVEN_UP, NO_TARGET, PENDING, UNKNOWN, MessageRecord,
-                                 OutboxRecord)
+from engine.state.models import (
+    DELIVERED,
+    FAILED,
+    GIVEN_UP,
+    NO_TARGET,
+    PENDING,
+    UNKNOWN,
+    MessageRecord,
+    OutboxRecord,
+)
 from notifiers import delivery
 from notifiers.channels import load_channels
 from notifiers.delivery import PlanFacts, RetryPolicy, deliver_outbox
@@ -74,7 +82,7 @@ class TestMessages:
                                                                                "Đề án 02-ĐA/TU"}
 
     def test_report_drafts_are_attached_with_a_short_summary(self, tmp_path, seed, sessions, tick_days, http):
-        from engine.people import request
+        from engine.runtime.people import request
 
         day = date(2024, 5, 2)
         with sessions() as session, session.begin():
@@ -102,7 +110,7 @@ class TestMessages:
 class TestOnePerDayAndQuietDays:
     def test_what_comes_after_the_days_message_waits_for_the_next_working_morning(self, tmp_path, seed, sessions,
                                                                                    tick_days, http):
-        from engine.people import confirm
+        from engine.runtime.people import confirm
 
         path = write_channels(tmp_path / "c.txt", every_tag_to(http.url))
         tick_days(DAY1)
@@ -181,7 +189,7 @@ class TestNoChannels:
     def test_a_unit_without_tags_is_recorded_as_no_target_and_never_sent(self, tmp_path, seed, sessions, tick_days,
                                                                          http):
         tick_days(DAY1, date(2022, 3, 18))
-        from engine.people import confirm
+        from engine.runtime.people import confirm
 
         with sessions() as session, session.begin():
             confirm(seed, session, "quan-triet", by="Chánh Văn phòng",
@@ -255,7 +263,7 @@ class TestFailures:
 
     def test_a_crash_between_sending_and_recording_resends_once_and_says_so(
             self, tmp_path, seed, any_sessions, http, monkeypatch):
-        from engine.tick import tick
+        from engine.runtime.tick import tick
 
         sessions = any_sessions
         tick(seed, sessions, at(DAY1))

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.people import confirm
-from engine.plan import load_plan
-from engine.tick import tick
+from engine.language.plan import load_plan
+from engine.runtime.people import confirm
+from engine.runtime.tick import tick
 from notifiers.channels import load_channels
 from notifiers.delivery import deliver_outbox
 from tests.engine.state_helpers import REGIME_UNITS, no_documents

@@ -8,9 +8,15 @@ from datetime import date
 import pytest
 
 from engine.errors import PlanError
-from engine.models.plan import TEMPLATE_EVENTS
-from engine.plan import load_plan
-from notifiers.templates import DEFAULT_TEMPLATES, check_template, confirm_command, render_item, sample_context
+from engine.language.models.plan import TEMPLATE_EVENTS
+from engine.language.plan import load_plan
+from engine.language.templates import (
+    DEFAULT_TEMPLATES,
+    check_template,
+    confirm_command,
+    render_item,
+    sample_context,
+)
 from tests.conftest import PLANS, SEED
 from tests.notifiers.conftest import at, outbox
 
@@ -154,7 +160,7 @@ class TestOverridesInPlans:
         return target, text
 
     def test_plan_override_is_used_when_the_notice_is_sent(self, tmp_path, sessions, http):
-        from engine.tick import tick
+        from engine.runtime.tick import tick
         from notifiers.delivery import deliver_outbox
         from tests.notifiers.conftest import write_channels
 

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.people import confirm_rows, request
+from engine.runtime.people import confirm_rows, request
+from engine.runtime.tick import tick
 from engine.state.models import OPEN, OVERDUE, OccurrenceRecord
-from engine.tick import tick
 from notifiers.channels import load_channels
 from notifiers.delivery import deliver_outbox
 from tests.notifiers.conftest import SEED_TAGS, at, write_channels
@@ -157,7 +157,7 @@ def test_a_plan_ticked_after_its_end_sends_its_closing_summary_once(seed_plan, s
 
 
 def test_a_simulation_then_real_runs_send_nothing_from_the_simulation(seed_plan, sessions, smtp, tmp_path):
-    from engine.simulate import ConfirmPolicy, simulate
+    from engine.runtime.simulate import ConfirmPolicy, simulate
 
     simulate(seed_plan, sessions, date(2022, 3, 16), date(2023, 12, 31), ConfirmPolicy.parse("late:2"))
     path = write_channels(tmp_path / "c.txt", {t: smtp.url(f"{t}@khcn.vn") for t in SEED_TAGS})

@@ -5,15 +5,16 @@ A child plan names its parent by id (`plan.parent_plan.id`), the unit of the par
 these links on its plan row (`PlanRecord.parent_id`, `.links`), so the parent finds its children with one query and
 never loads their files to tick:
 
-- a child's occurrence done completes the parent's occurrence of the same period, for that unit (`pull`, at the
-  parent's tick): the parent's per-period dependencies then wait for the children's reports as for its own;
+- a child's occurrence done completes the parent's occurrence of the same period, for that unit
+  (`engine.runtime.people.pull`, at the parent's tick): the parent's per-period dependencies then wait for the
+  children's reports as for its own;
 - `kehoach status PARENT` and the parent's reports show each child's standing (`standing`, `period_facts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Problem, did_you_mean
-from engine.loading import read_source
-from engine.plan import Plan
+from engine.language.loading import read_source
+from engine.language.plan import Plan
+from engine.language.validation import render_path
 from engine.state.models import (
     CANCELLED,
     DONE,
@@ -31,7 +33,6 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
-from engine.validation import render_path
 
 SOURCE = "child-plan"  # ConfirmationRecord.source of a parent's occurrence completed by a child plan
 
@@ -98,7 +99,7 @@ class ChildDone:
     result: str | None
 
 
-def _done_periods(session: Session, child: Child, step_ids: list[str], as_of: date) -> list[ChildDone]:
+def done_periods(session: Session, child: Child, step_ids: list[str], as_of: date) -> list[ChildDone]:
     """The periods of the child's steps done by `as_of`: every occurrence of that period done (a step of several
     owners is done for a period when each of them is)."""
     rows = session.execute(
@@ -122,44 +123,13 @@ def _done_periods(session: Session, child: Child, step_ids: list[str], as_of: da
     return out
 
 
-def pull(plan: Plan, session: Session, today: date, now: datetime) -> int:
-    """Complete the parent's open occurrences whose period a child has done: the occurrence of that period for
-    the child's unit (or the period's only occurrence, for a step of one owner), dated when the child finished,
-    with the child's confirmation. Returns how many were completed."""
-    carried = {s.id for s in plan.steps}
-    kids = [c for c in children(session, plan.id) if set(c.steps.values()) & carried]
-    if not kids:
-        return 0
-    open_rows = {(r.step_id, r.key): r for r in session.scalars(
-        select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id,
-                                       OccurrenceRecord.step_id.in_({p for c in kids for p in c.steps.values()}),
-                                       OccurrenceRecord.status.notin_((DONE, SKIPPED, CANCELLED)),
-                                       OccurrenceRecord.orphaned.is_(False)))}
-    if not open_rows:
-        return 0
-    from engine.people import record_from_child
-
-    completed = 0
-    for kid in kids:
-        for done in _done_periods(session, kid, list(kid.steps), today):
-            parent_step = kid.steps[done.step_id]
-            keys = [f"{done.period}@{kid.unit}"] if kid.unit else []
-            row = next((open_rows.pop((parent_step, k)) for k in [*keys, done.period] if (parent_step, k)
-                        in open_rows), None)
-            if row is None or plan.step_by_id.get(parent_step) is None:
-                continue
-            record_from_child(plan, session, plan.step_by_id[parent_step], row, done, now)
-            completed += 1
-    return completed
-
-
 @dataclass(frozen=True)
 class Standing:
     """A child plan's standing on a day, for its parent's status and reports."""
 
     child: Child
     plan: Plan | None  # None: its file cannot be read now (moved, broken)
-    counts: Any  # engine.status.Counts, or None without the plan
+    counts: Any  # engine.runtime.status.Counts, or None without the plan
     done: list[ChildDone]  # the periods of the steps carrying out the parent's, done by the day
     problem: str | None = None
 
@@ -168,13 +138,13 @@ def standing(plan: Plan, session: Session, day: date) -> list[Standing]:
     """Each child's counts on `day` (its file loaded from where it was last ticked) and what it has done of the
     parent's steps."""
     from engine.errors import PlanError
-    from engine.plan import PlanLoader
-    from engine.status import counts, plan_status
+    from engine.language.plan import PlanLoader
+    from engine.runtime.status import counts, plan_status
 
     loader = PlanLoader()
     out = []
     for kid in children(session, plan.id):
-        done = _done_periods(session, kid, list(kid.steps), day) if kid.steps else []
+        done = done_periods(session, kid, list(kid.steps), day) if kid.steps else []
         try:
             child = loader.load(kid.path)
         except (PlanError, OSError) as exc:
@@ -194,7 +164,7 @@ def period_facts(plan: Plan, session: Session, step_ids: list[str], period: str 
         mine = [s for s, p in kid.steps.items() if p in step_ids]
         if not mine:
             continue
-        done = [d for d in _done_periods(session, kid, mine, as_of) if period is None or d.period == period]
+        done = [d for d in done_periods(session, kid, mine, as_of) if period is None or d.period == period]
         out.append((kid, done))
     return out
 

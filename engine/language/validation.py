@@ -11,10 +11,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic import Tag as PydanticTag
 
 from engine.errors import accepted, did_you_mean
-from engine.loading import NOT_PRINTABLE
-from engine.models.common import ID_PATTERN, Tag
-from engine.models.steps import KINDS
-from engine.models.timing import TIMING_KEYS
+from engine.language.loading import NOT_PRINTABLE
+from engine.language.models.common import ID_PATTERN, Tag
+from engine.language.models.steps import KINDS
+from engine.language.models.timing import TIMING_KEYS
 from engine.secrets import find_secret, may_hold, redact
 
 Loc = tuple[Any, ...]
@@ -258,7 +258,7 @@ CONTROL_ESCAPE = "control character"
 def find_control_characters(data: Any) -> list[Finding]:
     """Every text (value or key) holding a control character, located at that text.
 
-    A raw control character is refused when the file is read (engine.loading); one written as a YAML escape
+    A raw control character is refused when the file is read (engine.language.loading); one written as a YAML escape
     in a double-quoted text (`"\\x01"`, `"\\0"`, `"\\e"`) only exists once parsed, and would reach notice
     subjects and break the XML of a DOCX draft.
     """

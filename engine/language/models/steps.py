@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from engine.models.common import (
+from engine.language.models.common import (
     NON_WORKING_DAY_HELP,
+    OWNER_DESCRIPTION,
     Model,
     NonWorkingDayPolicy,
-    OWNER_DESCRIPTION,
     Owner,
     PlanDate,
     ShortText,
@@ -21,9 +21,15 @@ from engine.models.common import (
     described,
     either,
 )
-from engine.models.help import Form, enum_help
-from engine.models.policy import ESCALATION_EXAMPLE, REMINDERS_EXAMPLE, Confirmation, Escalation, Reminders
-from engine.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
+from engine.language.models.help import Form, enum_help
+from engine.language.models.policy import (
+    ESCALATION_EXAMPLE,
+    REMINDERS_EXAMPLE,
+    Confirmation,
+    Escalation,
+    Reminders,
+)
+from engine.language.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
 
 # Each kind of step: its help in the editor (a new step's skeleton, the hover on `kind`) and README's table.
 STEP_KINDS: dict[str, Form] = {

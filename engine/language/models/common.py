@@ -17,8 +17,8 @@ from pydantic import (
 )
 from pydantic import Tag as UnionTag
 
-from engine.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
-from engine.models.help import enum_help
+from engine.language.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
+from engine.language.models.help import enum_help
 
 
 class Model(BaseModel):

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.calendar import split_key
-from engine.dependencies import waiting as unmet
-from engine.plan import Plan
+from engine.language.calendar import split_key
+from engine.language.dependencies import waiting as unmet
+from engine.language.plan import Plan
 from engine.state.models import (
     CANCELLED,
     DELIVERED,
@@ -155,7 +155,7 @@ def plan_status(plan: Plan, session: Session, day: date) -> list[dict[str, Any]]
 
 
 def _waiting(plan: Plan, step: Any, key: str, due: date, finished: set[tuple[str, str]]) -> list[str]:
-    """The predecessors an occurrence of `step` still waits for (engine.dependencies; a dependency that opens
+    """The predecessors an occurrence of `step` still waits for (engine.language.dependencies; a dependency that opens
     anyway does not hold it)."""
     return list(dict.fromkeys(link.step for link, _, _ in unmet(plan, step, split_key(key)[0], due, finished)
                               if not link.opens_anyway))

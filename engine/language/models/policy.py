@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from engine.models.common import (
+from engine.language.models.common import (
     NON_WORKING_DAY_HELP,
     Model,
     NonWorkingDayPolicy,
@@ -15,7 +15,7 @@ from engine.models.common import (
     UnitId,
     described,
 )
-from engine.models.help import enum_help
+from engine.language.models.help import enum_help
 
 EvidenceKind = Literal["document_number", "document_date", "date", "attendees", "link", "place", "note"]
 EVIDENCE_HELP = enum_help(EvidenceKind.__args__, {  # type: ignore[attr-defined]

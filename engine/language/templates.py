@@ -26,7 +26,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import did_you_mean
-from engine.models.plan import TEMPLATE_EVENTS
+from engine.language.models.plan import TEMPLATE_EVENTS
 
 MAX_OUTPUT = 20_000  # characters one item may render to
 
@@ -140,7 +140,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 }
 assert set(DEFAULT_TEMPLATES) == set(TEMPLATE_EVENTS), "every template event needs a default template"
 
-# What a template may use. Every notice has the common ones (engine/notices.py notice_context, plus the day's
+# What a template may use. Every notice has the common ones (engine/runtime/notices.py notice_context, plus the day's
 # values `item_context` adds when it is sent); some events have more.
 COMMON_VARIABLES: dict[str, str] = {
     "plan_id": "mã kế hoạch", "plan_number": "số kế hoạch, vd. 28/KH-KHCN", "plan_title": "tên kế hoạch",
@@ -240,7 +240,7 @@ def _render(source: str, ctx: dict[str, Any]) -> str:
 
 def occurrence_label(key: str) -> str:
     """'2023-Q2' -> 'quý II/2023', 'yc-2024-05-02' -> 'theo yêu cầu ngày 02/05/2024', 'once' -> ''."""
-    from engine.reports.periods import key_label
+    from engine.language.periods import key_label
 
     return key_label(key) if key else ""
 
@@ -393,7 +393,7 @@ def template_problems(source: Any) -> list[Any]:
     that are not text are left to the model's own errors.
     """
     from engine.errors import Problem
-    from engine.validation import render_path
+    from engine.language.validation import render_path
 
     raw = source.data.get("templates")
     out = []
@@ -416,7 +416,7 @@ def confirm_command(plan_id: str, step_id: str, key: str, requires: list[str]) -
     """The CLI command that confirms an occurrence, to paste on the machine that serves the plan; the occurrence
     named as people name it. Its placeholders are refused as they are, so a command pasted unedited records
     nothing."""
-    from engine.calendar import split_key
+    from engine.language.calendar import split_key
 
     period, unit = split_key(key)
     label = occurrence_label(period)

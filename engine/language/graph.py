@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import accepted, did_you_mean
-from engine.models.steps import Report, Review, waits_for
-from engine.models.timing import After
+from engine.language.models.steps import Report, Review, waits_for
+from engine.language.models.timing import After
 
 if TYPE_CHECKING:
-    from engine.plan import Plan
+    from engine.language.plan import Plan
 
 Finding = tuple[tuple[Any, ...], str]
 

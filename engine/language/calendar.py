@@ -8,22 +8,22 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine.dates import fmt, parse_day_month
-from engine.models.timing import (
+from engine.language.dates import fmt, parse_day_month
+from engine.language.models.timing import (
     After,
     Deadline,
     HalfYearly,
     Milestone,
     Monthly,
-    Ongoing,
     OnDemand,
+    Ongoing,
     Quarterly,
     Yearly,
     period_item,
 )
 
 if TYPE_CHECKING:
-    from engine.plan import Plan, Policy
+    from engine.language.plan import Plan, Policy
 
 Finding = tuple[tuple[Any, ...], str]
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from engine.calendar import cycle
-from engine.models.timing import OnDemand
+from engine.language.calendar import cycle
+from engine.language.models.timing import OnDemand
 
 if TYPE_CHECKING:
-    from engine.plan import Plan
+    from engine.language.plan import Plan
 
 Finding = tuple[tuple[Any, ...], str]
 CYCLE_VI = {"monthly": "hằng tháng", "quarterly": "hằng quý", "half_yearly": "6 tháng một lần", "yearly": "hằng năm"}
@@ -92,7 +92,7 @@ def dependency_findings(plan: Plan) -> list[Finding]:
 
 
 def plan_describe(plan: Plan, step_id: str) -> str:
-    from engine.calendar import describe_timing
+    from engine.language.calendar import describe_timing
 
     return describe_timing(plan.step_by_id[step_id].timing)
 

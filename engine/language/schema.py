@@ -31,9 +31,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from engine.models import AgencyFile, PlanFile
-from engine.models.steps import STEP_KINDS, Step, StepBase
-from engine.models.timing import FORMS
+from engine.language.models import AgencyFile, PlanFile
+from engine.language.models.steps import STEP_KINDS, Step, StepBase
+from engine.language.models.timing import FORMS
 
 SCHEMA_FILES = {"plan": "plan.schema.json", "agency": "agency.schema.json"}
 HELP_KEYS = ("title", "description", "markdownDescription")

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, split_key
-from engine.dependencies import Link, waiting, wanted, wanted_keys
-from engine.dates import fmt
-from engine.family import pull
-from engine.materialize import claim_plan, row_values, sync  # noqa: F401 - sync is part of this module's interface
-from engine.models.policy import Escalation
-from engine.models.steps import Coordinate, Disseminate, Report, Review
-from engine.notices import Notice, notice_context, outbox_rows, queue_notices  # noqa: F401 - re-exported
-from engine.plan import Plan
+from engine.language.calendar import CalendarBuilder, split_key
+from engine.language.dates import fmt
+from engine.language.dependencies import Link, waiting, wanted, wanted_keys
+from engine.language.models.policy import Escalation
+from engine.language.models.steps import Coordinate, Disseminate, Report, Review
+from engine.language.plan import Plan
+from engine.runtime.materialize import claim_plan, row_values, sync  # noqa: F401 - sync is part of this module's interface
+from engine.runtime.notices import Notice, notice_context, outbox_rows, queue_notices  # noqa: F401 - re-exported
+from engine.runtime.people import pull
 from engine.state.models import (
     FINISHED,
     OPEN,
@@ -75,7 +75,7 @@ EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến 
 
 def describe(plan: Plan, action: Action) -> str:
     """One line for a person: 'Quán triệt Đề án 02-ĐA/TU: đôn đốc lần 1 (Văn phòng Sở, Ban Giám đốc Sở)'."""
-    from engine.reports.periods import in_brackets
+    from engine.language.periods import in_brackets
 
     what = EVENT_VI.get(action.event, action.event)
     if action.event == "escalation":
@@ -181,7 +181,7 @@ Waits = list[tuple[Link, str, list[str]]]  # unsatisfied dependencies: (link, pe
 
 
 def _waits(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> dict[int, Waits]:
-    """What each waiting (scheduled) row still waits for (engine.dependencies): the periods of its predecessors
+    """What each waiting (scheduled) row still waits for (engine.language.dependencies): the periods of its predecessors
     too few of whose owners have finished.
 
     Only the keys those rows wait for are asked for. Being finished never goes back, so what one query found is
@@ -299,7 +299,7 @@ def _open_action(plan: Plan, step: Any, row: OccurrenceRecord, today: date, quie
     notices = []
     drafted = isinstance(step, (Review, Report))
     if not quiet:
-        # The owner of a review or report is given the work with its draft (engine.tick._draft), in one notice.
+        # The owner of a review or report is given the work with its draft (engine.runtime.tick._draft), in one notice.
         notices = [] if drafted else [Notice("opened", "opened", owner, ctx)]
         notices += [Notice("participant", "participant", u, ctx) for u in plan.members(step.participants)
                     if u != owner]
@@ -324,7 +324,7 @@ def units_text(plan: Plan, units: list[str]) -> str:
 def missing_text(plan: Plan, waits: Waits) -> str:
     """What an occurrence waits for, in a sentence: 'Báo cáo của các huyện (6 tháng đầu năm 2023): chưa có
     UBND huyện Gia Viễn, UBND huyện Hoa Lư'."""
-    from engine.reports.periods import in_brackets
+    from engine.language.periods import in_brackets
 
     parts = []
     for link, period, units in waits:
@@ -427,8 +427,8 @@ def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
     key = effect_key(plan.id, None, None, "closed")
     if existing_effects(session, [key]):
         return []
-    from engine.reports.periods import in_brackets
-    from engine.status import counts, plan_status
+    from engine.language.periods import in_brackets
+    from engine.runtime.status import counts, plan_status
 
     end = plan.meta.period.end
     rows = plan_status(plan, session, min(end, today))

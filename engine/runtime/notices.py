@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.dates import fmt
-from engine.models.steps import Report
-from engine.plan import Plan
+from engine.language.dates import fmt
+from engine.language.models.steps import Report
+from engine.language.plan import Plan
 from engine.state.models import NO_TARGET, PENDING, OccurrenceRecord, OutboxRecord
 from engine.state.store import insert_many_ignore
 
@@ -28,8 +28,8 @@ class Notice:
 
 def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) -> dict[str, Any]:
     """What a notice about an occurrence says, as plain JSON; the values that depend on the day it is read
-    (days left, overdue) are added when it is sent (notifiers.templates.item_context)."""
-    from notifiers.templates import confirm_command
+    (days left, overdue) are added when it is sent (engine.language.templates.item_context)."""
+    from engine.language.templates import confirm_command
 
     requires = list(step.confirmation.requires)
     owner = plan.owner_of(step.id, row.key)
@@ -73,7 +73,7 @@ def outbox_rows(plan: Plan, step_id: str | None, key: str | None, notices: list[
     """One outbox row per notice and notification tag of its unit (a unit with no tag gets a 'no target' row,
     so the gap is visible).
 
-    `effect` is the effect key of what caused the notices (see engine.tick): a row's idempotency key is that
+    `effect` is the effect key of what caused the notices (see engine.runtime.tick): a row's idempotency key is that
     plus reason, unit and tag, so the same notice is queued once however often its cause is replayed.
     """
     rows = []

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import (
+from engine.language.models.common import (
     GROUPS_DESCRIPTION,
     GROUPS_EXAMPLE,
     GroupMembers,
@@ -19,11 +19,11 @@ from engine.models.common import (
     UnitId,
     described,
 )
-from engine.models.help import enum_help
-from engine.models.policy import Defaults, WorkCalendarSpec
-from engine.models.steps import STEP_KINDS, Step
+from engine.language.models.help import enum_help
+from engine.language.models.policy import Defaults, WorkCalendarSpec
+from engine.language.models.steps import STEP_KINDS, Step
 
-# Notice events a plan or agency may give its own message template for (defaults: notifiers/templates.py).
+# Notice events a plan or agency may give its own message template for (defaults: engine/language/templates.py).
 TemplateEvent = Literal["opened", "participant", "disseminate", "coordinate", "reminder", "due_today", "overdue",
                         "escalation", "blocked", "review_summary", "report_draft", "confirmed", "extended", "closing"]
 TEMPLATE_EVENTS: tuple[str, ...] = TemplateEvent.__args__  # type: ignore[attr-defined]

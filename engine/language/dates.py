@@ -27,7 +27,7 @@ def _real_day_month(leap_day: bool, day_first: bool) -> str:
     return "(?:" + "|".join(f"(?:{d})/(?:{m})" if day_first else f"(?:{m})-(?:{d})" for d, m in pairs) + ")"
 
 
-# What an editor can check before the CLI does (engine/schema.py): real day and month numbers.
+# What an editor can check before the CLI does (engine/language/schema.py): real day and month numbers.
 DATE_PATTERN = rf"^(?:{_real_day_month(True, True)}/\d{{4}}|\d{{4}}-{_real_day_month(True, False)})$"
 """A date dd/mm/yyyy or yyyy-mm-dd with a real day and month (29/02 always: parse_date judges the year)."""
 DAY_MONTH_PATTERN = rf"^{_real_day_month(False, True)}$"

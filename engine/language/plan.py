@@ -12,20 +12,20 @@ from typing import Any, Collection
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.calendar import CalendarBuilder, Occurrence, StepCalendar, split_key, unit_key
-from engine.dependencies import Link, dependency_findings, step_links
 from engine.errors import NoPlanFiles, PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
-from engine.graph import check_graph
-from engine.identity import derived_id
-from engine.loading import Source, display_path, escape_position, read_source
-from engine.models import AgencyFile, PlanFile, Step
-from engine.models.common import UnitId
-from engine.models.plan import Issuer, PlanMeta, Unit
-from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
-from engine.models.steps import Coordinate, Disseminate, Report, waits_for
-from engine.models.timing import After
-from engine.reports.periods import window_findings
-from engine.validation import (
+from engine.language.calendar import CalendarBuilder, Occurrence, StepCalendar, split_key, unit_key
+from engine.language.dependencies import Link, dependency_findings, step_links
+from engine.language.graph import check_graph
+from engine.language.identity import derived_id
+from engine.language.loading import Source, display_path, escape_position, read_source
+from engine.language.models import AgencyFile, PlanFile, Step
+from engine.language.models.common import UnitId
+from engine.language.models.plan import Issuer, PlanMeta, Unit
+from engine.language.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
+from engine.language.models.steps import Coordinate, Disseminate, Report, waits_for
+from engine.language.models.timing import After
+from engine.language.periods import window_findings
+from engine.language.validation import (
     CONTROL_ESCAPE,
     MERGE_KEY,
     find_control_characters,
@@ -37,7 +37,7 @@ from engine.validation import (
     render_path,
     translate,
 )
-from engine.workdays import WorkCalendar
+from engine.language.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
 
@@ -168,7 +168,7 @@ class Plan:
 
     @cached_property
     def links(self) -> dict[str, list[Link]]:
-        """Each step's dependencies, each as one rule (engine.dependencies)."""
+        """Each step's dependencies, each as one rule (engine.language.dependencies)."""
         return {s.id: step_links(self, s) for s in self.steps}
 
     @cached_property
@@ -218,7 +218,7 @@ def shorten(text: str, limit: int) -> str:
 
 def plan_id(meta: PlanMeta, issuer: Issuer | None) -> str:
     """The plan's id: `plan.id` as written, else derived from its number, year of issue and issuer
-    (engine.identity) - never from the file's name, so that renaming or moving the file keeps its state."""
+    (engine.language.identity) - never from the file's name, so that renaming or moving the file keeps its state."""
     return meta.id or derived_id(meta.number, meta.issued_on.year, issuer)
 
 
@@ -582,7 +582,7 @@ def _template_problems(source: Source) -> list[Problem]:
     """Message template overrides are tried here, so that a bad one is a validation error, never a tick's crash."""
     if not isinstance(source.data, dict) or not source.data.get("templates"):
         return []
-    from notifiers.templates import template_problems
+    from engine.language.templates import template_problems
 
     return template_problems(source)
 
@@ -658,7 +658,7 @@ def _unit_refs(pf: PlanFile, units: Collection[str],
 
 def _parent_refs(pf: PlanFile) -> list[tuple[tuple[Any, ...], str]]:
     """A step that carries out a parent plan's step needs the parent named by id (its steps are checked across
-    files, by `kehoach validate DIR`: engine.family)."""
+    files, by `kehoach validate DIR`: engine.runtime.family)."""
     parent = pf.plan.parent_plan if pf.plan else None
     if parent is not None and parent.id:
         return []

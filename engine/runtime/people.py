@@ -1,4 +1,5 @@
-"""What people do: confirm an occurrence is done (with its evidence), and request an on-demand step."""
+"""What people do: confirm an occurrence is done (with its evidence), and request an on-demand step; and a
+parent plan's occurrences completed by what its child plans' people have done (`pull`)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
-from engine.dates import fmt
 from engine.errors import StateError, accepted, did_you_mean
-from engine.family import SOURCE as CHILD_SOURCE
-from engine.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
-from engine.models.policy import EvidenceKind
-from engine.models.timing import After, OnDemand
-from engine.notices import Notice, notice_context, outbox_rows
-from engine.plan import Plan
+from engine.language.calendar import CalendarBuilder, Occurrence, per_owner, split_key
+from engine.language.dates import fmt
+from engine.language.models.policy import EvidenceKind
+from engine.language.models.timing import After, OnDemand
+from engine.language.plan import Plan
+from engine.runtime.family import SOURCE as CHILD_SOURCE
+from engine.runtime.family import children, done_periods
+from engine.runtime.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
+from engine.runtime.notices import Notice, notice_context, outbox_rows
 from engine.state.models import (
     ACTIVE,
+    CANCELLED,
     DONE,
     FINISHED,
     OPEN,
@@ -168,7 +171,7 @@ def occurrence_key(plan: Plan, session: Session, step: Any, given: str, unit: st
     """An occurrence named as people name it ('quý II/2023', 'năm 2023', '6 tháng đầu năm 2022') or by its key
     ('2023-Q2'): its key - `unit`'s occurrence of that period for a step with several owners. A name that
     matches none is returned as given (the caller says it is unknown)."""
-    from engine.reports.periods import key_label
+    from engine.language.periods import key_label
 
     wanted = " ".join(given.split()).lower()
     keys = [o.key for o in plan.occurrences(step.id)] + list(session.scalars(select(OccurrenceRecord.key).where(
@@ -228,7 +231,7 @@ def clean_text(value: str | None, what: str) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    from notifiers.templates import PLACEHOLDER
+    from engine.language.templates import PLACEHOLDER
 
     if PLACEHOLDER.match(value):
         raise StateError(f"{what} {value} is the placeholder of the command in the notice: write the text, or "
@@ -282,7 +285,7 @@ def _name(by: str | None, message: str) -> str:
     """
     if not by or not by.strip():
         raise StateError(message)
-    from notifiers.templates import PLACEHOLDER
+    from engine.language.templates import PLACEHOLDER
 
     by = " ".join(by.split())
     if PLACEHOLDER.match(by):
@@ -307,8 +310,8 @@ def typed_evidence(evidence: dict[str, str]) -> dict[str, str]:
     Raises:
         StateError: a value that is not of its kind, or a placeholder of a notice's command left as it is.
     """
-    from engine.dates import parse_date
-    from notifiers.templates import PLACEHOLDER
+    from engine.language.dates import parse_date
+    from engine.language.templates import PLACEHOLDER
 
     out = {}
     for key, value in evidence.items():
@@ -400,12 +403,41 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
 
 def record_from_child(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, done: Any,
                       now: datetime) -> Confirmed:
-    """Complete a parent plan's occurrence that a child plan has done (engine.family.pull): dated when the
+    """Complete a parent plan's occurrence that a child plan has done (`pull`): dated when the
     child finished, by whoever confirmed it there, with its evidence and result."""
     note = f"Theo Kế hoạch số {done.child.number} ({done.child.issuer})" if done.child.issuer else \
         f"Theo Kế hoạch số {done.child.number}"
     return _record(plan, session, [(step, row, done.evidence)], done.by, done.done_on, now, note, CHILD_SOURCE,
                    done.result)[0]
+
+
+def pull(plan: Plan, session: Session, today: date, now: datetime) -> int:
+    """Complete the parent's open occurrences whose period a child has done: the occurrence of that period for
+    the child's unit (or the period's only occurrence, for a step of one owner), dated when the child finished,
+    with the child's confirmation. Returns how many were completed."""
+    carried = {s.id for s in plan.steps}
+    kids = [c for c in children(session, plan.id) if set(c.steps.values()) & carried]
+    if not kids:
+        return 0
+    open_rows = {(r.step_id, r.key): r for r in session.scalars(
+        select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id,
+                                       OccurrenceRecord.step_id.in_({p for c in kids for p in c.steps.values()}),
+                                       OccurrenceRecord.status.notin_((DONE, SKIPPED, CANCELLED)),
+                                       OccurrenceRecord.orphaned.is_(False)))}
+    if not open_rows:
+        return 0
+    completed = 0
+    for kid in kids:
+        for done in done_periods(session, kid, list(kid.steps), today):
+            parent_step = kid.steps[done.step_id]
+            keys = [f"{done.period}@{kid.unit}"] if kid.unit else []
+            row = next((open_rows.pop((parent_step, k)) for k in [*keys, done.period] if (parent_step, k)
+                        in open_rows), None)
+            if row is None or plan.step_by_id.get(parent_step) is None:
+                continue
+            record_from_child(plan, session, plan.step_by_id[parent_step], row, done, now)
+            completed += 1
+    return completed
 
 
 def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str, reason: str, at: date,

@@ -13,11 +13,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import StateError
-from engine.people import confirm_rows, request
-from engine.plan import Plan
-from engine.state.models import (ACTIVE, NO_TARGET, OPEN, OVERDUE, PENDING, SIMULATED, EventRecord, OccurrenceRecord,
-                                 OutboxRecord)
-from engine.tick import DocumentMaker, tick_in
+from engine.language.plan import Plan
+from engine.runtime.people import confirm_rows, request
+from engine.runtime.tick import DocumentMaker, tick_in
+from engine.state.models import (
+    ACTIVE,
+    NO_TARGET,
+    OPEN,
+    OVERDUE,
+    PENDING,
+    SIMULATED,
+    EventRecord,
+    OccurrenceRecord,
+    OutboxRecord,
+)
 
 TICK_TIME = time(7, 30)
 
@@ -70,7 +79,7 @@ def simulate_plans(plans: list[Plan], sessions: Callable[[], Session], start: da
                    documents: DocumentMaker | None = None, every_day: bool = False) -> None:
     """`simulate` for plans run together in one store - a province's plan and the districts' plans carrying it
     out: each day, every plan is ticked and its people confirm, a child before its parent (so the parent's tick
-    sees what the children did that day, engine.family). `requests` are per plan id.
+    sees what the children did that day, engine.runtime.family). `requests` are per plan id.
 
     Raises:
         StateError: as `simulate`.

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
-from engine.models.timing import After, OnDemand
-from engine.family import record_links
-from engine.plan import Plan
+from engine.language.calendar import CalendarBuilder, Occurrence, per_owner, split_key
+from engine.language.models.timing import After, OnDemand
+from engine.language.plan import Plan
+from engine.runtime.family import record_links
 from engine.state.models import (
     ACTIVE,
     CANCELLED,
@@ -31,9 +31,14 @@ from engine.state.models import (
     PlanRecord,
 )
 from engine.state.rekey import adopt, message
-from engine.state.store import (effect_key, insert_ignore, insert_many_ignore, lock_plan, log_event,
-                                transaction_memo)
-
+from engine.state.store import (
+    effect_key,
+    insert_ignore,
+    insert_many_ignore,
+    lock_plan,
+    log_event,
+    transaction_memo,
+)
 
 logger = logging.getLogger("kehoach")
 

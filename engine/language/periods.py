@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from engine.dates import fmt
-from engine.models.steps import Report, Review, Span
-from engine.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly
-from engine.reports import ReportError
+from engine.errors import ReportError
+from engine.language.dates import fmt
+from engine.language.models.steps import Report, Review, Span
+from engine.language.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly
 
 YEAR, HALF_YEAR, QUARTER, MONTH, CUMULATIVE = "year", "half_year", "quarter", "month", "cumulative"
 SPAN = "span"
@@ -130,7 +130,7 @@ _CALENDAR_PERIOD = {YEAR: ("yearly", 12), HALF_YEAR: ("half_yearly", 6), QUARTER
 
 def period_key(kind: str, year: int, index: int) -> str:
     """The occurrence key of a reporting period, made by the calendar so the two can never disagree."""
-    from engine.calendar import period_key as occurrence_key
+    from engine.language.calendar import period_key as occurrence_key
 
     name, months = _CALENDAR_PERIOD[kind]
     return occurrence_key(name, year, index * months)

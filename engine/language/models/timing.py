@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
-from engine.models.common import DayMonth, Model, PlanDate, StepId, described, either, exactly_one
-from engine.models.help import Form, enum_help
+from engine.language.models.common import DayMonth, Model, PlanDate, StepId, described, either, exactly_one
+from engine.language.models.help import Form, enum_help
 
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
 PERIOD_HELP = enum_help(Period.__args__, {  # type: ignore[attr-defined]

@@ -1,7 +1,0 @@
-"""Pydantic models of the plan language: plan files, agency files, steps and timing."""
-
-from engine.models.plan import AgencyFile, PlanFile
-from engine.models.steps import KINDS, Coordinate, Disseminate, Report, Review, Step
-from engine.models.timing import Timing
-
-__all__ = ["AgencyFile", "PlanFile", "Step", "Disseminate", "Coordinate", "Review", "Report", "KINDS", "Timing"]
