@@ -234,11 +234,12 @@ def measure_seed(repeat: int) -> dict[str, Any]:
             "stub_cpu": stub_cpu, **counts, "days": (SEED_SPAN[1] - SEED_SPAN[0]).days + 1}
 
 
+# Runs the code of an older revision: its module paths (before engine.language and engine.runtime).
 BEFORE_SCRIPT = """
 import json, statistics, sys, time
 from datetime import date
-from engine.language.plan import load_plan
-from engine.runtime.simulate import ConfirmPolicy, simulate
+from engine.plan import load_plan
+from engine.simulate import ConfirmPolicy, simulate
 from engine.state.db import open_store, session_factory
 plan = load_plan("plan_definitions/kh-28-khcn-2022.yaml")
 walls, cpus = [], []
