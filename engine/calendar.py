@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 Finding = tuple[tuple[Any, ...], str]
 
 _PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+# A plan's calendar is built whole at every check: a small file of monthly steps over a long period must not
+# take minutes and gigabytes. The largest generated benchmark plan (5,000 steps) has ~46,000.
+MAX_OCCURRENCES = 100_000
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,17 @@ class CalendarBuilder:
     def build(self, order: list[str]) -> dict[str, StepCalendar]:
         """Expand steps in dependency order (so 'after' steps can project from their predecessor)."""
         by_id = self.plan.step_by_id
+        total = 0
         for step_id in order:
             if step_id in by_id and step_id not in self.result:
-                self.result[step_id] = self._expand(self.plan.step_index[step_id], by_id[step_id])
+                index = self.plan.step_index[step_id]
+                self.result[step_id] = cal = self._expand(index, by_id[step_id])
+                total += len(cal.occurrences)
+                if total > MAX_OCCURRENCES:
+                    self._find(index, ("timing",), f"the plan has over {MAX_OCCURRENCES:,} occurrences by this step "
+                               "(every occurrence is dated at each check): shorten the period or the recurrences, "
+                               "or split the plan")
+                    break
         return self.result
 
     def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False) -> Occurrence:

@@ -9,6 +9,9 @@ from typing import Any
 _DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 _DM = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s*$")
+# The years a plan, a command or a simulation may name. Dates are moved by at most ten years (an `after:` of 3,660
+# days) and a plan lasts at most 50 years, so nothing computed from them comes near Python's years 1 and 9999.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def _real_day_month(leap_day: bool, day_first: bool) -> str:
@@ -38,9 +41,9 @@ def parse_date(value: Any) -> date:
         ValueError: with a message naming the value and the accepted forms.
     """
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return _in_range(value, value.isoformat())
     if not isinstance(value, str):
         raise ValueError(f"expected a date like '20/03/2022' or '2022-03-20', got {value!r}")
     if m := _DMY.match(value):
@@ -50,9 +53,17 @@ def parse_date(value: Any) -> date:
     else:
         raise ValueError(f"'{value}' is not a date: write dd/mm/yyyy (20/03/2022) or yyyy-mm-dd")
     try:
-        return date(year, month, day)
+        parsed = date(year, month, day)
     except ValueError:
         raise ValueError(f"'{value}' is not a real date (ngày không tồn tại)") from None
+    return _in_range(parsed, value.strip())
+
+
+def _in_range(day: date, written: str) -> date:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"'{written}' is outside the years {MIN_YEAR}-{MAX_YEAR} (năm ngoài phạm vi): "
+                         "check the year")
+    return day
 
 
 def parse_day_month(value: Any) -> tuple[int, int]:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Iterable
 
-
-# A password in an address ("scheme://user:password@host") and secret-looking query parameters.
-URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*):([^\s/?#]+)@")
-SECRET_PARAM = re.compile(
-    r"""([?&](?:password|passwd|pwd|pass|secret|token|access_token|auth_token|api_key|apikey)=)([^&\s#'"]+)""", re.I
-)
-
-
-def redact(text: str) -> str:
-    """Replace every password or token written in an address with '***', so no message repeats it."""
-    return SECRET_PARAM.sub(r"\1***", URL_PASSWORD.sub(r"\1:***@", text))
+from engine.secrets import redact
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +44,14 @@ class PlanFileNotFound(KehoachError, FileNotFoundError):
     def __init__(self, path: Path | str):
         self.path = str(path)
         super().__init__(f"không tìm thấy tệp/thư mục: {path} (file not found)")
+
+
+class NoPlanFiles(PlanFileNotFound):
+    """Raised when a folder given on the command line holds no plan file: a command must not succeed on nothing."""
+
+    def __init__(self, path: Path | str):
+        super().__init__(path)
+        self.args = (f"không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {path} (no plan files in the folder)",)
 
 
 class StateError(KehoachError):

@@ -159,13 +159,15 @@ MAX_TEXT = 2000  # a result, note or reason is a sentence or a paragraph, not a 
 
 
 def _check_date(plan: Plan, at: date, now: datetime) -> None:
-    """A day a person acted on: within the plan, and not after today.
+    """A day a person acted on: within the plan's period, and not after today.
 
     Raises:
-        StateError: before the plan starts, or after the moment of recording.
+        StateError: before the plan starts or after it ends, or after the moment of recording.
     """
     if at < plan.meta.period.start:
         raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
+    if at > plan.meta.period.end:
+        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
     today = now.astimezone(ZoneInfo(plan.meta.timezone)).date()
     if at > today:
         raise StateError(f"--at {fmt(at)} is after today ({fmt(today)}): work is confirmed once it is done")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -12,9 +13,9 @@ from typing import Any, Collection
 from pydantic import TypeAdapter, ValidationError
 
 from engine.calendar import CalendarBuilder, Occurrence, StepCalendar
-from engine.errors import PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
+from engine.errors import NoPlanFiles, PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
-from engine.loading import Source, display_path, read_source
+from engine.loading import Source, display_path, escape_position, read_source
 from engine.models import AgencyFile, PlanFile, Step
 from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
@@ -22,7 +23,9 @@ from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSp
 from engine.models.steps import Coordinate, Disseminate, Report
 from engine.models.timing import After
 from engine.validation import (
+    CONTROL_ESCAPE,
     MERGE_KEY,
+    find_control_characters,
     find_merge_keys,
     find_secrets,
     inside,
@@ -34,6 +37,7 @@ from engine.validation import (
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
+MAX_PLAN_ID = 128  # the state store's column for plan ids
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,9 @@ class PlanLoader:
         source, problems = read_source(path)
         if source is None:
             raise PlanError(problems)
+        if len(path.stem) > MAX_PLAN_ID:
+            problems.append(Problem(source.name, 1, 1, "", f"the file name makes the plan's id, and it is "
+                                    f"{len(path.stem)} characters long: at most {MAX_PLAN_ID} - rename the file"))
         plan_file = _validate(PlanFile, source, problems)
         included = self._includes(source, problems)
         parts = Parts.whole(plan_file) if plan_file is not None else Parts.salvage(source.data)
@@ -296,9 +303,9 @@ class PlanLoader:
             if not isinstance(inc, str):
                 out.units_known = out.complete = False
                 continue
-            target = (source.path.parent / inc).resolve()
-            if not target.is_file():
-                problems.append(source.problem(("include", i), f"include[{i}]", _missing_include(inc, target)))
+            target, refused = include_target(source.path, inc)
+            if refused:
+                problems.append(source.problem(("include", i), f"include[{i}]", refused))
                 out.units_known = out.complete = False
                 continue
             if target not in self._agencies:
@@ -371,6 +378,43 @@ class PlanLoader:
         return plan
 
 
+AGENCY_DIRS = "KEHOACH_AGENCY_DIRS"
+
+
+def agency_roots(plan_path: Path) -> list[Path]:
+    """The folders a plan may include agency files from: its own folder (and below), and KEHOACH_AGENCY_DIRS."""
+    extra = [Path(p).expanduser() for p in os.environ.get(AGENCY_DIRS, "").split(os.pathsep) if p.strip()]
+    roots = []
+    for folder in (plan_path.parent, *extra):
+        try:
+            roots.append(folder.resolve())
+        except (OSError, RuntimeError):
+            continue
+    return roots
+
+
+def include_target(plan_path: Path, inc: str) -> tuple[Path, str | None]:
+    """The agency file an `include:` entry names, and why it is refused (None when it may be read).
+
+    An include is a YAML file inside the plan's folder tree or a folder of KEHOACH_AGENCY_DIRS, symbolic links
+    followed: a plan cannot make the engine read (and quote in its errors) any other file of the machine.
+    """
+    written = plan_path.parent / inc
+    try:
+        target = written.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return written, f"agency file '{inc}' cannot be read: a symbolic link loop"
+    roots = agency_roots(plan_path)
+    if not any(target.is_relative_to(root) for root in roots):
+        return target, (f"agency file '{inc}' is outside the plan's folder: include files from the plan file's "
+                        f"folder or below it, or list their folder in {AGENCY_DIRS}")
+    if target.suffix not in PLAN_SUFFIXES:
+        return target, f"agency file '{inc}' is not a YAML file: an agency file ends in .yaml or .yml"
+    if not target.is_file():
+        return target, _missing_include(inc, target)
+    return target, None
+
+
 def _missing_include(inc: str, target: Path) -> str:
     siblings = sorted(p.name for p in target.parent.glob("*.y*ml")) if target.parent.is_dir() else []
     hint = did_you_mean(target.name, siblings)
@@ -382,6 +426,8 @@ def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
     # Both checks walk the whole data; the raw text tells cheaply when neither can find anything.
     merges = find_merge_keys(source.data) if MERGE_KEY in source.text else []
     findings = find_secrets(source.data) if may_hold_secret(source.text) else []
+    if "\\" in source.text:  # only a double-quoted text's escape can make a control character here
+        findings += find_control_characters(source.data)
     findings += merge_key_findings(merges)
     result = None
     try:
@@ -390,7 +436,11 @@ def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
         # Inside a mapping built with '<<' the model's complaints (missing kind...) only echo the merge key.
         findings += [f for f in translate(model, source.data, exc) if not inside(f[0], merges)]
     for loc, msg, at_key in findings:
-        problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key=at_key))
+        problem = source.problem(loc, render_path(source.data, loc), msg, at_key=at_key)
+        if msg.startswith(CONTROL_ESCAPE):  # point at the escape itself, as at a raw control character
+            line, column = escape_position(source.text, problem.line, problem.column)
+            problem = replace(problem, line=line, column=column)
+        problems.append(problem)
     return result if not findings else None
 
 
@@ -443,11 +493,15 @@ def plan_paths(paths: list[Path | str]) -> list[Path]:
 
     Raises:
         PlanFileNotFound: a path does not exist.
+        NoPlanFiles: a folder holds no plan file (a check or a run of nothing is not a success).
     """
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.suffix in PLAN_SUFFIXES and f.is_file())
+            found = sorted(f for f in p.iterdir() if f.suffix in PLAN_SUFFIXES and f.is_file())
+            if not found:
+                raise NoPlanFiles(p)
+            out += found
         elif p.is_file():
             out.append(p)
         else:

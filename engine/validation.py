@@ -10,10 +10,12 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic import Tag as PydanticTag
 
-from engine.errors import SECRET_PARAM, URL_PASSWORD, accepted, did_you_mean, redact
+from engine.errors import accepted, did_you_mean
+from engine.loading import NOT_PRINTABLE
 from engine.models.common import ID_PATTERN, Tag
 from engine.models.steps import KINDS
 from engine.models.timing import TIMING_KEYS
+from engine.secrets import find_secret, may_hold, redact
 
 Loc = tuple[Any, ...]
 Finding = tuple[Loc, str, bool]  # (loc, message, points at the key rather than the value)
@@ -183,6 +185,9 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             msg += did_you_mean(str(value), [o for o in options if o])
         elif kind == "string_pattern_mismatch":
             msg = _pattern_message(value, ctx.get("pattern"))
+        elif kind == "string_too_long":
+            size = f"is {len(value)} characters long" if isinstance(value, str) else "is too long"
+            msg = f"{_show(value)} {size}: at most {ctx.get('max_length')}"
         elif kind in ("string_too_short", "too_short"):
             msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -242,8 +247,28 @@ def find_secrets(data: Any) -> list[Finding]:
     out: list[Finding] = []
     for loc, key, value in _walk(data):
         for text, at_key in ((key, True), (value, False)):
-            if isinstance(text, str) and (found := URL_PASSWORD.search(text) or SECRET_PARAM.search(text)):
+            if isinstance(text, str) and (found := find_secret(text)):
                 out.append(((*loc, key), _secret_message(text, found), at_key))
+    return out
+
+
+CONTROL_ESCAPE = "control character"
+
+
+def find_control_characters(data: Any) -> list[Finding]:
+    """Every text (value or key) holding a control character, located at that text.
+
+    A raw control character is refused when the file is read (engine.loading); one written as a YAML escape
+    in a double-quoted text (`"\\x01"`, `"\\0"`, `"\\e"`) only exists once parsed, and would reach notice
+    subjects and break the XML of a DOCX draft.
+    """
+    out: list[Finding] = []
+    for loc, key, value in _walk(data):
+        for text, at_key in ((key, True), (value, False)):
+            if isinstance(text, str) and (found := NOT_PRINTABLE.search(text)):
+                out.append(((*loc, key), f"{CONTROL_ESCAPE} U+{ord(found.group()):04X} (written as an escape: "
+                            "'\\0', '\\e', '\\x01'...) is not allowed in a plan: notices and documents cannot carry "
+                            "it - delete the escape", at_key))
     return out
 
 
@@ -273,9 +298,7 @@ def merge_key_findings(merges: list[Loc]) -> list[Finding]:
 
 def may_hold_secret(text: str) -> bool:
     """False only when no value of the file can hold a secret: the raw text has none and no escapes."""
-    if "\\" in text:
-        return True
-    return bool(("://" in text and URL_PASSWORD.search(text)) or ("=" in text and SECRET_PARAM.search(text)))
+    return may_hold(text)
 
 
 def inside(loc: Loc, parents: list[Loc]) -> bool:
@@ -283,5 +306,5 @@ def inside(loc: Loc, parents: list[Loc]) -> bool:
     return any(loc[: len(p)] == p for p in parents)
 
 
-__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "merge_key_findings",
-           "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]
+__all__ = ["translate", "render_path", "clean_loc", "model_at", "find_secrets", "find_control_characters",
+           "merge_key_findings", "find_merge_keys", "inside", "may_hold_secret", "MERGE_KEY"]

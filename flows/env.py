@@ -80,12 +80,18 @@ def sync_client() -> Any:
 
     Prefect builds a TLS context from certifi's bundle for every client (~20 ms here), even for the embedded
     server on http://127.0.0.1; it is never used there, so such a client gets an empty one. An https API gets
-    Prefect's own (certifi's bundle, or PREFECT_API_SSL_CERT_FILE).
+    Prefect's own (certifi's bundle, or PREFECT_API_SSL_CERT_FILE). An embedded server started for it stops
+    when this process dies, even by `kill -9` (flows.embedded).
     """
     from prefect import get_client
     from prefect.settings import get_current_settings
 
-    return get_client(sync_client=True, httpx_settings=client_tls(get_current_settings().api.url))
+    from flows.embedded import tie_embedded_server
+
+    api_url = get_current_settings().api.url
+    if not api_url:  # the client starts the embedded server: it must not outlive this process
+        tie_embedded_server()
+    return get_client(sync_client=True, httpx_settings=client_tls(api_url))
 
 
 @contextmanager

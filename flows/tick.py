@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from sqlalchemy.orm import Session
 
+from engine.dates import parse_date
 from engine.plan import Plan, PlanLoader
 from engine.tick import Action, caught_up_days, plan_today
 from flows.artifacts import PUBLISHER
@@ -35,9 +36,13 @@ plain_task = task(cache_policy=NONE, persist_result=False)
 
 
 def moment(plan: Plan, at: date | None) -> datetime:
-    """The tick's `now`: 07:30 on `at` in the plan's time zone, or the wall clock."""
+    """The tick's `now`: 07:30 on `at` in the plan's time zone, or the wall clock.
+
+    Raises:
+        ValueError: `at` is outside the years dates may take (a run started from the UI with any date).
+    """
     tz = ZoneInfo(plan.meta.timezone)
-    return datetime.combine(at, TICK_TIME, tzinfo=tz) if at else datetime.now(tz)
+    return datetime.combine(parse_date(at), TICK_TIME, tzinfo=tz) if at else datetime.now(tz)
 
 
 def _sessions() -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from engine.errors import KehoachError
+from engine.loading import MAX_ALIAS_EVENTS, alias_bomb, max_plan_bytes
 from notifiers import masking
 from notifiers.expand import Resolver, expand_text_format, expand_yaml_format
 
@@ -99,11 +100,11 @@ def load_channels(path: str | Path, resolvers: dict[str, Resolver] | None = None
     path = Path(path)
     if not path.is_file():
         raise ChannelsError(f"channels file not found: {path} (tệp kênh không tồn tại)")
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChannelsError(f"cannot read the channels file {path}: {type(exc).__name__}") from None
+    raw = _read(path)
     fmt = "yaml" if path.suffix.lower() in YAML_SUFFIXES else "text"
+    if fmt == "yaml" and (at := alias_bomb(raw)) is not None:
+        raise ChannelsError(f"{path}:{at[0]}:{at[1]}: too many alias expansions (over {MAX_ALIAS_EVENTS:,} values "
+                            "once expanded) - a YAML 'billion laughs' bomb is refused; write the entries out")
     try:
         expansion = (expand_yaml_format if fmt == "yaml" else expand_text_format)(raw, resolvers)
     except Exception as exc:  # noqa: BLE001 - a YAML syntax error: Apprise would only say "invalid"
@@ -148,6 +149,20 @@ def load_channels(path: str | Path, resolvers: dict[str, Resolver] | None = None
         for s in services:
             s.plugin.request_rate_per_sec = interval
     return Channels(path, services, warnings, frozenset(secrets))
+
+
+def _read(path: Path) -> str:
+    """The file's text, never more than the size limit of plan files (KEHOACH_MAX_PLAN_BYTES)."""
+    limit = max_plan_bytes()
+    try:
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
+        if len(raw) > limit:
+            raise ChannelsError(f"{path}: the channels file is over {limit} bytes (KEHOACH_MAX_PLAN_BYTES) - "
+                                "a channels file holds a few addresses")
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChannelsError(f"cannot read the channels file {path}: {type(exc).__name__}") from None
 
 
 def _env_interval() -> float | None:

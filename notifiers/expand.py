@@ -23,8 +23,13 @@ def from_environment(name: str) -> str | None:
 
 
 def from_prefect_secret(name: str) -> str | None:
-    """The value of a Prefect Secret block (needs a reachable Prefect API)."""
+    """The value of a Prefect Secret block (needs a reachable Prefect API, or starts the embedded server)."""
     from prefect.blocks.system import Secret
+
+    from flows.embedded import tie_embedded_server, uses_embedded_server
+
+    if uses_embedded_server():
+        tie_embedded_server()
 
     value = Secret.load(name).get()
     return value if isinstance(value, str) else None

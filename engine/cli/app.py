@@ -46,6 +46,12 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return (click.ClickException, *vendored)
 
 
+def _store_error(exc: BaseException) -> bool:
+    """Whether an exception comes from the state store's database (SQLAlchemy, when it has been imported)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print a clear message and exit non-zero, never a traceback."""
     _register()
@@ -71,5 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, _click_errors()):
             exc.show()
             sys.exit(exc.exit_code)
+        if _store_error(exc):  # a store that fails mid-command (disk full, locked, lost connection): its transaction
+            from engine.state.checks import store_failure  # is rolled back, so nothing half-done is left
+
+            err(f"kehoach: {store_failure(None, exc)}")
+            sys.exit(EXIT_INVALID)
         raise
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -26,18 +26,22 @@ def sessions(db: str | None, create: bool = True) -> Callable[[], Session]:
     Args:
         db: the --db option.
         create: False for commands that only read: a SQLite store that does not exist is then an error, never
-            an empty store made on the way.
+            an empty store made on the way. True for commands that write: a read-only store is refused at once.
+
+    Raises:
+        StateError: no store (create=False), a store that cannot be opened or written (one line, password masked).
     """
+    from engine.state.checks import check_writable, shown
     from engine.state.db import database_url, open_store, session_factory, store_exists
 
     url = database_url(db)
     if not create and not store_exists(url):
-        raise StateError(f"no state store at {url.removeprefix('sqlite:///')}: nothing has run here yet - give "
+        raise StateError(f"no state store at {shown(url)}: nothing has run here yet - give "
                          "--db or KEHOACH_DATABASE_URL, or run 'kehoach run' first")
-    try:
-        return session_factory(open_store(url))
-    except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server is a user error here
-        raise StateError(f"cannot open the state store {db or ''}: {type(exc).__name__}: {exc}".replace("  ", " ")) from exc
+    engine = open_store(url)  # StateError: one line, password masked
+    if create:
+        check_writable(engine)
+    return session_factory(engine)
 
 
 def remember(plans: list[Plan], url: str, from_env: bool) -> None:

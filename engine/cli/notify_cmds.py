@@ -17,6 +17,7 @@ from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.cli.common import AtOpt, DbOpt, day_arg, sessions
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_LIMIT = 100_000
 ChannelsOpt = Annotated[Path | None, typer.Option(
     "--channels", envvar="KEHOACH_CHANNELS", show_envvar=True,
     help="Tệp kênh (cấu hình Apprise YAML/TEXT: nhãn -> địa chỉ); mặc định KEHOACH_CHANNELS.")]
@@ -110,7 +111,8 @@ def _local(value: datetime | None) -> str:
 def outbox(
     failed: Annotated[bool, typer.Option("--failed", help="Chỉ thông báo lỗi gửi và đã ngừng gửi.")] = False,
     plan: Annotated[str | None, typer.Option("--plan", help="Chỉ của kế hoạch này (mã kế hoạch).")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Số dòng tối đa (mới nhất).")] = 200,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT,
+                                       help="Số dòng tối đa (mới nhất), 1-100000.")] = 200,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
 ) -> None:
@@ -132,6 +134,7 @@ def outbox(
         stmt = stmt.where(OutboxRecord.status.in_((FAILED, GIVEN_UP)))
     with sessions(db, create=False)() as session:
         rows = list(reversed(list(session.scalars(stmt.order_by(OutboxRecord.id.desc()).limit(limit)))))
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         counts_stmt = select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
         if plan:
             counts_stmt = counts_stmt.where(OutboxRecord.plan_id == plan)
@@ -145,14 +148,11 @@ def outbox(
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
     } for r in rows]
     if format is Format.json:
-        print(json.dumps({"counts": counts, "notices": items}, ensure_ascii=False, indent=2))
+        print(json.dumps({"counts": counts, "total": total, "shown": len(items), "notices": items},
+                         ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from engine.cli.tables import console, outbox_table
 
-    table = Table(title="Hộp thư đi (outbox)" + (" - lỗi gửi" if failed else ""))
-    for col in ("#", "Ngày", "Kế hoạch", "Bước (lần)", "Lý do", "Đơn vị", "Nhãn", "Trạng thái", "Thử", "Lỗi / lần sau"):
-        table.add_column(col, overflow="fold")
     for r, item in zip(rows, items):
         status = STATUS_VI.get(r.status, r.status)
         if r.status == PENDING and r.tag and no_file and not r.attempts:
@@ -162,15 +162,19 @@ def outbox(
             note = f"{note} - thử lại sau {_local(r.next_attempt_at)}".strip(" -")
         if r.status == NO_TARGET and not r.tag:
             note = "đơn vị không có nhãn kênh (notify)"
-        table.add_row(str(r.id), r.created_on.strftime("%d/%m/%Y"), r.plan_id, f"{r.step_id} ({r.occurrence_key})",
-                      r.reason, r.unit_id, r.tag or "-", status, str(r.attempts), note)
-    Console(width=200).print(table)
+        item.update(day=r.created_on.strftime("%d/%m/%Y"), status_shown=status, note=note)
+    title = "Hộp thư đi (outbox)" + (" - lỗi gửi" if failed else "") + (f" - kế hoạch {plan}" if plan else "")
+    out = console()
+    out.print(outbox_table(items, title, with_plan=len({r.plan_id for r in rows}) > 1, width=out.width))
+    if total > len(rows):
+        out.print(f"Chỉ hiện {len(rows)} thông báo mới nhất trên {total} (--limit N để xem nhiều hơn).")
     summary = ", ".join(f"{n} {STATUS_VI.get(s, s)}" for s, n in sorted(counts.items())) or "trống"
-    print(f"Tổng: {summary}.")
+    out.print(f"Tổng: {summary}.")
     if no_file and counts.get(PENDING):
-        print("Chưa có tệp kênh: thông báo chờ gửi sẽ được gửi khi chạy với --channels FILE (hoặc KEHOACH_CHANNELS).")
+        out.print("Chưa có tệp kênh: thông báo chờ gửi sẽ được gửi khi chạy với --channels FILE (hoặc "
+                  "KEHOACH_CHANNELS).")
     if counts.get(GIVEN_UP):
-        print("Thông báo đã ngừng gửi: sửa kênh rồi chạy `kehoach deliver --retry-given-up`.")
+        out.print("Thông báo đã ngừng gửi: sửa kênh rồi chạy `kehoach deliver --retry-given-up`.")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.app import EXIT_INVALID, app, err
+from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.dates import fmt
 from engine.errors import PlanError
 from engine.plan import Plan, PlanLoader, plan_paths
@@ -101,32 +101,12 @@ def show(
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from engine.cli.tables import console, show_table
 
-    console = Console(width=max(Console().width, 120))
-    console.print(f"[bold]Kế hoạch số {plan.meta.number}[/bold] - {plan.issuer.name}")
-    console.print(f"Thời gian: {fmt(plan.meta.period.start)} - {fmt(plan.meta.period.end)} ({plan.meta.timezone})")
-    table = Table(show_lines=False)
-    for col in ("Bước", "Loại", "Chủ trì", "Lần", "Mở", "Hạn", "Nhắc hạn"):
-        table.add_column(col, overflow="fold")
-    for row in occurrence_rows(plan):
-        first = True
-        occs = row["occurrences"] or [None]
-        for o in occs:
-            lead = (row["id"], row["kind"], row["owner"]) if first else ("", "", "")
-            if o is None:
-                table.add_row(*lead, "-", "", "", row["timing"])
-            else:
-                due = _dmy(o["due"]) + (" (dự kiến)" if o["projected"] else "")
-                table.add_row(*lead, o["key"], _dmy(o["opens"]), due, ", ".join(_dmy(r) for r in o["reminders"]))
-            first = False
-    console.print(table)
-
-
-def _dmy(iso: str) -> str:
-    y, m, d = iso.split("-")
-    return f"{d}/{m}/{y}"
+    out = console()
+    out.print(f"Kế hoạch số {plan.meta.number} - {plan.issuer.name}")
+    out.print(f"Thời gian: {fmt(plan.meta.period.start)} - {fmt(plan.meta.period.end)} ({plan.meta.timezone})")
+    out.print(show_table(occurrence_rows(plan)))
 
 
 @app.command()
@@ -150,7 +130,16 @@ def schema(
     from engine.schema import schema_text, write_schemas
 
     if write is not None:
-        for p in write_schemas(write):
+        if not write.is_dir():
+            what = "không tồn tại (no such folder)" if not write.exists() else "không phải thư mục (not a folder)"
+            err(f"kehoach: --write {write}: {what} - give the folder the schemas go to (e.g. plan_definitions)")
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            written = write_schemas(write)
+        except OSError as exc:
+            err(f"kehoach: --write {write}: không ghi được (cannot write): {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INVALID) from None
+        for p in written:
             err(f"đã ghi {p}")
         return
     print(schema_text("agency" if agency else "plan"), end="")

@@ -13,6 +13,7 @@ import typer
 
 from engine.cli.app import app, err
 from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, find_plan, load, now_for, remember, sessions
+from engine.cli.tables import dmy
 from engine.dates import fmt
 from engine.errors import StateError
 
@@ -22,6 +23,7 @@ class Format(str, Enum):
     json = "json"
 
 
+MAX_REQUESTER = 128
 
 
 @app.command()
@@ -82,7 +84,7 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     from engine.reports.periods import key_label
     from engine.tick import EVENT_VI
 
-    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {_dmy(summary['date'])}:")
+    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
     by_step: dict[str, tuple[list[str], list[str]]] = {}
     for a in summary["applied"]:
         what = EVENT_VI.get(a["event"], a["event"])
@@ -102,7 +104,7 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
         print(f"  Bắt kịp {summary['caught_up_days']} ngày chưa chạy: việc đã quá hạn được báo một lần "
               "(mỗi đơn vị một thư), không gửi lại các lần nhắc đã lỡ.")
     if summary.get("ended_on"):
-        print(f"  Kế hoạch đã kết thúc ngày {_dmy(summary['ended_on'])}: không còn nhắc hạn, đôn đốc.")
+        print(f"  Kế hoạch đã kết thúc ngày {dmy(summary['ended_on'])}: không còn nhắc hạn, đôn đốc.")
     if summary["skipped"]:
         print(f"  ({summary['skipped']} việc đã làm ở lượt chạy trước, không làm lại)")
     if summary.get("notices"):
@@ -149,29 +151,11 @@ def status(
                           "counts": counts.as_dict(),
                           "occurrences": rows}, ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from engine.cli.tables import console, status_table
 
-    table = Table(title=f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}")
-    for col in ("Bước", "Lần", "Trạng thái", "Hạn", "Quá hạn", "Xác nhận", "Thông báo"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        conf = ""
-        if r["confirmation"]:
-            c = r["confirmation"]
-            conf = f"{c['by']} {_dmy(c['done_on'])}" + "".join(f"; {k}: {v}" for k, v in c["evidence"].items())
-        due = _dmy(r["due"]) + (f" (gia hạn, hạn đầu {_dmy(r['original_due'])})" if r["original_due"] else "")
-        table.add_row(r["step"] + (" (mồ côi)" if r["orphaned"] else ""), r["occurrence"], r["status_vi"],
-                      due, str(r["days_overdue"] or ""), conf, r["notices"])
-    Console(width=160).print(table)
-    print(counts.line() + ".")
-
-
-def _dmy(iso: str | None) -> str:
-    if not iso:
-        return ""
-    y, m, d = iso.split("-")
-    return f"{d}/{m}/{y}"
+    out = console()
+    out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
+    out.print(counts.line() + ".")
 
 
 @app.command()
@@ -242,6 +226,9 @@ def request(
     """Bắt đầu một lần thực hiện của bước 'khi có yêu cầu' (vd. báo cáo theo yêu cầu)."""
     from engine.people import request as do_request
 
+    if len(" ".join(by.split())) > MAX_REQUESTER:  # the store keeps it in a column of that size
+        raise StateError(f"--by is {len(' '.join(by.split()))} characters long: a requester's name has at most "
+                         f"{MAX_REQUESTER}")
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     with sessions(db)() as session, session.begin():
@@ -282,7 +269,11 @@ def simulate(
         if not sep:
             raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
         step_of(plan, step_id.strip())
-        requests.setdefault(day_arg(when, "--request"), []).append(step_id.strip())
+        day = day_arg(when, "--request")
+        if day is None or not start <= day <= end:  # it would never be simulated: say so rather than ignore it
+            raise StateError(f"--request '{item}': {fmt(day) if day else when} is outside the simulated days "
+                             f"{fmt(start)} - {fmt(end)}")
+        requests.setdefault(day, []).append(step_id.strip())
     if db:
         factory = sessions(db)
     else:
@@ -303,7 +294,7 @@ def simulate(
         return
     for e in events:
         rec = ", ".join(e["recipients"])
-        print(f"{_dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
+        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
     err(f"{len(events)} sự kiện.")
 
 

@@ -114,9 +114,6 @@ def _plans(plan_dir: Path) -> list[Any]:
             problems += exc.problems
     if problems:
         raise PlanError(problems)
-    if not plans:
-        err(f"kehoach: no plan files (*.yaml) in {plan_dir}")
-        raise typer.Exit(EXIT_USAGE)
     return plans
 
 

@@ -73,6 +73,8 @@ Tag = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+PlanNumber = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A plan's number or symbol: the state store keeps it in a column of 128 characters."""
 
 NonWorkingDayPolicy = Literal["keep", "previous", "next"]
 NON_WORKING_DAY_HELP = enum_help(NonWorkingDayPolicy.__args__, {  # type: ignore[attr-defined]

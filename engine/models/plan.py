@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, Tag, Text, UnitId, described
+from engine.models.common import Model, PlanDate, PlanNumber, Tag, Text, UnitId, described
 from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import STEP_KINDS, Step
@@ -139,6 +139,9 @@ class Basis(Model):
                                    examples=["Phát huy vai trò giám sát, phản biện xã hội"])
 
 
+MAX_PERIOD_YEARS = 50  # a plan's calendar is expanded whole: its length bounds the work and memory of a check
+
+
 class Period(Model):
     start: PlanDate = described("Ngày bắt đầu thực hiện, dd/mm/yyyy (start).", examples=["16/03/2022"])
     end: PlanDate = described("Ngày kết thúc, dd/mm/yyyy (end).", examples=["31/12/2025"])
@@ -147,13 +150,16 @@ class Period(Model):
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"the period ends ({self.end:%d/%m/%Y}) before it starts ({self.start:%d/%m/%Y})")
+        if self.end.year - self.start.year > MAX_PERIOD_YEARS:
+            raise ValueError(f"the period {self.start:%d/%m/%Y} - {self.end:%d/%m/%Y} lasts over {MAX_PERIOD_YEARS} "
+                             "years: a plan runs for a few years - check the years")
         return self
 
 
 class PlanMeta(Model):
     """The plan's header: number, title, issuer, date, basis, period, purposes."""
 
-    number: Text = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
+    number: PlanNumber = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
     title: Text = described("Trích yếu kế hoạch (title).",
                             examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
     issuer: Issuer | None = described(

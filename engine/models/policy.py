@@ -24,12 +24,17 @@ EVIDENCE_HELP = enum_help(EvidenceKind.__args__, {  # type: ignore[attr-defined]
     "place": "địa điểm (place)", "note": "ghi chú (note)"})
 
 
+MAX_DAYS_BEFORE = 366  # as opens_before_days: a reminder before the step opens is never sent
+
+
 def _not_after_due(n: int) -> int:
     if n < 0:
         raise ValueError(
             f"{n} would put the reminder after the due date - reminders come before it "
             "(use 'escalation' for after the due date)"
         )
+    if n > MAX_DAYS_BEFORE:
+        raise ValueError(f"{n} is out of range: a reminder comes at most {MAX_DAYS_BEFORE} days before the due date")
     return n
 
 

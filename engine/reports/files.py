@@ -1,12 +1,23 @@
-"""Writing a drafted file whole or not at all: a temporary file beside the target, then an atomic rename."""
+"""Writing a drafted file whole or not at all: a temporary file beside the target, then an atomic rename.
+
+What `-o FILE` may replace: a regular file, or nothing. A device, a FIFO or a socket is refused - the rename would
+put a regular file in its place (as root, `-o /dev/null` would replace the machine's /dev/null). A symbolic link
+is followed to the regular file it names when the link belongs to the user running the command (the user made it
+and means that file; the link stays a link); a link of another user (in a shared folder such as /tmp, a trap
+pointing at someone's files), a dangling link, or one to anything but a regular file is refused.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from engine.reports import ReportError
+
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
 
 def _umask() -> int:
@@ -15,22 +26,68 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path | str, data: bytes) -> Path:
-    """Write `data` to `path`; on any failure nothing is left behind (no partial file, no temporary file).
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def output_target(path: Path | str) -> Path:
+    """The file `-o PATH` writes: PATH, or the regular file a symbolic link of this user names.
 
     Raises:
-        ReportError: the folder is missing or not writable, or the path is a folder.
+        ReportError: PATH is a folder, a special file, or a link that may not be followed (see the module's note).
     """
     target = Path(path)
-    if target.is_dir():
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise ReportError(f"không ghi được {target} (cannot write): {exc.strerror or exc}") from exc
+    if stat.S_ISLNK(info.st_mode):
+        if info.st_uid != os.geteuid():
+            raise ReportError(f"không ghi được {target}: đó là liên kết tượng trưng của người dùng khác (a symbolic "
+                              "link owned by another user is not followed) - ghi ra tệp khác")
+        try:
+            real = target.resolve(strict=True)
+            info = real.stat()
+        except (OSError, RuntimeError):
+            raise ReportError(f"không ghi được {target}: liên kết tượng trưng không trỏ tới tệp nào (a dangling or "
+                              "looping symbolic link)") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ReportError(f"không ghi được {target}: liên kết trỏ tới {real}, {_kind(info.st_mode)} (only a "
+                              "regular file is replaced)")
+        return real
+    if stat.S_ISDIR(info.st_mode):
         raise ReportError(f"không ghi được {target}: đó là một thư mục (is a directory)")
+    if not stat.S_ISREG(info.st_mode):
+        raise ReportError(f"không ghi được {target}: đó là {_kind(info.st_mode)}, không phải tệp thường (only a regular "
+                          "file is replaced) - không có -o thì nội dung in ra màn hình (stdout)")
+    return target
+
+
+def write_atomic(path: Path | str, data: bytes) -> Path:
+    """Write `data` to `path` (see `output_target`); on any failure nothing is left behind (no partial file,
+    no temporary file). A file replaced keeps its permissions.
+
+    Returns:
+        The file written (the target of a followed link).
+
+    Raises:
+        ReportError: the folder is missing or not writable, the path is a folder, a special file or a link that
+            is not followed.
+    """
+    target = output_target(path)
     folder = target.parent
     if not folder.is_dir():
         raise ReportError(f"không ghi được {target}: thư mục {folder} không tồn tại (no such directory)")
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()  # mkstemp makes 0600; a new report is an ordinary file
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -1,4 +1,7 @@
-"""Open the state store: the URL (flag, KEHOACH_DATABASE_URL, or a SQLite file), engine, and migrations."""
+"""Open the state store: the URL (flag, KEHOACH_DATABASE_URL, or a SQLite file), engine, and migrations.
+
+A store is checked before it is migrated (engine/state/checks.py); whatever fails is one line, password masked.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import StateError
 
 DEFAULT_SQLITE = ".kehoach/state.db"
 ENV_URL = "KEHOACH_DATABASE_URL"
@@ -26,8 +31,6 @@ def database_url(url: str | None = None) -> str:
             is a work pool's run (KEHOACH_DATABASE_URL_REQUIRED) and KEHOACH_DATABASE_URL is not set.
     """
     if not (url or os.environ.get(ENV_URL)) and os.environ.get(ENV_URL_REQUIRED):
-        from engine.errors import StateError
-
         raise StateError(f"{ENV_URL} is not set: this run belongs to the work pool "
                          f"'{os.environ[ENV_URL_REQUIRED]}', whose workers must have it in their environment - "
                          f"start them as {ENV_URL}=<the store of kehoach deploy> prefect worker start --pool "
@@ -47,8 +50,6 @@ def _found_store() -> str:
     try:
         return registry.store_url() or local
     except LookupError as exc:
-        from engine.errors import StateError
-
         raise StateError(f"the served plans' store is given by {exc.args[0]}, which is not set here: set it as "
                          "the server does, or give --db") from None
 
@@ -61,12 +62,23 @@ def absolute_url(url: str) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (`sqlite:///path`, or a URI `sqlite:///file:path?mode=ro&uri=true`); None for
+    an in-memory store or another database."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix):]
+    if path.startswith("file:") and "uri=true" in path:
+        path = path[len("file:"):].split("?", 1)[0]
+        return None if path in ("", ":memory:") or "mode=memory" in url else Path(path)
+    return None if path in ("", ":memory:") else Path(path)
+
+
 def store_exists(url: str) -> bool:
     """False only for a SQLite file that is not there (a server database is asked when opened)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url == prefix + ":memory:":
-        return True
-    return Path(url[len(prefix):]).exists()
+    path = sqlite_file(url)
+    return path is None or path.exists()
 
 
 def make_engine(url: str | None = None, **kw: Any) -> Engine:
@@ -75,9 +87,9 @@ def make_engine(url: str | None = None, **kw: Any) -> Engine:
     Extra keyword arguments go to `create_engine` (e.g. a pool class)."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")
@@ -115,12 +127,27 @@ _READY: dict[str, Engine] = {}
 
 
 def open_store(url: str | None = None) -> Engine:
-    """An engine whose schema is up to date (migrated once per URL per process)."""
+    """An engine whose schema is up to date (checked and migrated once per URL per process).
+
+    Raises:
+        StateError: the store cannot be opened, is damaged, or is not a Kehoach store (one line, password masked).
+    """
+    from engine.state.checks import check_store, store_failure
+
     url = database_url(url)
     engine = _READY.get(url)
     if engine is None:
-        engine = make_engine(url)
-        migrate(engine)
+        try:
+            engine = None
+            engine = make_engine(url)
+            check_store(engine)
+            migrate(engine)
+        except Exception as exc:  # noqa: BLE001 - every failure to open is the user's to fix, said in one line
+            if engine is not None:
+                engine.dispose()
+            if isinstance(exc, StateError):
+                raise
+            raise StateError(store_failure(url, exc, "cannot open the state store")) from exc
         _READY[url] = engine
     return engine
 

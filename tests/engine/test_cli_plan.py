@@ -80,6 +80,18 @@ class TestValidate:
         assert code == 2
         assert "không tìm thấy" in err and "khong-co.yaml" in err
 
+    @pytest.mark.parametrize("command", [("validate",), ("run",), ("serve",),
+                                         ("channels", "check", "--channels", ROOT / "docs" / "channels.example.yaml")])
+    def test_a_folder_without_plans_is_not_a_success(self, capsys, tmp_path, monkeypatch, command):
+        for name in ("SMTP_PASSWORD", "TELEGRAM_TOKEN", "TEAMS_WORKFLOW", "TEAMS_SIGNATURE", "PORTAL_API_KEY",
+                     "ZALO_REFRESH_TOKEN", "ZALO_SECRET_KEY"):
+            monkeypatch.setenv(name, "x-123456")
+        (tmp_path / "ghi-chu.txt").write_text("không phải kế hoạch\n")
+        code, out, err = run(capsys, *command, tmp_path)
+        assert (code, out) == (2, "")
+        assert err.strip() == (f"kehoach: không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {tmp_path} "
+                               "(no plan files in the folder)")
+
     def test_usage_errors_exit_2_without_traceback(self, capsys):
         for args in (("show", SEED, "--format", "xml"), ("khong-co-lenh",), ("validate",)):
             code, _, err = run(capsys, *args)
@@ -123,13 +135,30 @@ class TestShowTable:
         assert "18/03/2022" in out  # quán triệt: due 18/03/2022
         assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", out), "no ISO dates in the table"
 
-    def test_every_step_appears(self, capsys, monkeypatch):
-        monkeypatch.setenv("COLUMNS", "250")  # wide enough that no id is folded over two lines
+    def test_every_step_appears(self, capsys):
         _, out, _ = run(capsys, "show", CDS)
         plan = PlanLoader().load(CDS)
         for step in plan.steps:
             assert step.id in out
         assert "03/02/2025" in out  # the January 2025 commune report, moved past Tết
+
+    @pytest.mark.parametrize("path", ALL_PLANS, ids=lambda p: p.stem)
+    def test_an_80_column_terminal_gets_whole_lines_and_whole_ids(self, capsys, monkeypatch, path):
+        monkeypatch.setenv("COLUMNS", "80")
+        _, out, _ = run(capsys, "show", path)
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80
+        words = {w for line in lines for w in line.split()}
+        plan = PlanLoader().load(path)
+        for step in plan.steps:  # each id whole on one line, never folded mid-word
+            assert {step.id, step.owner} <= words, step.id
+        keys = {o.key for cal in plan.calendar.values() for o in cal.occurrences}
+        assert keys <= words
+
+    def test_the_table_takes_a_wider_terminal(self, capsys, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "132")
+        _, out, _ = run(capsys, "show", SEED)
+        assert max(len(line) for line in out.splitlines()) > 80
 
 
 def _expected_edges(path: Path) -> set[tuple[str, str]]:
@@ -193,6 +222,16 @@ class TestSchema:
         assert code == 0
         assert sorted(p.name for p in tmp_path.iterdir()) == ["agency.schema.json", "plan.schema.json"]
         assert "đã ghi" in err
+
+    @pytest.mark.parametrize("target, message", [
+        ("khong-co", "không tồn tại (no such folder)"), ("tep.txt", "không phải thư mục (not a folder)")])
+    def test_write_to_a_missing_folder_or_a_file_is_a_usage_error(self, capsys, tmp_path, target, message):
+        (tmp_path / "tep.txt").write_text("x")
+        code, out, err = run(capsys, "schema", "--write", tmp_path / target)
+        assert (code, out) == (2, "")
+        assert err.strip() == (f"kehoach: --write {tmp_path / target}: {message} - give the folder the schemas go "
+                               "to (e.g. plan_definitions)")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["tep.txt"]
 
 
 class TestHelp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -117,9 +118,145 @@ class TestStatusCommand:
         # quan-triet (due 18/03) is late; cung-cap-thong-tin opened 18/03 but waits for it
         assert out.strip().endswith("0/1 lần đến hạn đã hoàn thành, 1 quá hạn, 1 chờ bước trước.")
 
+    def test_an_80_column_terminal_gets_whole_lines_and_whole_ids(self, capsys, db, monkeypatch):
+        run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/12/2023", "--confirm", "late:3", "--db", db)
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, _ = run(capsys, "status", SEED, "--at", "20/10/2023", "--db", db)
+        assert code == 0
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80
+        words = {w for line in lines for w in line.split()}
+        rows = json.loads(run(capsys, "status", SEED, "--at", "20/10/2023", "--format", "json", "--db", db)[1])
+        assert {r["step"] for r in rows["occurrences"]} | {r["occurrence"] for r in rows["occurrences"]} <= words
+
     def test_an_unreachable_database_is_a_clear_error(self, capsys):
         code, _, err = run(capsys, "status", SEED, "--db", "postgresql://nobody@127.0.0.1:1/none")
         assert code == 1 and err.startswith("kehoach: cannot open the state store") and "Traceback" not in err
+
+
+class TestStoreProblems:
+    """Whatever a store does wrong is one line on stderr, exit 1, and never the database password."""
+
+    URL = "postgresql://kehoach:S3cret/Pass@127.0.0.1:1/kehoach"
+
+    @pytest.mark.parametrize("args", [
+        ("status", SEED), ("confirm", SEED, "quan-triet", "--by", "A", "--at", "17/03/2022"), ("outbox",),
+        ("report", SEED, "--period", "2023", "-f", "md"), ("calendar", SEED), ("request", SEED, "bao-cao-theo-yeu-cau"),
+        ("simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022"), ("run", SEED, "--at", "17/03/2022"),
+    ])
+    def test_the_password_of_a_store_url_is_never_printed(self, capsys, args):
+        code, out, err = run(capsys, *args, "--db", self.URL)
+        assert code == 1 and out == ""
+        assert err.startswith("kehoach: cannot open the state store postgresql://kehoach:***@127.0.0.1:1/kehoach: ")
+        assert len(err.strip().splitlines()) == 1 and "S3cret" not in err and "Pass@" not in err
+
+    def test_the_default_store_is_named_when_it_fails(self, capsys, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+        (tmp_path / ".kehoach").mkdir()
+        (tmp_path / ".kehoach" / "state.db").write_text("không phải cơ sở dữ liệu\n")
+        code, _, err = run(capsys, "status", SEED)
+        assert code == 1
+        assert err.strip() == "kehoach: cannot open the state store .kehoach/state.db: the file is not a SQLite database"
+
+    def test_a_store_failing_in_the_middle_of_a_command_is_one_line(self, capsys, db, monkeypatch):
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        import engine.people
+
+        def disk_full(*_args, **_kwargs):
+            raise OperationalError("INSERT INTO confirmations (occurrence_id) VALUES (?)", (1,),
+                                   sqlite3.OperationalError("database or disk is full"))
+
+        monkeypatch.setattr(engine.people, "confirm", disk_full)
+        code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=4")
+        assert (code, out) == (1, "")
+        assert err.strip() == "kehoach: the state store failed: database or disk is full"
+
+
+class TestLongestValues:
+    """Every value that validates fits its column: on PostgreSQL a longer one was a traceback at write time."""
+
+    def longest_plan(self, folder):
+        from tests.engine.state_helpers import HEADER, STEPS, write_plan
+
+        ids = {"vp": "v" * 64, "ld": "l" * 64, "ngoai": "n" * 64, "a": "a" * 64, "c": "c" * 64}
+        header = HEADER.replace("number: 1/KH-THU", f"number: {'1/KH-' + 'X' * 123}")
+        header = header.replace("notify: [vp, vp-chat]", f"notify: [{'t' * 64}]")
+        steps = STEPS
+        for short, long in ids.items():
+            header = header.replace(f"  {short}: {{name", f"  {long}: {{name").replace(f"to: [{short}]", f"to: [{long}]")
+            steps = (steps.replace(f"id: {short}\n", f"id: {long}\n").replace(f": {short}\n", f": {long}\n")
+                     .replace(f"[{short}]", f"[{long}]").replace(f"step: {short},", f"step: {long},"))
+        return write_plan(folder / f"{'k' * 128}.yaml", steps, header)
+
+    @pytest.mark.postgres
+    def test_the_longest_valid_values_are_stored_on_postgresql(self, capsys, tmp_path, pg_url):
+        from engine.plan import load_plan
+        from engine.tick import tick
+        from tests.engine.state_helpers import at
+
+        path = self.longest_plan(tmp_path)
+        plan = load_plan(path)
+        assert len(plan.id) == len(plan.meta.number) == 128
+        a, c = "a" * 64, "c" * 64
+        tick(plan, sessions_for(pg_url), at(date(2024, 2, 1)))
+        code, _, err = run(capsys, "request", path, c, "--by", "Y" * 128, "--at", "02/02/2024", "--db", pg_url)
+        assert code == 0, err
+        code, _, err = run(capsys, "confirm", path, a, "--by", "Z" * 200, "--evidence", "document_number=" + "9" * 500,
+                           "--note", "n" * 2000, "--at", "03/02/2024", "--db", pg_url)
+        assert code == 0, err
+        assert count(sessions_for(pg_url), ConfirmationRecord) == 1
+
+    @pytest.mark.parametrize("change, message", [
+        ("name", "the file name makes the plan's id, and it is 129 characters long: at most 128 - rename the file"),
+        ("number", f"plan.number: '1/KH-{'X' * 52}...' is 129 characters long: at most 128"),
+    ])
+    def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
+        from engine.errors import PlanError
+        from engine.plan import load_plan
+
+        path = self.longest_plan(tmp_path)
+        if change == "name":
+            path = path.rename(path.with_name("k" * 129 + ".yaml"))
+        else:
+            path.write_text(path.read_text(encoding="utf-8").replace("1/KH-X", "1/KH-XX"), encoding="utf-8")
+        with pytest.raises(PlanError) as info:
+            load_plan(path)
+        assert [str(p).split(":", 3)[3].strip() for p in info.value.problems] == [message]
+
+    def test_a_longer_requester_is_refused_before_the_store(self, capsys, db):
+        code, out, err = run(capsys, "request", SEED, "bao-cao-theo-yeu-cau", "--by", "Y" * 129, "--at", "02/05/2024",
+                             "--db", db)
+        assert (code, out) == (1, "")
+        assert err.strip() == "kehoach: --by is 129 characters long: a requester's name has at most 128"
+
+
+class TestDatesAtTheEdges:
+    """Dates near year 1 or 9999 overflowed Python's dates (tracebacks); dates are years 1900-2200 everywhere."""
+
+    @pytest.mark.parametrize("args, option", [
+        (("simulate", SEED, "--from", "30/12/9999", "--to", "31/12/9999"), "--from"),
+        (("status", SEED, "--at", "31/12/9999"), "--at"),
+        (("request", SEED, "bao-cao-theo-yeu-cau", "--at", "01/01/0001"), "--at"),
+        (("extend", SEED, "quan-triet", "--to", "31/12/9999", "--by", "A", "--reason", "r", "--at", "17/03/2022"),
+         "--to"),
+    ])
+    def test_a_date_outside_the_years_is_one_line(self, capsys, db, args, option):
+        code, out, err = run(capsys, *args, "--db", db)
+        assert (code, out) == (1, "")
+        assert err.strip().startswith(f"kehoach: {option}: '") and err.strip().endswith(
+            "is outside the years 1900-2200 (năm ngoài phạm vi): check the year")
+
+    def test_a_served_run_started_with_such_a_date_fails_with_the_message(self, seed_plan):
+        from datetime import date
+
+        from flows.tick import moment
+
+        with pytest.raises(ValueError, match="'9999-12-31' is outside the years 1900-2200"):
+            moment(seed_plan, date(9999, 12, 31))
 
 
 class TestSimulateCommand:
@@ -133,6 +270,13 @@ class TestSimulateCommand:
         assert got[:2] == [("2022-03-16", "quan-triet", "opened"), ("2022-03-17", "quan-triet", "reminder")]
         assert ("2022-03-20", "quan-triet", "confirmed") in got
         assert ("2022-05-02", "bao-cao-theo-yeu-cau", "opened") in got
+
+    def test_a_request_outside_the_simulated_days_is_refused_not_ignored(self, capsys):
+        code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022",
+                             "--request", "bao-cao-theo-yeu-cau@02/05/2024")
+        assert (code, out) == (1, "")
+        assert err.strip() == ("kehoach: --request 'bao-cao-theo-yeu-cau@02/05/2024': 02/05/2024 is outside the "
+                               "simulated days 15/03/2022 - 20/03/2022")
 
     def test_table_output_and_count(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022")

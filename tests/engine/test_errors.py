@@ -42,6 +42,14 @@ class TestRedact:
         ("https://host/x?token=t0k&a=1", "https://host/x?token=***&a=1"),
         ("'https://host/?Password=pw'", "'https://host/?Password=***'"),
         ("https://u@host/x, vp@example.vn", "https://u@host/x, vp@example.vn"),
+        ("postgresql://kehoach:S3cret/Pass@127.0.0.1:1/x", "postgresql://kehoach:***@127.0.0.1:1/x"),
+        ("mailto://u:pw@host?to=a@b.vn", "mailto://u:***@host?to=a@b.vn"),
+        ("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-100123", "tgram://123456789:***/-100123"),
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#ch", "slack://T1JJ3T3L2/A1BRTD4JD/***/#ch"),
+        ("slack://xoxb-1234-1234-abc124/#ch", "slack://xoxb-***/#ch"),
+        ("json://h/p?+X-Token=abc123&+Accept=json", "json://h/p?+X-Token=***&+Accept=json"),
+        ("json://h/?+Authorization=Bearer%20abcdefgh123", "json://h/?+Authorization=***"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc", "Authorization: Bearer ***"),
     ])
     def test_masks_only_the_secret(self, text, masked):
         assert redact(text) == masked

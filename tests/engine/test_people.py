@@ -80,6 +80,24 @@ class TestConfirm:
         refused(plan, sessions, "a", date(2023, 12, 31), "before the plan starts",
                 evidence={"document_number": "1"})
 
+    def test_a_day_after_today_is_refused_and_writes_nothing(self, plan, sessions):
+        """What was done is dated when it was done: a confirmation dated ahead of the moment it is recorded is
+        refused (the 'now' is injected: recorded on 05/02/2024 at 16:00)."""
+        before = snapshot(sessions)
+        with pytest.raises(StateError, match=r"--at 06/02/2024 is after today \(05/02/2024\)"):
+            with sessions() as s, s.begin():
+                confirm(plan, s, "a", at=date(2024, 2, 6), now=at(date(2024, 2, 5), 16), by="Lê Văn C",
+                        evidence={"document_number": "1/VP"})
+        assert snapshot(sessions) == before
+
+    def test_a_day_after_the_plan_ends_is_refused(self, plan, sessions):
+        end = plan.meta.period.end
+        after = date.fromordinal(end.toordinal() + 1)
+        with pytest.raises(StateError, match="is after the plan ends"):
+            with sessions() as s, s.begin():
+                confirm(plan, s, "a", at=after, now=at(after, 16), by="Lê Văn C",
+                        evidence={"document_number": "1/VP"})
+
     def test_several_open_occurrences_need_one_named(self, plan, sessions):
         do_confirm(plan, sessions, "a", date(2024, 2, 20), evidence={"document_number": "1"})
         for d in (date(2024, 3, 11), date(2024, 4, 11)):

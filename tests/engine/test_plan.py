@@ -1,10 +1,17 @@
-"""The seed plan loads whole, with the calendar the written plan implies."""
+"""The seed plan loads whole, with the calendar the written plan implies; includes stay in the plan's folder."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import pytest
+
+from engine.errors import PlanError
+from engine.plan import PlanLoader
 from tests.conftest import PLANS
+
+INVALID = Path(__file__).resolve().parent / "invalid"
 
 
 class TestSeedPlan:
@@ -54,3 +61,92 @@ class TestSeedPlan:
         loader = PlanLoader()
         for path in plan_paths([PLANS]):
             loader.load(path)
+
+
+class TestIncludes:
+    """An include reads a YAML file of the plan's folder tree (or of KEHOACH_AGENCY_DIRS), nothing else."""
+
+    PLAN = (INVALID / "include-outside-folder.yaml").read_text(encoding="utf-8")
+    SECRET = "root-secret-line: hunter2"
+
+    def plan_including(self, folder, *includes):
+        text = self.PLAN.split("plan:", 1)[1]
+        path = folder / "kh.yaml"
+        path.write_text("include:\n" + "".join(f"  - {inc}\n" for inc in includes) + "plan:" + text, encoding="utf-8")
+        return path
+
+    def problems(self, path):
+        with pytest.raises(PlanError) as info:
+            PlanLoader().load(path)
+        assert self.SECRET not in str(info.value) and "hunter2" not in str(info.value)
+        return [(p.path, p.message) for p in info.value.problems]
+
+    @pytest.fixture
+    def outside(self, tmp_path):
+        """A file outside the plan's folder that must never be read."""
+        (tmp_path / "etc").mkdir()
+        secret = tmp_path / "etc" / "shadow.yaml"
+        secret.write_text(f"{self.SECRET}\n", encoding="utf-8")
+        (tmp_path / "plans").mkdir()
+        return secret
+
+    def test_a_path_outside_the_folder_is_refused_unread(self, tmp_path, outside):
+        path = self.plan_including(tmp_path / "plans", outside, "../etc/shadow.yaml")
+        assert self.problems(path) == [
+            ("include[0]", f"agency file '{outside}' is outside the plan's folder: include files from the plan "
+                           "file's folder or below it, or list their folder in KEHOACH_AGENCY_DIRS"),
+            ("include[1]", "agency file '../etc/shadow.yaml' is outside the plan's folder: include files from the "
+                           "plan file's folder or below it, or list their folder in KEHOACH_AGENCY_DIRS"),
+        ]
+
+    def test_a_symbolic_link_out_of_the_folder_is_followed_and_refused(self, tmp_path, outside):
+        (tmp_path / "plans" / "agencies").mkdir()
+        (tmp_path / "plans" / "agencies" / "so.yaml").symlink_to(outside)
+        path = self.plan_including(tmp_path / "plans", "agencies/so.yaml")
+        assert self.problems(path) == [("include[0]", "agency file 'agencies/so.yaml' is outside the plan's folder: "
+                                        "include files from the plan file's folder or below it, or list their "
+                                        "folder in KEHOACH_AGENCY_DIRS")]
+
+    def test_a_symbolic_link_loop_is_a_located_problem(self, tmp_path, outside):
+        (tmp_path / "plans" / "vong.yaml").symlink_to("vong.yaml")
+        path = self.plan_including(tmp_path / "plans", "vong.yaml")
+        assert self.problems(path) == [("include[0]", "agency file 'vong.yaml' cannot be read: a symbolic link loop")]
+
+    def test_a_file_that_is_not_yaml_is_not_read(self, tmp_path, outside):
+        (tmp_path / "plans" / ".env").write_text(f"{self.SECRET}\n", encoding="utf-8")
+        path = self.plan_including(tmp_path / "plans", ".env")
+        assert self.problems(path) == [("include[0]", "agency file '.env' is not a YAML file: an agency file ends "
+                                        "in .yaml or .yml")]
+
+    def test_a_shared_agency_folder_may_be_allowed(self, tmp_path, monkeypatch):
+        from tests.conftest import PLANS
+
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        (shared / "so.yaml").write_text((PLANS / "agencies" / "so-khcn-thai-nguyen.yaml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+        (tmp_path / "plans").mkdir()
+        path = self.plan_including(tmp_path / "plans", "../shared/so.yaml")
+        assert [p for p, _ in self.problems(path)] == ["include[0]"]
+        monkeypatch.setenv("KEHOACH_AGENCY_DIRS", str(shared))
+        assert [a.agency.name for a in PlanLoader().load(path).agencies] == ["Sở Khoa học và Công nghệ"]
+
+
+class TestBounds:
+    """A small file cannot make a check take minutes: the calendar has a bounded number of occurrences."""
+
+    def test_the_occurrences_of_a_plan_are_bounded_with_a_located_problem(self, tmp_path, monkeypatch):
+        import engine.calendar
+
+        monkeypatch.setattr(engine.calendar, "MAX_OCCURRENCES", 100)
+        text = (INVALID / "period-too-long.yaml").read_text(encoding="utf-8")
+        text = text.replace("start: 01/01/1900, end: 31/12/2199", "start: 01/01/2020, end: 31/12/2024")
+        text += "".join(f"  - {{id: buoc-{i}, kind: disseminate, title: B, owner: van-phong, audience: [van-phong], "
+                        f"timing: {{monthly: {i + 1}}}}}\n" for i in range(3))
+        path = tmp_path / "kh.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(PlanError) as info:
+            PlanLoader().load(path)
+        (problem,) = info.value.problems
+        assert (problem.line, problem.path) == (16, "steps.buoc-0.timing")  # 60 + 60 occurrences: the second step
+        assert problem.message.startswith("the plan has over 100 occurrences by this step")

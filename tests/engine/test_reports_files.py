@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 
@@ -44,3 +45,72 @@ class TestWriteAtomic:
         with pytest.raises(ReportError, match=message):
             write_atomic(tmp_path / name, b"x")
         assert list(tmp_path.iterdir()) == []
+
+
+class TestWhatMayBeReplaced:
+    """`-o` replaces a regular file or creates one; it never turns a device, a FIFO or a socket into a file."""
+
+    def test_a_device_is_refused_and_left_as_it_is(self, tmp_path):
+        # A device node of our own, like /dev/null: never the machine's (the old code replaced it with a file).
+        device = tmp_path / "null"
+        try:
+            os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs root")
+        with pytest.raises(ReportError, match=r"null: đó là a character device, không phải tệp thường"):
+            write_atomic(device, b"x")
+        assert stat.S_ISCHR(device.lstat().st_mode) and list(tmp_path.iterdir()) == [device]
+
+    def test_a_fifo_is_refused(self, tmp_path):
+        fifo = tmp_path / "pipe.md"
+        os.mkfifo(fifo)
+        with pytest.raises(ReportError, match=r"a FIFO \(named pipe\)"):
+            write_atomic(fifo, b"x")
+        assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+    def test_a_socket_is_refused(self, tmp_path):
+        import socket
+
+        path = tmp_path / "s.md"
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))
+            with pytest.raises(ReportError, match="a socket"):
+                write_atomic(path, b"x")
+        assert stat.S_ISSOCK(path.lstat().st_mode)
+
+    def test_the_users_own_link_is_followed_and_stays_a_link(self, tmp_path):
+        (tmp_path / "reports").mkdir()
+        real = tmp_path / "reports" / "bc.md"
+        real.write_bytes(b"old")
+        real.chmod(0o600)
+        link = tmp_path / "latest.md"
+        link.symlink_to(real)
+        assert write_atomic(link, b"new") == real
+        assert link.is_symlink() and real.read_bytes() == b"new"
+        assert real.stat().st_mode & 0o777 == 0o600  # a replaced file keeps its permissions
+        assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["bc.md"]
+
+    @pytest.mark.parametrize("points_to, message", [
+        ("missing.md", "dangling or looping symbolic link"),
+        ("pipe", r"liên kết trỏ tới .*pipe, a FIFO"),
+        (".", "a directory"),
+    ])
+    def test_a_link_to_nothing_or_to_a_special_file_is_refused(self, tmp_path, points_to, message):
+        os.mkfifo(tmp_path / "pipe")
+        link = tmp_path / "bc.md"
+        link.symlink_to(points_to)
+        with pytest.raises(ReportError, match=message):
+            write_atomic(link, b"x")
+        assert link.is_symlink() and os.readlink(link) == points_to
+
+    def test_a_link_of_another_user_is_not_followed(self, tmp_path):
+        if os.geteuid() != 0:
+            pytest.skip("making a link owned by another user needs root")
+        victim = tmp_path / "victim.conf"
+        victim.write_bytes(b"keep")
+        link = tmp_path / "bc.md"
+        link.symlink_to(victim)
+        os.lchown(link, 65534, 65534)  # nobody's link in a shared folder: a trap
+        with pytest.raises(ReportError, match="symbolic link owned by another user is not followed"):
+            write_atomic(link, b"x")
+        assert victim.read_bytes() == b"keep"

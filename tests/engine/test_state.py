@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from sqlalchemy import inspect, select, text
+import pytest
+from sqlalchemy import func, inspect, select, text
 
 from engine.people import confirm
 from engine.plan import load_plan
@@ -40,6 +42,99 @@ class TestDatabaseUrl:
         url = f"sqlite:///{tmp_path / 'deep' / 'er' / 'state.db'}"
         open_store(url)
         assert (tmp_path / "deep" / "er" / "state.db").is_file()
+        close_store(url)
+
+
+def _sqlite(path, *statements):
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+def _damage(path):
+    """Overwrite the cell pointers of the occurrences table's root page, as a disk or a copy cut short would."""
+    import sqlite3
+
+    _sqlite(path, "PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(path) as conn:
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'occurrences'").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * size + 8  # past the b-tree page header (a leaf's is 8 bytes, an interior page's 12)
+    data[start: start + 200] = b"\xff" * 200
+    path.write_bytes(data)
+
+
+class TestOpeningAStore:
+    """A store that cannot be used is refused when opened, in one line, its password masked; nothing is written."""
+
+    @pytest.fixture
+    def filled(self, tmp_path):
+        """A SQLite store holding the seed plan's first two years."""
+        from engine.simulate import ConfirmPolicy, simulate
+        from engine.state.db import session_factory
+        from tests.conftest import SEED
+
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        simulate(load_plan(SEED), session_factory(open_store(url)), date(2022, 3, 15), date(2023, 12, 31),
+                 ConfirmPolicy.parse("on-time"))
+        close_store(url)
+        return tmp_path / "state.db"
+
+    def _refused(self, url, match):
+        from engine.errors import StateError
+
+        with pytest.raises(StateError) as info:
+            open_store(url)
+        message = str(info.value)
+        assert "\n" not in message and "sqlalche.me" not in message and "CREATE TABLE" not in message
+        assert re.search(match, message), message
+        return message
+
+    def test_an_unreachable_server_is_one_line_without_the_password(self):
+        message = self._refused("postgresql://kehoach:S3cret/Pass@127.0.0.1:1/kehoach",
+                                r"^cannot open the state store postgresql://kehoach:\*\*\*@127\.0\.0\.1:1/kehoach: "
+                                r"connection failed: .*Connection refused")
+        assert "S3cret" not in message and "Pass" not in message
+
+    def test_a_file_that_is_not_a_database(self, tmp_path):
+        (tmp_path / "notes.db").write_text("ghi chú\n")
+        self._refused(f"sqlite:///{tmp_path / 'notes.db'}", r"notes\.db: the file is not a SQLite database$")
+
+    def test_another_applications_database_is_left_untouched(self, tmp_path):
+        path = tmp_path / "other.db"
+        _sqlite(path, "CREATE TABLE plans (x INTEGER)", "CREATE TABLE notes (y TEXT)")
+        self._refused(f"sqlite:///{path}", r"other\.db is not a Kehoach state store \(it holds other tables: notes, "
+                                           r"plans\): give another --db$")
+        _sqlite(path, "CREATE TABLE alembic_version (a INTEGER, b TEXT)")
+        self._refused(f"sqlite:///{path}", r"its alembic_version table is not Kehoach's")
+        import sqlite3
+
+        tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"plans", "notes", "alembic_version"}  # none of ours was added
+
+    def test_a_store_of_a_newer_kehoach(self, filled):
+        _sqlite(filled, "UPDATE alembic_version SET version_num = '0099'")
+        self._refused(f"sqlite:///{filled}", r"schema revision 0099 is not one of 0001, .* \(made by a newer Kehoach")
+
+    def test_a_damaged_file_is_refused_before_anything_is_read(self, filled):
+        _damage(filled)
+        self._refused(f"sqlite:///{filled}", r"state\.db is damaged \(SQLite: .*\): restore it from a backup")
+
+    def test_a_read_only_store_reads_but_refuses_a_write_at_once(self, filled):
+        from engine.cli.common import sessions
+        from engine.errors import StateError
+
+        url = f"sqlite:///file:{filled}?mode=ro&uri=true"  # read-only for SQLite, even for root
+        with sessions(url, create=False)() as session:
+            assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) > 0
+        with pytest.raises(StateError, match=r"^cannot write to the state store .*state\.db\?mode=ro&uri=true: "
+                                             r"the store is read-only \(attempt to write a readonly database\)"):
+            sessions(url)
         close_store(url)
 
 

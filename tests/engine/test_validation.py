@@ -147,6 +147,13 @@ class TestSecrets:
         "mailto://van-phong:MatKhau-7@gmail.com",
         "https://host/x?token=tok-abc",
         "https://host/x?a=1&API_KEY=key-abc",
+        # Hardening (issue 15, item 15): tokens without a '://user:password@' of their own.
+        "Kênh tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5MatKhau/-1001234567890",
+        "slack://xoxb-1234-5678-MatKhau90abc/#kehoach",
+        "https://hooks.slack.com/services/T0000AAAA/B0000BBBB/MatKhauXXXXXXXXXXXXXXXX",
+        "json://hooks.example.vn/kehoach?+X-Token=tok-abc",
+        "Authorization: Bearer eyJhbGciOi.MatKhau",
+        "postgresql://kehoach:S3cr3t/Pass@db.example.vn/kehoach",
     ])
     def test_a_password_or_token_in_an_address_is_found_at_the_value(self, text):
         (finding,) = find_secrets({"steps": [{"material": text}]})
@@ -161,6 +168,10 @@ class TestSecrets:
         "https://user@host/x",  # a user name alone is not a secret
         "Liên hệ vp@example.vn: 0208 3855 555",
         "ratio 1:2@3",
+        "https://medium.com/@kehoach",
+        "https://files.example.vn:8080/tai-lieu@2024",  # a port, not a password
+        "https://khcn.example.vn/tin?author=van-phong",
+        "họp lúc 08:30, 123456:1",
     ])
     def test_ordinary_text_and_addresses_pass(self, text):
         assert find_secrets({"material": text}) == []

@@ -188,7 +188,8 @@ class TestRunCommand:
 
         assert "KEHOACH_DATABASE_URL" not in os.environ
 
-    def test_a_broken_plan_stops_every_run(self, tmp_path, store, capsys):
+    def test_a_broken_plan_stops_every_run(self, tmp_path, store, capsys, monkeypatch):
+        monkeypatch.setenv("KEHOACH_AGENCY_DIRS", str(PLANS / "agencies"))  # the linked folder lies outside tmp_path
         broken = tmp_path / "broken.yaml"
         broken.write_text(SEED.read_text(encoding="utf-8").replace("owner: van-phong", "owner: van-phng", 1),
                           encoding="utf-8")

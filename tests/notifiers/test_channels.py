@@ -90,6 +90,40 @@ class TestLoading:
             load_channels(tmp_path / "nope.yaml")
 
 
+class TestBombs:
+    """A small channels file cannot exhaust the machine (Apprise reads it with PyYAML and walks what it built)."""
+
+    def bomb(self, levels: int = 20) -> str:
+        lines = ['a0: &a0 ["json://127.0.0.1:9/x"]']
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+        return "\n".join(lines) + f"\nurls: *a{levels - 1}\n"
+
+    def test_nested_aliases_are_refused_before_apprise_reads_them(self, tmp_path):
+        import subprocess
+        import sys
+
+        from tests.conftest import ROOT
+
+        path = write_channels(tmp_path / "c.yaml", self.bomb())
+        assert path.stat().st_size < 1200
+        # In a process of its own: before the fix it ran for a minute and died of MemoryError.
+        done = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "channels", "check",
+                               "--channels", str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.strip() == (f"kehoach: {path}:6:45: too many alias expansions (over 100,000 values once "
+                                       "expanded) - a YAML 'billion laughs' bomb is refused; write the entries out")
+
+    def test_a_few_aliases_are_fine(self, tmp_path):
+        text = "tags: &vp [van-phong]\nurls:\n  - json://127.0.0.1:9/a:\n      - tag: *vp\n"
+        assert list(load_channels(write_channels(tmp_path / "c.yaml", text)).tags()) == ["van-phong"]
+
+    def test_a_file_over_the_size_limit_is_not_read(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("KEHOACH_MAX_PLAN_BYTES", "1000")
+        path = write_channels(tmp_path / "c.yaml", "urls:\n" + "  - json://127.0.0.1:9/a\n" * 100)
+        with pytest.raises(ChannelsError, match=r"c\.yaml: the channels file is over 1000 bytes"):
+            load_channels(path)
+
+
 class TestMasking:
     def test_display_hides_credentials(self, tmp_path, monkeypatch):
         monkeypatch.setenv("SMTP_PASSWORD", "Mk@smtp/2024!")

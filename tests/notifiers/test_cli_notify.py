@@ -71,7 +71,8 @@ class TestValidate:
 
 class TestOutboxAndDeliver:
     def test_outbox_shows_waiting_notices_then_deliver_sends_them(self, tmp_path, capsys, db_url, sessions,
-                                                                   tick_days, http):
+                                                                   tick_days, http, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: each row on one line
         tick_days(date(2022, 3, 16))
         code, out, _ = kehoach(capsys, "outbox", "--db", db_url)
         assert code == 0 and "chờ gửi (chưa có tệp kênh)" in out and "Tổng: 3 chờ gửi." in out
@@ -92,7 +93,8 @@ class TestOutboxAndDeliver:
         assert code == 0 and http.payloads == []
 
     def test_failed_notices_are_listed_with_their_error_and_deliver_exits_1(self, tmp_path, capsys, db_url,
-                                                                            sessions, tick_days):
+                                                                            sessions, tick_days, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: each row on one line
         tick_days(date(2022, 3, 16))
         path = write_channels(tmp_path / "c.txt", {"van-phong": f"json://127.0.0.1:{closed_port()}/x",
                                                    "toan-so": f"json://127.0.0.1:{closed_port()}/y"})
@@ -100,6 +102,30 @@ class TestOutboxAndDeliver:
         assert code == 1 and "lỗi 3" in out
         code, out, _ = kehoach(capsys, "outbox", "--failed", "--db", db_url)
         assert code == 0 and out.count("lỗi gửi") >= 3 and "Connection error" in out and "thử lại sau" in out
+
+
+    def test_an_80_column_terminal_and_a_word_on_what_is_left_out(self, capsys, db_url, monkeypatch):
+        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "31/05/2022", "--db", db_url)
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, _ = kehoach(capsys, "outbox", "--limit", "10", "--db", db_url)
+        data = json.loads(kehoach(capsys, "outbox", "--limit", "10", "--format", "json", "--db", db_url)[1])
+        assert code == 0 and data["shown"] == 10 and data["total"] > 10
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= 80
+        assert f"Chỉ hiện 10 thông báo mới nhất trên {data['total']} (--limit N để xem nhiều hơn)." in lines
+        words = {w for line in lines for w in line.split()}
+        for n in data["notices"]:
+            assert {n["step"], n["unit"], n["tag"], n["reason"], str(n["id"])} <= words, n
+        _, out, _ = kehoach(capsys, "outbox", "--db", db_url)
+        assert "Chỉ hiện" not in out  # all of them
+
+    @pytest.mark.parametrize("limit, bound", [("99999999999999999999", "less than or equal to 100000"),
+                                              ("0", "greater than or equal to 1"), ("-5", "greater than or equal to 1")])
+    def test_a_limit_out_of_range_is_a_usage_error(self, capsys, db_url, limit, bound):
+        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)
+        code, out, err = kehoach(capsys, "outbox", "--limit", limit, "--db", db_url)
+        assert (code, out) == (2, "") and "Traceback" not in err
+        assert err.strip().endswith(f"Invalid value for '--limit': Input should be {bound}")
 
 
 def test_the_example_channels_file_covers_the_seed_plan(capsys, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from collections import Counter
 from datetime import date, timedelta
 
@@ -308,16 +307,22 @@ class TestSlowReceivers:
 class TestConcurrency:
     def test_slow_endpoints_are_served_concurrently_within_the_bound(self, tmp_path, sessions):
         queue_notices(sessions, 12)
-        in_flight, peak, lock = [0], [0], threading.Lock()
+        in_flight, peak, seen, lock = [0], [0], [0], threading.Lock()
+        # The first three requests wait for each other: they meet only if three are in flight at once (no clock).
+        together = threading.Barrier(3, timeout=60)
 
-        with HttpReceiver(delay=0.15) as http:
+        with HttpReceiver() as http:
             original = http.server.RequestHandlerClass.do_POST
 
             def do_post(handler):
                 with lock:
                     in_flight[0] += 1
                     peak[0] = max(peak[0], in_flight[0])
+                    seen[0] += 1
+                    first = seen[0] <= 3
                 try:
+                    if first:
+                        together.wait()
                     original(handler)
                 finally:
                     with lock:
@@ -327,7 +332,8 @@ class TestConcurrency:
             path = write_channels(tmp_path / "c.txt", {"t": http.url()})
             report = deliver_outbox(sessions, at(DAY1), path, concurrency=3, plans=separate)
         assert report.delivered == 12
-        assert peak[0] == 3  # bounded, and actually concurrent
+        assert not together.broken  # three were in flight together: concurrent
+        assert peak[0] == 3  # and never more: bounded
 
     def test_two_deliveries_at_once_send_each_message_once(self, tmp_path, any_sessions, http):
         sessions = any_sessions

