@@ -97,25 +97,37 @@ def day_flow(plan_dir: str, part: int = 1, parts: int = 1, at: date | None = Non
             except Exception as exc:  # noqa: BLE001 - one plan's failed tick does not stop the others
                 failed[plan.id] = f"{type(exc).__name__}: {exc}"
                 logger.error("Lượt chạy của %s lỗi: %s", plan.id, failed[plan.id])
+    # The ticks' artifacts go out now, while the run's process is whole (at its exit Prefect's event and log
+    # workers are already stopped, and would log an error per artifact).
+    for line in PUBLISHER.drain():
+        logger.warning("Artifact chưa gửi được: %s", line)
     return _outcome(ran, skipped, failed)
 
 
 def _claim(client: Any, ctx: Any, plan: Plan, at: date | None, day: date) -> Any:
-    """The plan's tick run of `day`, made as a child of this run; None when a run of that plan and day exists
-    already (made by another run of this part)."""
+    """The plan's tick run of `day`, made as a child of this run, to run now; None when that plan's run of that
+    day exists already and has run or is running (made by an earlier run of this part, or by this one before a
+    retry). A run of that day that failed or crashed is run again: every effect of a tick is written once
+    (engine.tick), so a second try of a half-done tick finishes it without repeating what was done."""
     from prefect.states import Pending
 
-    tracker = _tracker()
-    task_run = client.create_task_run(task=tracker, flow_run_id=ctx.flow_run.id, dynamic_key=plan.id,
+    task_run = client.create_task_run(task=_tracker(), flow_run_id=ctx.flow_run.id, dynamic_key=plan.id,
                                       name=plan.id, state=Pending())
     child = create_tick_run(client, str(plan.path), at, None, run_tags(plan), parent_task_run_id=task_run.id,
                             idempotency_key=tick_key(plan.id, day))
-    if child.parent_task_run_id != task_run.id:
-        get_run_logger().info("%s: đã có lượt chạy ngày %s (%s), không chạy lại.", plan.id, f"{day:%d/%m/%Y}",
+    state = child.state
+    fresh = child.parent_task_run_id == task_run.id and state is not None and state.is_pending()
+    if fresh:
+        return child
+    if state is not None and (state.is_failed() or state.is_crashed()):
+        get_run_logger().info("%s: lượt chạy ngày %s (%s) đã lỗi, chạy lại.", plan.id, f"{day:%d/%m/%Y}",
                               child.name)
-        client.set_task_run_state(task_run.id, _already(child), force=True)
-        return None
-    return child
+        client.set_flow_run_state(child.id, Pending(), force=True)
+        return child
+    get_run_logger().info("%s: đã có lượt chạy ngày %s (%s), không chạy lại.", plan.id, f"{day:%d/%m/%Y}",
+                          child.name)
+    client.set_task_run_state(task_run.id, _already(child), force=True)
+    return None
 
 
 _TRACKER: list[Any] = []
@@ -149,4 +161,5 @@ def _outcome(ran: list[str], skipped: list[str], failed: dict[str, str]) -> Any:
     if failed:
         names = "; ".join(f"{pid} ({why})" for pid, why in failed.items())
         return Failed(name=f"{len(failed)} kế hoạch lỗi", message=f"{line}; lỗi: {names}.", data=summary)
-    return Completed(name=f"Đã chạy {len(ran)} kế hoạch", message=line + ".", data=summary)
+    name = "Đã chạy trước đó" if skipped and not ran else f"Đã chạy {len(ran)} kế hoạch"
+    return Completed(name=name, message=line + ".", data=summary)

@@ -56,9 +56,12 @@ def serve(
 
 
 POOL_HELP = "Work pool (kiểu process) để đăng ký; tạo mới nếu chưa có."
-PARTS_HELP = ("Số lượt chạy chung mỗi ngày, mỗi lượt chạy một phần các kế hoạch (thường bằng số worker); "
-              "0: mỗi kế hoạch một lượt chạy riêng (một tiến trình mỗi kế hoạch).")
-DRAFTS_URL_HELP = "Địa chỉ máy chủ dự thảo cho đường link trong artifact (KEHOACH_DRAFTS_URL của các lượt chạy)."
+PARTS_HELP = ("Số lượt chạy chung mỗi ngày, mỗi lượt chạy một phần các kế hoạch trong một tiến trình (thường "
+              "bằng số worker); 0: mỗi kế hoạch một lượt chạy, một tiến trình riêng (chậm hơn nhiều).")
+DEPLOY_DRAFTS_HELP = ("Cổng của máy chủ dự thảo (tải bản DOCX từ giao diện Prefect): chạy nó ở đây sau khi đăng "
+                      "ký, đến khi Ctrl+C; 0 (mặc định): không chạy.")
+DRAFTS_URL_HELP = ("Địa chỉ máy chủ dự thảo trong đường link của artifact, như người dùng mở được "
+                   "(mặc định http://HOST:PORT của --drafts-port).")
 
 
 @app.command()
@@ -69,6 +72,8 @@ def deploy(
     time: Annotated[str, typer.Option("--time", help=TIME_HELP)] = "07:30",
     cron: Annotated[str | None, typer.Option("--cron", help=CRON_HELP)] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help=TZ_HELP)] = None,
+    drafts_port: Annotated[int, typer.Option("--drafts-port", min=0, max=65535, help=DEPLOY_DRAFTS_HELP)] = 0,
+    drafts_host: Annotated[str, typer.Option("--drafts-host", help="Địa chỉ nghe của máy chủ dự thảo.")] = "127.0.0.1",
     drafts_url: Annotated[str | None, typer.Option("--drafts-url", help=DRAFTS_URL_HELP)] = None,
     db: DbOpt = None,
 ) -> None:
@@ -82,20 +87,36 @@ def deploy(
     url = _absolute(db)
     sessions(url)  # migrated here, once, before any worker opens it
     remember(plans, url, db is None and bool(os.environ.get(ENV_URL)))
+    if drafts_port:
+        from engine.reports.artifacts import ENV_DRAFTS_URL
+
+        if drafts_url:
+            os.environ[ENV_DRAFTS_URL] = drafts_url
+        os.environ["KEHOACH_DATABASE_URL"] = url
+        _drafts_server(drafts_host, drafts_port)
+        drafts_url = os.environ[ENV_DRAFTS_URL]
     from flows.deployments import remove_stale
-    from flows.pool import PoolError, ensure_pool, register
+    from flows.pool import PoolError, ensure_pool, register, remove_stale_parts
 
     try:
-        created = ensure_pool(pool)
+        created = ensure_pool(pool, {"KEHOACH_DRAFTS_URL": drafts_url} if drafts_url else {})
     except PoolError as exc:
         raise typer.BadParameter(str(exc), param_hint="--pool") from None
-    env = {"KEHOACH_DRAFTS_URL": drafts_url} if drafts_url else {}
-    register(built, pool, env)
-    remove_stale(built, [p.id for p in plans])
+    _written, same = register(built, pool)
+    removed = remove_stale(built, [p.id for p in plans]) + remove_stale_parts(built, pool)
     print(f"Đăng ký {len(built)} deployment vào work pool '{pool}' ({'mới tạo, ' if created else ''}kiểu process) "
-          f"của Prefect server {api}:")
+          f"của Prefect server {api}" + (f" ({same} không đổi)" if same else "")
+          + (f", xóa {len(removed)} deployment cũ" if removed else "") + ":")
     _print_plan(built)
     _print_workers(pool, api, url, plan_dir)
+    if drafts_port:
+        import threading
+
+        print("Đang phục vụ dự thảo - Ctrl+C để dừng (stop).", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
 
 
 def _plans(plan_dir: Path) -> list[Any]:
