@@ -139,8 +139,8 @@ def generate(n: int, seed: int = 28, error: bool = False) -> str:
             out.append("    partners: [so-noi-vu]")
         elif kind == "review":
             out.append(f"    level: {'interim' if i % 8 < 4 else 'final'}")
-        else:
-            out.append("    recipient: so-noi-vu")
+        else:  # covering the plan so far: a cut-off in the period's last month may come after a random deadline
+            out += ["    recipient: so-noi-vu", "    period: plan"]
         if i % 7 == 0:
             out.append("    on_non_working_day: next")
         if i % 5 == 0:

@@ -49,7 +49,7 @@ use_embedded_defaults()  # as `kehoach run`: quiet logs, a patient first start
 
 from prefect import flow, task  # noqa: E402
 
-from engine.plan import PlanLoader  # noqa: E402
+from engine.plan import PlanLoader, load_plan  # noqa: E402
 from engine.state.db import ENV_URL, open_store  # noqa: E402
 from flows import tick as tick_module  # noqa: E402
 from flows.artifacts import PUBLISHER  # noqa: E402
@@ -161,12 +161,13 @@ def measure(label: str, plan_path: Path, at: date, rounds: int) -> dict[str, Any
     with store(engine_stores.prepare(1)[0]):
         names = engine_only(str(plan_path), at)  # the tasks a tick of this day runs
     k_urls, e_urls = kehoach_stores.prepare(rounds + 1), engine_stores.prepare(rounds)
+    plan = load_plan(plan_path)  # as `kehoach run` does before its ticks
     with store(k_urls.pop()):
-        settle(run_tick(str(plan_path), at)["flow_run_id"], len(names))  # warm-up
+        settle(run_tick(plan, at)["flow_run_id"], len(names))  # warm-up
     settle(bare_flow(names, return_state=True).state_details.flow_run_id, len(names))
     quiet()
     jobs: dict[str, Callable[[int], Any]] = {
-        "kehoach": lambda i: _in(k_urls[i], lambda: run_tick(str(plan_path), at)["flow_run_id"]),
+        "kehoach": lambda i: _in(k_urls[i], lambda: run_tick(plan, at)["flow_run_id"]),
         "engine": lambda i: _in(e_urls[i], lambda: engine_only(str(plan_path), at)) and None,
         "bare": lambda i: bare_flow(names, return_state=True).state_details.flow_run_id,
         "bare_one_client": lambda i: bare_in_client_context(names),

@@ -82,6 +82,7 @@ def widen(src: Path, dest: Path, factor: int) -> int:
     for k in range(2, factor + 1):
         out += [suffixed(copy.deepcopy(dict(s)), k) for s in steps]
     data["steps"] = out
+    data["plan"]["id"] = dest.stem  # each copy a plan of its own
     with dest.open("w", encoding="utf-8") as f:
         yaml.dump(data, f)
     return len(out)
@@ -385,8 +386,9 @@ def one_plan(api: str, cluster: Any, base: str, paths: list[Path], channels: Pat
     `kehoach run` (its own process), the tick flow in this (warm) process, the same work without Prefect."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from engine.plan import PlanLoader
     from flows.env import client_context, short_runs
-    from flows.tick import run_tick
+    from flows.tick import run_tags, run_tick
 
     store = copy_of(cluster, base, "scale_one")
     same = [p for i, p in enumerate(paths) if i % (len(SHAPES) * 4) == len(SHAPES) * 0 + 2][:3 * rounds + 1]
@@ -397,14 +399,16 @@ def one_plan(api: str, cluster: Any, base: str, paths: list[Path], channels: Pat
     times: dict[str, list[float]] = {"run": [], "flow": [], "engine": []}
     with temporary_settings(updates={PREFECT_API_URL: api}):
         with client_context(), short_runs():
-            run_tick(str(same.pop()), DAY)  # warm-up: imports, the client, the deployment lookups
+            warm = PlanLoader().load(same.pop())
+            run_tick(warm, DAY, None, run_tags(warm))  # warm-up: imports, the client, the deployment lookups
         for _ in range(rounds):
             wall, _out = kehoach(api, "run", str(same.pop()), "--at", DAY.strftime("%d/%m/%Y"), "--db", store,
                                  KEHOACH_CHANNELS=str(channels))
             times["run"].append(wall)
             t = time.perf_counter()
+            plan = PlanLoader().load(same.pop())
             with client_context(), short_runs():
-                run_tick(str(same.pop()), DAY)
+                run_tick(plan, DAY, None, run_tags(plan))
             times["flow"].append(time.perf_counter() - t)
             t = time.perf_counter()
             engine_only(str(same.pop()), DAY)

@@ -19,6 +19,7 @@ from engine.models.timing import (
     OnDemand,
     Quarterly,
     Yearly,
+    period_item,
 )
 
 if TYPE_CHECKING:
@@ -43,16 +44,34 @@ class Occurrence:
     nominal_due: date
     reminders: tuple[date, ...] = ()
     projected: bool = False  # dates estimated from a dependency's due date ("after" timing)
+    owner: str = ""  # the unit that owes it
+    period: str = ""  # the key without its unit: the period of a step with several owners ('2023-H1')
 
     def as_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "period": self.period,
+            "owner": self.owner,
             "opens": self.opens.isoformat(),
             "due": self.due.isoformat(),
             "nominal_due": self.nominal_due.isoformat(),
             "reminders": [d.isoformat() for d in self.reminders],
             "projected": self.projected,
         }
+
+
+UNIT_SEP = "@"
+
+
+def unit_key(period: str, unit: str) -> str:
+    """The key of one owner's occurrence of a step with several owners: '2023-H1@ubnd-nho-quan'."""
+    return f"{period}{UNIT_SEP}{unit}"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """An occurrence key as (period, unit): ('2023-H1', 'ubnd-nho-quan'), or (key, None) for a one-owner key."""
+    period, sep, unit = key.partition(UNIT_SEP)
+    return (period, unit) if sep else (key, None)
 
 
 @dataclass
@@ -91,40 +110,177 @@ def period_key(period: str, year: int, month: int) -> str:
     return f"{year}-{month:02d}"
 
 
-def _rule(timing: Any) -> tuple[str, int, int, int]:
-    """A recurring timing as (period of its keys, months per period, month of the period, day of that month)."""
+def _rule(timing: Any) -> tuple[str, int, int, int, bool]:
+    """A recurring timing as (period of its keys, months per period, month of the period, day of that month,
+    whether the deadline is the day before that day)."""
     if isinstance(timing, Monthly):
-        return "monthly", 1, 1, timing.monthly
-    if isinstance(timing, Quarterly):
-        return "quarterly", 3, timing.quarterly.month, timing.quarterly.day
-    if isinstance(timing, HalfYearly):
-        return "half_yearly", 6, timing.half_yearly.month, timing.half_yearly.day
+        m = timing.monthly
+        return ("monthly", 1, 1, m, False) if isinstance(m, int) else ("monthly", 1, 1, m.before, True)
+    if isinstance(timing, (Quarterly, HalfYearly)):
+        name, months, spec = (("quarterly", 3, timing.quarterly) if isinstance(timing, Quarterly)
+                              else ("half_yearly", 6, timing.half_yearly))
+        return (name, months, spec.month, spec.day, False) if spec.day else (name, months, spec.month, spec.before, True)
     if isinstance(timing, Yearly):
-        day, month = parse_day_month(timing.yearly)
-        return "yearly", 12, month, day
+        text = timing.yearly if isinstance(timing.yearly, str) else timing.yearly.before
+        day, month = parse_day_month(text)
+        return "yearly", 12, month, day, not isinstance(timing.yearly, str)
     months = _PERIOD_MONTHS[timing.ongoing.check_in]  # Ongoing: check in on the period's last month
-    return timing.ongoing.check_in, months, months, timing.ongoing.day or 31
+    return timing.ongoing.check_in, months, months, timing.ongoing.day or 31, False
+
+
+def _day_before(year: int, month: int, day: int) -> date:
+    """The deadline of 'before day N of this month': day N-1 (N past the month's end: its last day); before
+    day 1, the last day of the month before."""
+    return _clamp_day(year, month, day - 1) if day > 1 else date(year, month, 1) - timedelta(days=1)
 
 
 @lru_cache(maxsize=1024)
-def _series(period: str, months: int, month: int, day: int, lo: date, hi: date) -> tuple[tuple[str, date], ...]:
+def _series(period: str, months: int, month: int, day: int, before: bool, lo: date,
+            hi: date) -> tuple[tuple[str, date], ...]:
     # Cached: the steps of a plan share a handful of rules and bounds (a large plan repeats them thousands of times).
+    # The key names the period the deadline falls in: 'before day 1' of a month is due, and keyed, in the month
+    # before (so the months scanned reach one past `hi`).
     out = []
-    for y, m in _months(lo, hi):
+    for y, m in _months(lo, hi + timedelta(days=31) if before else hi):
         if (m - 1) % months + 1 == month:
-            d = _clamp_day(y, m, day)
+            d = _day_before(y, m, day) if before else _clamp_day(y, m, day)
             if lo <= d <= hi:
-                out.append((period_key(period, y, m), d))
+                out.append((period_key(period, d.year, d.month), d))
     return tuple(out)
 
 
+_GRAIN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_ITEM_VI = {"month": "tháng", "quarter": "quý", "half": "6 tháng", "year": "năm"}
+_KEY_ITEM = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
+
+
+def _key_parts(key: str) -> tuple[int, int]:
+    """(year, first month) of the period an occurrence key names: '2023-Q2' -> (2023, 4)."""
+    year, _, rest = key.partition("-")
+    if not rest:
+        return int(year), 1
+    if rest[0] in "QH":
+        return int(year), (int(rest[1:]) - 1) * (3 if rest[0] == "Q" else 6) + 1
+    return int(year), int(rest)
+
+
+def _matches(item: tuple[str, Any], key: str) -> bool:
+    """Whether an `except`/`only` item names the period of this occurrence key."""
+    what, value = item
+    if what == "key":
+        return key == value
+    year, month = _key_parts(key)
+    if what == "year":
+        return year == value
+    return (month - 1) // _GRAIN[what] + 1 == value
+
+
+def _items(timing: Any) -> tuple[str, list[Any]] | None:
+    if timing.except_ is not None:
+        return "except", timing.except_
+    return ("only", timing.only) if timing.only is not None else None
+
+
 def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
-    """(key, nominal due) of each recurrence inside [lo, hi]; a day past a month's end means its last day."""
-    return list(_series(*_rule(timing), lo, hi))
+    """(key, nominal due) of each recurrence inside [lo, hi], less the periods `except` leaves out (or only
+    those `only` names); a day past a month's end means its last day."""
+    dates = _series(*_rule(timing), lo, hi)
+    chosen = _items(timing)
+    if chosen is None:
+        return list(dates)
+    name, raw = chosen
+    items = [i for i in map(period_item, raw) if i is not None]
+    keep = name == "only"
+    return [(k, d) for k, d in dates if any(_matches(i, k) for i in items) is keep]
+
+
+def rule_findings(timing: Any, lo: date, hi: date) -> list[Finding]:
+    """Problems of a recurrence's `except`/`only`: both given; a period finer than the recurrence (a quarter
+    of a half-yearly step); a period that names no occurrence between lo and hi (a mistyped year)."""
+    if timing.except_ is not None and timing.only is not None:
+        return [(("timing", "only"), "give 'except' (periods left out) or 'only' (the periods kept), not both")]
+    chosen = _items(timing)
+    if chosen is None:
+        return []
+    name, raw = chosen
+    period = _rule(timing)[0]
+    dates = _series(*_rule(timing), lo, hi)
+    out: list[Finding] = []
+    for i, value in enumerate(raw):
+        item = period_item(value)
+        if item is None:
+            continue
+        what, _ = item
+        if what == "key":
+            kind = _KEY_ITEM[period]
+            if not any(k == item[1] for k, _ in dates):
+                out.append(((("timing", name, i)), f"'{value}' is no occurrence of this {period} recurrence "
+                            f"between {fmt(lo)} and {fmt(hi)} (its keys look like "
+                            f"{dates[0][0] if dates else period_key(period, lo.year, lo.month)}; a {kind} key)"))
+            continue
+        if _GRAIN[what] < _PERIOD_MONTHS[period]:
+            words = {"month": "1-12", "quarter": "Q1-Q4", "half": "H1-H2", "year": "a year such as 2023"}
+            fit = [words[w] for w, g in _GRAIN.items() if g >= _PERIOD_MONTHS[period]]
+            out.append(((("timing", name, i)), f"{value!r} is a {what} ({_ITEM_VI[what]}), shorter than the "
+                        f"period of this {period} recurrence: name {' or '.join(fit)}"))
+        elif not any(_matches(item, k) for k, _ in dates):
+            out.append(((("timing", name, i)), f"{value!r} names no occurrence between {fmt(lo)} and {fmt(hi)}"))
+    if not out and dates and not _nominal_dates(timing, lo, hi):
+        out.append((("timing", name), f"'{name}' leaves no occurrence of '{_describe(timing)}' between {fmt(lo)} "
+                    f"and {fmt(hi)} (it would leave out all {len(dates)})"))
+    return out
+
+
+_ROMAN = ("I", "II", "III", "IV")
+
+
+def _item_label(value: Any) -> str:
+    """An `except`/`only` item in Vietnamese: quý II, 6 tháng cuối năm, tháng 12, năm 2023, quý IV/2024."""
+    item = period_item(value)
+    if item is None:
+        return str(value)
+    what, n = item
+    if what == "quarter":
+        return f"quý {_ROMAN[n - 1]}"
+    if what == "half":
+        return f"6 tháng {'đầu' if n == 1 else 'cuối'} năm"
+    if what == "month":
+        return f"tháng {n}"
+    if what == "year":
+        return f"năm {n}"
+    year, _, rest = str(n).partition("-")
+    if rest[0] == "Q":
+        return f"quý {_ROMAN[int(rest[1]) - 1]}/{year}"
+    if rest[0] == "H":
+        return f"6 tháng {'đầu' if rest[1] == '1' else 'cuối'} năm {year}"
+    return f"tháng {int(rest)}/{year}"
+
+
+def _day_text(day: int, before: bool) -> str:
+    return f"trước ngày {day}" if before else f"ngày {day}"
 
 
 def describe_timing(timing: Any) -> str:
     """The timing in Vietnamese, as a table cell."""
+    return _describe(timing) + periods_left_out(timing)
+
+
+def periods_left_out(timing: Any) -> str:
+    """', trừ quý II, quý IV' or ', chỉ 6 tháng cuối năm' after a recurrence's rhythm; '' when it has neither."""
+    chosen = _items(timing) if isinstance(timing, (Monthly, Quarterly, HalfYearly, Yearly, Ongoing)) else None
+    if not chosen:
+        return ""
+    name, raw = chosen
+    return f", {'trừ' if name == 'except' else 'chỉ'} {', '.join(_item_label(v) for v in raw)}"
+
+
+def recurrence_rule(timing: Any) -> tuple[int, int, bool]:
+    """A monthly, quarterly, half-yearly or yearly timing's (month of the period, day, whether 'before' that day)."""
+    _, _, month, day, before = _rule(timing)
+    return month, day, before
+
+
+def _describe(timing: Any) -> str:
     if isinstance(timing, Deadline):
         if timing.before:
             text = f"trước ngày {fmt(timing.before)}"
@@ -133,14 +289,15 @@ def describe_timing(timing: Any) -> str:
         return f"từ {fmt(timing.start)}, {text}" if timing.start else text
     if isinstance(timing, Milestone):
         return f"trong năm {timing.in_year} (hạn {timing.due}/{timing.in_year})"
-    if isinstance(timing, Monthly):
-        return f"hằng tháng, ngày {timing.monthly}"
-    if isinstance(timing, Quarterly):
-        return f"hằng quý, ngày {timing.quarterly.day} tháng thứ {timing.quarterly.month} của quý"
-    if isinstance(timing, HalfYearly):
-        return f"6 tháng một lần, ngày {timing.half_yearly.day} tháng thứ {timing.half_yearly.month}"
-    if isinstance(timing, Yearly):
-        return f"hằng năm, hạn {timing.yearly}"
+    if isinstance(timing, (Monthly, Quarterly, HalfYearly, Yearly)):
+        _, _, month, day, before = _rule(timing)
+        if isinstance(timing, Monthly):
+            return f"hằng tháng, {_day_text(day, before)}"
+        if isinstance(timing, Quarterly):
+            return f"hằng quý, {_day_text(day, before)} tháng thứ {month} của quý"
+        if isinstance(timing, HalfYearly):
+            return f"6 tháng một lần, {_day_text(day, before)} tháng thứ {month}"
+        return f"hằng năm, {'trước ngày' if before else 'hạn'} {day:02d}/{month:02d}"
     if isinstance(timing, Ongoing):
         names = {"monthly": "tháng", "quarterly": "quý", "half_yearly": "6 tháng", "yearly": "năm"}
         return f"thường xuyên, báo cáo tiến độ mỗi {names[timing.ongoing.check_in]}"
@@ -152,6 +309,21 @@ def describe_timing(timing: Any) -> str:
         n = f"{a.days} ngày" if a.days is not None else f"{a.working_days} ngày làm việc"
         return f"{n} sau khi '{a.step}' hoàn thành"
     return "?"
+
+
+RECURRING = (Monthly, Quarterly, HalfYearly, Yearly, Ongoing)
+
+
+def cycle(timing: Any) -> str | None:
+    """The cycle a recurring timing repeats on (monthly, quarterly, half_yearly, yearly: its keys' period), None
+    for a one-off or on-demand one."""
+    return _rule(timing)[0] if isinstance(timing, RECURRING) else None
+
+
+def per_owner(occurrences: list[Occurrence], owners: tuple[str, ...]) -> list[Occurrence]:
+    """Each occurrence once per owner, keyed '<period>@<unit>', dates shared (they are the step's)."""
+    return [Occurrence(o.step_id, unit_key(o.key, u), o.opens, o.due, o.nominal_due, o.reminders, o.projected, u,
+                       o.key) for o in occurrences for u in owners]
 
 
 class CalendarBuilder:
@@ -172,6 +344,8 @@ class CalendarBuilder:
             if step_id in by_id and step_id not in self.result:
                 index = self.plan.step_index[step_id]
                 self.result[step_id] = cal = self._expand(index, by_id[step_id])
+                if step_id in self.plan.per_unit:
+                    cal.occurrences = per_owner(cal.occurrences, self.plan.step_owners[step_id])
                 total += len(cal.occurrences)
                 if total > MAX_OCCURRENCES:
                     self._find(index, ("timing",), f"the plan has over {MAX_OCCURRENCES:,} occurrences by this step "
@@ -180,8 +354,10 @@ class CalendarBuilder:
                     break
         return self.result
 
-    def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False) -> Occurrence:
-        """Move the due date off non-working days, compute the opening and the reminder dates."""
+    def finish(self, step: Any, policy: Policy, key: str, nominal: date, opens: date | None, projected: bool = False,
+               owner: str | None = None) -> Occurrence:
+        """Move the due date off non-working days, compute the opening and the reminder dates. The occurrence is
+        the step's first owner's unless `owner` is given (see `per_owner` for a step with several)."""
         rem = policy.reminders
         # Memoised: the recurring steps of a plan meet the same dates under the same policy again and again.
         memo_key = (nominal, opens, policy.on_non_working_day, policy.opens_before_days, id(rem))
@@ -189,7 +365,9 @@ class CalendarBuilder:
         if hit is None or hit[0] is not rem:
             hit = (rem, *self._dates_for(policy, nominal, opens))  # holding `rem` keeps its id from being reused
             self._dates[memo_key] = hit
-        return Occurrence(step.id, key, hit[1], hit[2], nominal, hit[3], projected)
+        if owner is None:
+            owner = self.plan.step_owners.get(step.id, ("",))[0]
+        return Occurrence(step.id, key, hit[1], hit[2], nominal, hit[3], projected, owner, split_key(key)[0])
 
     def _dates_for(self, policy: Policy, nominal: date, opens: date | None) -> tuple[date, date, tuple[date, ...]]:
         """(opens, due, reminders) of an occurrence due on `nominal`."""
@@ -267,7 +445,9 @@ class CalendarBuilder:
             if bounds is None:
                 return cal
             dates = _nominal_dates(timing, *bounds)
-            if not dates:
+            problems = rule_findings(timing, *bounds)
+            self.findings += [(("steps", index, *loc), msg) for loc, msg in problems]
+            if not dates and not problems:
                 self._find(index, ("timing",), f"'{describe_timing(timing)}' yields no occurrence between "
                            f"{fmt(bounds[0])} and {fmt(bounds[1])}")
             p = self._with_open(policy, timing)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import accepted, did_you_mean
-from engine.models.steps import Report, Review
+from engine.models.steps import Report, Review, waits_for
 from engine.models.timing import After
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ Finding = tuple[tuple[Any, ...], str]
 
 def predecessors(step: Any) -> list[str]:
     """Steps that must be done before `step` opens: depends_on plus an 'after' timing's step."""
-    deps = list(step.depends_on)
+    deps = waits_for(step)
     if isinstance(step.timing, After) and step.timing.after.step not in deps:
         deps.append(step.timing.after.step)
     return deps
@@ -42,7 +42,10 @@ def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Fi
     others = set(known_ids) - set(seen)
     ids = list(seen) + sorted(others)
     for i, step in enumerate(steps):
-        refs: list[tuple[tuple[Any, ...], str]] = [(("depends_on", j), d) for j, d in enumerate(step.depends_on)]
+        waits = waits_for(step)
+        refs: list[tuple[tuple[Any, ...], str]] = [
+            (("depends_on", j) if isinstance(d, str) else ("depends_on", j, "step"), waits[j])
+            for j, d in enumerate(step.depends_on)]
         if isinstance(step.timing, After):
             refs.append((("timing", "after", "step"), step.timing.after.step))
         if isinstance(step, (Review, Report)):
@@ -53,9 +56,9 @@ def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Fi
                 findings.append((("steps", i, *loc), f"step '{ref}' cannot {what}"))
             elif ref not in seen and ref not in others:
                 findings.append((("steps", i, *loc), _unknown_step(ref, ids)))
-        dups = {d for d in step.depends_on if step.depends_on.count(d) > 1}
+        dups = {d for d in waits if waits.count(d) > 1}
         for d in sorted(dups):
-            j = len(step.depends_on) - 1 - step.depends_on[::-1].index(d)
+            j = len(waits) - 1 - waits[::-1].index(d)
             findings.append((("steps", i, "depends_on", j), f"'{d}' is listed twice"))
     return findings
 

@@ -8,14 +8,16 @@ reconciles the stored rows when the plan file has changed since the last write.
 from __future__ import annotations
 
 import bisect
+import logging
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, Occurrence
+from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
 from engine.models.timing import After, OnDemand
+from engine.family import record_links
 from engine.plan import Plan
 from engine.state.models import (
     ACTIVE,
@@ -28,8 +30,12 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
+from engine.state.rekey import adopt, message
 from engine.state.store import (effect_key, insert_ignore, insert_many_ignore, lock_plan, log_event,
                                 transaction_memo)
+
+
+logger = logging.getLogger("kehoach")
 
 
 def row_values(plan: Plan, step: Any, occ: Occurrence) -> dict[str, Any]:
@@ -57,13 +63,19 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
     if held is not None:
         return held
     record = lock_plan(session, plan.id)
+    path = str(plan.path.resolve())
     if record is None:
-        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=str(plan.path.resolve()),
+        if (old := adopt(session, plan.id, plan.meta.number, plan.path, plan.version, today, now)) is not None:
+            logger.warning(message(old, plan.id, plan.meta.number))
+        insert_ignore(session, PlanRecord, dict(id=plan.id, number=plan.meta.number, path=path,
                                                 version=plan.version, materialized_through=None))
         record = lock_plan(session, plan.id)
     assert record is not None
+    if record.path != path:  # the file was renamed or moved: its id, and so its history, stays
+        record.path = path
     if record.version != plan.version:
         reconcile(plan, session, record, today, now)
+    record_links(plan, record)
     claims[(plan.id, plan.version)] = record
     return record
 
@@ -106,10 +118,12 @@ def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now
             continue
         row.kind = step.kind
         occ = calendar.get((row.step_id, row.key))
+        period, unit = split_key(row.key)
+        owned = unit in plan.step_owners[step.id] if step.id in plan.per_unit else unit is None
         if isinstance(step.timing, OnDemand):
-            keep = row.key.startswith("yc-")
+            keep = row.key.startswith("yc-") and owned
         elif isinstance(step.timing, After):
-            keep = row.key == "once"
+            keep = period == "once" and owned
         else:
             keep = occ is not None
         if not keep:
@@ -185,9 +199,12 @@ def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, p
         base = max(done)
         nominal = builder.due_after(base, step.timing.after)
         occ = builder.finish(step, builder._with_open(plan.policy(step), step.timing), "once", nominal, None)
-        occ = Occurrence(occ.step_id, occ.key, max(occ.opens, base), occ.due, occ.nominal_due, occ.reminders)
-        if insert_ignore(session, OccurrenceRecord, row_values(plan, step, occ)):
-            audit(session, plan, step.id, "once", "scheduled", today, now, detail={
-                "after": pred, "after_done_on": base.isoformat(), "opens": occ.opens.isoformat(),
-                "due": occ.due.isoformat()})
+        occ = Occurrence(occ.step_id, occ.key, max(occ.opens, base), occ.due, occ.nominal_due, occ.reminders,
+                         owner=occ.owner, period=occ.period)
+        occs = per_owner([occ], plan.step_owners[step.id]) if step.id in plan.per_unit else [occ]
+        for o in occs:
+            if insert_ignore(session, OccurrenceRecord, row_values(plan, step, o)):
+                audit(session, plan, step.id, o.key, "scheduled", today, now, detail={
+                    "after": pred, "after_done_on": base.isoformat(), "opens": o.opens.isoformat(),
+                    "due": o.due.isoformat()})
 

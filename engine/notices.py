@@ -32,6 +32,7 @@ def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) ->
     from notifiers.templates import confirm_command
 
     requires = list(step.confirmation.requires)
+    owner = plan.owner_of(step.id, row.key)
     return {
         "plan_id": plan.id,
         "plan_number": plan.meta.number,
@@ -42,9 +43,9 @@ def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) ->
         "step_short": plan.short_title(step),
         "kind": step.kind,
         "occurrence": row.key,
-        "owner": step.owner,
-        "owner_name": plan.unit_name(step.owner),
-        "participants": ", ".join(plan.unit_name(u) for u in step.participants),
+        "owner": owner,
+        "owner_name": plan.unit_name(owner),
+        "participants": ", ".join(plan.unit_name(u) for u in plan.members(step.participants)),
         "due": fmt(row.due_on),
         "due_iso": row.due_on.isoformat(),
         "original_due": fmt(row.original_due_on),

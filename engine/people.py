@@ -7,12 +7,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder, Occurrence
+from engine.calendar import CalendarBuilder, Occurrence, per_owner, split_key
 from engine.dates import fmt
 from engine.errors import StateError, accepted, did_you_mean
+from engine.family import SOURCE as CHILD_SOURCE
 from engine.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
 from engine.models.policy import EvidenceKind
 from engine.models.timing import After, OnDemand
@@ -89,26 +90,56 @@ def step_of(plan: Plan, step_id: str) -> Any:
     return step
 
 
-def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None,
-                     at: date) -> OccurrenceRecord | Occurrence:
-    """The occurrence a person means: the given key, else the single open one (else the last confirmed one).
+def unit_of(plan: Plan, step: Any, key: str | None, unit: str | None) -> str | None:
+    """The owner unit a person means for a step with several owners (`--unit`, or the unit of a key such as
+    '2023-H1@ubnd-nho-quan'); None for a step with one owner.
+
+    Raises:
+        StateError: no unit for a step with several owners, a unit that does not own the step (with the closest
+            owner), a key naming another unit than `--unit`.
+    """
+    owners = plan.step_owners[step.id]
+    key_unit = split_key(key)[1] if key else None
+    if step.id not in plan.per_unit:
+        if unit is not None and unit != owners[0]:
+            raise StateError(f"step '{step.id}' has one owner, '{owners[0]}': leave --unit out")
+        return None
+    if key_unit is not None and unit is not None and key_unit != unit:
+        raise StateError(f"--occurrence '{key}' is of unit '{key_unit}', and --unit says '{unit}'")
+    unit = unit or key_unit
+    if unit is None:
+        raise StateError(f"step '{step.id}' has {len(owners)} owners: say whose occurrence with --unit "
+                         f"({accepted(owners)})")
+    if unit not in owners:
+        raise StateError(f"unit '{unit}' is not an owner of step '{step.id}'"
+                         f"{did_you_mean(unit, owners) or f' (owners: {accepted(owners)})'}")
+    return unit
+
+
+def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, at: date,
+                     unit: str | None = None) -> OccurrenceRecord | Occurrence:
+    """The occurrence a person means: the given key, else the single open one (else the last confirmed one) -
+    of `unit` for a step with several owners.
 
     A key of the calendar that has no row yet (work done before it opened) comes back as the calendar's
     Occurrence: the caller creates its row once every check has passed.
     """
+    unit = unit_of(plan, step, key, unit)
     if key is not None:
-        key = occurrence_key(plan, session, step, key)
+        key = occurrence_key(plan, session, step, key, unit)
         row = find_occurrence(session, plan.id, step.id, key)
         if row is not None:
             return row
-    calendar = {o.key: o for o in plan.occurrences(step.id) if not o.projected}
+    calendar = {o.key: o for o in plan.occurrences(step.id) if not o.projected and (unit is None or o.owner == unit)}
     if key is not None and key in calendar:
         return calendar[key]
-    rows = list(session.scalars(select(OccurrenceRecord).where(
-        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id).order_by(OccurrenceRecord.due_on)))
+    rows = [r for r in session.scalars(select(OccurrenceRecord).where(
+        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id).order_by(OccurrenceRecord.due_on))
+        if unit is None or split_key(r.key)[1] == unit]
+    of = f" of {unit}" if unit else ""
     if key is not None:
         known = list(dict.fromkeys([*calendar, *(r.key for r in rows)]))
-        raise StateError(f"step '{step.id}' has no occurrence '{key}'{did_you_mean(key, known)}"
+        raise StateError(f"step '{step.id}' has no occurrence '{key}'{of}{did_you_mean(key, known)}"
                          + (f" (occurrences: {accepted(known)})" if known else "")
                          + (f" - it is dated when '{step.timing.after.step}' is confirmed"
                             if isinstance(step.timing, After) and not rows else ""))
@@ -119,28 +150,33 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None,
     if len(active) == 1:
         return active[0]
     if len(active) > 1:
-        raise StateError(f"step '{step.id}' has {len(active)} open occurrences on {fmt(at)}: choose one with "
-                         f"--occurrence ({accepted(r.key for r in active)})")
+        raise StateError(f"step '{step.id}' has {len(active)} open occurrences{of} on {fmt(at)}: choose one with "
+                         f"--occurrence ({accepted(split_key(r.key)[0] for r in active)})")
     done = [r for r in rows if r.status == DONE]
     if done:
         return done[-1]
     upcoming = [r.key for r in rows if r.status in ACTIVE] or [k for k, o in calendar.items() if o.opens > at]
-    hint = f"; give --occurrence ({accepted(upcoming)})" if upcoming else ""
+    hint = f"; give --occurrence ({accepted(split_key(k)[0] for k in upcoming)})" if upcoming else ""
     if isinstance(step.timing, OnDemand):
         hint = f"; start one with: kehoach request {plan.path.name} {step.id}"
     elif isinstance(step.timing, After) and not rows:
         hint = f" - it is dated when '{step.timing.after.step}' is confirmed"
-    raise StateError(f"step '{step.id}' has no open occurrence on {fmt(at)}{hint}")
+    raise StateError(f"step '{step.id}' has no open occurrence{of} on {fmt(at)}{hint}")
 
 
-def occurrence_key(plan: Plan, session: Session, step: Any, given: str) -> str:
+def occurrence_key(plan: Plan, session: Session, step: Any, given: str, unit: str | None = None) -> str:
     """An occurrence named as people name it ('quý II/2023', 'năm 2023', '6 tháng đầu năm 2022') or by its key
-    ('2023-Q2'): its key. A name that matches none is returned as given (the caller says it is unknown)."""
+    ('2023-Q2'): its key - `unit`'s occurrence of that period for a step with several owners. A name that
+    matches none is returned as given (the caller says it is unknown)."""
     from engine.reports.periods import key_label
 
     wanted = " ".join(given.split()).lower()
     keys = [o.key for o in plan.occurrences(step.id)] + list(session.scalars(select(OccurrenceRecord.key).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id)))
+    if unit is not None:
+        keys = [k for k in keys if split_key(k)[1] == unit]
+        if split_key(given)[1] is None:
+            given = plan.key_for(step.id, given, unit)
     if given in keys:
         return given
     return next((k for k in dict.fromkeys(keys) if key_label(k).lower() == wanted), given)
@@ -159,18 +195,28 @@ MAX_TEXT = 2000  # a result, note or reason is a sentence or a paragraph, not a 
 
 
 def _check_date(plan: Plan, at: date, now: datetime) -> None:
-    """A day a person acted on: within the plan's period, and not after today.
+    """A day a person acted on: not before the plan starts, and not after today.
 
     Raises:
-        StateError: before the plan starts or after it ends, or after the moment of recording.
+        StateError: before the plan starts, or after the moment of recording.
     """
     if at < plan.meta.period.start:
         raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
-    if at > plan.meta.period.end:
-        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
     today = now.astimezone(ZoneInfo(plan.meta.timezone)).date()
     if at > today:
         raise StateError(f"--at {fmt(at)} is after today ({fmt(today)}): work is confirmed once it is done")
+
+
+def _check_done_date(plan: Plan, at: date, now: datetime) -> None:
+    """The day work was done: as `_check_date`, and within the plan's period (an extension or a skip may be
+    decided after the plan has ended; work done for it may not be dated then).
+
+    Raises:
+        StateError: as `_check_date`, or after the plan's end.
+    """
+    _check_date(plan, at, now)
+    if at > plan.meta.period.end:
+        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
 
 
 def clean_text(value: str | None, what: str) -> str | None:
@@ -196,7 +242,7 @@ def clean_text(value: str | None, what: str) -> str | None:
 
 def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, now: datetime,
             key: str | None = None, evidence: dict[str, str] | None = None, note: str | None = None,
-            result: str | None = None, source: str = "cli") -> Confirmed:
+            result: str | None = None, source: str = "cli", unit: str | None = None) -> Confirmed:
     """Record that an occurrence is done. Confirming twice returns the existing confirmation unchanged.
 
     Checks everything before writing; the caller's transaction is rolled back on an error, so a refused
@@ -204,15 +250,16 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
 
     Raises:
         StateError: unknown step or occurrence, missing evidence, a blank name, a date before the plan or after
-            today, an occurrence that was skipped or cancelled.
+            today, an occurrence that was skipped or cancelled, no or a wrong `unit` (see `unit_of`).
     """
     step = step_of(plan, step_id)
+    unit_of(plan, step, key, unit)
     by = _name(by, "--by needs the name of the person confirming")
-    _check_date(plan, at, now)
+    _check_done_date(plan, at, now)
     note, result = clean_text(note, "--note"), clean_text(result, "--result")
     evidence = {k: str(v).strip() for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
     claim_plan(plan, session, at, now)
-    picked = _pick_occurrence(plan, session, step, key, at)
+    picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord):
         existing = None if picked.status != DONE else session.scalars(select(ConfirmationRecord).where(
             ConfirmationRecord.occurrence_id == picked.id)).first()
@@ -298,7 +345,7 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
     if not rows:
         return []
     by = _name(by, "--by needs the name of the person confirming")
-    _check_date(plan, at, now)
+    _check_done_date(plan, at, now)
     todo = []
     for row in dict.fromkeys(rows):
         step = step_of(plan, row.step_id)
@@ -340,7 +387,8 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
                                    "source": source}))
         ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by,
                "result": result or ""}
-        notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", step.owner, ctx)], at, ekey)
+        notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", plan.owner_of(step.id, row.key),
+                                                              ctx)], at, ekey)
         # Written with one INSERT for all (no unit-of-work flush each); the object is a plain copy of the row.
         out.append(Confirmed(ConfirmationRecord(id=ids.get(row.id), **v), True, late))
     insert_many_ignore(session, EventRecord, events)
@@ -350,21 +398,32 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
     return out
 
 
+def record_from_child(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, done: Any,
+                      now: datetime) -> Confirmed:
+    """Complete a parent plan's occurrence that a child plan has done (engine.family.pull): dated when the
+    child finished, by whoever confirmed it there, with its evidence and result."""
+    note = f"Theo Kế hoạch số {done.child.number} ({done.child.issuer})" if done.child.issuer else \
+        f"Theo Kế hoạch số {done.child.number}"
+    return _record(plan, session, [(step, row, done.evidence)], done.by, done.done_on, now, note, CHILD_SOURCE,
+                   done.result)[0]
+
+
 def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str, reason: str, at: date,
-         now: datetime) -> OccurrenceRecord:
+         now: datetime, unit: str | None = None) -> OccurrenceRecord:
     """Mark an occurrence as not needed ('bỏ qua'), with who and why; it counts as finished for its dependents.
 
     Raises:
         StateError: unknown step or occurrence, a blank name or reason, an occurrence already finished.
     """
     step = step_of(plan, step_id)
+    unit_of(plan, step, key, unit)
     by = _name(by, "--by needs the name of the person skipping")
     reason = clean_text(reason, "--reason") or ""
     if not reason:
         raise StateError("--reason is required: say why this occurrence is not needed")
     _check_date(plan, at, now)
     claim_plan(plan, session, at, now)
-    picked = _pick_occurrence(plan, session, step, key, at)
+    picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
         raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}")
     row = _row_for(plan, session, step, picked)
@@ -375,7 +434,7 @@ def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str
 
 
 def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, reason: str, key: str | None,
-           at: date, now: datetime) -> OccurrenceRecord:
+           at: date, now: datetime, unit: str | None = None) -> OccurrenceRecord:
     """Move one occurrence's deadline later ('gia hạn'), with who and why, as an audited event.
 
     The row keeps its first deadline (`original_due_on`); reminders, the due-day notice and escalations follow the
@@ -386,13 +445,14 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
             not after the one in force.
     """
     step = step_of(plan, step_id)
+    unit_of(plan, step, key, unit)
     by = _name(by, "--by needs the name of the person granting the extension")
     reason = clean_text(reason, "--reason") or ""
     if not reason:
         raise StateError("--reason is required: say why the deadline moves")
     _check_date(plan, at, now)
     claim_plan(plan, session, at, now)
-    picked = _pick_occurrence(plan, session, step, key, at)
+    picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
         raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}: "
                          "only unfinished work can be extended")
@@ -419,7 +479,7 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
             on_date=at, at=now, actor=by, detail=detail, plan_version=plan.version)):
         ctx = {**notice_context(plan, step, row, at), "by": by, "reason": reason, "previous_due": fmt(before)}
         insert_many_ignore(session, OutboxRecord, outbox_rows(
-            plan, step.id, row.key, [Notice("extended", "extended", step.owner, ctx)], at, ekey))
+            plan, step.id, row.key, [Notice("extended", "extended", plan.owner_of(step.id, row.key), ctx)], at, ekey))
     return row
 
 
@@ -448,20 +508,22 @@ def request(plan: Plan, session: Session, step_id: str, *, at: date, now: dateti
                          f"{fmt(plan.meta.period.end)}")
     claim_plan(plan, session, at, now)
     base = f"yc-{at.isoformat()}"
-    count = session.scalar(select(func.count()).select_from(OccurrenceRecord).where(
+    count = len({split_key(k)[0] for k in session.scalars(select(OccurrenceRecord.key).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id,
-        OccurrenceRecord.key.like(f"{base}%"))) or 0
+        OccurrenceRecord.key.like(f"{base}%")))})
     key = base if count == 0 else f"{base}-{count + 1}"
     within = step.timing.on_demand
     nominal = at + timedelta(days=within.days) if within.days is not None else \
         plan.workdays.add_working_days(at, within.working_days)
     occ = CalendarBuilder(plan).finish(step, plan.policy(step), key, nominal, at)
-    values = row_values(plan, step, occ)
-    values.update(requested_by=by.strip() or None)
-    insert_ignore(session, OccurrenceRecord, values)
-    audit(session, plan, step.id, key, "requested", at, now,
-          detail={"by": by.strip(), "note": note, "due": occ.due.isoformat()}, actor=by.strip() or "engine")
+    occs = per_owner([occ], plan.step_owners[step.id]) if step.id in plan.per_unit else [occ]
+    for o in occs:  # a step with several owners: a request asks each of them
+        values = row_values(plan, step, o)
+        values.update(requested_by=by.strip() or None)
+        insert_ignore(session, OccurrenceRecord, values)
+        audit(session, plan, step.id, o.key, "requested", at, now,
+              detail={"by": by.strip(), "note": note, "due": o.due.isoformat()}, actor=by.strip() or "engine")
     session.flush()
-    row = find_occurrence(session, plan.id, step.id, key)
+    row = find_occurrence(session, plan.id, step.id, occs[0].key)
     assert row is not None
     return row

@@ -12,16 +12,19 @@ from typing import Any, Collection
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.calendar import CalendarBuilder, Occurrence, StepCalendar
+from engine.calendar import CalendarBuilder, Occurrence, StepCalendar, split_key, unit_key
+from engine.dependencies import Link, dependency_findings, step_links
 from engine.errors import NoPlanFiles, PlanError, PlanFileNotFound, Problem, accepted, did_you_mean
 from engine.graph import check_graph
+from engine.identity import derived_id
 from engine.loading import Source, display_path, escape_position, read_source
 from engine.models import AgencyFile, PlanFile, Step
 from engine.models.common import UnitId
 from engine.models.plan import Issuer, PlanMeta, Unit
 from engine.models.policy import Defaults, Escalation, Reminders, WorkCalendarSpec
-from engine.models.steps import Coordinate, Disseminate, Report
+from engine.models.steps import Coordinate, Disseminate, Report, waits_for
 from engine.models.timing import After
+from engine.reports.periods import window_findings
 from engine.validation import (
     CONTROL_ESCAPE,
     MERGE_KEY,
@@ -37,7 +40,6 @@ from engine.validation import (
 from engine.workdays import WorkCalendar
 
 PLAN_SUFFIXES = (".yaml", ".yml")
-MAX_PLAN_ID = 128  # the state store's column for plan ids
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Plan:
     calendar: dict[str, StepCalendar] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # message template overrides: agencies, then the plan
     grouping: str = "daily"  # notices: one message per recipient per day ('daily') or one per notice ('separate')
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unit groups: agencies', then the plan's
 
     @property
     def meta(self) -> PlanMeta:
@@ -94,6 +97,39 @@ class Plan:
     @cached_property
     def step_index(self) -> dict[str, int]:
         return {s.id: i for i, s in reversed(list(enumerate(self.file.steps)))}
+
+    # Owners: a step owned by a list of units or by a group has an occurrence per owner and period.
+
+    def members(self, refs: Any) -> list[str]:
+        """Unit ids, groups replaced by their units, each unit once (in the order written)."""
+        out: dict[str, None] = {}
+        for ref in [refs] if isinstance(refs, str) else refs:
+            out.update(dict.fromkeys(self.groups.get(ref, (ref,))))
+        return list(out)
+
+    @cached_property
+    def step_owners(self) -> dict[str, tuple[str, ...]]:
+        """Each step's owner units."""
+        return {s.id: tuple(self.members(s.owner)) for s in self.steps}
+
+    @cached_property
+    def per_unit(self) -> frozenset[str]:
+        """The steps whose occurrences are per owner ('2023-H1@ubnd-nho-quan'): their owner is written as a list
+        or a group, so that adding a unit later keeps the keys of the others."""
+        return frozenset(s.id for s in self.steps if isinstance(s.owner, list) or s.owner in self.groups)
+
+    def owner_of(self, step_id: str, key: str) -> str:
+        """The unit that owes an occurrence of a step, from its key."""
+        period, unit = split_key(key)
+        if unit is not None and step_id in self.per_unit:
+            return unit
+        owners = self.step_owners.get(step_id)
+        return owners[0] if owners else ""
+
+    def key_for(self, step_id: str, period: str, unit: str) -> str:
+        """The key of `unit`'s occurrence of a period: '2023-H1@unit' for a step with several owners, else the
+        period's key."""
+        return unit_key(period, unit) if step_id in self.per_unit else period
 
     def policy(self, step: Any) -> Policy:
         base = self.default_policy
@@ -126,8 +162,26 @@ class Plan:
         """For each step, the steps that depend on it."""
         out: dict[str, list[str]] = {}
         for s in self.steps:
-            for d in s.depends_on:
+            for d in dict.fromkeys(waits_for(s)):
                 out.setdefault(d, []).append(s.id)
+        return out
+
+    @cached_property
+    def links(self) -> dict[str, list[Link]]:
+        """Each step's dependencies, each as one rule (engine.dependencies)."""
+        return {s.id: step_links(self, s) for s in self.steps}
+
+    @cached_property
+    def periods(self) -> dict[str, tuple[list[date], list[str]]]:
+        """Each step's periods (keys without units) and their due dates, by due date: what a dependency on a
+        step that recurs on another cycle waits for."""
+        out: dict[str, tuple[list[date], list[str]]] = {}
+        for step_id, cal in self.calendar.items():
+            seen: dict[str, date] = {}
+            for o in cal.occurrences:
+                seen.setdefault(o.period or o.key, o.due)
+            pairs = sorted((d, p) for p, d in seen.items())
+            out[step_id] = ([d for d, _ in pairs], [p for _, p in pairs])
         return out
 
     @cached_property
@@ -162,6 +216,42 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
+def plan_id(meta: PlanMeta, issuer: Issuer | None) -> str:
+    """The plan's id: `plan.id` as written, else derived from its number, year of issue and issuer
+    (engine.identity) - never from the file's name, so that renaming or moving the file keeps its state."""
+    return meta.id or derived_id(meta.number, meta.issued_on.year, issuer)
+
+
+def duplicate_ids(plans: list[Plan]) -> list[Problem]:
+    """Plans of different files that have one id (they would share one state): a problem at each one's id (or,
+    derived, at its number), naming the others."""
+    by_id: dict[str, dict[Path, Plan]] = {}
+    for p in plans:
+        by_id.setdefault(p.id, {}).setdefault(p.path.resolve(), p)  # one file given twice is one plan
+    problems = []
+    for pid, files in by_id.items():
+        if len(files) < 2:
+            continue
+        sites = {path: _id_site(p) for path, p in files.items()}
+        for path, p in files.items():
+            others = ", ".join(f"{f}:{line}:{col}" for other, (f, line, col) in sites.items() if other != path)
+            how = "" if p.meta.id else (" (derived from plan.number, the year of issue and the issuer's place or "
+                                        "name)")
+            f, line, col = sites[path]
+            problems.append(Problem(f, line, col, "plan.id", f"'{pid}'{how} is also the id of the plan at {others}: "
+                                    "two plans with one id would share one state - give each its own plan.id"))
+    return problems
+
+
+def _id_site(plan: Plan) -> tuple[str, int, int]:
+    """Where a plan's id is written, or (derived) its number: file, line, column."""
+    source, _ = read_source(plan.path)
+    if source is None:
+        return display_path(plan.path), 1, 1
+    line, column = source.position(("plan", "id" if plan.meta.id else "number"))
+    return source.name, line, column
+
+
 def _merge_policy(layers: list[Any]) -> Policy:
     policy = BUILTIN_POLICY
     for d in layers:  # later layers win: agency files in include order, then the plan itself
@@ -181,6 +271,7 @@ class Included:
     files: list[AgencyFile] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     unit_names: set[str] = field(default_factory=set)  # unit ids they define, valid or not
+    group_names: set[str] = field(default_factory=set)  # group names they define, valid or not
     units_known: bool = True  # every file was read, so an id missing from unit_names is really unknown
     complete: bool = True  # every file is valid: issuer, calendar and policy can be relied on
 
@@ -198,10 +289,12 @@ class Parts:
     step_ids: set[str]  # ids written in the file, valid steps or not
     unit_names: set[str] | None  # unit ids written in the file; None when 'units' is unreadable
     policy_ok: bool = True  # defaults and calendar are valid
+    group_names: set[str] = field(default_factory=set)  # group names written in the file, valid or not
 
     @classmethod
     def whole(cls, pf: PlanFile) -> Parts:
-        return cls(pf, list(range(len(pf.steps))), {s.id for s in pf.steps}, set(pf.units))
+        return cls(pf, list(range(len(pf.steps))), {s.id for s in pf.steps}, set(pf.units),
+                   group_names=set(pf.groups))
 
     @classmethod
     def salvage(cls, data: dict[Any, Any]) -> Parts:
@@ -225,6 +318,7 @@ class Parts:
             step_ids={r["id"] for r in raw_steps if isinstance(r, dict) and isinstance(r.get("id"), str)},
             unit_names={k for k in raw_units if isinstance(k, str)} if isinstance(raw_units, dict) else None,
             policy_ok=calendar is not None and defaults is not None,
+            group_names=_keys(data.get("groups")),
         )
 
     def renumber(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -232,6 +326,11 @@ class Parts:
         if len(loc) > 1 and loc[0] == "steps" and isinstance(loc[1], int):
             return ("steps", self.numbers[loc[1]], *loc[2:])
         return loc
+
+
+def _keys(mapping: Any) -> set[str]:
+    """The text keys of a mapping as written (nothing when it is not one)."""
+    return {k for k in mapping if isinstance(k, str)} if isinstance(mapping, dict) else set()
 
 
 _STEP: TypeAdapter[Any] = TypeAdapter(Step)
@@ -265,9 +364,6 @@ class PlanLoader:
         source, problems = read_source(path)
         if source is None:
             raise PlanError(problems)
-        if len(path.stem) > MAX_PLAN_ID:
-            problems.append(Problem(source.name, 1, 1, "", f"the file name makes the plan's id, and it is "
-                                    f"{len(path.stem)} characters long: at most {MAX_PLAN_ID} - rename the file"))
         plan_file = _validate(PlanFile, source, problems)
         included = self._includes(source, problems)
         parts = Parts.whole(plan_file) if plan_file is not None else Parts.salvage(source.data)
@@ -276,8 +372,27 @@ class PlanLoader:
             raise PlanError(problems)
         return plan
 
-    def check(self, path: Path | str) -> None:
-        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan').
+    def load_all(self, paths: list[Path]) -> list[Plan]:
+        """Load plans that are used together (run, served, checked as a folder): every one valid, no two with
+        one id.
+
+        Raises:
+            PlanFileNotFound: a path does not exist.
+            PlanError: with every problem of every plan, and every duplicate id.
+        """
+        plans, problems = [], []
+        for path in paths:
+            try:
+                plans.append(self.load(path))
+            except PlanError as exc:  # every broken plan reported at once
+                problems += exc.problems
+        problems += duplicate_ids(plans)
+        if problems:
+            raise PlanError(problems)
+        return plans
+
+    def check(self, path: Path | str) -> Plan | None:
+        """Check a plan file, or an agency file (a top-level 'agency' and no 'plan'); the plan, if it is one.
 
         Raises:
             PlanFileNotFound, PlanError: as `load`.
@@ -287,12 +402,14 @@ class PlanLoader:
             raise PlanFileNotFound(path)
         source, problems = read_source(path)
         if source is not None and "agency" in source.data and "plan" not in source.data:
-            _validate(AgencyFile, source, problems)
+            agency = _validate(AgencyFile, source, problems)
             problems += _template_problems(source)
+            for loc, msg, at_key in group_findings(agency.groups, agency.units, agency.groups) if agency else []:
+                problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key))
             if problems:
                 raise PlanError(problems)
-            return
-        self.load(path)
+            return None
+        return self.load(path)
 
     def _includes(self, source: Source, problems: list[Problem]) -> Included:
         out = Included()
@@ -316,6 +433,8 @@ class PlanLoader:
             agency_source, agency, agency_problems = self._agencies[target]
             problems.extend(agency_problems)
             raw_units = agency_source.data.get("units", {}) if agency_source is not None else None
+            if agency_source is not None:
+                out.group_names |= _keys(agency_source.data.get("groups"))
             if isinstance(raw_units, dict):
                 out.unit_names |= {k for k in raw_units if isinstance(k, str)}
             else:
@@ -344,7 +463,7 @@ class PlanLoader:
         for s in inc.sources:
             digest.update(s.text.encode())
         plan = Plan(
-            id=path.stem,
+            id=plan_id(meta, issuer) if meta is not None else path.stem,  # no valid header: the plan is refused
             path=path,
             file=pf,
             agencies=inc.files,
@@ -354,6 +473,8 @@ class PlanLoader:
             version=digest.hexdigest()[:12],
             default_policy=_merge_policy([a.defaults for a in inc.files] + [pf.defaults]),
         )
+        plan.groups = {k: tuple(v) for a in inc.files for k, v in a.groups.items()} | {
+            k: tuple(v) for k, v in pf.groups.items()}
         plan.templates = {k: v for a in inc.files for k, v in a.templates.items()} | dict(pf.templates)
         plan.grouping = next((d.notices for d in [pf.defaults, *reversed([a.defaults for a in inc.files])]
                               if d.notices), "daily")
@@ -361,17 +482,30 @@ class PlanLoader:
         known_units = None
         if inc.units_known and parts.unit_names is not None:
             known_units = inc.unit_names | parts.unit_names
+        refs_ok = known_units is not None
         if known_units is not None:
             for agency, agency_source in zip(inc.files, inc.sources):
-                for loc, msg in _unit_refs_in_defaults(agency.defaults, known_units, ("defaults",)):
+                found = group_findings(agency.groups, inc.unit_names, set(plan.groups))
+                for loc, msg, at_key in found:
+                    problems.append(agency_source.problem(loc, render_path(agency_source.data, loc), msg, at_key))
+                for loc, msg in _unit_refs_in_defaults(agency.defaults, [*known_units, *plan.groups], ("defaults",)):
                     problems.append(agency_source.problem(loc, render_path(agency_source.data, loc), msg))
-        findings = _unit_refs(pf, known_units) if known_units is not None else []
+                refs_ok = refs_ok and not found
+            found = group_findings(pf.groups, known_units, set(plan.groups))
+            for loc, msg, at_key in found:
+                problems.append(source.problem(loc, render_path(source.data, loc), msg, at_key))
+            refs_ok = refs_ok and not found
+        named = {g: plan.groups.get(g, ()) for g in [*inc.group_names, *parts.group_names]} | plan.groups
+        findings = _unit_refs(pf, known_units, named) if known_units is not None else []
+        findings += _parent_refs(pf)
         graph_findings, plan.order = check_graph(pf.steps, known_ids=parts.step_ids)
         findings += graph_findings
-        if not graph_findings and meta is not None and parts.policy_ok and inc.complete:
+        if refs_ok and not findings:
+            findings += dependency_findings(plan)
+        if not findings and meta is not None and parts.policy_ok and inc.complete:
             builder = CalendarBuilder(plan)
             plan.calendar = builder.build(plan.order)
-            findings += builder.findings
+            findings += builder.findings + window_findings(plan)
         for raw_loc, msg in findings:
             loc = parts.renumber(raw_loc)
             problems.append(source.problem(loc, render_path(source.data, loc), msg))
@@ -468,11 +602,37 @@ def _unknown_unit(unit: str, units: Collection[str]) -> str:
     return f"unknown unit '{unit}'" + (did_you_mean(unit, units) or f" (defined units: {accepted(units)})")
 
 
-def _unit_refs(pf: PlanFile, units: Collection[str]) -> list[tuple[tuple[Any, ...], str]]:
-    """Every unit a step names must be defined in the plan or an included agency file."""
-    out = _unit_refs_in_defaults(pf.defaults, units, ("defaults",))
+MAX_KEY = 64  # the state store's column for occurrence keys
+LONGEST_PERIOD = len("yc-2024-05-02-99")  # the longest period part of a key (a request's)
+
+
+def group_findings(groups: dict[str, list[str]], units: Collection[str],
+                   all_groups: Collection[str]) -> list[tuple[tuple[Any, ...], str, bool]]:
+    """A group is a name of its own (not a unit's) listing defined units: (loc, message, at the key)."""
+    out: list[tuple[tuple[Any, ...], str, bool]] = []
+    for name, members in groups.items():
+        if name in units:
+            out.append((("groups", name), f"group '{name}' has the id of a unit: a group needs a name of its own "
+                        "(steps name units and groups alike)", True))
+        for j, unit in enumerate(members):
+            if unit in all_groups and unit not in units:
+                out.append((("groups", name, j), f"'{unit}' is a group: a group lists units, not groups", False))
+            elif unit not in units:
+                out.append((("groups", name, j), _unknown_unit(unit, units), False))
+    return out
+
+
+def _unit_refs(pf: PlanFile, units: Collection[str],
+               groups: dict[str, tuple[str, ...]] | None = None) -> list[tuple[tuple[Any, ...], str]]:
+    """Every unit a step names must be defined in the plan or an included agency file; a group may stand for a
+    list of units (owner, participants, audience, partners, escalation.to), not for the one recipient."""
+    groups = groups or {}
+    names = [*units, *groups]
+    out = _unit_refs_in_defaults(pf.defaults, names, ("defaults",))
     for i, step in enumerate(pf.steps):
-        refs: list[tuple[tuple[Any, ...], str]] = [(("owner",), step.owner)]
+        refs: list[tuple[tuple[Any, ...], str]] = (
+            [(("owner", j), u) for j, u in enumerate(step.owner)] if isinstance(step.owner, list)
+            else [(("owner",), step.owner)])
         refs += [(("participants", j), u) for j, u in enumerate(step.participants)]
         if step.escalation:
             refs += [(("escalation", "to", j), u) for j, u in enumerate(step.escalation.to)]
@@ -480,12 +640,31 @@ def _unit_refs(pf: PlanFile, units: Collection[str]) -> list[tuple[tuple[Any, ..
             refs += [(("audience", j), u) for j, u in enumerate(step.audience)]
         elif isinstance(step, Coordinate):
             refs += [(("partners", j), u) for j, u in enumerate(step.partners)]
-        elif isinstance(step, Report):
-            refs.append((("recipient",), step.recipient))
         for loc, unit in refs:
-            if unit not in units:
-                out.append((("steps", i, *loc), _unknown_unit(unit, units)))
+            if unit not in units and unit not in groups:
+                out.append((("steps", i, *loc), _unknown_unit(unit, names)))
+        if isinstance(step, Report) and step.recipient not in units:
+            out.append((("steps", i, "recipient"), f"'{step.recipient}' is a group: a report has one recipient unit"
+                        if step.recipient in groups else _unknown_unit(step.recipient, units)))
+        several = isinstance(step.owner, list) or step.owner in groups
+        for loc, unit in refs[:len(step.owner) if isinstance(step.owner, list) else 1] if several else []:
+            for member in groups.get(unit, (unit,)):
+                if len(member) > MAX_KEY - LONGEST_PERIOD - 1:
+                    out.append((("steps", i, *loc), f"unit id '{member}' is {len(member)} characters long: a step "
+                                f"with several owners names each in its occurrence keys ('2023-H1@{member}'), so "
+                                f"its ids have at most {MAX_KEY - LONGEST_PERIOD - 1} characters"))
     return out
+
+
+def _parent_refs(pf: PlanFile) -> list[tuple[tuple[Any, ...], str]]:
+    """A step that carries out a parent plan's step needs the parent named by id (its steps are checked across
+    files, by `kehoach validate DIR`: engine.family)."""
+    parent = pf.plan.parent_plan if pf.plan else None
+    if parent is not None and parent.id:
+        return []
+    return [(("steps", i, "carries_out"), "carries_out needs the parent plan's id (plan.parent_plan.id), the plan "
+             "whose step this one carries out")
+            for i, step in enumerate(pf.steps) if step.carries_out]
 
 
 def plan_paths(paths: list[Path | str]) -> list[Path]:

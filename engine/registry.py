@@ -46,6 +46,8 @@ def record(plans: dict[str, Path], store_url: str, store_env: str | None) -> Non
 
     data = read()
     known = data.get("plans") if isinstance(data.get("plans"), dict) else {}
+    # An entry of the same file under another id (from when file names made ids) is kept: a command pasted from
+    # a notice sent then still finds the plan, whose history has moved to its id (engine.state.rekey).
     known.update({pid: str(Path(p).resolve()) for pid, p in plans.items()})
     try:
         has_password = make_url(store_url).password is not None

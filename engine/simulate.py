@@ -61,24 +61,67 @@ def simulate(plan: Plan, sessions: Callable[[], Session], start: date, end: date
     Raises:
         StateError: an empty span, or a request the plan refuses.
     """
+    simulate_plans([plan], sessions, start, end, policy, confirmer, {plan.id: requests or {}}, documents, every_day)
+
+
+def simulate_plans(plans: list[Plan], sessions: Callable[[], Session], start: date, end: date,
+                   policy: ConfirmPolicy, confirmer: str = "Mô phỏng",
+                   requests: dict[str, dict[date, list[str]]] | None = None,
+                   documents: DocumentMaker | None = None, every_day: bool = False) -> None:
+    """`simulate` for plans run together in one store - a province's plan and the districts' plans carrying it
+    out: each day, every plan is ticked and its people confirm, a child before its parent (so the parent's tick
+    sees what the children did that day, engine.family). `requests` are per plan id.
+
+    Raises:
+        StateError: as `simulate`.
+    """
     if end < start:
         raise StateError(f"--to ({end:%d/%m/%Y}) is before --from ({start:%d/%m/%Y})")
+    order = children_first(plans)
     requests = requests or {}
-    request_days = sorted(requests)
+    request_days = sorted({d for days in requests.values() for d in days})
     with sessions() as session:
         day = start
         while day <= end:
             month = (day.year, day.month)
             with session.begin():
                 while day <= end and (day.year, day.month) == month:
-                    now = tick_time(plan, day)
-                    for step_id in requests.get(day, []):
-                        request(plan, session, step_id, at=day, now=now, by=confirmer, note="mô phỏng")
-                    tick_in(plan, session, now, documents=documents)
-                    if policy.mode != "never":
-                        _confirm_due(plan, session, day, now, policy, confirmer)
-                    day = day + timedelta(days=1) if every_day else _next_day(plan, session, day, policy, request_days)
-                _never_sent(plan, session, start)
+                    for plan in order:
+                        now = tick_time(plan, day)
+                        for step_id in requests.get(plan.id, {}).get(day, []):
+                            request(plan, session, step_id, at=day, now=now, by=confirmer, note="mô phỏng")
+                        tick_in(plan, session, now, documents=documents)
+                        if policy.mode != "never":
+                            _confirm_due(plan, session, day, now, policy, confirmer)
+                    day = day + timedelta(days=1) if every_day else min(
+                        _next_day(plan, session, day, policy, request_days) for plan in order)
+                for plan in order:
+                    _never_sent(plan, session, start)
+
+
+def children_first(plans: list[Plan]) -> list[Plan]:
+    """The plans ordered so that each comes before the plan it carries out (its parent, by id), else as given."""
+    by_id = {p.id: p for p in plans}
+    out: list[Plan] = []
+    seen: set[str] = set()
+
+    def visit(plan: Plan, path: tuple[str, ...]) -> None:
+        if plan.id in seen or plan.id in path:
+            return
+        for child in plans:
+            ref = child.meta.parent_plan
+            if ref is not None and ref.id == plan.id:
+                visit(child, (*path, plan.id))
+        seen.add(plan.id)
+        out.append(plan)
+
+    for plan in plans:
+        ref = plan.meta.parent_plan
+        if ref is None or ref.id not in by_id:  # the top of a family, or a plan on its own
+            visit(plan, ())
+    for plan in plans:  # a cycle of parents (refused by no check yet): still every plan once
+        visit(plan, ())
+    return out
 
 
 def _never_sent(plan: Plan, session: Session, start: date) -> None:

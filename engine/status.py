@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models.timing import OnDemand
+from engine.calendar import split_key
+from engine.dependencies import waiting as unmet
 from engine.plan import Plan
 from engine.state.models import (
     CANCELLED,
@@ -133,7 +134,7 @@ def plan_status(plan: Plan, session: Session, day: date) -> list[dict[str, Any]]
     for step_id, key, status in session.execute(select(OutboxRecord.step_id, OutboxRecord.occurrence_key,
                                                        OutboxRecord.status).where(OutboxRecord.plan_id == plan.id)):
         notices[(step_id, key)][status] += 1
-    finished = {r.step_id for r in stored if r.status in (SKIPPED, CANCELLED)
+    finished = {(r.step_id, r.key) for r in stored if r.status in (SKIPPED, CANCELLED)
                 or (r.status == DONE and r.done_on is not None and r.done_on <= day)}
     rows = [_row(plan, r, confirmations.get(r.id), notices.get((r.step_id, r.key)), day, finished) for r in stored]
     have = {(r.step_id, r.key) for r in stored}
@@ -146,17 +147,18 @@ def plan_status(plan: Plan, session: Session, day: date) -> list[dict[str, Any]]
                 result, days, waiting = NOT_DUE, 0, []
             else:
                 result, days = outcome(occ.due, occ.opens, day)
-                waiting = _waiting(plan, step, finished) if occ.opens <= day else []
+                waiting = _waiting(plan, step, occ.key, occ.due, finished) if occ.opens <= day else []
             rows.append(_shape(occ.step_id, occ.key, step.kind, result, days, waiting, occ.opens, occ.due,
-                               projected=occ.projected, stored=False))
+                               projected=occ.projected, stored=False, unit=occ.owner))
     rows.sort(key=lambda r: (r["due"], r["step"], r["occurrence"]))
     return rows
 
 
-def _waiting(plan: Plan, step: Any, finished: set[str]) -> list[str]:
-    """The predecessors of `step` not done (an on-demand predecessor never blocks)."""
-    return [d for d in step.depends_on if d not in finished and d in plan.step_by_id
-            and not isinstance(plan.step_by_id[d].timing, OnDemand)]
+def _waiting(plan: Plan, step: Any, key: str, due: date, finished: set[tuple[str, str]]) -> list[str]:
+    """The predecessors an occurrence of `step` still waits for (engine.dependencies; a dependency that opens
+    anyway does not hold it)."""
+    return list(dict.fromkeys(link.step for link, _, _ in unmet(plan, step, split_key(key)[0], due, finished)
+                              if not link.opens_anyway))
 
 
 def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_: Counter[str] | None,
@@ -165,9 +167,9 @@ def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_:
     result, days = outcome(r.due_on, r.opens_on, day, done_on=r.done_on, opened_on=r.opened_on, status=r.status)
     waiting = []
     if not r.orphaned and step is not None and r.opened_on is None and result in (NOT_OPENED, OVERDUE_ON):
-        waiting = _waiting(plan, step, finished)
+        waiting = _waiting(plan, step, r.key, r.due_on, finished)
     row = _shape(r.step_id, r.key, r.kind, result, days, waiting, r.opens_on, r.due_on, status=r.status,
-                 orphaned=r.orphaned, reason=r.reason)
+                 orphaned=r.orphaned, reason=r.reason, unit=plan.owner_of(r.step_id, r.key))
     row["original_due"] = r.original_due_on.isoformat() if r.original_due_on else None
     done = result in DONE_OUTCOMES
     row["confirmation"] = None if c is None or not done else {
@@ -179,7 +181,7 @@ def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_:
 
 def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: list[str], opens: date, due: date,
            *, status: str | None = None, orphaned: bool = False, reason: str | None = None, projected: bool = False,
-           stored: bool = True) -> dict[str, Any]:
+           stored: bool = True, unit: str = "") -> dict[str, Any]:
     """One row of `plan_status`; `status` is the state on the day (the stored one for skipped/cancelled)."""
     state = status if result == DROPPED else _STATUS_OF[result]
     text = STATUS_VI.get(state, state)
@@ -194,7 +196,8 @@ def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: l
     if orphaned:
         text = f"mồ côi - bước không còn trong kế hoạch ({text})"
     return {
-        "step": step_id, "occurrence": key, "kind": kind, "status": state, "status_vi": text,
+        "step": step_id, "occurrence": key, "period": split_key(key)[0], "unit": unit, "kind": kind,
+        "status": state, "status_vi": text,
         "opens": opens.isoformat(), "due": due.isoformat(),
         "days_overdue": days if result == OVERDUE_ON and not orphaned else 0,
         "late_days": days if result == LATE else (0 if result == ON_TIME else None),

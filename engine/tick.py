@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CalendarBuilder
+from engine.calendar import CalendarBuilder, split_key
+from engine.dependencies import Link, waiting, wanted, wanted_keys
 from engine.dates import fmt
+from engine.family import pull
 from engine.materialize import claim_plan, row_values, sync  # noqa: F401 - sync is part of this module's interface
 from engine.models.policy import Escalation
 from engine.models.steps import Coordinate, Disseminate, Report, Review
-from engine.models.timing import OnDemand
 from engine.notices import Notice, notice_context, outbox_rows, queue_notices  # noqa: F401 - re-exported
 from engine.plan import Plan
 from engine.state.models import (
@@ -176,24 +177,38 @@ def catching_up(plan: Plan, row: OccurrenceRecord, today: date) -> bool:
 # Deciding
 
 
-def _deps_done(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> dict[str, bool]:
-    """Whether each predecessor of a waiting row's step has a finished occurrence.
+Waits = list[tuple[Link, str, list[str]]]  # unsatisfied dependencies: (link, period waited for, units missing)
 
-    (A recurring predecessor counts once it has been done at least once; an on-demand one never blocks.) Being
-    done never goes back, so what one query found is remembered for the rest of the transaction.
+
+def _waits(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> dict[int, Waits]:
+    """What each waiting (scheduled) row still waits for (engine.dependencies): the periods of its predecessors
+    too few of whose owners have finished.
+
+    Only the keys those rows wait for are asked for. Being finished never goes back, so what one query found is
+    remembered for the rest of the transaction.
     """
-    needed = {d for r in rows if r.status == SCHEDULED and r.step_id in plan.step_by_id
-              for d in plan.step_by_id[r.step_id].depends_on}
-    if not needed:
+    todo: list[tuple[OccurrenceRecord, Any, str]] = []
+    needed: set[tuple[str, str]] = set()
+    for r in rows:
+        step = plan.step_by_id.get(r.step_id)
+        if r.status != SCHEDULED or step is None or not step.depends_on:
+            continue
+        period = split_key(r.key)[0]
+        todo.append((r, step, period))
+        for link, p in wanted(plan, step, period, r.due_on):
+            needed.update((link.step, k) for k in wanted_keys(plan, link, p))
+    if not todo:
         return {}
-    known: set[str] = transaction_memo(session, "done_steps").setdefault(plan.id, set())
-    ask = sorted(d for d in needed if d not in known and not (
-        d in plan.step_by_id and isinstance(plan.step_by_id[d].timing, OnDemand)))
-    if ask:
-        known.update(session.scalars(select(OccurrenceRecord.step_id).where(
-            OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(ask),
-            OccurrenceRecord.status.in_(FINISHED)).group_by(OccurrenceRecord.step_id)))
-    return {d: d in known or d not in ask for d in needed}
+    known: set[tuple[str, str]] = transaction_memo(session, "finished_keys").setdefault(plan.id, set())
+    ask: dict[str, list[str]] = {}
+    for step_id, key in sorted(needed - known):
+        ask.setdefault(step_id, []).append(key)
+    for step_id, keys in ask.items():
+        for i in range(0, len(keys), 500):
+            known.update(session.execute(select(OccurrenceRecord.step_id, OccurrenceRecord.key).where(
+                OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step_id,
+                OccurrenceRecord.key.in_(keys[i:i + 500]), OccurrenceRecord.status.in_(FINISHED))).tuples())
+    return {r.id: waiting(plan, step, period, r.due_on, known) for r, step, period in todo}
 
 
 def _current_rows(session: Session, plan: Plan, ids: set[int]) -> dict[int, OccurrenceRecord]:
@@ -231,7 +246,7 @@ def decide(plan: Plan, session: Session, today: date) -> list[Action]:
 def _decide_rows(plan: Plan, session: Session, today: date) -> list[Action]:
     rows = due_occurrences(session, plan.id, today)
     transaction_memo(session, "decided")[plan.id] = {r.id: r for r in rows}  # read under the lock: see apply
-    deps = _deps_done(plan, session, rows)
+    waits = _waits(plan, session, rows)
     planned: list[tuple[OccurrenceRecord, list[Action], date | None]] = []
     for row in rows:
         step = plan.step_by_id.get(row.step_id)
@@ -240,12 +255,13 @@ def _decide_rows(plan: Plan, session: Session, today: date) -> list[Action]:
         late = catching_up(plan, row, today)
         status, opened_on = row.status, row.opened_on
         if status == SCHEDULED:
-            waiting = [d for d in step.depends_on if not deps.get(d, True)]
-            if waiting:
-                actions, nxt = _blocked(plan, step, row, today, waiting, late)
+            blocking = [w for w in waits.get(row.id, ()) if not w[0].opens_anyway]
+            if blocking:
+                actions, nxt = _blocked(plan, step, row, today, blocking, late)
                 planned.append((row, actions, nxt))
                 continue
-            actions = [_open_action(plan, step, row, today, quiet=late and today > row.due_on)]
+            actions = [_open_action(plan, step, row, today, quiet=late and today > row.due_on,
+                                    missing=waits.get(row.id, []))]
             status, opened_on = OPEN, today
         else:
             actions = []
@@ -268,24 +284,53 @@ def _decide_rows(plan: Plan, session: Session, today: date) -> list[Action]:
     return out
 
 
-def _open_action(plan: Plan, step: Any, row: OccurrenceRecord, today: date, quiet: bool = False) -> Action:
+def _open_action(plan: Plan, step: Any, row: OccurrenceRecord, today: date, quiet: bool = False,
+                 missing: Waits | None = None) -> Action:
     """Open an occurrence: the owner is given the work, participants asked to help, the audience of a
     dissemination and the partners of a coordination told. `quiet` (catching up on work already past due): no
-    notices - the overdue notice that follows says it all."""
+    notices - the overdue notice that follows says it all. `missing`: what it opens without (a dependency that
+    opens anyway), named in the notice."""
     ctx = notice_context(plan, step, row, today)
+    detail: dict[str, Any] = {"opens": row.opens_on.isoformat(), "due": row.due_on.isoformat()}
+    if missing:
+        ctx["missing"] = detail["missing_text"] = missing_text(plan, missing)
+        detail["missing"] = {link.step: units for link, _, units in missing}
+    owner = plan.owner_of(step.id, row.key)
     notices = []
     drafted = isinstance(step, (Review, Report))
     if not quiet:
         # The owner of a review or report is given the work with its draft (engine.tick._draft), in one notice.
-        notices = [] if drafted else [Notice("opened", "opened", step.owner, ctx)]
-        notices += [Notice("participant", "participant", u, ctx) for u in step.participants if u != step.owner]
+        notices = [] if drafted else [Notice("opened", "opened", owner, ctx)]
+        notices += [Notice("participant", "participant", u, ctx) for u in plan.members(step.participants)
+                    if u != owner]
         if isinstance(step, Disseminate):
-            notices += [Notice("disseminate", "disseminate", u, ctx) for u in step.audience]
+            notices += [Notice("disseminate", "disseminate", u, ctx) for u in plan.members(step.audience)]
         elif isinstance(step, Coordinate):
-            notices += [Notice("coordinate", "coordinate", u, ctx) for u in step.partners]
+            notices += [Notice("coordinate", "coordinate", u, ctx) for u in plan.members(step.partners)]
     return Action(step.id, row.key, "opened", effect_key(plan.id, step.id, row.key, "opened"),
-                  set_status=OPEN, notices=notices, documents=drafted and not quiet,
-                  detail={"opens": row.opens_on.isoformat(), "due": row.due_on.isoformat()})
+                  set_status=OPEN, notices=notices, documents=drafted and not quiet, detail=detail)
+
+
+LISTED_UNITS = 10  # units named in a line about who is missing; the rest are counted
+
+
+def units_text(plan: Plan, units: list[str]) -> str:
+    """'UBND huyện Nho Quan, UBND huyện Gia Viễn' - at most LISTED_UNITS names, then how many more."""
+    names = [plan.unit_name(u) for u in units[:LISTED_UNITS]]
+    more = len(units) - LISTED_UNITS
+    return ", ".join(names) + (f" và {more} đơn vị khác" if more > 0 else "")
+
+
+def missing_text(plan: Plan, waits: Waits) -> str:
+    """What an occurrence waits for, in a sentence: 'Báo cáo của các huyện (6 tháng đầu năm 2023): chưa có
+    UBND huyện Gia Viễn, UBND huyện Hoa Lư'."""
+    from engine.reports.periods import in_brackets
+
+    parts = []
+    for link, period, units in waits:
+        title = plan.short_title(plan.step_by_id[link.step]) + in_brackets(period)
+        parts.append(f"{title}: chưa có {units_text(plan, units)}" if link.step in plan.per_unit else title)
+    return "; ".join(parts)
 
 
 def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened_on: date, today: date,
@@ -299,6 +344,7 @@ def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened
     """
     policy = plan.policy(step)
     due = row.due_on
+    owner = plan.owner_of(step.id, row.key)
 
     def act(event: str, what: str, notices: list[Notice], **kw: Any) -> Action:
         return Action(step.id, row.key, event, effect_key(plan.id, step.id, row.key, what), notices=notices, **kw)
@@ -310,13 +356,13 @@ def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened
         if i and reminders[i - 1] > opened_on:
             d = reminders[i - 1]
             ctx = notice_context(plan, step, row, today)
-            return [act("reminder", f"reminder/{d}", [Notice(f"reminder-{d}", "reminder", step.owner, ctx)],
+            return [act("reminder", f"reminder/{d}", [Notice(f"reminder-{d}", "reminder", owner, ctx)],
                         chase=True, detail={"reminder_for": d.isoformat(), "due": due.isoformat()})]
         return []
     if today == due:
         if not policy.reminders.on_due_day or opened_on == today:
             return []
-        return [act("due", f"due/{due}", [Notice("due", "due_today", step.owner,
+        return [act("due", f"due/{due}", [Notice("due", "due_today", owner,
                                                  notice_context(plan, step, row, today))], chase=True)]
     out = []
     days_overdue = (today - due).days
@@ -327,32 +373,34 @@ def _follow_up(plan: Plan, step: Any, row: OccurrenceRecord, status: str, opened
     nxt = next_escalation(plan, row, esc)
     if nxt is not None and (late or today >= nxt):
         k = row.escalations + 1
-        to = [u for u in dict.fromkeys(esc.to) if u != step.owner]
+        to = [u for u in plan.members(esc.to) if u != owner]
         ctx = {**notice_context(plan, step, row, today), "escalation": k, "catch_up": late}
-        notices = [Notice(f"escalation-{k}", "overdue", step.owner, ctx)]
+        notices = [Notice(f"escalation-{k}", "overdue", owner, ctx)]
         notices += [Notice(f"escalation-{k}", "escalation", u, ctx) for u in to]
         out.append(act("escalation", f"escalation/{due}/{k}", notices, chase=True, escalate=k,
-                       detail={"escalation": k, "of": esc.max_times, "to": [step.owner, *to],
+                       detail={"escalation": k, "of": esc.max_times, "to": [owner, *to],
                                "due": due.isoformat(), "days_overdue": days_overdue, "catch_up": late}))
     elif late:  # escalations used up (or none): the owner is still told once what it owes
         ctx = {**notice_context(plan, step, row, today), "catch_up": True}
-        out.append(act("catch-up", f"catch-up/{today}", [Notice("catch-up", "overdue", step.owner, ctx)],
+        out.append(act("catch-up", f"catch-up/{today}", [Notice("catch-up", "overdue", owner, ctx)],
                        detail={"due": due.isoformat(), "days_overdue": days_overdue}))
     return out
 
 
-def _blocked(plan: Plan, step: Any, row: OccurrenceRecord, today: date, waiting: list[str],
+def _blocked(plan: Plan, step: Any, row: OccurrenceRecord, today: date, waits: Waits,
              late: bool) -> tuple[list[Action], date | None]:
-    """An occurrence whose opening day has come but whose predecessors are not done: its owner and theirs are told
-    once what waits on what; once it is past due it is escalated (to leadership) as overdue work is. It is looked
-    at again on its next escalation day, or when a predecessor is confirmed."""
-    names = ", ".join(f"{plan.short_title(plan.step_by_id[d])}" for d in waiting)
-    owners = list(dict.fromkeys(plan.step_by_id[d].owner for d in waiting))
-    ctx = {**notice_context(plan, step, row, today), "waiting_for": names,
-           "waiting_owners": ", ".join(plan.unit_name(u) for u in owners)}
-    detail = {"waiting_for": waiting, "due": row.due_on.isoformat()}
+    """An occurrence whose opening day has come but whose predecessors are not done: its owner and the owners
+    still missing are told once what waits on what; once it is past due it is escalated (to leadership) as
+    overdue work is. It is looked at again on its next escalation day, or when a predecessor is confirmed."""
+    owner = plan.owner_of(step.id, row.key)
+    missing_units = list(dict.fromkeys(u for _, _, units in waits for u in units))
+    ctx = {**notice_context(plan, step, row, today), "waiting_for": missing_text(plan, waits),
+           "waiting_owners": units_text(plan, missing_units)}
+    detail = {"waiting_for": list(dict.fromkeys(link.step for link, _, _ in waits)), "due": row.due_on.isoformat()}
+    if any(link.step in plan.per_unit for link, _, _ in waits):
+        detail["missing"] = {link.step: units for link, _, units in waits}
     actions = [Action(step.id, row.key, "blocked", effect_key(plan.id, step.id, row.key, "blocked"),
-                      notices=[Notice("blocked", "blocked", u, ctx) for u in dict.fromkeys([step.owner, *owners])],
+                      notices=[Notice("blocked", "blocked", u, ctx) for u in dict.fromkeys([owner, *missing_units])],
                       detail=detail)]
     escalated = False
     if today > row.due_on:
@@ -360,7 +408,7 @@ def _blocked(plan: Plan, step: Any, row: OccurrenceRecord, today: date, waiting:
         nxt = next_escalation(plan, row, esc)
         if nxt is not None and (late or today >= nxt):
             k = row.escalations + 1
-            to = list(dict.fromkeys(esc.to)) or [step.owner]
+            to = plan.members(esc.to) or [owner]
             c = {**ctx, "escalation": k, "catch_up": late}
             actions.append(Action(step.id, row.key, "escalation", effect_key(
                 plan.id, step.id, row.key, f"escalation/{row.due_on}/{k}"),
@@ -387,7 +435,7 @@ def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
     late = [r for r in rows if r["days_overdue"] and not r["orphaned"]]
     unfinished = "\n".join(
         f"- {plan.short_title(plan.step_by_id[r['step']])}{in_brackets(r['occurrence'])}: hạn {_dmy(r['due'])}, "
-        f"{plan.unit_name(plan.step_by_id[r['step']].owner)} chủ trì" for r in late[:50]
+        f"{plan.unit_name(plan.owner_of(r['step'], r['occurrence']))} chủ trì" for r in late[:50]
         if r["step"] in plan.step_by_id)
     if len(late) > 50:
         unfinished += f"\n- và {len(late) - 50} việc khác"
@@ -395,8 +443,8 @@ def _closing(plan: Plan, session: Session, today: date) -> list[Action]:
            "issuer": plan.issuer.name, "plan_end": fmt(end), "standing": counts(rows, end).line().capitalize(),
            "unfinished": unfinished, "due_iso": end.isoformat(), "due": fmt(end), "step_short": "",
            "created": today.isoformat()}
-    to = list(dict.fromkeys(plan.default_policy.escalation.to)) or list(dict.fromkeys(
-        plan.step_by_id[r["step"]].owner for r in late if r["step"] in plan.step_by_id))
+    to = plan.members(plan.default_policy.escalation.to) or list(dict.fromkeys(
+        plan.owner_of(r["step"], r["occurrence"]) for r in late if r["step"] in plan.step_by_id))
     return [Action(None, None, "closed", key, notices=[Notice("closing", "closing", u, ctx) for u in to],
                    detail={"ended_on": end.isoformat(), "unfinished": len(late)})]
 
@@ -489,8 +537,10 @@ def _draft(plan: Plan, session: Session, action: Action, step: Any, row: Occurre
     session.execute(update(EventRecord).where(EventRecord.effect_key == action.effect_key)
                     .values(detail=action.detail))
     template = "review_summary" if isinstance(step, Review) else "report_draft"
-    return Notice("draft", template, step.owner, {**notice_context(plan, step, row, today),
-                                                  "summary": digest_line(docs.get("md", b"")), "attachments": ids})
+    ctx = {**notice_context(plan, step, row, today), "summary": digest_line(docs.get("md", b"")), "attachments": ids}
+    if action.detail.get("missing_text"):
+        ctx["missing"] = action.detail["missing_text"]
+    return Notice("draft", template, plan.owner_of(step.id, row.key), ctx)
 
 
 def digest_line(markdown: bytes) -> str:
@@ -508,6 +558,7 @@ def tick_in(plan: Plan, session: Session, now: datetime, documents: DocumentMake
     today = plan_today(plan, now)
     result = TickResult(plan.id, today)
     sync(plan, session, today, now)
+    pull(plan, session, today, now)  # what child plans have done counts before anyone is chased for it
     actions = decide(plan, session, today)
     result.applied, result.skipped = apply(plan, session, actions, today, now, documents)
     result.caught_up_days = caught_up_days(plan, result.applied, today)

@@ -8,6 +8,7 @@ the values arrive as the UI or an API caller sent them: text, numbers, dates as 
 from __future__ import annotations
 
 from datetime import date
+from difflib import get_close_matches
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from engine.errors import KehoachError, PlanError
 from engine.people import MAX_TEXT, occurrence_key
 from engine.plan import Plan, PlanLoader
 from engine.state.models import OccurrenceRecord
-from flows.forms import ONLY_ONE, ONLY_ONE_KEY, occurrence_label
+from flows.forms import ONLY_ONE, ONLY_ONE_KEY, occurrence_label, unit_choices
 
 MAX_NAME = 200
 MAX_ATTENDEES = 1_000_000
@@ -181,14 +182,36 @@ def load_target(plan: Any, step: Any) -> tuple[Plan, Any]:
     return loaded, found
 
 
-def occurrence_of(answers: Answers, plan: Plan, step: Any, value: Any, session: Session) -> str | None:
-    """The key of the occurrence a form names (its label or key), among the calendar's and the stored ones; a
-    missing or unknown one is noted in `answers`."""
+def unit_of_form(answers: Answers, plan: Plan, step: Any, value: Any) -> str | None:
+    """The owner unit a form names (by name or id) for a step with several owners; None for a step with one
+    owner, or when the unit is missing or unknown (noted in `answers`)."""
+    choices = unit_choices(plan, step.id)
+    if not choices:
+        return None
+    if _blank(value):
+        answers.missing.append("đơn vị chủ trì")
+        return None
+    given = " ".join(str(value).split())
+    unit = choices.get(given) or next((u for u in choices.values() if u == given), None)
+    if unit is None:
+        close = get_close_matches(given, [*choices, *choices.values()], n=1, cutoff=0.6)
+        hint = f" (có phải '{close[0]}' không)" if close else f" (các đơn vị: {joined(list(choices))})"
+        answers.wrong.append(f"'{given}' không phải đơn vị chủ trì của việc này{hint}")
+    return unit
+
+
+def occurrence_of(answers: Answers, plan: Plan, step: Any, value: Any, session: Session,
+                  unit: Any = None) -> str | None:
+    """The key of the occurrence a form names (its label or key, and its unit for a step with several owners),
+    among the calendar's and the stored ones; a missing or unknown one is noted in `answers`."""
+    owner = unit_of_form(answers, plan, step, unit)
     if value is None or (isinstance(value, str) and not value.strip()):
         answers.missing.append("lần thực hiện")
         return None
+    if step.id in plan.per_unit and owner is None:
+        return None
     given = " ".join(str(value).split())
-    key = occurrence_key(plan, session, step, ONLY_ONE_KEY if given.casefold() == ONLY_ONE else given)
+    key = occurrence_key(plan, session, step, ONLY_ONE_KEY if given.casefold() == ONLY_ONE else given, owner)
     stored = session.scalars(select(OccurrenceRecord.key).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id)).all()
     keys = list(dict.fromkeys([*(o.key for o in plan.occurrences(step.id)), *stored]))

@@ -68,7 +68,13 @@ def standing(plan_id: str, rows: list[dict[str, Any]], day: date) -> Standing:
         if r["status"] in (OPEN, OVERDUE) or r["days_overdue"] or (r["waiting_for"] and r["opens"] <= today):
             out.open_rows.append(r)
         if r["due"] >= today and r["status"] != DONE and len(out.upcoming) < UPCOMING:
-            out.upcoming.append(r)
+            # The owners of one period share its deadline: one row, the units counted on it (`units`).
+            same = next((u for u in out.upcoming if (u["step"], u["period"], u["due"]) ==
+                         (r["step"], r["period"], r["due"]) and u["unit"] != r["unit"]), None)
+            if same is not None:
+                same["units"] = [*same.get("units", [same["unit"]]), r["unit"]]
+            else:
+                out.upcoming.append(dict(r))
     return out
 
 
@@ -101,7 +107,7 @@ def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:
             "Hạn": _dmy(r["due"]) + (" (gia hạn)" if r.get("original_due") else ""),
             "Quá hạn (ngày)": r["days_overdue"],
             "Trạng thái": r["status_vi"],
-            "Chủ trì": plan.unit_name(step.owner) if step else "",
+            "Chủ trì": plan.unit_name(r["unit"]) if r.get("unit") else "",
             "Việc": (plan.short_title(step) if step else r["step"]) + in_brackets(r["occurrence"]),
         })
     return out
@@ -120,9 +126,11 @@ def upcoming_markdown(plan: Plan, s: Standing) -> str:
     for r in s.upcoming:
         step = plan.step_by_id.get(r["step"])
         left = (date.fromisoformat(r["due"]) - s.day).days
-        title = (plan.short_title(step) if step else r["step"]) + in_brackets(r["occurrence"])
+        title = (plan.short_title(step) if step else r["step"]) + in_brackets(r["period"])
         projected = " (dự kiến)" if r["projected"] else ""
-        owner = plan.unit_name(step.owner) if step else ""
+        units = r.get("units") or [r["unit"]]
+        owner = plan.unit_name(units[0]) if len(units) == 1 else f"{len(units)} đơn vị: " + ", ".join(
+            plan.unit_name(u) for u in units[:3]) + (", ..." if len(units) > 3 else "")
         cells = [f"{_dmy(r['due'])}{projected}", str(left), _cell(owner), _cell(title)]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from engine.people import EVIDENCE_LABELS, confirm
 from engine.state.models import DONE, FINISHED, ConfirmationRecord
 from engine.state.store import find_occurrence
 from flows.answers import Answers, FormError, fixed, load_target, occurrence_of
-from flows.forms import CONFIRM_FLOW, occurrence_label
+from flows.forms import CONFIRM_FLOW, occurrence_text
 from flows.outcome import already, recorded, refused
 
 RECORDED, NOT_RECORDED, NOT_AGAIN = "Đã ghi nhận", "Chưa ghi nhận", "Không ghi nhận"
@@ -41,7 +41,7 @@ def _run_name() -> str:
 def confirm_flow(plan: Any = None, step: Any = None, occurrence: Any = None, by: Any = None,
                  done_on: Any = None, result: Any = None, document_number: Any = None,
                  document_date: Any = None, date: Any = None, attendees: Any = None, link: Any = None,
-                 place: Any = None, note: Any = None) -> State[Any]:
+                 place: Any = None, note: Any = None, unit: Any = None) -> State[Any]:
     """Xác nhận đã hoàn thành một lần thực hiện của một việc, kèm minh chứng việc đó yêu cầu và kết quả.
 
     Args:
@@ -58,13 +58,14 @@ def confirm_flow(plan: Any = None, step: Any = None, occurrence: Any = None, by:
         link: Minh chứng - đường link.
         place: Minh chứng - địa điểm.
         note: Minh chứng - ghi chú.
+        unit: Đơn vị chủ trì, khi việc có nhiều đơn vị chủ trì (tên hoặc mã đơn vị).
 
     Every parameter is loose (`Any`): the values are checked here, and refused in Vietnamese.
     """
     given = dict(document_number=document_number, document_date=document_date, date=date, attendees=attendees,
                  link=link, place=place, note=note)
     try:
-        return _confirm(*fixed(plan, step), occurrence, by, done_on, result, given)
+        return _confirm(*fixed(plan, step), occurrence, by, done_on, result, given, unit)
     except FormError as exc:
         return refused(NOT_RECORDED, str(exc))
 
@@ -93,26 +94,27 @@ def _evidence(answers: Answers, step: Any, given: dict[str, Any]) -> dict[str, s
     return out
 
 
-def _already(key: str, first: ConfirmationRecord) -> State[Any]:
-    return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {occurrence_label(key)}: {first.by}, hoàn thành "
+def _already(label: str, first: ConfirmationRecord) -> State[Any]:
+    return already(NOT_AGAIN, f"Đã có xác nhận trước đó cho {label}: {first.by}, hoàn thành "
                               f"ngày {fmt(first.done_on)}; không ghi thêm.")
 
 
 def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: Any, result: Any,
-             given: dict[str, Any]) -> State[Any]:
+             given: dict[str, Any], unit: Any = None) -> State[Any]:
     from engine.state.db import open_store, session_factory
 
     plan, step = load_target(plan_path, step_id)
     now = datetime.now(ZoneInfo(plan.meta.timezone))
     answers = Answers(now.date())
     with session_factory(open_store())() as session, session.begin():
-        key = occurrence_of(answers, plan, step, occurrence, session)
+        key = occurrence_of(answers, plan, step, occurrence, session, unit)
+        label = occurrence_text(plan, key) if key else ""
         row = find_occurrence(session, plan.id, step.id, key) if key else None
         if row is not None and row.status == DONE:
             first = session.scalars(select(ConfirmationRecord).where(
                 ConfirmationRecord.occurrence_id == row.id)).first()
             if first is not None:
-                return _already(key, first)
+                return _already(label, first)
         name = answers.name(by, "họ tên người xác nhận")
         day = answers.day(done_on, "ngày hoàn thành", not_before=plan.meta.period.start,
                           before_what="ngày kế hoạch bắt đầu")
@@ -121,7 +123,7 @@ def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: An
         answers.done()
         assert key is not None and name is not None and day is not None
         if row is not None and row.status in FINISHED:
-            raise FormError(f"Lần thực hiện {occurrence_label(key)} {STATUS_VI.get(row.status, row.status)}"
+            raise FormError(f"Lần thực hiện {label} {STATUS_VI.get(row.status, row.status)}"
                             + (f" ({row.reason})" if row.reason else "") + ": không xác nhận được.")
         if row is None and isinstance(step.timing, After):
             raise FormError(f"Việc này chưa có lịch: nó được xếp lịch khi việc '{step.timing.after.step}' "
@@ -134,7 +136,7 @@ def _confirm(plan_path: Any, step_id: Any, occurrence: Any, by: Any, done_on: An
         rec = done.record
         late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
         if not done.created:  # recorded meanwhile by someone else
-            return _already(key, rec)
-    return recorded(RECORDED, f"Đã ghi nhận {occurrence_label(key)}: hoàn thành ngày {fmt(day)}, {late}; "
+            return _already(label, rec)
+    return recorded(RECORDED, f"Đã ghi nhận {label}: hoàn thành ngày {fmt(day)}, {late}; "
                               f"người xác nhận: {name}.")
 

@@ -7,7 +7,7 @@ a flow run of its own: made by the part's run as its child, on the plan's own de
 named and tagged as a scheduled tick is, so the plan's page, the run list and the filters read as with one
 process per plan.
 
-Each plan belongs to one part (a hash of its id, stable across runs, machines and added plans), and each child
+Each plan belongs to one part (a hash of its file's name, stable across runs, machines and added plans), and each child
 run is created with a key of plan and day: a part run twice on a day - rerun by hand, or retried - finds its
 plans' runs made and ticks none of them again.
 """
@@ -31,9 +31,11 @@ from flows.tick import DEFAULT_TZ, create_tick_run, moment, run_created, run_tag
 DAY_FLOW = "kehoach-ngay"
 
 
-def part_of(plan_id: str, parts: int) -> int:
-    """The part (1 to `parts`) whose daily run ticks the plan."""
-    return zlib.crc32(plan_id.encode()) % parts + 1
+def part_of(path: Path, parts: int) -> int:
+    """The part (1 to `parts`) whose daily run ticks the plan of this file: by the file's name, so that a part
+    reads only its own plans (a file renamed may move to another part - its ticks of the day are keyed by the
+    plan's id, see `tick_key`)."""
+    return zlib.crc32(Path(path).stem.encode()) % parts + 1
 
 
 def tick_key(plan_id: str, day: date) -> str:
@@ -76,7 +78,7 @@ def day_flow(plan_dir: str, part: int = 1, parts: int = 1, at: date | None = Non
     failed: dict[str, str] = {}
     with client_context() as client_ctx, short_runs():
         for path in plan_paths([Path(plan_dir)]):
-            if part_of(path.stem, parts) != part:
+            if part_of(path, parts) != part:
                 continue
             try:
                 plan = loader.load(path)
@@ -113,7 +115,7 @@ def _claim(client: Any, ctx: Any, plan: Plan, at: date | None, day: date) -> Any
 
     task_run = client.create_task_run(task=_tracker(), flow_run_id=ctx.flow_run.id, dynamic_key=plan.id,
                                       name=plan.id, state=Pending())
-    child = create_tick_run(client, str(plan.path), at, None, run_tags(plan), parent_task_run_id=task_run.id,
+    child = create_tick_run(client, plan, at, None, run_tags(plan), parent_task_run_id=task_run.id,
                             idempotency_key=tick_key(plan.id, day))
     state = child.state
     fresh = child.parent_task_run_id == task_run.id and state is not None and state.is_pending()

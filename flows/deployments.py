@@ -194,7 +194,7 @@ def day_deployments(plans: list[Plan], plan_dir: Path, name: str, parts: int, cr
     schedule = bounded(cron, tz, min(p.meta.period.start for p in plans), max(p.meta.period.end for p in plans))
     out = []
     for part in range(1, parts + 1):
-        count = sum(part_of(p.id, parts) == part for p in plans)
+        count = sum(part_of(p.path, parts) == part for p in plans)
         deployment = day_flow.to_deployment(
             name=f"{name}-{part}", schedules=[schedule] if schedule is not None else [],
             parameters={"plan_dir": folder, "part": part, "parts": parts},

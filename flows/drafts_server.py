@@ -17,6 +17,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from engine.reports.artifacts import document_name
+from engine.reports.stored import document_bytes
 from engine.state.models import DocumentRecord
 
 _PATH = re.compile(r"^/du-thao/(\d{1,12})/([A-Za-z0-9._-]{1,200})$")
@@ -32,21 +33,25 @@ def handler(sessions: Callable[[], Session]) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             m = _PATH.match(self.path.split("?", 1)[0])
-            doc = None
+            doc, content = None, b""
             if m:
-                with sessions() as session:
+                with sessions() as session, session.begin():
                     doc = session.get(DocumentRecord, int(m.group(1)))
-            if doc is None or m is None or m.group(2) != document_name(
-                    doc.plan_id, doc.step_id, doc.occurrence_key, doc.format):
+                    if doc is not None and m.group(2) == document_name(doc.plan_id, doc.step_id,
+                                                                       doc.occurrence_key, doc.format):
+                        content = document_bytes(doc)  # a DOCX is rendered on its first download
+                    else:
+                        doc = None
+            if doc is None or m is None:
                 self.send_error(404, "Not Found", "Không có dự thảo này (no such draft).")
                 return
             self.send_response(200)
             self.send_header("Content-Type", _TYPES.get(doc.format, "application/octet-stream"))
-            self.send_header("Content-Length", str(len(doc.content)))
+            self.send_header("Content-Length", str(len(content)))
             self.send_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(m.group(2))}")
             self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
-            self.wfile.write(doc.content)
+            self.wfile.write(content)
 
         def log_message(self, *args: Any) -> None:  # quiet: the served process's output is for people
             pass

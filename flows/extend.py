@@ -23,7 +23,7 @@ from engine.people import extend
 from engine.state.models import FINISHED, EventRecord
 from engine.state.store import find_occurrence
 from flows.answers import Answers, FormError, fixed, load_target, occurrence_of
-from flows.forms import EXTEND_FLOW, occurrence_label
+from flows.forms import EXTEND_FLOW, occurrence_text
 from flows.outcome import already, recorded, refused
 
 EXTENDED, NOT_EXTENDED, NOT_AGAIN = "Đã gia hạn", "Chưa gia hạn", "Không gia hạn"
@@ -38,7 +38,7 @@ def _run_name() -> str:
 
 @flow(name=EXTEND_FLOW, flow_run_name=_run_name, log_prints=False)
 def extend_flow(plan: Any = None, step: Any = None, occurrence: Any = None, to: Any = None, by: Any = None,
-                reason: Any = None) -> State[Any]:
+                reason: Any = None, unit: Any = None) -> State[Any]:
     """Gia hạn một lần thực hiện của một việc: hạn mới, người quyết định và lý do.
 
     Args:
@@ -48,14 +48,16 @@ def extend_flow(plan: Any = None, step: Any = None, occurrence: Any = None, to: 
         to: Hạn mới.
         by: Họ tên người quyết định gia hạn.
         reason: Lý do gia hạn.
+        unit: Đơn vị chủ trì, khi việc có nhiều đơn vị chủ trì (tên hoặc mã đơn vị).
     """
     try:
-        return _extend(*fixed(plan, step), occurrence, to, by, reason)
+        return _extend(*fixed(plan, step), occurrence, to, by, reason, unit)
     except FormError as exc:
         return refused(NOT_EXTENDED, str(exc))
 
 
-def _extend(plan_path: Any, step_id: Any, occurrence: Any, to: Any, by: Any, reason: Any) -> State[Any]:
+def _extend(plan_path: Any, step_id: Any, occurrence: Any, to: Any, by: Any, reason: Any,
+            unit: Any = None) -> State[Any]:
     from engine.state.db import open_store, session_factory
 
     plan, step = load_target(plan_path, step_id)
@@ -63,13 +65,13 @@ def _extend(plan_path: Any, step_id: Any, occurrence: Any, to: Any, by: Any, rea
     today = now.date()
     answers = Answers(today)
     with session_factory(open_store())() as session, session.begin():
-        key = occurrence_of(answers, plan, step, occurrence, session)
+        key = occurrence_of(answers, plan, step, occurrence, session, unit)
         new_due = answers.day(to, "hạn mới", not_after_today=False, not_before=today, before_what="hôm nay")
         name = answers.name(by, "họ tên người quyết định gia hạn")
         why = answers.text(reason, "lý do gia hạn")
         answers.done()
         assert key is not None and new_due is not None and name is not None and why is not None
-        label = occurrence_label(key)
+        label = occurrence_text(plan, key)
         row = find_occurrence(session, plan.id, step.id, key)
         if row is not None and row.status in FINISHED:
             raise FormError(f"Lần thực hiện {label} {STATUS_VI.get(row.status, row.status)}: chỉ gia hạn "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.calendar import split_key
 from engine.models.policy import EvidenceKind
 from engine.people import EVIDENCE_KINDS
 from engine.plan import Plan
@@ -63,9 +64,24 @@ def occurrence_label(key: str) -> str:
     return key_label(key) or ONLY_ONE
 
 
+def occurrence_text(plan: Plan, key: str) -> str:
+    """An occurrence as a sentence names it: 'quý II/2023', or 'quý II/2023 của UBND huyện Nho Quan' for one
+    owner's occurrence of a step with several owners."""
+    period, unit = split_key(key)
+    return occurrence_label(period) + (f" của {plan.unit_name(unit)}" if unit else "")
+
+
 def occurrence_choices(plan: Plan, step_id: str) -> dict[str, str]:
-    """The step's calendar occurrences, label -> key, in date order (none for an on-demand step)."""
-    return {occurrence_label(o.key): o.key for o in plan.occurrences(step_id)}
+    """The step's calendar periods, label -> key (the period's key for a step with several owners), in date
+    order (none for an on-demand step)."""
+    return {occurrence_label(o.key): split_key(o.key)[0] for o in plan.occurrences(step_id)}
+
+
+def unit_choices(plan: Plan, step_id: str) -> dict[str, str]:
+    """The owners of a step with several owners, name -> unit id (none for a step with one owner)."""
+    if step_id not in plan.per_unit:
+        return {}
+    return {plan.unit_name(u): u for u in plan.step_owners[step_id]}
 
 
 def context(plan: Plan, step: Any) -> str:
@@ -86,6 +102,15 @@ def _occurrence_field(plan: Plan, step: Any) -> dict[str, Any]:
     return field
 
 
+def _unit_fields(plan: Plan, step: Any) -> dict[str, dict[str, Any]]:
+    """The unit field of a step with several owners (each confirms and is extended on its own), else none."""
+    choices = list(unit_choices(plan, step.id))
+    if not choices:
+        return {}
+    return {"unit": {**TEXT, "title": "Đơn vị chủ trì", "enum": choices,
+                     "description": "Đơn vị có lần thực hiện này (điền sẵn theo thông báo)."}}
+
+
 def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
     properties = {name: {**spec, "position": i} for i, (name, spec) in enumerate(fields.items())}
     return {"title": "Parameters", "type": "object", "properties": properties, "required": list(properties),
@@ -95,7 +120,7 @@ def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def confirm_schema(plan: Plan, step: Any) -> dict[str, Any]:
     """A step's confirmation form: occurrence, who, when, exactly the evidence it requires, the result."""
     requires: list[EvidenceKind] = list(step.confirmation.requires)
-    fields = {"occurrence": _occurrence_field(plan, step),
+    fields = {"occurrence": _occurrence_field(plan, step), **_unit_fields(plan, step),
               "by": CONFIRM_FIELDS["by"], "done_on": CONFIRM_FIELDS["done_on"],
               **{kind: EVIDENCE_FIELDS[kind] for kind in requires}, "result": CONFIRM_FIELDS["result"]}
     return _schema(fields)
@@ -103,4 +128,4 @@ def confirm_schema(plan: Plan, step: Any) -> dict[str, Any]:
 
 def extend_schema(plan: Plan, step: Any) -> dict[str, Any]:
     """The extension form of a step: occurrence, new deadline, who decided, why."""
-    return _schema({"occurrence": _occurrence_field(plan, step), **EXTEND_FIELDS})
+    return _schema({"occurrence": _occurrence_field(plan, step), **_unit_fields(plan, step), **EXTEND_FIELDS})

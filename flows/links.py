@@ -13,15 +13,20 @@ from contextlib import nullcontext
 from typing import Any
 from urllib.parse import quote
 
+from engine.calendar import split_key
 from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, occurrence_label
 
 TIMEOUT = 5.0  # seconds; a notice is not held up long by a slow or absent server
 
 
-def form_link(ui_base: str, deployment_id: str, occurrence_key: str) -> str:
-    """The address of a form's run page, the occurrence filled in."""
-    value = json.dumps({"occurrence": occurrence_label(occurrence_key)}, ensure_ascii=False,
-                       separators=(",", ":"))
+def form_link(ui_base: str, deployment_id: str, occurrence_key: str,
+              unit_names: dict[str, str] | None = None) -> str:
+    """The address of a form's run page, the occurrence filled in (and its unit, by its name in `unit_names`,
+    for a step with several owners)."""
+    unit_names = unit_names or {}
+    period, unit = split_key(occurrence_key)
+    filled = {"occurrence": occurrence_label(period)} | ({"unit": unit_names.get(unit, unit)} if unit else {})
+    value = json.dumps(filled, ensure_ascii=False, separators=(",", ":"))
     return f"{ui_base.rstrip('/')}/deployments/deployment/{deployment_id}/run?parameters=" \
            f"{quote(quote(value, safe=''), safe='')}"
 
@@ -46,11 +51,13 @@ class FormLinks:
         self.ui_base = ui_base
         self._forms: dict[str, dict[str, str]] = {}
 
-    def __call__(self, plan_id: str, step_id: str, occurrence_key: str) -> str | None:
+    def __call__(self, plan_id: str, step_id: str, occurrence_key: str, unit_name: str | None = None) -> str | None:
+        """The link; `unit_name` fills the unit of one owner's occurrence ('2023-H1@unit') as the form lists it."""
         deployment_id = self.forms(plan_id).get(step_id)
         if deployment_id is None or not self._ui():
             return None
-        return form_link(self._ui(), deployment_id, occurrence_key)
+        unit = split_key(occurrence_key)[1]
+        return form_link(self._ui(), deployment_id, occurrence_key, {unit: unit_name} if unit and unit_name else None)
 
     def forms(self, plan_id: str) -> dict[str, str]:
         """Step id -> deployment id of the plan's forms (empty when there are none or no server answers)."""

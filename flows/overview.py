@@ -56,7 +56,7 @@ def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine
                 step = plan.step_by_id.get(r["step"])
                 if not r["days_overdue"] or step is None:
                     continue
-                name = plan.unit_name(step.owner)
+                name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
                 units.setdefault(name, UnitLate(name)).items.append(
                     (plan.meta.number, plan.short_title(step) + in_brackets(r["occurrence"]), r["days_overdue"]))
     for u in units.values():
@@ -107,8 +107,7 @@ def overview_flow(plan_dir: str, at: date | None = None) -> dict[str, Any]:
     from engine.state.db import open_store, session_factory
     from flows.env import ui_url
 
-    loader = PlanLoader()
-    plans = [loader.load(p) for p in plan_paths([Path(plan_dir)])]
+    plans = PlanLoader().load_all(plan_paths([Path(plan_dir)]))
     day = at or datetime.now(ZoneInfo(plans[0].meta.timezone if plans else DEFAULT_TZ)).date()
     lines, units = overview(plans, session_factory(open_store()), day)
     text = markdown(lines, units, day, ui_url())

@@ -12,7 +12,6 @@ each effect once.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,17 +118,22 @@ def deliver_task(plan: Plan, now: datetime, channels: str | None) -> dict[str, A
     return {"line": report.summary(), "delivered": report.delivered}
 
 
-def run_name(plan: str, at: date | str | None) -> str:
-    """A tick run's name: the plan file's stem and the day, e.g. 'kh-28-khcn-2022 25/10/2023'."""
+def run_name(plan_id: str, at: date | str | None) -> str:
+    """A tick run's name: the plan's id and the day, e.g. 'kh-28-khcn-2022 25/10/2023'."""
     day = at or datetime.now(ZoneInfo(DEFAULT_TZ)).date()
     if isinstance(day, str):
         day = date.fromisoformat(day)
-    return f"{Path(plan).stem} {day:%d/%m/%Y}"
+    return f"{plan_id} {day:%d/%m/%Y}"
 
 
 def _run_name() -> str:
+    """The name of a run created by the plan's deployment (named after the plan's id), or of the flow called
+    with a plan file: then the file is read for its id."""
+    from prefect.runtime import deployment
+
     params = flow_run.parameters
-    return run_name(params["plan"], params.get("at"))
+    plan_id = deployment.name or PlanLoader().load(params["plan"]).id
+    return run_name(plan_id, params.get("at"))
 
 
 def tick_flow(plan: str, at: date | None = None, channels: str | None = None) -> dict[str, Any]:
@@ -200,9 +204,10 @@ _tick_created_named = flow(**_TICK_FLOW)(tick_flow)
 tick_flow = flow(**_TICK_FLOW, flow_run_name=_run_name)(tick_flow)
 
 
-def run_tick(plan: str, at: date | None = None, channels: str | None = None,
+def run_tick(plan: Plan, at: date | None = None, channels: str | None = None,
              tags: list[str] | None = None) -> dict[str, Any]:
-    """One tick as a flow run in this process, created with its name (`run_name`): what `kehoach run` does.
+    """One tick of a loaded plan as a flow run in this process, created with its name (`run_name`): what
+    `kehoach run` does.
 
     Returns the flow's summary; raises what the flow raises. Inside `flows.env.client_context` (as `kehoach
     run` calls it), every run shares that context's client. `tags` (see `run_tags`) let the UI filter runs.
@@ -213,7 +218,7 @@ def run_tick(plan: str, at: date | None = None, channels: str | None = None,
         return run_created(create_tick_run(ctx.client, plan, at, channels, tags or []))
 
 
-def create_tick_run(client: Any, plan: str, at: date | None, channels: str | None, tags: list[str], *,
+def create_tick_run(client: Any, plan: Plan, at: date | None, channels: str | None, tags: list[str], *,
                     parent_task_run_id: Any = None, idempotency_key: str | None = None) -> Any:
     """A Pending run of the tick flow for `run_created`, named (`run_name`) and on the plan's deployment if the
     server has one.
@@ -222,10 +227,10 @@ def create_tick_run(client: Any, plan: str, at: date | None, channels: str | Non
         parent_task_run_id: the task run of another flow run this run is a child of (flows.day).
         idempotency_key: one run per key: a second creation returns the first run (whatever its state).
     """
-    parameters = {"plan": plan, "at": at, "channels": channels}
-    created = _create_run(client, name=run_name(plan, at), tags=tags,
+    parameters = {"plan": str(plan.path), "at": at, "channels": channels}
+    created = _create_run(client, name=run_name(plan.id, at), tags=tags,
                           parameters=_tick_created_named.serialize_parameters(parameters),
-                          deployment_id=_deployment_of(client, Path(plan).stem),
+                          deployment_id=_deployment_of(client, plan.id),
                           parent_task_run_id=parent_task_run_id, idempotency_key=idempotency_key)
     created.parameters = parameters
     return created
@@ -296,5 +301,5 @@ def _create_run(client: Any, *, name: str, tags: list[str], parameters: dict[str
 def run_tags(plan: Plan) -> list[str]:
     """The tags of a plan's runs, so the UI filters them by plan and by owner unit: kehoach, the plan's id, and
     'don-vi:<unit>' for each unit owning a step."""
-    owners = dict.fromkeys(s.owner for s in plan.steps)
+    owners = dict.fromkeys(u for s in plan.steps for u in plan.step_owners[s.id])
     return ["kehoach", plan.id, *(f"don-vi:{u}" for u in owners)]

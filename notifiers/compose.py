@@ -17,13 +17,14 @@ from notifiers.templates import Rendered, item_context, render_item
 
 SUBJECT_MAX = 100
 OTHERS_LISTED = 6  # occurrences of one step listed by name in a grouped entry
+UNITS_LISTED = 30  # units listed by name in a grouped entry of a step with several owners (who is late)
 
 # Most urgent first: late work and escalations, what is due today, what waits, reminders, new work, information.
 URGENCY = {"escalation": 0, "overdue": 0, "closing": 1, "due_today": 2, "blocked": 3, "reminder": 4,
            "report_draft": 5, "review_summary": 5, "opened": 6, "extended": 7, "participant": 8, "coordinate": 8,
            "disseminate": 9, "confirmed": 10}
 
-Link = Callable[[str, str, str], "str | None"]
+Link = Callable[..., "str | None"]  # (plan id, step id, occurrence key[, unit name]) -> the form's address
 
 
 @dataclass
@@ -59,7 +60,9 @@ def compose(items: list[Item], day: date, overrides: dict[str, str] | None = Non
     rendered: dict[int, Rendered] = {}
     for item in items:
         ctx = dict(item.context)
-        where = (str(ctx.get("plan_id")), item.step_id or "", item.occurrence_key or "")
+        where: tuple[str, ...] = (str(ctx.get("plan_id")), item.step_id or "", item.occurrence_key or "")
+        if "@" in where[2]:  # one owner's occurrence: its form is filled with the unit's name
+            where = (*where, str(ctx.get("owner_name", "")))
         if link is not None and item.step_id and item.occurrence_key and "confirm_command" in ctx:
             ctx["confirm_url"] = link(*where) or ""
         if extend_link is not None and item.template == "escalation" and item.occurrence_key:
@@ -113,15 +116,22 @@ def _entry_text(entry: list[Item], rendered: dict[int, Rendered], day: date) -> 
     head = rendered[entry[0].id]
     text = f"{head.subject}\n{head.body}"
     if len(entry) > 1:
+        # The occurrences of a step with several owners differ by unit: each is named by its unit (and its
+        # period when periods differ too), so that leadership reads who is late.
+        units = len({str(i.context.get("owner", "")) for i in entry}) > 1
+        periods = len({str(i.context.get("occurrence", "")).partition("@")[0] for i in entry}) > 1
+        listed_n = UNITS_LISTED if units else OTHERS_LISTED
         rest = []
-        for item in entry[1:OTHERS_LISTED + 1]:
+        for item in entry[1:listed_n + 1]:
             ctx = item_context(item.context, day)
-            label = ctx.get("occurrence_label") or ""
+            label = ", ".join(filter(None, [ctx.get("owner_name", "") if units else "",
+                                            (ctx.get("occurrence_label") or "") if periods or not units else ""]))
             late = f", quá hạn {ctx['days_overdue']} ngày" if ctx["days_overdue"] else ""
             rest.append(f"{label} (hạn {ctx.get('due', '')}{late})".strip())
-        more = len(entry) - 1 - OTHERS_LISTED
-        listed = "; ".join(rest) + (f"; và {more} kỳ khác" if more > 0 else "")
-        text += f"Cùng nhiệm vụ này còn {len(entry) - 1} kỳ: {listed}.\n"
+        what = "đơn vị" if units and not periods else "lần" if units else "kỳ"
+        more = len(entry) - 1 - listed_n
+        listed = "; ".join(rest) + (f"; và {more} {what} khác" if more > 0 else "")
+        text += f"Cùng nhiệm vụ này còn {len(entry) - 1} {what}: {listed}.\n"
     return text
 
 

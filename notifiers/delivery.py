@@ -504,12 +504,14 @@ def _set_rows(session: Session, message_id: int, **values: Any) -> None:
 
 
 def _documents(session: Session, ids: set[int]) -> dict[int, tuple[str, bytes]]:
-    """Stored drafts by id, with a file name a person recognises (plan-step-occurrence.format)."""
+    """Stored drafts by id, with a file name a person recognises (plan-step-occurrence.format); a DOCX not yet
+    rendered is rendered now, and kept by this transaction."""
     if not ids:
         return {}
     from engine.reports.artifacts import document_name
+    from engine.reports.stored import document_bytes
 
-    return {d.id: (document_name(d.plan_id, d.step_id, d.occurrence_key, d.format), d.content)
+    return {d.id: (document_name(d.plan_id, d.step_id, d.occurrence_key, d.format), document_bytes(d))
             for d in session.scalars(select(DocumentRecord).where(DocumentRecord.id.in_(ids)))}
 
 

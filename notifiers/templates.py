@@ -38,6 +38,7 @@ _CONFIRM = (
     "{% else %}Xác nhận hoàn thành bằng lệnh trên máy chủ:\n{{ confirm_command }}\n{% endif %}"
 )
 _CHASED = "{% if chased %}; đã nhắc {{ chased }} lần{% endif %}"
+_MISSING = "{% if missing %}Mở đúng ngày dù việc trước chưa đủ - {{ missing }}.\n{% endif %}"
 
 # Each template: the first line is the item's subject, the rest its body. Variables: VARIABLES below.
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -47,7 +48,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "{{ step_title }}\n"
         "Hạn hoàn thành: {{ due }} ({{ days_text }}).\n"
         "{% if participants %}Đơn vị phối hợp: {{ participants }}.\n{% endif %}"
-        + _REQUIRES + _CONFIRM
+        + _MISSING + _REQUIRES + _CONFIRM
     ),
     "participant": (
         "Hạn {{ due }}, phối hợp: {{ step_short }}\n"
@@ -104,7 +105,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "Hạn {{ due }}, dự thảo {{ step_short }}\n"
         "Dự thảo {{ step_title }}" + _OCC + " đã được lập từ số liệu theo dõi"
         "{% if attachments %} (đính kèm bản DOCX và Markdown){% endif %}.\n"
-        "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}"
+        "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}" + _MISSING +
         "Đề nghị {{ owner_name }} hoàn thiện, trình lãnh đạo và tổ chức trước ngày {{ due }} ({{ days_text }}); "
         "sau đó xác nhận.\n" + _CONFIRM
     ),
@@ -112,7 +113,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "Hạn {{ due }}, dự thảo báo cáo: {{ step_short }}\n"
         "Dự thảo báo cáo" + _OCC + "{% if recipient %} gửi {{ recipient }}{% endif %} đã được lập từ số liệu "
         "theo dõi{% if attachments %} (đính kèm bản DOCX và Markdown){% endif %}.\n"
-        "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}"
+        "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}" + _MISSING +
         "Đề nghị {{ owner_name }} hoàn thiện, trình ký và gửi trước ngày {{ due }} ({{ days_text }}); "
         "sau đó xác nhận.\n" + _CONFIRM
     ),
@@ -157,6 +158,7 @@ COMMON_VARIABLES: dict[str, str] = {
     "catch_up": "đúng khi là tổng hợp việc tồn đọng", "waiting_for": "việc đang chờ (tên)",
     "extend_url": "đường dẫn biểu mẫu gia hạn trên Prefect UI (thông báo cho lãnh đạo; trống nếu chưa có)",
     "waiting_owners": "đơn vị chủ trì việc đang chờ",
+    "missing": "việc trước còn thiếu khi việc vẫn mở đúng ngày (opens_anyway): việc, kỳ, đơn vị chưa có",
 }
 EVENT_VARIABLES: dict[str, dict[str, str]] = {
     "review_summary": {"attachments": "mã các tệp dự thảo đính kèm", "summary": "tóm tắt dự thảo"},
@@ -414,8 +416,11 @@ def confirm_command(plan_id: str, step_id: str, key: str, requires: list[str]) -
     """The CLI command that confirms an occurrence, to paste on the machine that serves the plan; the occurrence
     named as people name it. Its placeholders are refused as they are, so a command pasted unedited records
     nothing."""
-    label = occurrence_label(key)
-    occ = f' --occurrence "{label}"' if label else ""
+    from engine.calendar import split_key
+
+    period, unit = split_key(key)
+    label = occurrence_label(period)
+    occ = (f' --occurrence "{label}"' if label else "") + (f" --unit {unit}" if unit else "")
     evidence = "".join(f" --evidence {r}={_PLACEHOLDER.get(r, '<...>')}" for r in requires)
     return f"kehoach confirm {plan_id} {step_id}{occ} --by \"<họ tên>\"{evidence} --result \"<kết quả>\""
 

@@ -28,11 +28,12 @@ def notified_units(plan: Plan) -> dict[str, list[str]]:
     and escalation recipients (a report's recipient gets the signed report from people, not from us)."""
     out: dict[str, list[str]] = {}
     for step in plan.steps:
-        units = [step.owner, *step.participants, *plan.policy(step).escalation.to]
+        units = [*plan.step_owners[step.id], *plan.members(step.participants),
+                 *plan.members(plan.policy(step).escalation.to)]
         if isinstance(step, Disseminate):
-            units += step.audience
+            units += plan.members(step.audience)
         elif isinstance(step, Coordinate):
-            units += step.partners
+            units += plan.members(step.partners)
         for u in dict.fromkeys(units):
             out.setdefault(u, []).append(step.id)
     return out

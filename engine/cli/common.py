@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import typer
@@ -20,13 +20,15 @@ AtOpt = Annotated[str | None, typer.Option("--at", help="Ngày (dd/mm/yyyy); m�
 PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML, hoặc mã kế hoạch đang được phục vụ (plan file or id).")]
 
 
-def sessions(db: str | None, create: bool = True) -> Callable[[], Session]:
+def sessions(db: str | None, create: bool = True, plans: Sequence[Plan] = ()) -> Callable[[], Session]:
     """A session factory on the migrated store (see engine.state.db.database_url for which one).
 
     Args:
         db: the --db option.
         create: False for commands that only read: a SQLite store that does not exist is then an error, never
             an empty store made on the way. True for commands that write: a read-only store is refused at once.
+        plans: the plans the command works on: history the store keeps under a plan's file name (from when file
+            names made ids) is moved to the plan's id first, and a line says so (engine.state.rekey).
 
     Raises:
         StateError: no store (create=False), a store that cannot be opened or written (one line, password masked).
@@ -41,7 +43,30 @@ def sessions(db: str | None, create: bool = True) -> Callable[[], Session]:
     engine = open_store(url)  # StateError: one line, password masked
     if create:
         check_writable(engine)
-    return session_factory(engine)
+    factory = session_factory(engine)
+    for plan in plans:
+        adopt_history(plan, factory)
+    return factory
+
+
+def adopt_history(plan: Plan, factory: Callable[[], Session]) -> None:
+    """Move what the store keeps under the plan file's name to the plan's id, once, and say so on stderr; a
+    store that cannot be written (a reading command) is read as it is."""
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.cli.app import err
+    from engine.state.rekey import adopt, message
+
+    if plan.id == plan.path.stem:  # its id is the name it had: nothing can be kept under another
+        return
+    now = datetime.now(ZoneInfo(plan.meta.timezone))
+    try:
+        with factory() as session, session.begin():
+            old = adopt(session, plan.id, plan.meta.number, plan.path, plan.version, now.date(), now)
+    except DBAPIError:  # a store this user may only read: nothing moved, read as it is
+        return
+    if old is not None:
+        err(message(old, plan.id, plan.meta.number))
 
 
 def remember(plans: list[Plan], url: str, from_env: bool) -> None:

@@ -12,7 +12,7 @@ import typer
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.dates import fmt
 from engine.errors import PlanError
-from engine.plan import Plan, PlanLoader, plan_paths
+from engine.plan import Plan, PlanLoader, duplicate_ids, plan_paths
 
 
 class ShowFormat(str, Enum):
@@ -39,14 +39,25 @@ def validate(
     loader = PlanLoader()
     problems = 0
     bad_files = 0
+    plans = []
     for path in files:
         try:
-            loader.check(path)
+            plan = loader.check(path)
         except PlanError as exc:
             for p in exc.problems:
                 print(p)
             problems += len(exc.problems)
             bad_files += 1
+        else:
+            plans += [plan] if plan is not None else []
+    from engine.family import family_problems
+
+    # Checked across the files: two plans with one id would share one state; a child's links to its parent.
+    across = duplicate_ids(plans) + family_problems(plans)
+    for p in across:
+        print(p)
+    problems += len(across)
+    bad_files += len({p.file for p in across})
     if channels is not None:
         from notifiers.usage import channel_problems
 
@@ -71,9 +82,10 @@ def occurrence_rows(plan: Plan) -> list[dict]:
             "kind": step.kind,
             "title": step.title,
             "owner": step.owner,
+            "owners": list(plan.step_owners[step.id]),
             "timing": cal.describe,
             "on_demand": cal.on_demand,
-            "depends_on": list(step.depends_on),
+            "depends_on": [d if isinstance(d, str) else d.model_dump(exclude_defaults=True) for d in step.depends_on],
             "occurrences": [o.as_json() for o in cal.occurrences],
         })
     return out

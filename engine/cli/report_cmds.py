@@ -46,7 +46,7 @@ def report(
     day, _ = now_for(plan, at)
     fmt_name = format.value if format else ("md" if output and output.suffix.lower() in _MD_SUFFIXES else "docx")
     pick_step(plan, step, period)  # a wrong step or period is said before the store is looked for
-    with sessions(db, create=False)() as session:
+    with sessions(db, create=False, plans=[plan])() as session:
         draft = requested_draft(plan, session, step, period, day)
     data = render(draft, fmt_name, day)
     if output is None and fmt_name == "md":
@@ -76,7 +76,7 @@ def calendar(
     if db is not None:
         from engine.state.store import occurrences_of
 
-        with sessions(db, create=False)() as session:
+        with sessions(db, create=False, plans=[plan])() as session:
             rows = occurrences_of(session, plan.id)
     data = feed(plan, now, rows)
     if output is None:

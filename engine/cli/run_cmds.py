@@ -24,6 +24,8 @@ class Format(str, Enum):
 
 
 MAX_REQUESTER = 128
+UnitOpt = Annotated[str | None, typer.Option(
+    "--unit", help="Đơn vị chủ trì (mã đơn vị), bắt buộc khi bước có nhiều đơn vị chủ trì.")]
 
 
 @app.command()
@@ -39,23 +41,15 @@ def run(
 
     Không cần Prefect server: không có cấu hình Prefect thì chạy ở chế độ nhúng (lịch sử trong .kehoach/prefect).
     """
-    from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
     from engine.state.db import ENV_URL
 
     day = day_arg(at)
-    loader, loaded, problems = PlanLoader(), [], []
-    for path in plan_paths([find_plan(p) for p in plans]):
-        try:
-            loaded.append(loader.load(path))
-        except PlanError as exc:  # every broken plan reported at once; none is run
-            problems += exc.problems
-    if problems:
-        raise PlanError(problems)
+    loaded = PlanLoader().load_all(plan_paths([find_plan(p) for p in plans]))  # PlanError: none is run
     from engine.state.db import absolute_url, database_url
 
     url = absolute_url(database_url(db))
-    sessions(url)  # a bad URL fails here, before Prefect starts
+    sessions(url, plans=loaded)  # a bad URL fails here, before Prefect starts
     remember(loaded, url, db is None and bool(os.environ.get(ENV_URL)))
     from flows.env import use_embedded_defaults
 
@@ -68,7 +62,7 @@ def run(
     runs: dict[str, int] = {}
     with _env(ENV_URL, url), short_runs(), client_context():
         for plan in loaded:
-            summary = run_tick(str(plan.path), day, str(channels) if channels else None, run_tags(plan))
+            summary = run_tick(plan, day, str(channels) if channels else None, run_tags(plan))
             _print_tick(plan, summary)
             runs[summary["flow_run_id"]] = summary["tasks"]
             if ui:
@@ -141,21 +135,33 @@ def status(
     from engine.status import counts as count_rows
     from engine.status import plan_status
 
+    from engine.family import standing
+
     plan = load(plan_path)
     day, _ = now_for(plan, at)
-    with sessions(db, create=False)() as session:
+    with sessions(db, create=False, plans=[plan])() as session:
         rows = plan_status(plan, session, day)
+        kids = standing(plan, session, day)
     counts = count_rows(rows, day)
     if format is Format.json:
         print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(),
-                          "counts": counts.as_dict(),
-                          "occurrences": rows}, ensure_ascii=False, indent=2))
+                          "counts": counts.as_dict(), "occurrences": rows,
+                          "children": [_child_json(k) for k in kids]}, ensure_ascii=False, indent=2))
         return
-    from engine.cli.tables import console, status_table
+    from engine.cli.tables import children_table, console, status_table
 
     out = console()
     out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
     out.print(counts.line() + ".")
+    if kids:
+        out.print(children_table(kids, f"Các kế hoạch cấp dưới ({len(kids)}) - ngày {fmt(day)}", out.width))
+
+
+def _child_json(st: Any) -> dict[str, Any]:
+    return {"plan": st.child.id, "number": st.child.number, "issuer": st.child.issuer, "unit": st.child.unit,
+            "counts": st.counts.as_dict() if st.counts else None, "problem": st.problem,
+            "done": [{"step": d.step_id, "period": d.period, "done_on": d.done_on.isoformat(), "by": d.by}
+                     for d in st.done]}
 
 
 @app.command()
@@ -164,6 +170,7 @@ def confirm(
     step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người xác nhận.")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     evidence: Annotated[list[str] | None, typer.Option("--evidence", help="Minh chứng: ten=giá trị (vd. document_number=12/BC-KHCN).")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Ghi chú.")] = None,
     result: Annotated[str | None, typer.Option("--result", help="Kết quả thực hiện (báo cáo trích dẫn).")] = None,
@@ -177,9 +184,9 @@ def confirm(
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     items = parse_evidence(evidence or [], list(step_of(plan, step).confirmation.requires))
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         done = do_confirm(plan, session, step, key=occurrence, by=by, at=day, now=now, evidence=items, note=note,
-                          result=result)
+                          result=result, unit=unit)
         rec = done.record
         if done.created:
             late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
@@ -198,6 +205,7 @@ def extend(
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định gia hạn.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do gia hạn (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     at: AtOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -208,8 +216,9 @@ def extend(
     day, now = now_for(plan, at, future=False)
     new_due = day_arg(to, "--to")
     assert new_due is not None
-    with sessions(db)() as session, session.begin():
-        row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now)
+    with sessions(db, plans=[plan])() as session, session.begin():
+        row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now,
+                        unit=unit)
         print(f"Đã gia hạn: {step} ({row.key}) đến {fmt(row.due_on)} (hạn ban đầu {fmt(row.original_due_on)}); "
               f"người quyết định: {' '.join(by.split())}.")
 
@@ -231,9 +240,13 @@ def request(
                          f"{MAX_REQUESTER}")
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
-    with sessions(db)() as session, session.begin():
+    with sessions(db, plans=[plan])() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
-        print(f"Đã tạo yêu cầu {step} ({row.key}), hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và thông báo.")
+        owners = plan.step_owners[step] if step in plan.per_unit else ()
+        key = row.key.partition("@")[0]
+        whom = f" cho {len(owners)} đơn vị chủ trì" if owners else ""
+        print(f"Đã tạo yêu cầu {step} ({key}){whom}, hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và "
+              "thông báo.")
 
 
 @app.command()
@@ -249,15 +262,17 @@ def simulate(
 ) -> None:
     """Mô phỏng từng ngày của một khoảng thời gian (không cần Prefect server) và in dòng thời gian sự kiện.
 
-    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả.
+    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả. PLAN là một thư mục: mô
+    phỏng cùng lúc mọi kế hoạch trong đó, chung một kho (kế hoạch cấp trên và các kế hoạch cấp dưới).
     """
     from sqlalchemy import func, select
 
     from engine.people import step_of
-    from engine.simulate import ConfirmPolicy, simulate as run_sim, timeline
+    from engine.plan import PlanLoader, plan_paths
+    from engine.simulate import ConfirmPolicy, simulate_plans, timeline
     from engine.state.models import EventRecord
 
-    plan = load(plan_path)
+    plans = PlanLoader().load_all(plan_paths([plan_path])) if plan_path.is_dir() else [load(plan_path)]
     start, end = day_arg(from_, "--from"), day_arg(to, "--to")
     assert start is not None and end is not None
     if end < start:
@@ -268,34 +283,43 @@ def simulate(
         step_id, sep, when = item.partition("@")
         if not sep:
             raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
-        step_of(plan, step_id.strip())
+        if len(plans) > 1:
+            raise StateError(f"--request '{item}': requests are simulated for one plan at a time (give its file)")
+        step_of(plans[0], step_id.strip())
         day = day_arg(when, "--request")
         if day is None or not start <= day <= end:  # it would never be simulated: say so rather than ignore it
             raise StateError(f"--request '{item}': {fmt(day) if day else when} is outside the simulated days "
                              f"{fmt(start)} - {fmt(end)}")
         requests.setdefault(day, []).append(step_id.strip())
     if db:
-        factory = sessions(db)
+        factory = sessions(db, plans=plans)
     else:
         from engine.state.db import scratch_store, session_factory
 
         factory = session_factory(scratch_store())
     with factory() as session:
-        if session.scalar(select(func.count()).select_from(EventRecord).where(
-                EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
-            raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
-                             "simulate into an empty --db or start after them")
-    run_sim(plan, factory, start, end, policy, requests=requests)
+        for plan in plans:
+            if session.scalar(select(func.count()).select_from(EventRecord).where(
+                    EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
+                raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
+                                 "simulate into an empty --db or start after them")
+    simulate_plans(plans, factory, start, end, policy, requests={plans[0].id: requests})
     with factory() as session:
-        events = timeline(plan, session, start, end)
+        lives = [(plan, timeline(plan, session, start, end)) for plan in plans]
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "version": plan.version, "from": start.isoformat(), "to": end.isoformat(),
-                          "confirm": confirm_policy, "events": events}, ensure_ascii=False, indent=2))
+        shown = [{"plan": plan.id, "version": plan.version, "events": events} for plan, events in lives]
+        head = {"from": start.isoformat(), "to": end.isoformat(), "confirm": confirm_policy}
+        print(json.dumps({**shown[0], **head} if len(plans) == 1 and not plan_path.is_dir() else
+                         {**head, "plans": shown}, ensure_ascii=False, indent=2))
         return
-    for e in events:
-        rec = ", ".join(e["recipients"])
-        print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<14} {e['event']:<11} {rec}")
-    err(f"{len(events)} sự kiện.")
+    for plan, events in lives:
+        if len(lives) > 1:
+            print(f"Kế hoạch số {plan.meta.number} ({plan.id}):")
+        width = max([14, *(len(e["occurrence"] or "") for e in events)])
+        for e in events:
+            rec = ", ".join(e["recipients"])
+            print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<{width}} {e['event']:<11} {rec}")
+    err(f"{sum(len(events) for _, events in lives)} sự kiện.")
 
 
 @app.command()
@@ -305,6 +329,7 @@ def skip(
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định bỏ qua.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do bỏ qua (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023-Q2).")] = None,
+    unit: UnitOpt = None,
     at: AtOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -313,6 +338,6 @@ def skip(
 
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
-    with sessions(db)() as session, session.begin():
-        row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now)
+    with sessions(db, plans=[plan])() as session, session.begin():
+        row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now, unit=unit)
         print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")

@@ -39,7 +39,7 @@ def serve(
     # Served runs are child processes: they find the store through the environment, by an absolute path.
     from_env = db is None and bool(os.environ.get("KEHOACH_DATABASE_URL"))
     os.environ["KEHOACH_DATABASE_URL"] = _absolute(db)
-    sessions(os.environ["KEHOACH_DATABASE_URL"])
+    sessions(os.environ["KEHOACH_DATABASE_URL"], plans=plans)
     remember(plans, os.environ["KEHOACH_DATABASE_URL"], from_env)
     if drafts_port:
         _drafts_server(drafts_host, drafts_port)
@@ -85,7 +85,7 @@ def deploy(
     built = _built(plans, plan_dir, time, cron, timezone, parts, pool)
     api = _server("deploy")
     url = _absolute(db)
-    sessions(url)  # migrated here, once, before any worker opens it
+    sessions(url, plans=plans)  # migrated here, once, before any worker opens it
     remember(plans, url, db is None and bool(os.environ.get(ENV_URL)))
     if drafts_port:
         from engine.reports.artifacts import ENV_DRAFTS_URL
@@ -121,20 +121,12 @@ def deploy(
 
 def _plans(plan_dir: Path) -> list[Any]:
     """Every plan of the folder, or every problem of every broken one at once (nothing is registered then)."""
-    from engine.errors import PlanError
     from engine.plan import PlanLoader, plan_paths
 
     if not plan_dir.is_dir():
         err(f"kehoach: {plan_dir} is not a folder of plans")
         raise typer.Exit(EXIT_USAGE)
-    loader, plans, problems = PlanLoader(), [], []
-    for path in plan_paths([plan_dir]):
-        try:
-            plans.append(loader.load(path))
-        except PlanError as exc:
-            problems += exc.problems
-    if problems:
-        raise PlanError(problems)
+    plans = PlanLoader().load_all(plan_paths([plan_dir]))  # PlanError: nothing is served while any plan is broken
     return plans
 
 

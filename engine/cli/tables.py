@@ -51,8 +51,14 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
     out.add_column("Hạn", no_wrap=True)
     out.add_column("Nhắc hạn")  # dates without the due date's year; wraps between dates
     for step in steps:
-        first, owner = Text(step["id"], style="bold"), Text(step["owner"], style="dim")
+        owners = step.get("owners") or [step["owner"]]
+        written = step["owner"] if isinstance(step["owner"], str) else owners[0] if len(owners) == 1 else ""
+        if len(owners) > 1:  # a group's name and its size; a list by its size (each unit is on its rows)
+            written = f"{written} ({len(owners)} đơn vị)" if written else f"{len(owners)} đơn vị"
+        first, owner = Text(step["id"], style="bold"), Text(written, style="dim")
         occurrences = step["occurrences"]
+        if len(owners) > 1:  # the owners share each period's dates: a row per period, the units said once
+            occurrences = list({o["period"]: {**o, "key": o["period"]} for o in occurrences}.values())
         if not occurrences:
             out.add_row(first, "-", "", "", step["timing"])
         for i, o in enumerate(occurrences):
@@ -61,6 +67,8 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
             out.add_row(first if i == 0 else owner if i == 1 else "", o["key"], dmy(o["opens"]), due, reminders)
         if len(occurrences) < 2:
             out.add_row(owner, "", "", "", "")
+        if len(owners) > 1:
+            out.add_row("", "", "", "", f"Mỗi kỳ, từng đơn vị: {', '.join(owners)}.")
     return out
 
 
@@ -68,7 +76,8 @@ NARROW = 100  # below this width, status words wrap so that the text columns kee
 
 
 def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Table:
-    """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices."""
+    """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices. The
+    occurrence of one owner of a step with several shows its period, and its unit under the step."""
     out = table(title)
     out.add_column("Hạn", no_wrap=True)
     out.add_column("Lần", no_wrap=True)
@@ -86,9 +95,35 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
                          + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
         if r["notices"]:
             about.append(("\n" if about else "") + r["notices"], style="dim")
-        step = r["step"] + ("\n(mồ côi)" if r["orphaned"] else "")
+        step = Text(r["step"])
+        period, _, unit = r["occurrence"].partition("@")
+        if unit:  # one owner's occurrence: the unit under the step, the period alone in its column
+            step.append(f"\n{unit}", style="dim")
+        if r["orphaned"]:
+            step.append("\n(mồ côi)")
         due = dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else "")
-        out.add_row(due, r["occurrence"], step, status, about)
+        out.add_row(due, period, step, status, about)
+    return out
+
+
+def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
+    """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
+    periods it has done of the parent's steps."""
+    from engine.reports.periods import key_label
+
+    out = table(title)
+    out.add_column("Kế hoạch", no_wrap=True)
+    out.add_column("Đơn vị", min_width=12)
+    out.add_column("Xong/đến hạn", no_wrap=True, justify="right")
+    out.add_column("Quá hạn", no_wrap=True, justify="right")
+    out.add_column("Đã thực hiện (kỳ)", min_width=12)
+    for st in standings:
+        c = st.counts
+        # one period a line: a period's name is never split ("quý I/2025")
+        done = "\n".join(dict.fromkeys(key_label(d.period) or "lần duy nhất" for d in
+                                        sorted(st.done, key=lambda d: d.done_on)))
+        out.add_row(st.child.number, st.child.issuer, f"{c.done}/{c.due}" if c else "?",
+                    str(c.overdue) if c else "?", st.problem or done or "-")
     return out
 
 

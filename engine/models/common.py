@@ -10,10 +10,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic import Tag as UnionTag
 
 from engine.dates import DATE_PATTERN, DAY_MONTH_PATTERN, parse_date, parse_day_month
 from engine.models.help import enum_help
@@ -65,12 +67,44 @@ _ID_MESSAGE = Field(json_schema_extra={
                            "(an id: lowercase letters a-z, digits and '-')"})
 StepId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
 UnitId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64), _ID_MESSAGE]
+PlanId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128), _ID_MESSAGE]
+"""A plan's id: keys its state in the store (a column of 128 characters), names its deployments."""
 Tag = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64),
     Field(json_schema_extra={"patternErrorMessage": "Nhãn gồm chữ, chữ số, '-', '_' và '.', không có dấu "
                                                     "cách, ví dụ van-phong (a tag: letters, digits, '-', '_', '.')"}),
 ]
+GROUPS_DESCRIPTION = (
+    "Nhóm đơn vị: tên nhóm -> danh sách mã đơn vị; dùng tên nhóm ở mọi chỗ nhận danh sách đơn vị (owner, "
+    "participants, audience, partners, escalation.to). Một bước có 'owner' là nhóm hoặc danh sách thì mỗi đơn vị "
+    "có lần thực hiện riêng (unit groups: a name for a list of units).")
+GROUPS_EXAMPLE = {"cac-huyen": ["ubnd-nho-quan", "ubnd-gia-vien"]}
+def _some_units(units: list[str]) -> list[str]:
+    if not units:
+        raise ValueError("a group lists at least one unit")
+    return units
+
+
+GroupMembers = Annotated[list[UnitId], AfterValidator(_some_units), Field(
+    description="Các đơn vị của nhóm: danh sách mã đơn vị, ít nhất một (the group's units).",
+    examples=[["ubnd-nho-quan", "ubnd-gia-vien"]], json_schema_extra={"uniqueItems": True, "minItems": 1})]
+OWNER_DESCRIPTION = (
+    "Đơn vị chủ trì (owner): mã một đơn vị; hoặc danh sách đơn vị, hoặc tên một nhóm trong 'groups' - khi đó "
+    "mỗi đơn vị có lần thực hiện riêng (hạn, nhắc hạn, đôn đốc, xác nhận riêng; mã lần thực hiện "
+    "'2023-H1@ubnd-nho-quan').")
+def either(test: type | tuple[type, ...], yes: str, no: str) -> Discriminator:
+    """A discriminator picking a union's member by the written value's type: only that member's problems are
+    reported (its tag starts with '@': problem paths leave it out)."""
+    return Discriminator(lambda value: yes if isinstance(value, test) else no)
+
+
+Owner = Annotated[
+    Annotated[UnitId, UnionTag("@unit")]
+    | Annotated[list[UnitId], Field(min_length=1, json_schema_extra={"uniqueItems": True}), UnionTag("@units")],
+    either(list, "@units", "@unit"),
+]
+"""A step's owner: one unit (or a group's name), or a list of units and groups."""
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 PlanNumber = Annotated[str, StringConstraints(min_length=1, max_length=128)]

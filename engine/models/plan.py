@@ -6,7 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Model, PlanDate, PlanNumber, Tag, Text, UnitId, described
+from engine.models.common import (
+    GROUPS_DESCRIPTION,
+    GROUPS_EXAMPLE,
+    GroupMembers,
+    Model,
+    PlanDate,
+    PlanId,
+    PlanNumber,
+    Tag,
+    Text,
+    UnitId,
+    described,
+)
 from engine.models.help import enum_help
 from engine.models.policy import Defaults, WorkCalendarSpec
 from engine.models.steps import STEP_KINDS, Step
@@ -125,6 +137,13 @@ class Unit(Model):
         default=[],
         examples=[["van-phong"]],
     )
+    issuer: Issuer | None = described(
+        "Đơn vị là một cơ quan, ban hành văn bản của mình: tên, cơ quan chủ quản, viết tắt, địa danh, người ký. "
+        "Báo cáo, sơ kết do đơn vị này chủ trì được soạn dưới tiêu đề của đơn vị và gửi đơn vị nhận báo cáo "
+        "(Kính gửi, Nơi nhận), không dưới tiêu đề của cơ quan ban hành kế hoạch (the unit's own letterhead).",
+        default=None, examples=[{"name": "Sở Tư pháp", "parent": "UBND tỉnh Thái Nguyên", "abbreviation": "STP",
+                                 "place": "Thái Nguyên", "signer_authority": "KT.", "head_title": "GIÁM ĐỐC",
+                                 "signer_title": "PHÓ GIÁM ĐỐC"}])
 
 
 class Basis(Model):
@@ -137,6 +156,20 @@ class Basis(Model):
                                     examples=["Ban Chấp hành Đảng bộ tỉnh Thái Nguyên"])
     title: Text | None = described("Trích yếu nội dung (summary).", default=None,
                                    examples=["Phát huy vai trò giám sát, phản biện xã hội"])
+
+
+class ParentPlan(Basis):
+    """The plan this one carries out (kế hoạch cấp trên); with `id`, a plan Kehoach runs in the same store, whose
+    reports draw on this plan's records."""
+
+    id: PlanId | None = described(
+        "Mã kế hoạch cấp trên khi kế hoạch đó cũng chạy trên Kehoach, cùng kho trạng thái: báo cáo của kế hoạch "
+        "cấp trên tổng hợp từ kế hoạch này (the parent plan's id in the same store).", default=None,
+        examples=["kh-42-ubnd-2022"])
+    unit: UnitId | None = described(
+        "Đơn vị của kế hoạch cấp trên thực hiện kế hoạch này (mã đơn vị trong kế hoạch cấp trên), vd. huyện ban "
+        "hành kế hoạch này; không ghi: mã cơ quan ban hành kế hoạch này (the parent's unit carrying this plan out).",
+        default=None, examples=["ubnd-nho-quan"])
 
 
 MAX_PERIOD_YEARS = 50  # a plan's calendar is expanded whole: its length bounds the work and memory of a check
@@ -157,8 +190,14 @@ class Period(Model):
 
 
 class PlanMeta(Model):
-    """The plan's header: number, title, issuer, date, basis, period, purposes."""
+    """The plan's header: id, number, title, issuer, date, basis, period, purposes."""
 
+    id: PlanId | None = described(
+        "Mã kế hoạch: chữ thường a-z, chữ số và '-', tối đa 128 ký tự; khóa mọi dữ liệu của kế hoạch trong kho "
+        "trạng thái và dùng trong lệnh (kehoach confirm MÃ ...). Không ghi: lấy từ số kế hoạch, năm ban hành và "
+        "địa danh (hoặc tên) cơ quan ban hành, ví dụ 28-kh-khcn-2022-thai-nguyen - không bao giờ lấy tên tệp, nên "
+        "đổi tên hay chuyển tệp vẫn giữ lịch sử (plan id; default: derived from number, year and issuer).",
+        default=None, examples=["kh-28-khcn-2022"])
     number: PlanNumber = described("Số, ký hiệu kế hoạch (plan number).", examples=["28/KH-KHCN"])
     title: Text = described("Trích yếu kế hoạch (title).",
                             examples=["Triển khai thực hiện Đề án số 02-ĐA/TU"])
@@ -169,8 +208,9 @@ class PlanMeta(Model):
     basis: list[Basis] = described(
         "Căn cứ: các văn bản kế hoạch thực hiện (documents implemented).", default=[],
         examples=[[{"number": "02-ĐA/TU", "date": "26/03/2021", "issuer": "Ban Chấp hành Đảng bộ tỉnh"}]])
-    parent_plan: Basis | None = described(
-        "Kế hoạch cấp trên mà kế hoạch này triển khai (parent plan).", default=None,
+    parent_plan: ParentPlan | None = described(
+        "Kế hoạch cấp trên mà kế hoạch này triển khai (parent plan); có 'id': kế hoạch cấp trên chạy trên Kehoach "
+        "và tổng hợp từ kế hoạch này.", default=None,
         examples=[{"number": "42/KH-UBND", "date": "15/03/2022", "issuer": "UBND tỉnh Thái Nguyên"}])
     period: Period = described("Thời gian thực hiện kế hoạch (plan period).",
                                examples=[{"start": "16/03/2022", "end": "31/12/2025"}])
@@ -205,6 +245,8 @@ class AgencyFile(Model):
         "Các đơn vị dùng chung cho mọi kế hoạch của cơ quan: mã đơn vị -> tên, nhãn thông báo "
         "(shared units).",
         default={}, examples=[UNITS_EXAMPLE])
+    groups: dict[UnitId, GroupMembers] = described(
+        GROUPS_DESCRIPTION, default={}, examples=[GROUPS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của cơ quan (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])
@@ -232,6 +274,8 @@ class PlanFile(Model):
         "Đơn vị riêng của kế hoạch: mã đơn vị -> tên, nhãn thông báo; thêm vào hoặc ghi đè tệp cơ quan "
         "(units).",
         default={}, examples=[UNITS_EXAMPLE])
+    groups: dict[UnitId, GroupMembers] = described(
+        GROUPS_DESCRIPTION + " Thêm vào hoặc ghi đè nhóm của tệp cơ quan.", default={}, examples=[GROUPS_EXAMPLE])
     calendar: WorkCalendarSpec = described(
         "Ngày nghỉ thêm và ngày làm bù riêng của kế hoạch (extra days off, swapped working days).",
         default=WorkCalendarSpec(), examples=[CALENDAR_EXAMPLE])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, model_validator
 
-from engine.models.common import DayMonth, Model, PlanDate, StepId, described, exactly_one
+from engine.models.common import DayMonth, Model, PlanDate, StepId, described, either, exactly_one
 from engine.models.help import Form, enum_help
 
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
@@ -66,7 +67,9 @@ FORMS: dict[str, Form] = {
         {"after": {"step": "so-ket", "days": 30}}, note="one, dated when that step is done"),
 }
 RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' "
-                  "trong kỳ kế hoạch; mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
+                  "trong kỳ kế hoạch, 'except' (trừ các kỳ: [Q2, Q4], [H2], tháng [12], năm [2023]) hoặc "
+                  "'only' (chỉ các kỳ đó); hạn 'trước ngày N' viết {before: N} thay cho ngày (monthly: {before: "
+                  "20}, yearly: {before: 20/11}); mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
 TIMING_HELP = "Thời gian thực hiện: đúng một trong các dạng sau (timing: exactly one of these forms)."
 TIMING_SCHEMA = {
     "markdownDescription": "\n".join([TIMING_HELP, "", *(f.line() for f in FORMS.values()), "",
@@ -95,15 +98,74 @@ _OPENS = described(
 )
 
 
-def form_key(key: str, **kwargs: Any) -> Any:
-    """The Field of the key that marks a timing form: the form's help, with its example value."""
+def form_key(key: str, extra: str = "", also: Any = None, **kwargs: Any) -> Any:
+    """The Field of the key that marks a timing form: the form's help, with its example value (and `extra`
+    help with `also` a second example)."""
     form = FORMS[key]
-    return described(f"{form.label[0].upper()}{form.label[1:]}: {form.meaning}", examples=[form.example[key]],
-                     **kwargs)
+    text = f"{form.label[0].upper()}{form.label[1:]}: {form.meaning}" + (f" {extra}" if extra else "")
+    examples = [form.example[key]] + ([also] if also is not None else [])
+    return described(text, examples=examples, **kwargs)
+
+
+_PERIOD_WORDS = ("Kỳ viết: quý Q1-Q4, 6 tháng H1-H2, tháng 1-12, năm (2023) hoặc một kỳ cụ thể (2024-Q4, "
+                 "2024-H2, 2024-12)")
+
+
+def _period_item(value: Any) -> Any:
+    if period_item(value) is None:
+        raise ValueError(f"{value!r} is not a period: write Q1-Q4 (quarters), H1-H2 (half years), 1-12 "
+                         "(months), a year such as 2023, or one period such as 2024-Q4, 2024-H2, 2024-12")
+    return value
+
+
+PeriodItem = Annotated[
+    int | str,
+    AfterValidator(_period_item),
+    WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 12, "description": "tháng 1-12 (a month)"},
+        {"type": "integer", "minimum": 1900, "maximum": 2200, "description": "năm (a year)"},
+        {"type": "string", "pattern": r"^([QqHh][0-9]|[0-9]{4}(-[QqHh][0-9]|-[0-9]{2})?)$",
+         "description": "Q1-Q4, H1-H2, 2023, 2024-Q4, 2024-H2, 2024-12",
+         "patternErrorMessage": _PERIOD_WORDS + " (a period)"}]}, mode="validation"),
+]
+"""One period an `except` or `only` names: Q2, H1, a month 12, a year 2023, or one key 2024-Q4."""
+
+_QUARTER = re.compile(r"^[Qq]([1-4])$")
+_HALF = re.compile(r"^[Hh]([12])$")
+_KEY = re.compile(r"^(\d{4})(?:-([QqHh])(\d)|-(\d{2}))?$")
+
+
+def period_item(value: Any) -> tuple[str, int] | None:
+    """What an `except`/`only` item names: ('month', 12), ('quarter', 2), ('half', 1), ('year', 2023) or
+    ('key', '2024-Q4' normalised); None when it is none of them."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if 1 <= value <= 12:
+            return "month", value
+        return ("year", value) if 1900 <= value <= 2200 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if m := _QUARTER.match(text):
+        return "quarter", int(m.group(1))
+    if m := _HALF.match(text):
+        return "half", int(m.group(1))
+    if m := _KEY.match(text):
+        year = int(m.group(1))
+        if m.group(2):
+            letter, n = m.group(2).upper(), int(m.group(3))
+            if not 1 <= n <= (4 if letter == "Q" else 2):
+                return None
+            return "key", f"{year}-{letter}{n}"  # type: ignore[return-value]
+        if m.group(4):
+            return ("key", f"{year}-{m.group(4)}") if 1 <= int(m.group(4)) <= 12 else None  # type: ignore[return-value]
+        return "year", year
+    return None
 
 
 class _Bounded(Model):
-    """Fields shared by recurring timings: their own bounds inside the plan period."""
+    """Fields shared by recurring timings: their own bounds inside the plan period, the periods left out."""
 
     from_: PlanDate | None = Field(
         default=None,
@@ -114,6 +176,17 @@ class _Bounded(Model):
     until: PlanDate | None = described(
         "Lặp đến ngày (last day of the recurrence), dd/mm/yyyy; mặc định: ngày cuối kỳ kế hoạch.",
         default=None, examples=["31/12/2024"],
+    )
+    except_: list[PeriodItem] | None = Field(
+        default=None,
+        alias="except",
+        description="Trừ các kỳ này (periods left out), ví dụ báo cáo quý trừ quý II và quý IV vì đã có báo cáo "
+                    f"6 tháng và báo cáo năm: [Q2, Q4]. {_PERIOD_WORDS}; kỳ không nhỏ hơn kỳ lặp.",
+        examples=[["Q2", "Q4"]], min_length=1, max_length=200,
+    )
+    only: list[PeriodItem] | None = described(
+        f"Chỉ các kỳ này (only these periods), ví dụ [H2] hoặc [2023, 2025]. {_PERIOD_WORDS}; không dùng "
+        "cùng 'except'.", default=None, examples=[["H2"]], min_length=1, max_length=200,
     )
     opens_before_days: int | None = _OPENS
 
@@ -153,17 +226,49 @@ class Milestone(Model):
     opens_before_days: int | None = _OPENS
 
 
+_BEFORE_DAY = ("Xong trước ngày N của tháng, 1-31 ('trước ngày 20 hằng tháng'): hạn là ngày hôm trước; trước "
+               "ngày 1 là ngày cuối tháng trước (done before day N: due the day before).")
+
+
+class MonthBefore(Model):
+    """'Trước ngày N hằng tháng'."""
+
+    before: int = described(_BEFORE_DAY, ge=1, le=31, examples=[20])
+
+
 class Monthly(_Bounded):
-    """Every month on day N (a day past the month's end means its last day)."""
+    """Every month on day N (a day past the month's end means its last day), or before day N."""
 
     model_config = _form("monthly")
 
-    monthly: int = form_key("monthly", ge=1, le=31)
+    monthly: Annotated[
+        Annotated[int, Field(ge=1, le=31), Tag("@day")] | Annotated[MonthBefore, Tag("@before")],
+        either((dict, Model), "@before", "@day"),
+    ] = form_key(
+        "monthly", extra="Hoặc {before: N}: xong trước ngày N (due the day before).", also={"before": 20})
 
 
-class QuarterDay(Model):
+DAY_ONE = ("Cần đúng một trong 'day' (hạn là ngày đó) hoặc 'before' (xong trước ngày đó) (give exactly one of "
+           "'day' or 'before')")
+
+
+class _DayOrBefore(Model):
+    model_config = ConfigDict(json_schema_extra=exactly_one("day", "before", DAY_ONE))
+
+    day: int | None = described("Ngày trong tháng đó, 1-31 (day of that month).", default=None, ge=1, le=31,
+                                examples=[15])
+    before: int | None = described(_BEFORE_DAY.replace("hằng tháng", "của tháng đó"), default=None, ge=1,
+                                   le=31, examples=[20])
+
+    @model_validator(mode="after")
+    def _one(self) -> _DayOrBefore:
+        if (self.day is None) == (self.before is None):
+            raise ValueError("give exactly one of 'day' or 'before'")
+        return self
+
+
+class QuarterDay(_DayOrBefore):
     month: int = described("Tháng thứ mấy trong quý, 1-3 (month of the quarter).", ge=1, le=3, examples=[3])
-    day: int = described("Ngày trong tháng đó, 1-31 (day of that month).", ge=1, le=31, examples=[15])
 
 
 class Quarterly(_Bounded):
@@ -174,10 +279,9 @@ class Quarterly(_Bounded):
     quarterly: QuarterDay = form_key("quarterly")
 
 
-class HalfDay(Model):
+class HalfDay(_DayOrBefore):
     month: int = described("Tháng thứ mấy trong 6 tháng, 1-6 (month of the half year).", ge=1, le=6,
                            examples=[6])
-    day: int = described("Ngày trong tháng đó, 1-31 (day of that month).", ge=1, le=31, examples=[15])
 
 
 class HalfYearly(_Bounded):
@@ -188,12 +292,24 @@ class HalfYearly(_Bounded):
     half_yearly: HalfDay = form_key("half_yearly")
 
 
+class YearBefore(Model):
+    """'Trước ngày 20/11 hằng năm'."""
+
+    before: DayMonth = described(
+        "Xong trước ngày dd/mm hằng năm ('trước ngày 20/11 hằng năm'): hạn là ngày hôm trước, 19/11 (done "
+        "before that day every year: due the day before).", examples=["20/11"])
+
+
 class Yearly(_Bounded):
-    """Every year on a day dd/mm."""
+    """Every year on a day dd/mm, or before it."""
 
     model_config = _form("yearly")
 
-    yearly: DayMonth = form_key("yearly")
+    yearly: Annotated[
+        Annotated[DayMonth, Tag("@day")] | Annotated[YearBefore, Tag("@before")],
+        either((dict, Model), "@before", "@day"),
+    ] = form_key(
+        "yearly", extra="Hoặc {before: dd/mm}: xong trước ngày đó (due the day before).", also={"before": "20/11"})
 
 
 class CheckIn(Model):

@@ -72,30 +72,50 @@ def _kept(plan: Plan, unit_id: str) -> str:
     return (unit.abbreviation or unit.name) if unit else unit_id
 
 
-def _receivers(plan: Plan, step: Any, recipient: str | None) -> list[str]:
+def own_issuer(plan: Plan, unit_id: str) -> Issuer | None:
+    """The body a unit is, when it issues documents in its own name (its `issuer:`): a department reporting to
+    the plan's issuer in a reporting regime. None for a unit of the plan's issuer."""
+    unit = plan.units.get(unit_id)
+    return unit.issuer if unit else None
+
+
+def _receivers(plan: Plan, step: Any, recipient: str | None, own: bool) -> list[str]:
     out = ["Như trên;"] if recipient else []
     parent = plan.meta.parent_plan
-    if isinstance(step, Review) and parent and parent.issuer:
+    if isinstance(step, Review) and parent and parent.issuer and not own:
         out.append(f"{parent.issuer} (b/c);")
-    out += [f"{unit_name(plan, u)};" for u in step.participants if u != getattr(step, "recipient", None)]
-    out.append(f"Lưu: VT, {_kept(plan, step.owner)}.")
+    out += [f"{unit_name(plan, u)};" for u in plan.members(step.participants) if u != getattr(step, "recipient", None)]
+    # A body of its own files its copy with its clerical office; which of its sections drafted it is its own.
+    out.append("Lưu: VT." if own else f"Lưu: VT, {_kept(plan, plan.step_owners[step.id][0])}.")
     return list(dict.fromkeys(out))
 
 
-def _abbreviation(plan: Plan) -> str:
-    if plan.issuer.abbreviation:
-        return plan.issuer.abbreviation
+def _abbreviation(plan: Plan, issuer: Issuer, unit_id: str | None) -> str:
+    """The issuing body's abbreviation in the number: its own; a unit's; else the symbol's tail of the plan
+    number (for the plan's issuer)."""
+    if issuer.abbreviation:
+        return issuer.abbreviation
+    if unit_id is not None:
+        unit = plan.units.get(unit_id)
+        return unit.abbreviation if unit and unit.abbreviation else "..."
     number = plan.meta.number
     return number.rsplit("-", 1)[-1].strip() if "-" in number else "..."
 
 
-def build(plan: Plan, step: Any, facts: Facts, drafted_on: date, due: date | None = None) -> Draft:
-    """The whole document for a report or review step and its facts; `due` is the occurrence's deadline (the
-    date line may show it)."""
-    meta, issuer, window = plan.meta, plan.issuer, facts.window
+def build(plan: Plan, step: Any, facts: Facts, drafted_on: date, due: date | None = None,
+          unit: str | None = None) -> Draft:
+    """The whole document for a report or review step and its facts, under the header of the body that issues it
+    (the owner's own, see `own_issuer`, else the plan's issuer); `due` is the occurrence's deadline (the date
+    line may show it); `unit` the owner whose occurrence it is, for a step of several owners."""
+    meta, window = plan.meta, facts.window
+    owner = unit or plan.step_owners[step.id][0]
+    # A unit that is a body of its own drafts under its own header, to the step's recipient (a review: to the
+    # plan's issuer); any other unit drafts for the plan's issuer.
+    own = own_issuer(plan, owner)
+    issuer = own or plan.issuer
     is_review = isinstance(step, Review)
     period = "" if window.kind == CUMULATIVE else f" {window.label}"
-    recipient = unit_name(plan, step.recipient) if isinstance(step, Report) else None
+    recipient = unit_name(plan, step.recipient) if isinstance(step, Report) else plan.issuer.name if own else None
     if is_review:
         summary = f"{'Sơ kết' if step.level == 'interim' else 'Tổng kết'} việc thực hiện Kế hoạch số {meta.number}"
         what = f"báo cáo {'sơ kết' if step.level == 'interim' else 'tổng kết'}"
@@ -107,15 +127,15 @@ def build(plan: Plan, step: Any, facts: Facts, drafted_on: date, due: date | Non
     return Draft(
         parent=issuer.parent,
         issuer=issuer.name,
-        number=f"Số: .../BC-{_abbreviation(plan)}",
+        number=f"Số: .../BC-{_abbreviation(plan, issuer, owner if own else None)}",
         place_date=_date_line(issuer, due, drafted_on, window.end.year),
         doc_type="BÁO CÁO",
         summary=summary,
         addressee=f"Kính gửi: {recipient}" if recipient else None,
-        blocks=body(plan, step, facts, recipient),
+        blocks=body(plan, step, facts, recipient, issuer.name),
         signer=signer_lines(issuer),
         signer_name=issuer.signer_name,
-        receivers=_receivers(plan, step, recipient),
+        receivers=_receivers(plan, step, recipient, own is not None),
         digest=digest,
         meta={"plan": plan.id, "step": step.id, "period": window.key, "as_of": facts.as_of},
     )

@@ -8,19 +8,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import accepted, did_you_mean
+from engine.family import period_facts
 from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError, docx, markdown
 from engine.reports.content import Draft, build
-from engine.reports.periods import (
-    Window,
-    occurrence_window,
-    parse_period,
-    report_window,
-    review_window,
-    step_period_kind,
-)
+from engine.reports.periods import CUMULATIVE, Window, occurrence_window, parse_period, report_window, step_period_kind
 from engine.reports.results import collect, covered_steps, require_records
+from engine.reports.stored import pending_docx
 from engine.state.models import OccurrenceRecord
 from engine.state.store import occurrences_of
 
@@ -29,17 +24,19 @@ FORMATS = ("docx", "md")
 
 
 def window_of(plan: Plan, step: Any, key: str, due: date, opened: date) -> Window:
-    """The window one occurrence of a report or review step covers."""
-    if isinstance(step, Review):
-        return review_window(plan, key, due)
+    """The window one occurrence of a report or review step covers: from the occurrence itself (its key, its
+    date as the plan writes it), never from its stored dates after a move off a day off or an extension."""
     return occurrence_window(plan, step, key, due, opened)
 
 
-def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, due: date | None = None) -> Draft:
+def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, due: date | None = None,
+          unit: str | None = None) -> Draft:
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
-    deadline of the occurrence it is for, when known."""
+    deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
     facts = collect(plan, session, step, window, min(window.end, today))
-    return build(plan, step, facts, today, due)
+    facts.children = period_facts(plan, session, covered_steps(plan, step),
+                                  None if window.kind == CUMULATIVE else window.key, today)
+    return build(plan, step, facts, today, due, unit)
 
 
 def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
@@ -52,10 +49,11 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
 
 
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
-    """The drafts the tick stores when a review or report occurrence opens, by format ('md', 'docx')."""
+    """The drafts the tick stores when a review or report occurrence opens, by format: the Markdown, and the
+    DOCX's content, rendered when first read (engine.reports.stored)."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
-    d = draft(plan, session, step, window, today, row.due_on)
-    return {f: render(d, f, today) for f in ("md", "docx")}
+    d = draft(plan, session, step, window, today, row.due_on, row.key.partition("@")[2] or None)
+    return {"md": render(d, "md"), "docx": pending_docx(d, today)}
 
 
 def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:

@@ -92,10 +92,10 @@ def _describe(plan: Plan, step: Any, e: Entry) -> str:
         f"Kế hoạch số {plan.meta.number} của {plan.issuer.name}.",
         f"Loại việc: {KIND_VI.get(step.kind, step.kind)}." + (f" Lần thực hiện: {key_label(e.key)}." if key_label(e.key)
                                                               else ""),
-        f"Đơn vị chủ trì: {name(step.owner)}.",
+        f"Đơn vị chủ trì: {name(plan.owner_of(step.id, e.key))}.",
     ]
     if step.participants:
-        lines.append("Phối hợp: " + ", ".join(name(u) for u in step.participants) + ".")
+        lines.append("Phối hợp: " + ", ".join(name(u) for u in plan.members(step.participants)) + ".")
     if e.requested_by:
         lines.append(f"Yêu cầu của: {e.requested_by}.")
     lines.append(f"Mở việc: {fmt(e.opens)}. Hạn: {fmt(e.due)}" + (" (dự kiến)." if e.projected else "."))

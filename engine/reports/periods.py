@@ -3,7 +3,14 @@
 A period's window ends on the cut-off day of its last month and starts the day after the previous period's
 window ends: with the decree's default (day 14) a yearly report covers 15/12 of the previous year to 14/12, a
 first-half report 15/12 to 14/06, a quarter 15 of the month before it to 14 of its last month, a month 15 to 14.
-A report step moves the cut-off with `cutoff_day` and, for yearly reports, `cutoff_month`.
+A report step moves the cut-off with `cutoff_day` and `cutoff_month` (a month of the period: 2 on a quarterly
+report ends each window in the quarter's second month).
+
+Which period an occurrence covers comes from the occurrence itself, never from its dates after a move off a day
+off or an extension: the period its key names (a recurring step whose recurrence is of the reported kind), else
+the latest period whose window ends by the occurrence's nominal due date. A step may instead cover the whole plan
+(`period: plan`, the default of one-off steps: from the plan's start to the cut-off before the deadline) or a
+span written out (`period: {from, to}`).
 """
 
 from __future__ import annotations
@@ -15,10 +22,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from engine.dates import fmt
+from engine.models.steps import Report, Review, Span
 from engine.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly
 from engine.reports import ReportError
 
 YEAR, HALF_YEAR, QUARTER, MONTH, CUMULATIVE = "year", "half_year", "quarter", "month", "cumulative"
+SPAN = "span"
+_MONTHS = {YEAR: 12, HALF_YEAR: 6, QUARTER: 3, MONTH: 1}
+_RECURRING = (Yearly, HalfYearly, Quarterly, Monthly, Ongoing)
 PERIOD_FORMS = "2023 (năm), 2023-H1 (6 tháng), 2023-Q2 (quý), 2023-05 (tháng)"
 _EXAMPLE = {YEAR: "2023", HALF_YEAR: "2023-H1", QUARTER: "2023-Q2", MONTH: "2023-05"}
 _KIND_VI = {YEAR: "năm", HALF_YEAR: "6 tháng", QUARTER: "quý", MONTH: "tháng"}
@@ -48,10 +59,16 @@ class Window:
 
 
 def step_period_kind(step: Any) -> str | None:
-    """The period a report step reports on: its `period`, else its recurrence; None when neither says."""
-    if getattr(step, "period", None):
-        return step.period
-    timing = step.timing
+    """The period a report step reports on: its `period`, else its recurrence; None when neither says, or when
+    it covers the plan or a span."""
+    period = getattr(step, "period", None)
+    if period is not None:
+        return period if period in _MONTHS else None
+    return recurrence_kind(step.timing)
+
+
+def recurrence_kind(timing: Any) -> str | None:
+    """The period of a recurring timing (year, half_year, quarter, month); None for a one-off or on-demand one."""
     if isinstance(timing, Ongoing):
         return _TIMING_KIND[timing.ongoing.check_in]
     for cls, name in ((Yearly, "yearly"), (HalfYearly, "half_yearly"), (Quarterly, "quarterly"), (Monthly, "monthly")):
@@ -82,7 +99,9 @@ def _clamp(year: int, month: int, day: int) -> date:
 
 
 def _last_month(kind: str, index: int, cutoff_month: int | None) -> int:
-    return {YEAR: cutoff_month or 12, HALF_YEAR: 6 * index, QUARTER: 3 * index, MONTH: index}[kind]
+    """The month of the year a period's window ends in: the period's last, or its `cutoff_month`-th."""
+    months = _MONTHS[kind]
+    return (index - 1) * months + (cutoff_month or months)
 
 
 def _previous(kind: str, year: int, index: int) -> tuple[int, int]:
@@ -155,26 +174,59 @@ def within_plan(plan: Any, window: Window) -> Window:
     return replace(window, start=start, end=max(end, start))
 
 
-def occurrence_window(plan: Any, step: Any, key: str, due: date, opened: date) -> Window:
-    """The window a report occurrence covers.
+def cutoff_before(day: date, cutoff_day: int) -> date:
+    """The last cut-off day (day `cutoff_day` of a month, or its last day) on or before `day`."""
+    end = _clamp(day.year, day.month, cutoff_day)
+    if end <= day:
+        return end
+    first = date(day.year, day.month, 1) - timedelta(days=1)
+    return _clamp(first.year, first.month, cutoff_day)
 
-    The occurrence key names the period when it can (yearly '2023', quarterly '2023-Q2', ...); otherwise the
-    period is the latest one whose window ends on or before the due date. An on-demand report with no `period`
-    covers the plan from its start to the day it was requested.
+
+def nominal_due(plan: Any, step: Any, key: str, due: date) -> date:
+    """The occurrence's due date as the plan writes it, before any move off a day off or extension (the
+    calendar's, when the occurrence is in it; else `due`)."""
+    occ = plan.dated.get((step.id, key))
+    return occ.nominal_due if occ is not None else due
+
+
+def occurrence_window(plan: Any, step: Any, key: str, due: date, opened: date) -> Window:
+    """The window a report or review occurrence covers (see the module's note); `due` and `opened` are the
+    occurrence's stored dates, used only when the plan's calendar does not date it (on demand, after a step).
+
+    An on-demand report with no `period` covers the plan from its start to the day it was requested; a review
+    never looks past the day it is due (its stored deadline: it looks back from the day it is held).
     """
+    period, timing = getattr(step, "period", None), step.timing
+    held, due = due, nominal_due(plan, step, key, due)
+    start = plan.meta.period.start
+    if isinstance(period, Span):
+        return Window(SPAN, key, period.from_, period.to, f"từ ngày {fmt(period.from_)} đến ngày {fmt(period.to)}")
     kind = step_period_kind(step)
-    if kind is None and isinstance(step.timing, OnDemand):
-        start = plan.meta.period.start
+    if kind is None and period is None and isinstance(timing, OnDemand):
         return Window(CUMULATIVE, key, start, max(opened, start),
                       f"từ khi triển khai kế hoạch đến ngày {fmt(max(opened, start))}")
-    kind = kind or YEAR
+    if kind is None:  # the plan so far: to the cut-off before a report's deadline, to the day a review is due
+        end = held if isinstance(step, Review) else cutoff_before(due, _cutoffs(step)[0])
+        end = min(max(end, start), plan.meta.period.end)
+        return Window(CUMULATIVE, key, start, end, f"từ khi triển khai kế hoạch đến ngày {fmt(end)}")
+    window = keyed_window(step, key, kind) or latest_window_by(kind, due, step)
+    window = within_plan(plan, window)
+    if isinstance(step, Review) and window.end > held:
+        window = replace(window, end=max(held, window.start))
+    return window
+
+
+def keyed_window(step: Any, key: str, kind: str) -> Window | None:
+    """The window of the period a recurring step's occurrence key names, when the step reports on periods of
+    its recurrence's kind ('2025-H1' of a half-yearly report); None otherwise."""
+    if not isinstance(step.timing, _RECURRING) or recurrence_kind(step.timing) != kind:
+        return None
     try:
-        k, year, index = parse_period(key)
+        k, year, index = parse_period(key.partition("@")[0])  # one owner's occurrence: its period
     except ReportError:
-        k = None
-    if k == kind:
-        return within_plan(plan, make_window(kind, year, index, *_cutoffs(step)))
-    return within_plan(plan, latest_window_by(kind, due, step))
+        return None
+    return make_window(kind, year, index, *_cutoffs(step)) if k == kind else None
 
 
 def latest_window_by(kind: str, day: date, step: Any) -> Window:
@@ -188,15 +240,65 @@ def latest_window_by(kind: str, day: date, step: Any) -> Window:
         year, index = _previous(kind, year, index)
 
 
-def review_window(plan: Any, key: str, due: date) -> Window:
-    """A review (sơ kết, tổng kết) looks back from the plan's start to its own due date."""
-    start = plan.meta.period.start
-    return Window(CUMULATIVE, key, start, max(due, start), f"từ ngày {fmt(start)} đến ngày {fmt(max(due, start))}")
+def _covers(step: Any) -> str:
+    period = getattr(step, "period", None)
+    if isinstance(period, Span):
+        return "a span"
+    return "the plan up to each request" if period is None and isinstance(step.timing, OnDemand) else "the plan"
+
+
+def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """Problems of the report and review windows, as (loc, message): a cut-off month past the period's months,
+    or given where no period has months; a report whose data would be cut off after it is due; a span that
+    ends after the step's deadline or starts after it ends."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for index, step in enumerate(plan.steps):
+        if not isinstance(step, (Report, Review)):
+            continue
+        at = ("steps", index)
+        period, kind = getattr(step, "period", None), step_period_kind(step)
+        if isinstance(step, Report) and step.cutoff_month is not None:
+            if kind is None:
+                out.append(((*at, "cutoff_month"), f"cutoff_month is a month of a reporting period (year, "
+                            f"half_year, quarter); this report covers {_covers(step)}: drop it, the window ends "
+                            "on cutoff_day"))
+                continue
+            if step.cutoff_month > _MONTHS[kind]:
+                n = _MONTHS[kind]
+                out.append(((*at, "cutoff_month"), f"cutoff_month {step.cutoff_month} is past the {n} "
+                            f"month{'s' if n > 1 else ''} of a {kind.replace('_', '-')} period: write 1-{n} (the "
+                            "month of the period the data ends in)"))
+                continue
+        occurrences = plan.occurrences(step.id)
+        if isinstance(period, Span):
+            if period.to < period.from_:
+                out.append(((*at, "period", "to"), f"the span ends {fmt(period.to)}, before it starts "
+                            f"{fmt(period.from_)}"))
+            elif occurrences and period.to > occurrences[0].nominal_due:
+                out.append(((*at, "period", "to"), f"the span ends {fmt(period.to)}, after the step is due "
+                            f"{fmt(occurrences[0].nominal_due)}: a {step.kind} cannot cover days after it is due"))
+            continue
+        if not isinstance(step, Report) or kind is None:
+            continue
+        for occ in occurrences:
+            window = keyed_window(step, occ.key, kind)
+            if window is not None and window.end > occ.nominal_due:
+                where = "cutoff_month" if step.cutoff_month else "cutoff_day"
+                written = where in step.model_fields_set
+                knobs = "cutoff_day" if kind == MONTH else "cutoff_day, cutoff_month"
+                out.append(((*at, where) if written else (*at, "timing"),
+                            f"the data of {window.label} would be cut off on {fmt(window.end)}, after the report "
+                            f"is due {fmt(occ.nominal_due)} ({occ.key}): give a cut-off before the deadline "
+                            f"({knobs}) or a later deadline"))
+                break
+    return out
 
 
 def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
-    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label."""
+    'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of
+    one owner's occurrence ('2023-H1@ubnd-nho-quan') is labelled by its period."""
+    key = key.partition("@")[0]
     if key == "once":
         return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):

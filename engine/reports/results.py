@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import Occurrence
@@ -14,7 +14,7 @@ from engine.models.steps import Report, Review
 from engine.plan import Plan
 from engine.reports import ReportError
 from engine.reports.periods import Window
-from engine.state.models import ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
+from engine.state.models import CANCELLED, SKIPPED, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from engine.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
     DROPPED,
@@ -26,7 +26,6 @@ from engine.status import (  # noqa: F401 - the outcomes are part of this module
     OVERDUE_ON as OVERDUE,
     outcome,
 )
-from engine.state.store import occurrences_of
 
 # Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.status).
 FINISHED = DONE_OUTCOMES
@@ -74,6 +73,9 @@ class Facts:
     window: Window
     as_of: date
     steps: list[StepResult]
+    # Child plans carrying out the covered steps, with what they had done of the window's period by the day the
+    # draft is made (engine.reports.drafts.draft): a unit reports after the data cut-off, with data up to it.
+    children: list[tuple[Any, list[Any]]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Item]:
@@ -145,29 +147,81 @@ def _in_window(item: Item, window: Window, as_of: date) -> bool:
     return item.done_on is not None and window.start <= item.done_on <= as_of  # done ahead of time
 
 
+_ROW_COLUMNS = (OccurrenceRecord.id, OccurrenceRecord.step_id, OccurrenceRecord.key, OccurrenceRecord.status,
+                OccurrenceRecord.opens_on, OccurrenceRecord.due_on, OccurrenceRecord.opened_on,
+                OccurrenceRecord.done_on, OccurrenceRecord.reason, OccurrenceRecord.original_due_on)
+
+
+def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date) -> tuple[list[Any], Callable[[Occurrence], bool]]:
+    """The stored occurrences a draft may show, and a test of whether a calendar occurrence is stored.
+
+    A draft late in a long plan must not read the plan's whole history: an occurrence finished before the window
+    (due and done before its start, done by `as_of`) is never in it, and only the last one of each step is shown
+    (as what was done before). Whether the others are stored, the plan's row says: every calendar occurrence
+    opening by its `materialized_through` day has a row (engine.materialize.sync) - unless the plan was edited
+    since, when their keys are read.
+    """
+    mine = (OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(ids), OccurrenceRecord.orphaned.is_(False))
+    cut = min(window.start, as_of + timedelta(days=1))
+    old = and_(OccurrenceRecord.due_on < window.start, OccurrenceRecord.done_on.is_not(None),
+               OccurrenceRecord.done_on < cut)
+    rows = list(session.execute(select(*_ROW_COLUMNS).where(*mine, not_(old))))
+    ranked = select(*_ROW_COLUMNS, func.row_number().over(
+        partition_by=OccurrenceRecord.step_id,
+        order_by=(OccurrenceRecord.due_on.desc(), OccurrenceRecord.key.desc())).label("n")).where(
+        *mine, old, OccurrenceRecord.status.not_in((CANCELLED, SKIPPED))).subquery()
+    last = list(session.execute(select(*(ranked.c[c.key] for c in _ROW_COLUMNS)).where(ranked.c.n == 1)))
+    keys = {(r.step_id, r.key) for r in rows}
+    record = session.get(PlanRecord, plan.id)
+    through = record.materialized_through if record is not None and record.version == plan.version else None
+    if through is None or any(o.projected for i in ids for o in plan.occurrences(i)):
+        keys.update(session.execute(select(OccurrenceRecord.step_id, OccurrenceRecord.key).where(*mine, old)).tuples())
+        through = None  # the keys read are the whole answer
+    stored_steps = {step_id for step_id, _ in keys} | {r.step_id for r in last}
+
+    def stored(occ: Occurrence) -> bool:
+        if (occ.step_id, occ.key) in keys:
+            return True
+        if occ.projected:  # an 'after' step's estimate stands in only until the step is dated for real
+            return occ.step_id in stored_steps
+        return through is not None and occ.opens <= through
+
+    return rows + last, stored
+
+
 def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date) -> Facts:
     """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`."""
     ids = covered_steps(plan, step)
-    rows = [r for r in occurrences_of(session, plan.id, ids) if not r.orphaned]
+    rows, stored = _rows(session, plan, ids, window, as_of)
     confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
-        ConfirmationRecord.plan_id == plan.id, ConfirmationRecord.step_id.in_(ids)))}
+        ConfirmationRecord.occurrence_id.in_([r.id for r in rows])))} if rows else {}
     extended = _extensions(session, plan.id, ids) if any(r.original_due_on for r in rows) else {}
-    planned = {(o.step_id, o.key): o for step_id in ids for o in plan.occurrences(step_id)}
     by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
+    planned: dict[str, dict[str, Occurrence]] = {}
     for r in rows:
-        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, planned.get((r.step_id, r.key)),
+        dated = planned.get(r.step_id)
+        if dated is None:
+            dated = planned[r.step_id] = {o.key: o for o in plan.occurrences(r.step_id)}
+        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, dated.get(r.key),
                                               tuple(extended.get((r.step_id, r.key), ())))
     for step_id in ids:
         have = by_step[step_id]
+        later: Occurrence | None = None
         for occ in plan.occurrences(step_id):
-            # A projected date ('after' steps) stands in only until the step is dated for real.
-            if occ.key not in have and not (occ.projected and have):
+            if occ.key in have or stored(occ):
+                continue
+            # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
+            if occ.due <= window.end:
                 have[occ.key] = _from_calendar(occ, as_of)
+            elif later is None or (occ.due, occ.key) < (later.due, later.key):
+                later = occ
+        if later is not None:
+            have[later.key] = _from_calendar(later, as_of)
     results = []
     for step_id in ids:
         items = sorted(by_step[step_id].values(), key=lambda i: (i.due, i.key))
         before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
-        ahead = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
+        ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
         results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
-                                  before[-1] if before else None, ahead[0] if ahead else None))
+                                  before[-1] if before else None, ahead_items[0] if ahead_items else None))
     return Facts(window, as_of, results)

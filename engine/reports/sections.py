@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from engine.calendar import split_key
 from engine.dates import fmt
 from engine.models.steps import Coordinate, Disseminate, Review
 from engine.models.timing import OnDemand
@@ -81,7 +82,7 @@ def headings(is_review: bool) -> list[str]:
             "IV. ĐỀ XUẤT, KIẾN NGHỊ"]
 
 
-def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
+def _opening(plan: Plan, step: Any, facts: Facts, by: str) -> list[Para]:
     meta, issuer, window = plan.meta, plan.issuer.name, facts.window
     out = [Para(f"Căn cứ {doc_ref(b)}" + (f" về {dmy(b.title)}" if b.title else "") + ";") for b in meta.basis]
     if p := meta.parent_plan:
@@ -91,7 +92,7 @@ def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
     else:
         verb = "báo cáo kết quả thực hiện Kế hoạch" + ("" if window.kind == CUMULATIVE else f" {window.label}")
     out.append(Para(f"Thực hiện Kế hoạch số {meta.number} ngày {fmt(meta.issued_on)} của {issuer} về "
-                    f"{lower_first(meta.title)}, {issuer} {verb} (số liệu tính {window.describe()}) như sau:"))
+                    f"{lower_first(meta.title)}, {by} {verb} (số liệu tính {window.describe()}) như sau:"))
     if facts.as_of < window.end:
         out.append(Para(f"Số liệu ghi nhận đến ngày {fmt(facts.as_of)}; các việc đến hạn sau ngày này ghi theo "
                         "tình hình đang thực hiện (ước thực hiện)."))
@@ -99,13 +100,30 @@ def _opening(plan: Plan, step: Any, facts: Facts) -> list[Para]:
 
 
 def _who(plan: Plan, step: Any) -> str:
-    text = f"Đơn vị chủ trì: {unit_in_text(plan, step.owner)}"
-    helpers = [*step.participants, *(step.partners if isinstance(step, Coordinate) else [])]
+    owners = plan.step_owners[step.id]
+    text = f"Đơn vị chủ trì: {', '.join(unit_in_text(plan, u) for u in owners)}"
+    if step.id in plan.per_unit and len(owners) > 1:
+        text += " (mỗi đơn vị thực hiện riêng)"
+    helpers = plan.members([*step.participants, *(step.partners if isinstance(step, Coordinate) else [])])
     if helpers:
-        text += "; phối hợp: " + ", ".join(unit_in_text(plan, u) for u in dict.fromkeys(helpers))
+        text += "; phối hợp: " + ", ".join(unit_in_text(plan, u) for u in helpers)
     if isinstance(step, Disseminate):
-        text += "; đối tượng: " + ", ".join(unit_in_text(plan, u) for u in step.audience)
+        text += "; đối tượng: " + ", ".join(unit_in_text(plan, u) for u in plan.members(step.audience))
     return text
+
+
+def item_label(plan: Plan, key: str, with_period: bool = True) -> str:
+    """An occurrence in a table or a sentence: its period ('quý II/2023'), and the unit of one owner's occurrence
+    ('UBND huyện Nho Quan', or 'quý II/2023, UBND huyện Nho Quan' when periods differ too)."""
+    period, unit = split_key(key)
+    parts = [key_label(period) if with_period or unit is None else "", unit_name(plan, unit) if unit else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def _owner_cell(plan: Plan, step: Any) -> str:
+    """The owner column of the summary: the unit, or how many units own the step."""
+    owners = plan.step_owners[step.id]
+    return unit_name(plan, owners[0]) if len(owners) == 1 else f"{len(owners)} đơn vị"
 
 
 def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) -> list[Para | Table]:
@@ -128,16 +146,18 @@ def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) ->
     return out
 
 
-def _item_row(item: Item, with_result: bool) -> tuple[str, ...]:
+def _item_row(plan: Plan, item: Item, with_result: bool, with_period: bool) -> tuple[str, ...]:
     due = fmt(item.due) + (" (gia hạn)" if item.extensions else "") + (" (dự kiến)" if item.projected else "")
-    row = (key_label(item.key), due, outcome_cell(item))
+    row = (item_label(plan, item.key, with_period), due, outcome_cell(item))
     return (*row, what_was_done(item)) if with_result else row
 
 
 def _moves(plan: Plan, items: list[Item]) -> list[Para]:
     """Why deadlines in the table are not the plan's dates: extensions, days off."""
-    out = [Para(f"Kỳ {key_label(i.key)} được {moved(plan, i)}.") for i in items if i.extensions]
-    shifted = [i for i in items if i.nominal_due is not None and not i.extensions]
+    out = [Para(f"Kỳ {item_label(plan, i.key)} được {moved(plan, i)}.") for i in items if i.extensions]
+    # The owners of one period share its dates: a period moved off a day off is said once.
+    shifted = list({split_key(i.key)[0]: i for i in items
+                    if i.nominal_due is not None and not i.extensions}.values())
     for way, earlier in (("trước", True), ("sau", False)):
         these = [i for i in shifted if (i.due < i.nominal_due) == earlier]  # type: ignore[operator]
         if len(these) == 1:
@@ -165,7 +185,12 @@ def _recurring(plan: Plan, r: StepResult, as_of: date, whole: bool) -> list[Para
     out.append(Para(f"{during}, {figures(r.items, as_of, noun='lần')}.", "lead"))
     with_result = any(what_was_done(i) for i in r.items)
     headers = ITEM_HEADERS if with_result else ITEM_HEADERS[:3]
-    out.append(Table(headers, tuple(_item_row(i, with_result) for i in r.items), nowrap=(0, 1)))
+    # A step with several owners: a row per unit under each period (who is done, who is late).
+    with_period = len({split_key(i.key)[0] for i in r.items}) > 1 or r.step.id not in plan.per_unit
+    if r.step.id in plan.per_unit:
+        headers = ("Kỳ, đơn vị" if with_period else "Đơn vị", *headers[1:])
+    rows = tuple(_item_row(plan, i, with_result, with_period) for i in r.items)
+    out.append(Table(headers, rows, nowrap=(1,) if r.step.id in plan.per_unit else (0, 1)))
     out += _moves(plan, r.items)
     if any(i.finished and not i.result for i in r.items):
         out.append(fill("nội dung, kết quả thực hiện của từng kỳ"))
@@ -181,7 +206,7 @@ def _summary(plan: Plan, facts: Facts) -> Table:
             continue
         counts = [t.due, t.done, t.on_time, t.overdue]
         total = [a + b for a, b in zip(total, counts)]
-        rows.append((str(len(rows) + 1), dmy(r.step.title), unit_name(plan, r.step.owner), *map(str, counts)))
+        rows.append((str(len(rows) + 1), dmy(r.step.title), _owner_cell(plan, r.step), *map(str, counts)))
     rows.append(("", "Tổng cộng", "", *map(str, total)))
     return Table(SUMMARY_HEADERS, tuple(rows), nowrap=(0, 3, 4, 5, 6))
 
@@ -198,7 +223,36 @@ def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
     for r in facts.steps:
         out.append(Para(f"{numbers[r.step.id]}. {dmy(r.step.title)}", "minor"))
         whole = facts.window.kind == CUMULATIVE
-        out += _one_off(plan, r, numbers, whole) if is_one_off(r.step) else _recurring(plan, r, facts.as_of, whole)
+        one_off = is_one_off(r.step) and r.step.id not in plan.per_unit  # several owners: a row each
+        out += _one_off(plan, r, numbers, whole) if one_off else _recurring(plan, r, facts.as_of, whole)
+    if facts.children:
+        out += _children(facts)
+    return out
+
+
+def _children(facts: Facts) -> list[Para]:
+    """What the plans carrying this one out had done, one line per plan (the child plans' own records)."""
+    whole = facts.window.kind == CUMULATIVE
+    label = "" if whole else facts.window.label
+    out = [Para("3. Tình hình thực hiện của các đơn vị (theo kế hoạch của từng đơn vị)", "subheading")]
+    reported = sum(bool(done) for _, done in facts.children)
+    out.append(Para(f"Đến nay, {reported}/{len(facts.children)} đơn vị đã thực hiện"
+                    + (f" kỳ {label}" if label else "") + ":", "lead"))
+    for kid, done in facts.children:
+        who = f"{kid.issuer} (Kế hoạch số {kid.number})" if kid.issuer else f"Kế hoạch số {kid.number}"
+        if not done:
+            out.append(Para(f"- {who}: chưa thực hiện.", "item"))
+            continue
+        if whole:
+            late = sum(d.late_days > 0 for d in done)
+            text = f"đã thực hiện {len(done)} kỳ" + (f", trong đó {late} kỳ chậm" if late else ", đúng hạn")
+        else:
+            last = max(done, key=lambda d: d.done_on)
+            text = f"đã thực hiện ngày {fmt(last.done_on)}" + (f", chậm {last.late_days} ngày" if last.late_days
+                                                              else ", đúng hạn")
+            if last.result:
+                text += f"; kết quả: {dmy(last.result)}"
+        out.append(Para(f"- {who}: {text}.", "item"))
     return out
 
 
@@ -206,15 +260,15 @@ def _late_work(plan: Plan, r: StepResult) -> str:
     """A task's overdue and late occurrences in one phrase ('' when there are none)."""
     over = [i for i in r.items if i.outcome == OVERDUE]
     late = [i for i in r.items if i.outcome == LATE]
-    if is_one_off(r.step):
+    if is_one_off(r.step) and r.step.id not in plan.per_unit:
         return "".join(f"hạn {fmt(i.due)}, quá hạn {i.days} ngày, chưa hoàn thành" for i in over) + "".join(
             f"hạn {fmt(i.due)}, hoàn thành ngày {fmt(i.done_on)}, chậm {i.days} ngày" for i in late)
     parts = []
     if over:
-        parts.append("chưa hoàn thành " + ", ".join(f"{key_label(i.key)} (hạn {fmt(i.due)}, quá hạn {i.days} ngày)"
-                                                   for i in over))
+        parts.append("chưa hoàn thành " + ", ".join(f"{item_label(plan, i.key)} (hạn {fmt(i.due)}, quá hạn "
+                                                   f"{i.days} ngày)" for i in over))
     if late:
-        parts.append("hoàn thành chậm " + ", ".join(f"{key_label(i.key)} ({i.days} ngày)" for i in late))
+        parts.append("hoàn thành chậm " + ", ".join(f"{item_label(plan, i.key)} ({i.days} ngày)" for i in late))
     return "; ".join(parts)
 
 
@@ -245,11 +299,12 @@ def _ahead(plan: Plan, facts: Facts) -> list[Para]:
     return out + [fill("nhiệm vụ, giải pháp trọng tâm thời gian tới")]
 
 
-def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Para | Table]:
-    """The blocks of the document between the addressee and the signature."""
+def body(plan: Plan, step: Any, facts: Facts, recipient: str | None, by: str) -> list[Para | Table]:
+    """The blocks of the document between the addressee and the signature; `by` is the body that issues it
+    (the plan's issuer, or the owner when it is a body of its own)."""
     is_review = isinstance(step, Review)
     first, second, third, fourth = headings(is_review)
-    blocks: list[Para | Table] = _opening(plan, step, facts)
+    blocks: list[Para | Table] = _opening(plan, step, facts, by)
     if is_review and plan.meta.purposes:
         blocks.append(Para("Mục đích, yêu cầu của Kế hoạch:", "lead"))
         blocks += [Para(f"- {dmy(p)}", "item") for p in plan.meta.purposes]
@@ -271,5 +326,5 @@ def body(plan: Plan, step: Any, facts: Facts, recipient: str | None) -> list[Par
         what = f"báo cáo {'sơ kết' if step.level == 'interim' else 'tổng kết'} việc thực hiện"
     else:
         what = "báo cáo kết quả thực hiện"
-    blocks.append(Para(f"Trên đây là {what} Kế hoạch số {plan.meta.number}{period} của {plan.issuer.name}./.", "lead"))
+    blocks.append(Para(f"Trên đây là {what} Kế hoạch số {plan.meta.number}{period} của {by}./.", "lead"))
     return blocks

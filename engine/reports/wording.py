@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from engine.calendar import periods_left_out, recurrence_rule
 from engine.dates import fmt, parse_date
 from engine.models.plan import Basis
 from engine.models.timing import After, Deadline, HalfYearly, Milestone, Monthly, Ongoing, OnDemand, Quarterly, Yearly
@@ -132,36 +133,34 @@ def moved(plan: Any, item: Item) -> str:
     return ""
 
 
-def _every(period: str, day: int | None, month: int = 0) -> str:
-    """'hằng tháng, ngày 25', 'hằng quý, ngày 20 tháng cuối quý', '6 tháng một lần, ngày 15/06 và 15/12'."""
-    last = "ngày cuối tháng" if day is None or day >= 31 else f"ngày {day}"
+def _every(period: str, day: int | None, month: int = 0, before: bool = False) -> str:
+    """'hằng tháng, ngày 25', 'hằng quý, ngày 20 tháng cuối quý', '6 tháng một lần, ngày 15/06 và 15/12';
+    'hằng năm, trước ngày 01/11' for a deadline written 'before' that day."""
+    word = "trước ngày" if before else "ngày"
+    last = "ngày cuối tháng" if not before and (day is None or day >= 31) else f"{word} {day}"
     if period == "monthly":
         return f"hằng tháng, {last}"
     if period == "quarterly":
         return f"hằng quý, {last} tháng {_MONTH_DAY[month or 3]} quý"
     if period == "half_yearly":
         m = month or 6
-        if day is None or day >= 29:
+        if not before and (day is None or day >= 29):
             return f"6 tháng một lần, ngày cuối tháng {m} và tháng {m + 6}"
-        return f"6 tháng một lần, ngày {day:02d}/{m:02d} và {day:02d}/{m + 6:02d}"
-    return f"hằng năm, ngày {day:02d}/{month or 12:02d}" if day else f"hằng năm, ngày cuối tháng {month or 12}"
+        return f"6 tháng một lần, {word} {day:02d}/{m:02d} và {day:02d}/{m + 6:02d}"
+    return f"hằng năm, {word} {day:02d}/{month or 12:02d}" if day else f"hằng năm, ngày cuối tháng {month or 12}"
 
 
 def recurrence(step: Any) -> str:
     """A recurring or on-demand step's rhythm in words: 'hằng tháng, ngày 25', 'thường xuyên; báo cáo tiến độ
     hằng quý, ngày 20 tháng cuối quý', 'khi có yêu cầu, trong 5 ngày làm việc kể từ ngày nhận yêu cầu'."""
     t = step.timing
-    if isinstance(t, Monthly):
-        return _every("monthly", t.monthly)
-    if isinstance(t, Quarterly):
-        return _every("quarterly", t.quarterly.day, t.quarterly.month)
-    if isinstance(t, HalfYearly):
-        return _every("half_yearly", t.half_yearly.day, t.half_yearly.month)
-    if isinstance(t, Yearly):
-        day, month = (int(x) for x in t.yearly.split("/"))
-        return _every("yearly", day, month)
+    for cls, period in ((Monthly, "monthly"), (Quarterly, "quarterly"), (HalfYearly, "half_yearly"),
+                        (Yearly, "yearly")):
+        if isinstance(t, cls):
+            month, day, before = recurrence_rule(t)
+            return _every(period, day, month if period != "monthly" else 0, before) + periods_left_out(t)
     if isinstance(t, Ongoing):
-        return f"thường xuyên; báo cáo tiến độ {_every(t.ongoing.check_in, t.ongoing.day)}"
+        return f"thường xuyên; báo cáo tiến độ {_every(t.ongoing.check_in, t.ongoing.day)}{periods_left_out(t)}"
     if isinstance(t, OnDemand):
         n = f"{t.on_demand.days} ngày" if t.on_demand.days is not None else f"{t.on_demand.working_days} ngày làm việc"
         return f"khi có yêu cầu, trong {n} kể từ ngày nhận yêu cầu"

@@ -29,6 +29,7 @@ class PlanRecord(Base):
     """A plan the store has seen: its current version and how far its calendar has been materialised."""
 
     __tablename__ = "plans"
+    __table_args__ = (Index("ix_plan_parent", "parent_id"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     number: Mapped[str] = mapped_column(String(128))
@@ -36,6 +37,11 @@ class PlanRecord(Base):
     version: Mapped[str] = mapped_column(String(32))
     materialized_through: Mapped[date | None] = mapped_column(Date)
     last_tick_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The ids its history was kept under before (a file name, when file names made ids), oldest first.
+    former_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The plan this one carries out, and how (engine.family.links_of); NULL for a plan without a parent id.
+    parent_id: Mapped[str | None] = mapped_column(String(128))
+    links: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OccurrenceRecord(Base):

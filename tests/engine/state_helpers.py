@@ -25,6 +25,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 HEADER = """\
 plan:
+  id: thu
   number: 1/KH-THU
   title: Kế hoạch thử nghiệm
   issuer: {name: Sở Thử nghiệm}
@@ -39,6 +40,19 @@ defaults:
   escalation: {after_days: 1, every_days: 7, max_times: 2, to: [ld]}
   on_non_working_day: keep
 steps:
+"""
+
+# A provincial regime: three districts (a group) reporting to a department, leadership above.
+REGIME_UNITS = """\
+units:
+  nho-quan: {name: UBND huyện Nho Quan, notify: [nho-quan]}
+  gia-vien: {name: UBND huyện Gia Viễn, notify: [gia-vien]}
+  hoa-lu: {name: UBND huyện Hoa Lư, notify: [hoa-lu]}
+  so: {name: Sở Lao động - Thương binh và Xã hội, notify: [so]}
+  ld: {name: Lãnh đạo UBND tỉnh, notify: [lanh-dao]}
+  bo: {name: Bộ Lao động - Thương binh và Xã hội, external: true}
+groups:
+  cac-huyen: [nho-quan, gia-vien, hoa-lu]
 """
 
 # A: a window in February; B: monthly on the 25th, after A; C: on demand; D: 5 days after A is done.
@@ -79,7 +93,7 @@ def write_plan(path: Path, steps: str = STEPS, header: str = HEADER) -> Path:
 
 
 def plan_at(path: Path, steps: str = STEPS) -> Plan:
-    """Write and load a plan (its id is the file name: rewriting the file is an edit of the same plan)."""
+    """Write and load a plan (its id is 'thu', written in it: rewriting the file is an edit of the same plan)."""
     return load_plan(write_plan(path, steps))
 
 

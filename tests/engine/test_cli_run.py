@@ -184,6 +184,7 @@ class TestLongestValues:
 
         ids = {"vp": "v" * 64, "ld": "l" * 64, "ngoai": "n" * 64, "a": "a" * 64, "c": "c" * 64}
         header = HEADER.replace("number: 1/KH-THU", f"number: {'1/KH-' + 'X' * 123}")
+        header = header.replace("id: thu", f"id: {'k' * 128}")
         header = header.replace("notify: [vp, vp-chat]", f"notify: [{'t' * 64}]")
         steps = STEPS
         for short, long in ids.items():
@@ -211,7 +212,7 @@ class TestLongestValues:
         assert count(sessions_for(pg_url), ConfirmationRecord) == 1
 
     @pytest.mark.parametrize("change, message", [
-        ("name", "the file name makes the plan's id, and it is 129 characters long: at most 128 - rename the file"),
+        ("id", f"plan.id: '{'k' * 57}...' is 129 characters long: at most 128"),
         ("number", f"plan.number: '1/KH-{'X' * 52}...' is 129 characters long: at most 128"),
     ])
     def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
@@ -219,8 +220,8 @@ class TestLongestValues:
         from engine.plan import load_plan
 
         path = self.longest_plan(tmp_path)
-        if change == "name":
-            path = path.rename(path.with_name("k" * 129 + ".yaml"))
+        if change == "id":
+            path.write_text(path.read_text(encoding="utf-8").replace("id: k", "id: kk"), encoding="utf-8")
         else:
             path.write_text(path.read_text(encoding="utf-8").replace("1/KH-X", "1/KH-XX"), encoding="utf-8")
         with pytest.raises(PlanError) as info:
@@ -356,3 +357,33 @@ def test_an_occurrence_is_named_as_people_name_it(capsys, tmp_path):
                          "--evidence", "document_number=120/BC-KHCN", "--at", "25/10/2023", "--db", db)
     assert code == 0, err
     assert out.startswith("Đã ghi nhận: bao-cao-hang-nam (2023)")
+
+
+class TestSeveralOwnersOnTheCommandLine:
+    """`--unit` for a step with several owners: required, checked with a close match, one line, nothing written."""
+
+    @pytest.fixture
+    def regime(self, tmp_path):
+        from tests.engine.test_owners import regime_file
+
+        return str(regime_file(tmp_path))
+
+    @pytest.mark.parametrize("command", [("confirm",), ("skip", "--reason", "x"),
+                                         ("extend", "--to", "30/06/2023", "--reason", "x")])
+    @pytest.mark.parametrize("unit, message", [
+        ((), "kehoach: step 'bao-cao-huyen' has 3 owners: say whose occurrence with --unit ('gia-vien', 'hoa-lu', "
+             "'nho-quan')"),
+        (("--unit", "nho-quang"), "kehoach: unit 'nho-quang' is not an owner of step 'bao-cao-huyen' - did you "
+                                  "mean 'nho-quan'?"),
+    ])
+    def test_a_missing_or_wrong_unit_is_one_line(self, capsys, db, regime, command, unit, message):
+        code, out, err = run(capsys, command[0], regime, "bao-cao-huyen", *command[1:], *unit, "--by", "A",
+                             "--occurrence", "6 tháng đầu năm 2023", "--at", "01/06/2023", "--db", db)
+        assert (code, out, err.strip()) == (1, "", message)
+        assert count(sessions_for(db), EventRecord) == 0
+
+    def test_the_unit_names_whose_occurrence_is_confirmed(self, capsys, db, regime):
+        code, out, err = run(capsys, "confirm", regime, "bao-cao-huyen", "--unit", "hoa-lu", "--by", "A",
+                             "--occurrence", "6 tháng đầu năm 2023", "--at", "01/06/2023", "--db", db)
+        assert code == 0, err
+        assert out.startswith("Đã ghi nhận: bao-cao-huyen (2023-H1@hoa-lu) hoàn thành ngày 01/06/2023, đúng hạn")

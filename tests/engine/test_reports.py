@@ -20,6 +20,7 @@ from engine.reports.layout import row_wraps
 from engine.reports.metrics import width
 from engine.simulate import ConfirmPolicy, simulate
 from engine.state.db import open_store, session_factory
+from engine.reports.stored import document_bytes
 from engine.state.models import DocumentRecord
 from tests.conftest import SEED
 from tests.conftest import run_cli as run
@@ -489,7 +490,7 @@ class TestTickDrafts:
                                                    ("bao-cao-hang-nam", "2023")] for f in ("md", "docx")}
         report = by[("bao-cao-hang-nam", "2023", "docx")]
         assert report.created_on == date(2023, 10, 16)
-        doc = Document(BytesIO(report.content))
+        doc = Document(BytesIO(document_bytes(report)))  # rendered when first read (engine.reports.stored)
         assert doc.tables[0].cell(1, 1).text == "Thái Nguyên, ngày ... tháng ... năm 2023"  # for the signer
         md = by[("bao-cao-hang-nam", "2023", "md")].content.decode("utf-8")
         assert md.startswith("> Dự thảo báo cáo kết quả thực hiện Kế hoạch số 28/KH-KHCN năm 2023 (số liệu từ ngày "
@@ -617,3 +618,44 @@ class TestArtifacts:
         assert "Bản Word (DOCX) được gửi kèm thư cho đơn vị chủ trì." in markdown  # no drafts server here
         review, _ = made["kh-28-khcn-2022-draft-so-ket-2023"]
         assert review.startswith("# Dự thảo: Sơ kết việc triển khai, thực hiện Đề án (năm 2023)\n")  # one label
+
+
+class TestStoredDocx:
+    """The tick keeps a draft's content in its DOCX row; the DOCX is rendered when first read, as it would have
+    been at once (engine.reports.stored)."""
+
+    def test_the_first_read_renders_what_the_tick_would_have_rendered(self, seed_plan, on_time):
+        from engine.reports import docx
+        from engine.reports.drafts import draft, window_of
+        from engine.reports.stored import is_pending
+
+        _, sessions = on_time
+        with sessions() as session:
+            row = session.scalars(select(DocumentRecord).where(
+                DocumentRecord.step_id == "bao-cao-hang-nam", DocumentRecord.occurrence_key == "2022",
+                DocumentRecord.format == "docx")).one()
+            assert is_pending(row.content)
+            lazy, drafted_on = Document(BytesIO(document_bytes(row))), row.created_on
+            session.rollback()  # leave the module's store as the tick left it
+        with sessions() as session:
+            occ = next(o for o in seed_plan.occurrences("bao-cao-hang-nam") if o.key == "2022")
+            step = seed_plan.step_by_id["bao-cao-hang-nam"]
+            window = window_of(seed_plan, step, occ.key, occ.due, occ.opens)
+            # The store as it was on the opening day: the draft's facts are those as of its cut-off day.
+            eager = Document(BytesIO(docx.render(draft(seed_plan, session, step, window, drafted_on, occ.due),
+                                                 drafted_on)))
+        assert [p.text for p in lazy.paragraphs] == [p.text for p in eager.paragraphs]
+        assert [[c.text for c in r.cells] for t in lazy.tables for r in t.rows] == \
+            [[c.text for c in r.cells] for t in eager.tables for r in t.rows]
+        assert lazy.core_properties.created == eager.core_properties.created
+
+    def test_the_rendered_docx_is_kept(self, on_time):
+        from engine.reports.stored import is_pending
+
+        _, sessions = on_time
+        with sessions() as session, session.begin():
+            row = session.scalars(select(DocumentRecord).where(DocumentRecord.format == "docx")).first()
+            first = document_bytes(row)
+        with sessions() as session:
+            stored = session.get(DocumentRecord, row.id).content
+        assert not is_pending(stored) and stored == first and stored[:2] == b"PK"

@@ -93,7 +93,7 @@ class TestDeadlines:
         ("cung-cap-thong-tin", "thường xuyên; báo cáo tiến độ hằng tháng, ngày 25"),
         ("phoi-hop-mttq", "thường xuyên; báo cáo tiến độ hằng quý, ngày 20 tháng cuối quý"),
         ("nang-cao-nhan-thuc", "thường xuyên; báo cáo tiến độ 6 tháng một lần, ngày 15/06 và 15/12"),
-        ("bao-cao-hang-nam", "hằng năm, ngày 31/10"),
+        ("bao-cao-hang-nam", "hằng năm, trước ngày 01/11"),  # as the plan says it: "trước 01/11"
         ("bao-cao-theo-yeu-cau", "khi có yêu cầu, trong 5 ngày làm việc kể từ ngày nhận yêu cầu"),
     ])
     def test_the_rhythm_of_a_recurring_task(self, seed_plan, step, text):
@@ -115,3 +115,18 @@ class TestOutcomesAndFigures:
                                        "2 nhiệm vụ quá hạn chưa hoàn thành; 1 nhiệm vụ đang thực hiện, chưa đến hạn")
         assert figures(items[:18], day) == "18/18 nhiệm vụ đến hạn đã hoàn thành, tất cả đúng hạn"
         assert figures([], day, noun="lần") == "chưa có lần đến hạn"
+
+
+def test_the_rhythm_names_the_periods_left_out(tmp_path):
+    from engine.plan import load_plan
+    from tests.engine.state_helpers import write_plan
+
+    path = write_plan(tmp_path / "quy.yaml", """\
+  - id: bao-cao-quy
+    kind: report
+    title: Báo cáo quý
+    owner: vp
+    recipient: ld
+    timing: {quarterly: {month: 3, before: 20}, except: [Q1]}
+""")
+    assert recurrence(load_plan(path).step_by_id["bao-cao-quy"]) == "hằng quý, trước ngày 20 tháng cuối quý, trừ quý I"

@@ -145,7 +145,7 @@ class TestMigrations:
         engine = open_store(store_url)
         assert self.TABLES <= set(inspect(engine).get_table_names())
         with engine.connect() as c:
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         assert "next_on" in {c["name"] for c in inspect(engine).get_columns("occurrences")}
 
     def test_the_migrated_schema_is_the_models_schema(self, store_url):

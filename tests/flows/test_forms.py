@@ -136,3 +136,48 @@ class TestAnswers:
 
     def test_joined(self):
         assert [joined(["a"]), joined(["a", "b"]), joined(["a", "b", "c"])] == ["a", "a và b", "a, b và c"]
+
+
+class TestSeveralOwners:
+    """A step owned by a group: the form offers its periods once, and asks whose occurrence it is."""
+
+    @pytest.fixture
+    def regime(self, tmp_path):
+        from tests.engine.test_owners import plan_with
+
+        return plan_with(tmp_path)
+
+    def test_a_unit_choice_after_the_occurrence(self, regime):
+        step = regime.step_by_id["bao-cao-huyen"]
+        for schema in (confirm_schema(regime, step), extend_schema(regime, step)):
+            assert list(schema["properties"])[:2] == ["occurrence", "unit"]
+            assert schema["properties"]["unit"]["enum"] == [
+                "UBND huyện Nho Quan", "UBND huyện Gia Viễn", "UBND huyện Hoa Lư"]
+        assert list(occurrence_choices(regime, "bao-cao-huyen").values()) == [
+            "2023-H1", "2023-H2", "2024-H1", "2024-H2"]
+        assert "unit" not in confirm_schema(regime, regime.step_by_id["tong-hop"])["properties"]
+
+    def test_the_unit_is_read_by_name_or_id_and_checked(self, regime, tmp_path):
+        from engine.state.db import open_store, session_factory
+        from flows.answers import occurrence_of
+
+        step = regime.step_by_id["bao-cao-huyen"]
+        with session_factory(open_store(f"sqlite:///{tmp_path / 's.db'}"))() as session:
+            answers = Answers(date(2023, 6, 1))
+            assert occurrence_of(answers, regime, step, "6 tháng đầu năm 2023", session,
+                                 "UBND huyện Gia Viễn") == "2023-H1@gia-vien"
+            assert occurrence_of(answers, regime, step, "2023-H2", session, "hoa-lu") == "2023-H2@hoa-lu"
+            assert occurrence_of(answers, regime, step, "2023-H1", session, "UBND huyện Gia Vien") is None
+            assert occurrence_of(answers, regime, step, "2023-H1", session, None) is None
+            with pytest.raises(FormError, match=r"^Còn thiếu đơn vị chủ trì; 'UBND huyện Gia Vien' không phải đơn "
+                                                r"vị chủ trì của việc này \(có phải 'UBND huyện Gia Viễn' không\)\.$"):
+                answers.done()
+
+    def test_a_link_fills_the_unit_by_its_name(self):
+        from urllib.parse import unquote
+
+        from flows.links import form_link
+
+        link = form_link("http://ui", "d1", "2023-H1@gia-vien", {"gia-vien": "UBND huyện Gia Viễn"})
+        assert unquote(unquote(link)).endswith(
+            '{"occurrence":"6 tháng đầu năm 2023","unit":"UBND huyện Gia Viễn"}')

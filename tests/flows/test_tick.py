@@ -103,6 +103,7 @@ class TestRunTick:
         from prefect.context import SyncClientContext
 
         from flows.env import client_context, client_tls
+        from engine.plan import load_plan
         from flows.tick import run_tick
 
         sent: list[tuple[str, str, dict]] = []
@@ -120,8 +121,8 @@ class TestRunTick:
                                                               "event_hooks": {"response": [record]}})
         with SyncClientContext.model_construct(client=client), client_context() as ctx:
             assert ctx.client is client  # an open context is reused
-            summary = run_tick(str(SEED), DAY)
-            again = run_tick(str(SEED), DAY)
+            summary = run_tick(load_plan(SEED), DAY)
+            again = run_tick(load_plan(SEED), DAY)
 
         assert ("quan-triet", "once", "opened") in {(a["step"], a["occurrence"], a["event"])
                                                     for a in summary["applied"]}

@@ -180,7 +180,7 @@ def test_two_workers_tick_each_plan_once_and_a_rerun_ticks_none(agency):
         ran_by, part_of_run = set(), {}
         for run in parts:
             part = run.parameters["part"]
-            mine = sorted(p.id for p in plans if part_of(p.id, PARTS) == part)
+            mine = sorted(p.id for p in plans if part_of(p.path, PARTS) == part)
             assert run.state.is_completed() and run.state.name == f"Đã chạy {len(mine)} kế hoạch", run.state
             assert run.name == f"phần {part}/{PARTS} {DAY:%d/%m/%Y}" and run.work_pool_name == POOL
             part_of_run[run.id] = part
@@ -195,7 +195,7 @@ def test_two_workers_tick_each_plan_once_and_a_rerun_ticks_none(agency):
             deployment = read(lambda c, pid=plan.id: c.read_deployment_by_name(f"kehoach-tick/{pid}"))
             assert tick.deployment_id == deployment.id
             parent = read(lambda c, t=tick: c.read_task_run(t.parent_task_run_id))
-            assert part_of_run[parent.flow_run_id] == part_of(plan.id, PARTS)  # a child of its part's run
+            assert part_of_run[parent.flow_run_id] == part_of(plan.path, PARTS)  # a child of its part's run
             assert tick.name.endswith(f"{DAY:%d/%m/%Y}") and tick.parameters["at"] == DAY.isoformat()
             assert {"kehoach", plan.id, f"don-vi:{plan.steps[0].owner}"} <= set(tick.tags)
             assert tick.state.is_completed() and tick.state.name in ("Đúng tiến độ", "Đã kết thúc") \
@@ -214,7 +214,7 @@ def test_two_workers_tick_each_plan_once_and_a_rerun_ticks_none(agency):
         # A rerun of a part the same day: the plans' runs of that day exist, nothing is ticked again.
         (again,) = _finished([r.id for r in _start_parts([2], DAY)])
         _mark("rerun done")
-        mine = [p.id for p in plans if part_of(p.id, PARTS) == 2]
+        mine = [p.id for p in plans if part_of(p.path, PARTS) == 2]
         assert again.state.is_completed() and again.state.name == "Đã chạy trước đó", again.state
         assert f"{len(mine)} đã chạy trước đó" in again.state.message
         wait_until(lambda: sum("không chạy lại" in line for line in _logs(again.id)) == len(mine), 30,

@@ -92,6 +92,8 @@ class TestMessages:
                          "du-thao-kh-28-khcn-2022-bao-cao-theo-yeu-cau-yc-2024-05-02.md"]
         md = next(a for a in draft["attachments"] if a["filename"].endswith(".md"))
         assert "28/KH-KHCN" in base64.b64decode(md["base64"]).decode("utf-8")
+        docx = next(a for a in draft["attachments"] if a["filename"].endswith(".docx"))
+        assert base64.b64decode(docx["base64"])[:2] == b"PK"  # the DOCX, rendered for the message that carries it
         assert "(theo yêu cầu ngày 02/05/2024)" in draft["message"] and "Tóm tắt: " in draft["message"]
         assert not any(mark in draft["message"] for mark in ("**", "##", "\n>", "`"))  # no Markdown marks
         assert len(draft["message"]) < 3000  # a summary, never the whole draft

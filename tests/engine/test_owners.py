@@ -1,0 +1,274 @@
+"""Steps owned by several units (groups, lists): an occurrence per owner and period, notices to that owner, `--unit`;
+and dependencies per period (all owners or a share, or opening anyway)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine.errors import PlanError, StateError
+from engine.people import confirm, extend, request, skip
+from engine.plan import load_plan
+from engine.state.models import DONE, OPEN, SCHEDULED, EventRecord, OccurrenceRecord, OutboxRecord
+from engine.status import counts, plan_status
+from engine.tick import tick
+from tests.engine.state_helpers import REGIME_UNITS, at, no_documents, sessions_for, write_plan
+
+HEADER = """\
+plan:
+  number: 5/KH-UBND
+  title: Theo dõi chương trình giảm nghèo
+  issuer: {name: UBND tỉnh Ninh Bình}
+  issued_on: 01/01/2023
+  period: {start: 01/01/2023, end: 31/12/2024}
+""" + REGIME_UNITS + """\
+defaults:
+  reminders: {days_before: [3], working_days_before: []}
+  escalation: {after_days: 1, every_days: 5, max_times: 2, to: [ld]}
+  on_non_working_day: keep
+steps:
+"""
+DISTRICTS = """\
+  - id: bao-cao-huyen
+    kind: report
+    title: Báo cáo giảm nghèo của huyện
+    owner: cac-huyen
+    recipient: so
+    cutoff_day: 10  # data cut off before the report is due on the 12th
+    timing: {half_yearly: {month: 6, day: 12}}
+"""
+COMPILE = """\
+  - id: tong-hop
+    kind: report
+    title: Báo cáo tổng hợp của tỉnh
+    owner: so
+    recipient: bo
+    depends_on: [DEP]
+    timing: {half_yearly: {month: 6, day: 26}}
+"""
+
+
+def regime_file(folder, dep: str = "bao-cao-huyen", extra: str = ""):
+    """The districts' half-yearly report and the province's compile waiting on it (`dep`), as a plan file."""
+    return write_plan(folder / "giam-ngheo.yaml", DISTRICTS + COMPILE.replace("DEP", dep) + extra, HEADER)
+
+
+def plan_with(tmp_path, dep: str = "bao-cao-huyen", extra: str = ""):
+    return load_plan(regime_file(tmp_path, dep, extra))
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    return sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def run(plan, sessions, start: date, end: date) -> None:
+    day = start
+    while day <= end:
+        tick(plan, sessions, at(day), documents=no_documents)
+        day = date.fromordinal(day.toordinal() + 1)
+
+
+def rows_of(plan, sessions, step: str) -> dict[str, OccurrenceRecord]:
+    with sessions() as s:
+        return {r.key: r for r in s.scalars(select(OccurrenceRecord).where(
+            OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step))}
+
+
+def done_by(plan, sessions, unit: str, day: date, key: str = "2023-H1") -> None:
+    with sessions() as s, s.begin():
+        confirm(plan, s, "bao-cao-huyen", key=key, unit=unit, by="Cán bộ huyện", at=day, now=at(day, 15))
+
+
+class TestOwners:
+    def test_a_group_gives_each_unit_its_own_occurrence_keyed_by_period_and_unit(self, tmp_path):
+        plan = plan_with(tmp_path)
+        keys = [o.key for o in plan.occurrences("bao-cao-huyen")]
+        assert keys[:3] == ["2023-H1@nho-quan", "2023-H1@gia-vien", "2023-H1@hoa-lu"] and len(keys) == 12
+        assert {o.owner for o in plan.occurrences("bao-cao-huyen")} == {"nho-quan", "gia-vien", "hoa-lu"}
+        assert [o.key for o in plan.occurrences("tong-hop")][:2] == ["2023-H1", "2023-H2"]  # one owner: as before
+
+    def test_a_list_is_per_unit_even_with_one_unit_and_groups_stand_for_their_units(self, tmp_path):
+        extra = """\
+  - id: quan-triet
+    kind: disseminate
+    title: Quán triệt
+    owner: [so]
+    participants: [cac-huyen]
+    audience: [cac-huyen, ld]
+    timing: {due: 31/03/2023}
+"""
+        plan = plan_with(tmp_path, extra=extra)
+        assert [o.key for o in plan.occurrences("quan-triet")] == ["once@so"]
+        assert plan.members(plan.step_by_id["quan-triet"].audience) == ["nho-quan", "gia-vien", "hoa-lu", "ld"]
+
+    def test_each_owner_is_told_reminded_and_chased_on_its_own(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        run(plan, sessions, date(2023, 5, 29), date(2023, 6, 8))
+        done_by(plan, sessions, "nho-quan", date(2023, 6, 8))
+        run(plan, sessions, date(2023, 6, 9), date(2023, 6, 20))
+        with sessions() as s:
+            sent = s.execute(select(OutboxRecord.unit_id, OutboxRecord.occurrence_key, OutboxRecord.reason)
+                             .where(OutboxRecord.step_id == "bao-cao-huyen")).all()
+        for unit in ("nho-quan", "gia-vien", "hoa-lu"):
+            assert (unit, f"2023-H1@{unit}", "draft") in sent  # each is given its own draft
+        assert not [r for r in sent if r[0] == "nho-quan" and r[2].startswith("escalation")]
+        late = {u for u, key, reason in sent if reason == "escalation-1"}
+        assert late == {"gia-vien", "hoa-lu", "ld"}
+        assert all(key.endswith("@" + u) for u, key, reason in sent if u != "ld")
+        rows = rows_of(plan, sessions, "bao-cao-huyen")
+        assert rows["2023-H1@nho-quan"].status == DONE and rows["2023-H1@gia-vien"].escalations == 2
+
+    def test_unit_is_needed_checked_and_suggested(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        day = date(2023, 6, 1)
+        with sessions() as s, s.begin():
+            with pytest.raises(StateError, match=r"has 3 owners: say whose occurrence with --unit \('gia-vien'"):
+                confirm(plan, s, "bao-cao-huyen", by="A", at=day, now=at(day))
+            with pytest.raises(StateError, match="unit 'gia-vienn' is not an owner of step 'bao-cao-huyen' - did "
+                                                 "you mean 'gia-vien'"):
+                confirm(plan, s, "bao-cao-huyen", unit="gia-vienn", by="A", at=day, now=at(day))
+            with pytest.raises(StateError, match="has 3 owners"):
+                skip(plan, s, "bao-cao-huyen", key="2023-H1", by="A", reason="x", at=day, now=at(day))
+            with pytest.raises(StateError, match="one owner, 'so': leave --unit out"):
+                confirm(plan, s, "tong-hop", unit="gia-vien", by="A", at=day, now=at(day))
+
+    def test_human_labels_and_composite_keys_both_name_an_occurrence(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        day = date(2023, 6, 1)
+        with sessions() as s, s.begin():
+            a = confirm(plan, s, "bao-cao-huyen", key="6 tháng đầu năm 2023", unit="hoa-lu", by="A", at=day,
+                        now=at(day))
+            b = confirm(plan, s, "bao-cao-huyen", key="2023-H1@gia-vien", by="A", at=day, now=at(day))
+            row = extend(plan, s, "bao-cao-huyen", key="2023-H1", unit="nho-quan", to=date(2023, 6, 30),
+                         by="Chủ tịch", reason="Thiên tai", at=day, now=at(day))
+        assert (a.record.occurrence_key, b.record.occurrence_key) == ("2023-H1@hoa-lu", "2023-H1@gia-vien")
+        assert row.key == "2023-H1@nho-quan" and row.due_on == date(2023, 6, 30)
+        with sessions() as s:
+            told = s.scalars(select(OutboxRecord.unit_id).where(OutboxRecord.reason == "extended")).all()
+        assert told == ["nho-quan"]
+
+    def test_status_counts_each_owner(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        run(plan, sessions, date(2023, 5, 29), date(2023, 5, 29))
+        done_by(plan, sessions, "nho-quan", date(2023, 6, 1))
+        with sessions() as s:
+            rows = plan_status(plan, s, date(2023, 6, 20))
+        h1 = [r for r in rows if r["step"] == "bao-cao-huyen" and r["period"] == "2023-H1"]
+        assert [(r["unit"], r["status"]) for r in h1] == [
+            ("gia-vien", "overdue"), ("hoa-lu", "overdue"), ("nho-quan", "done")]
+        c = counts(rows, date(2023, 6, 20))
+        assert (c.due, c.done, c.overdue) == (3, 1, 2)
+
+    def test_an_on_demand_step_with_several_owners_asks_each(self, tmp_path, sessions):
+        extra = """\
+  - id: dot-xuat
+    kind: report
+    title: Báo cáo đột xuất
+    owner: cac-huyen
+    recipient: so
+    timing: {on_demand: {days: 5}}
+"""
+        plan = plan_with(tmp_path, extra=extra)
+        with sessions() as s, s.begin():
+            request(plan, s, "dot-xuat", at=date(2023, 3, 1), now=at(date(2023, 3, 1)), by="Bộ")
+            request(plan, s, "dot-xuat", at=date(2023, 3, 1), now=at(date(2023, 3, 1), 9), by="Bộ")
+        assert sorted(rows_of(plan, sessions, "dot-xuat")) == sorted(
+            f"yc-2023-03-01{n}@{u}" for n in ("", "-2") for u in ("nho-quan", "gia-vien", "hoa-lu"))
+
+    def test_a_unit_leaving_the_group_cancels_its_open_work_and_keeps_the_others(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        run(plan, sessions, date(2023, 5, 29), date(2023, 5, 29))
+        path = tmp_path / "giam-ngheo.yaml"
+        path.write_text(path.read_text().replace("[nho-quan, gia-vien, hoa-lu]", "[nho-quan, gia-vien]"))
+        edited = load_plan(path)
+        run(edited, sessions, date(2023, 5, 30), date(2023, 5, 30))
+        rows = rows_of(edited, sessions, "bao-cao-huyen")
+        assert rows["2023-H1@hoa-lu"].status == "cancelled" and rows["2023-H1@nho-quan"].status == OPEN
+
+
+class TestPerPeriod:
+    def test_the_compile_step_waits_for_every_owner_of_its_period_each_year(self, tmp_path, sessions):
+        """The defect: depends_on on a recurring step was satisfied once for ever."""
+        plan = plan_with(tmp_path)
+        run(plan, sessions, date(2023, 5, 29), date(2023, 6, 13))
+        for unit in ("nho-quan", "gia-vien"):
+            done_by(plan, sessions, unit, date(2023, 6, 13))
+        run(plan, sessions, date(2023, 6, 14), date(2023, 6, 20))
+        assert rows_of(plan, sessions, "tong-hop")["2023-H1"].status == SCHEDULED  # Hoa Lư has not reported
+        done_by(plan, sessions, "hoa-lu", date(2023, 6, 20))
+        run(plan, sessions, date(2023, 6, 21), date(2023, 6, 21))
+        assert rows_of(plan, sessions, "tong-hop")["2023-H1"].status == OPEN
+        with sessions() as s, s.begin():
+            confirm(plan, s, "tong-hop", by="Sở", at=date(2023, 6, 22), now=at(date(2023, 6, 22)))
+        run(plan, sessions, date(2023, 6, 23), date(2024, 6, 20))  # the districts never report again
+        rows = rows_of(plan, sessions, "tong-hop")
+        assert rows["2023-H2"].status == SCHEDULED and rows["2024-H1"].status == SCHEDULED
+        with sessions() as s:
+            blocked = s.scalars(select(EventRecord).where(EventRecord.step_id == "tong-hop",
+                                                          EventRecord.occurrence_key == "2023-H2",
+                                                          EventRecord.event == "blocked")).one()
+        assert blocked.detail["missing"] == {"bao-cao-huyen": ["nho-quan", "gia-vien", "hoa-lu"]}
+
+    def test_a_share_of_the_owners_is_enough(self, tmp_path, sessions):
+        plan = plan_with(tmp_path, dep="{step: bao-cao-huyen, share: 60%}")
+        run(plan, sessions, date(2023, 5, 29), date(2023, 6, 13))
+        done_by(plan, sessions, "nho-quan", date(2023, 6, 13))
+        run(plan, sessions, date(2023, 6, 14), date(2023, 6, 14))
+        assert rows_of(plan, sessions, "tong-hop")["2023-H1"].status == SCHEDULED  # 1 of 3: 60% needs 2
+        done_by(plan, sessions, "hoa-lu", date(2023, 6, 14))
+        run(plan, sessions, date(2023, 6, 15), date(2023, 6, 15))
+        assert rows_of(plan, sessions, "tong-hop")["2023-H1"].status == OPEN
+
+    def test_opens_anyway_on_its_date_naming_who_is_missing(self, tmp_path, sessions):
+        plan = plan_with(tmp_path, dep="{step: bao-cao-huyen, opens_anyway: true}")
+        run(plan, sessions, date(2023, 5, 29), date(2023, 6, 1))
+        done_by(plan, sessions, "gia-vien", date(2023, 6, 1))
+        run(plan, sessions, date(2023, 6, 2), date(2023, 6, 12))
+        row = rows_of(plan, sessions, "tong-hop")["2023-H1"]
+        assert row.status == OPEN and row.opened_on == date(2023, 6, 12)
+        with sessions() as s:
+            draft = s.scalars(select(OutboxRecord).where(OutboxRecord.step_id == "tong-hop",
+                                                          OutboxRecord.reason == "draft")).one()
+        assert draft.context["missing"] == ("Báo cáo giảm nghèo của huyện (6 tháng đầu năm 2023): chưa có UBND "
+                                            "huyện Nho Quan, UBND huyện Hoa Lư")
+
+    def test_status_shows_the_wait_per_period(self, tmp_path, sessions):
+        plan = plan_with(tmp_path)
+        with sessions() as s:
+            rows = plan_status(plan, s, date(2023, 6, 20))
+        assert [r["waiting_for"] for r in rows if r["step"] == "tong-hop" and r["period"] == "2023-H1"] == [
+            ["bao-cao-huyen"]]
+
+    def test_a_one_off_step_waits_for_the_latest_period_due_by_its_date(self, tmp_path, sessions):
+        extra = """\
+  - id: so-ket
+    kind: review
+    level: interim
+    title: Sơ kết
+    owner: so
+    depends_on: [bao-cao-huyen]
+    timing: {due: 30/09/2023}
+"""
+        plan = plan_with(tmp_path, extra=extra)
+        from engine.dependencies import wanted
+
+        step = plan.step_by_id["so-ket"]
+        assert [(link.step, period) for link, period in wanted(plan, step, "once", date(2023, 9, 30))] == [
+            ("bao-cao-huyen", "2023-H1")]
+
+
+class TestChecks:
+    def test_same_period_defaults_to_true_between_steps_of_one_cycle(self, tmp_path):
+        plan = plan_with(tmp_path)
+        assert [(link.step, link.same_period, link.share) for link in plan.links["tong-hop"]] == [
+            ("bao-cao-huyen", True, "all")]
+
+    def test_unit_ids_too_long_for_a_composite_key(self, tmp_path):
+        long_id = "u" * 50
+        header = HEADER.replace("  bo: {", f"  {long_id}: {{name: Dài}}\n  bo: {{")
+        steps = DISTRICTS.replace("owner: cac-huyen", f"owner: [nho-quan, {long_id}]")
+        with pytest.raises(PlanError, match="at most 47 characters"):
+            load_plan(write_plan(tmp_path / "dai.yaml", steps, header))
