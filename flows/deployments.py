@@ -1,5 +1,5 @@
-"""Deployments served by `kehoach serve`: a daily tick per plan, and each step's confirmation and extension
-forms."""
+"""Deployments of `kehoach serve` and `kehoach deploy`: a daily tick per plan, each step's confirmation and
+extension forms, the agency overview; for a work pool, the parts of the day's ticks (flows.day)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from prefect.utilities.callables import ParameterSchema
 
 from engine.language.plan import Plan
 from flows.confirm import confirm_flow
+from flows.day import DAY_FLOW, day_flow, part_of
 from flows.extend import extend_flow
 from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, confirm_schema, extend_schema, form_name
 from flows.overview import overview_flow
@@ -42,16 +43,23 @@ _CRON_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 
 
 def schedule_for(plan: Plan, cron: str, timezone: str | None = None, today: date | None = None) -> Any:
-    """The plan's daily schedule, bounded by its period: an RRule from its start to its last day (the last run,
-    on that day, sends its closing summary), for a cron of the form 'M H * * *' or 'M H * * 1-5'; None once the
-    period is over (nothing left to run). Any other cron is kept as it is, unbounded.
+    """The plan's daily schedule, bounded by its period (see `bounded`).
 
     Raises:
         ValueError: an invalid cron expression.
     """
-    tz = timezone or plan.meta.timezone
+    return bounded(cron, timezone or plan.meta.timezone, plan.meta.period.start, plan.meta.period.end, today)
+
+
+def bounded(cron: str, tz: str, start: date, end: date, today: date | None = None) -> Any:
+    """A daily schedule from `start` to `end`: an RRule from the first day to the last (the last run, on that
+    day, sends a plan's closing summary), for a cron of the form 'M H * * *' or 'M H * * 1-5'; None once `end`
+    is past (nothing left to run). Any other cron is kept as it is, unbounded.
+
+    Raises:
+        ValueError: an invalid cron expression.
+    """
     cron_schedule = Cron(cron, timezone=tz)  # checks the expression, whatever comes of it
-    start, end = plan.meta.period.start, plan.meta.period.end
     if end < (today or datetime.now(ZoneInfo(tz)).date()):
         return None
     fields = cron.split()
@@ -79,23 +87,26 @@ def _cron_days(field: str) -> list[str] | None:
     return [_CRON_DAYS[d % 7] for d in dict.fromkeys(days)]
 
 
-def tick_deployment(plan: Plan, cron: str = DAILY, timezone: str | None = None) -> RunnerDeployment:
-    """The plan's scheduled tick (bounded by its period, see `schedule_for`); the plan path is fixed (read-only in
-    the UI), `at` may be set for a rerun; tagged by plan and owner units.
+def tick_deployment(plan: Plan, cron: str | None = DAILY, timezone: str | None = None) -> RunnerDeployment:
+    """The plan's scheduled tick (bounded by its period, see `schedule_for`; no schedule for `cron` None: the
+    plan is ticked by a part of the day's ticks, see flows.day); the plan path is fixed (read-only in the UI),
+    `at` may be set for a rerun; tagged by plan and owner units.
 
     Raises:
         ValueError: an invalid cron expression.
     """
     path = str(plan.path.resolve())
-    schedule = schedule_for(plan, cron, timezone)
-    deployment = tick_flow.to_deployment(
+    schedule = schedule_for(plan, cron, timezone) if cron else None
+    title = f"Kế hoạch số {plan.meta.number}: {' '.join(plan.meta.title.split())}"
+    deployment = like(
+        tick_flow,
         name=plan.id,
         schedules=[schedule] if schedule is not None else [],
         parameters={"plan": path},
-        description=f"Kế hoạch số {plan.meta.number}: {' '.join(plan.meta.title.split())}",
+        description=title if cron else f"{title}\n\nChạy hằng ngày trong lượt chạy chung của các kế hoạch "
+                                        f"({DAY_FLOW}); chạy lại một ngày: Custom run với ngày chạy.",
         tags=run_tags(plan),
         version=plan.version,
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     _freeze(deployment, "plan", path)
     return deployment
@@ -125,14 +136,14 @@ def form_deployments(plan: Plan) -> list[RunnerDeployment]:
         title = " ".join(step.title.split())
         for flow_, schema, what in ((confirm_flow, confirm_schema(plan, step), "Xác nhận hoàn thành"),
                                     (extend_flow, extend_schema(plan, step), "Gia hạn")):
-            deployment = flow_.to_deployment(
+            deployment = like(
+                flow_,
                 name=form_name(plan.id, step.id),
                 parameters={"plan": path, "step": step.id},
                 description=f"{what}: {title}\n\nKế hoạch số {plan.meta.number}; thời hạn: "
                             f"{plan.calendar[step.id].describe}. Mở biểu mẫu từ đường link trong thông báo.",
                 tags=[*TAGS, plan.id],
                 version=plan.version,
-                entrypoint_type=EntrypointType.MODULE_PATH,
                 enforce_parameter_schema=False,
             )
             deployment._parameter_openapi_schema = ParameterSchema(**schema)
@@ -140,7 +151,26 @@ def form_deployments(plan: Plan) -> list[RunnerDeployment]:
     return out
 
 
-def _freeze(deployment: RunnerDeployment, name: str, value: str) -> None:
+_BASES: dict[str, RunnerDeployment] = {}
+
+
+def like(flow_: Any, **fields: Any) -> RunnerDeployment:
+    """`flow_.to_deployment(**fields)` (module-path entrypoint), for the fields set here, at a fraction of the
+    cost: a copy of one deployment of the flow made once, its parameter schema copied.
+
+    `to_deployment` builds the flow's parameter schema from its signature with pydantic, ~25 ms each time: for a
+    province's 200 plans of 40 steps, a confirmation and an extension form per step, over 7 minutes of
+    `kehoach deploy` before anything is sent.
+    """
+    base = _BASES.get(flow_.name)
+    if base is None:
+        base = _BASES[flow_.name] = flow_.to_deployment(name="_", entrypoint_type=EntrypointType.MODULE_PATH)
+    out = base.model_copy(update={"schedules": [], "triggers": [], "job_variables": {}, **fields})
+    out._parameter_openapi_schema = base._parameter_openapi_schema.model_copy(deep=True)
+    return out
+
+
+def _freeze(deployment: RunnerDeployment, name: str, value: Any) -> None:
     """Show a parameter read-only in the UI and refuse other values.
 
     This is what `parameters={name: freeze(value)}` should do, but in Prefect 3.9 `to_deployment` applies
@@ -151,10 +181,37 @@ def _freeze(deployment: RunnerDeployment, name: str, value: str) -> None:
     prop["enum"] = [value]
 
 
+def day_deployments(plans: list[Plan], plan_dir: Path, name: str, parts: int, cron: str = DAILY,
+                    timezone: str | None = None) -> list[RunnerDeployment]:
+    """The day's ticks of the plans of `plan_dir` in `parts` runs (flows.day), `<name>-1` to `<name>-<parts>`,
+    each daily from the first plan's start to the last plan's end, in `timezone` or the first plan's.
+
+    Raises:
+        ValueError: an invalid cron expression.
+    """
+    folder = str(plan_dir.resolve())
+    tz = timezone or plans[0].meta.timezone
+    schedule = bounded(cron, tz, min(p.meta.period.start for p in plans), max(p.meta.period.end for p in plans))
+    out = []
+    for part in range(1, parts + 1):
+        count = sum(part_of(p.path, parts) == part for p in plans)
+        deployment = day_flow.to_deployment(
+            name=f"{name}-{part}", schedules=[schedule] if schedule is not None else [],
+            parameters={"plan_dir": folder, "part": part, "parts": parts},
+            description=f"Lượt chạy hằng ngày của {count} kế hoạch (phần {part}/{parts} của {folder}): mỗi kế "
+                        "hoạch một lượt chạy con, ở trang deployment kehoach-tick/<kế hoạch>.",
+            tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH)
+        for key, value in (("plan_dir", folder), ("part", part), ("parts", parts)):
+            _freeze(deployment, key, value)
+        out.append(deployment)
+    return out
+
+
 def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = None,
-                plan_dir: Path | None = None) -> list[RunnerDeployment]:
+                plan_dir: Path | None = None, parts: int = 0, name: str = "") -> list[RunnerDeployment]:
     """Every deployment `kehoach serve` registers: a tick per plan, each step's forms, and (given the plans'
-    folder) the agency overview.
+    folder) the agency overview. With `parts` (and the folder), the ticks are not scheduled one by one but run
+    daily in that many runs of flows.day, named `<name>-1`...: what `kehoach deploy` registers.
 
     Raises:
         ValueError: an invalid cron expression or an unknown time zone.
@@ -164,10 +221,12 @@ def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = Non
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{timezone}' (e.g. Asia/Ho_Chi_Minh, UTC)") from None
-    ticks = [tick_deployment(p, cron, timezone) for p in plans]
+    batched = bool(parts and plan_dir and plans)
+    ticks = [tick_deployment(p, None if batched else cron, timezone) for p in plans]
+    days = day_deployments(plans, plan_dir, name, parts, cron, timezone) if batched else []  # type: ignore[arg-type]
     overview = [overview_deployment(plan_dir, timezone=timezone or plans[0].meta.timezone)] if plan_dir and plans \
         else []
-    return [*ticks, *overview, *(form for p in plans for form in form_deployments(p))]
+    return [*ticks, *days, *overview, *(form for p in plans for form in form_deployments(p))]
 
 
 def remove_stale(built: list[RunnerDeployment], plan_ids: list[str]) -> list[str]:

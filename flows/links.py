@@ -9,6 +9,7 @@ carries the occurrence, by the label the form's drop-down shows.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import quote
 
@@ -94,14 +95,32 @@ class FormLinks:
             return {}
         only = dict(flow_filter=FlowFilter(name=FlowFilterName(any_=[self.flow])),
                     deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[plan_id])))
+        # Inside a flow run, its client (same API): a new client asks the server for a CSRF token first, and
+        # entering settings for another API costs ~0.2 s (Prefect re-reads every setting) - for each plan of a
+        # day's batch of ticks (flows.day). Elsewhere (`kehoach deliver`), a client of its own, with a short timeout.
+        run_client = _run_client(api) if not self.api_url else None
+        other = temporary_settings(updates={PREFECT_API_URL: api}) if self.api_url else nullcontext()
         try:
-            with temporary_settings(updates={PREFECT_API_URL: api}), get_client(
-                    sync_client=True, httpx_settings={**client_tls(api), "timeout": TIMEOUT}) as client:
-                found: list[Any] = client.read_deployments(**only, limit=200)
+            if run_client is not None:
+                found: list[Any] = run_client.read_deployments(**only, limit=200)
+            else:
+                with other, get_client(sync_client=True,
+                                       httpx_settings={**client_tls(api), "timeout": TIMEOUT}) as client:
+                    found = client.read_deployments(**only, limit=200)
         except (httpx.HTTPError, PrefectException, OSError):
             return {}
         return {d.parameters["step"]: str(d.id) for d in found
                 if isinstance(d.parameters.get("step"), str) and d.name.startswith(f"{plan_id}:")}
+
+
+def _run_client(api: str) -> Any:
+    """The sync client of the flow run this code runs in, when it talks to `api`; else None."""
+    from prefect.context import FlowRunContext, SyncClientContext
+
+    ctx = SyncClientContext.get()
+    if FlowRunContext.get() is None or ctx is None or str(ctx.client.api_url).rstrip("/") != api.rstrip("/"):
+        return None
+    return ctx.client
 
 
 class ConfirmLinks(FormLinks):

@@ -211,19 +211,47 @@ def run_tick(plan: Plan, at: date | None = None, channels: str | None = None,
     Returns the flow's summary; raises what the flow raises. Inside `flows.env.client_context` (as `kehoach
     run` calls it), every run shares that context's client. `tags` (see `run_tags`) let the UI filter runs.
     """
-    from prefect.flow_engine import run_flow
-
     from flows.env import client_context
 
-    parameters = {"plan": str(plan.path), "at": at, "channels": channels}
     with client_context() as ctx:
-        created = _create_run(ctx.client, name=run_name(plan.id, at), tags=tags or [],
-                              parameters=_tick_created_named.serialize_parameters(parameters),
-                              deployment_id=_deployment_of(ctx.client, plan.id))
-        return run_flow(_tick_created_named, flow_run=created, parameters=parameters)
+        return run_created(create_tick_run(ctx.client, plan, at, channels, tags or []))
+
+
+def create_tick_run(client: Any, plan: Plan, at: date | None, channels: str | None, tags: list[str], *,
+                    parent_task_run_id: Any = None, idempotency_key: str | None = None) -> Any:
+    """A Pending run of the tick flow for `run_created`, named (`run_name`) and on the plan's deployment if the
+    server has one.
+
+    Args:
+        parent_task_run_id: the task run of another flow run this run is a child of (flows.day).
+        idempotency_key: one run per key: a second creation returns the first run (whatever its state).
+    """
+    parameters = {"plan": str(plan.path), "at": at, "channels": channels}
+    created = _create_run(client, name=run_name(plan.id, at), tags=tags,
+                          parameters=_tick_created_named.serialize_parameters(parameters),
+                          deployment_id=_deployment_of(client, plan.id),
+                          parent_task_run_id=parent_task_run_id, idempotency_key=idempotency_key)
+    created.parameters = parameters
+    return created
+
+
+def run_created(created: Any) -> dict[str, Any]:
+    """Run a tick made by `create_tick_run` in this process; returns the flow's summary, raises what it raises.
+
+    The run belongs to the plan's deployment on the server, but the engine is handed it without: for a run of
+    a deployment, Prefect 3.9 starts a thread that connects to the server's event stream to watch for a request
+    to suspend the run, and joins it at the end - ~0.25 s a run here, more than the tick of a quiet day. A tick
+    is never suspended. The engine reads the run back from the server before the flow starts, so the run's
+    context (and its events) still name the deployment.
+    """
+    from prefect.flow_engine import run_flow
+
+    started = created.model_copy(update={"deployment_id": None})
+    return run_flow(_tick_created_named, flow_run=started, parameters=created.parameters)
 
 
 _DEPLOYMENTS: dict[tuple[str, str], Any] = {}
+_FLOW_IDS: dict[str, Any] = {}
 
 
 def _deployment_of(client: Any, plan_id: str) -> Any:
@@ -245,24 +273,28 @@ def _deployment_of(client: Any, plan_id: str) -> Any:
     return _DEPLOYMENTS[(api, plan_id)]
 
 
-def _create_run(client: Any, *, name: str, tags: list[str], parameters: dict[str, Any], deployment_id: Any) -> Any:
+def _create_run(client: Any, *, name: str, tags: list[str], parameters: dict[str, Any], deployment_id: Any,
+                parent_task_run_id: Any = None, idempotency_key: str | None = None) -> Any:
     """A Pending run of the tick flow, created named (as Prefect's `create_flow_run` makes one, plus the
     deployment it belongs to, which that method does not take)."""
     from prefect.client.schemas.actions import FlowCreate, FlowRunCreate
     from prefect.client.schemas.objects import Flow, FlowRun, FlowRunPolicy
     from prefect.states import Pending, to_state_create
 
-    flow_id = Flow.model_validate(client.request("POST", "/flows/", json=FlowCreate(
-        name=_tick_created_named.name).model_dump(mode="json")).json()).id
+    api = str(client.api_url)
+    if api not in _FLOW_IDS:  # the flow's id on this server, asked once per process
+        _FLOW_IDS[api] = Flow.model_validate(client.request("POST", "/flows/", json=FlowCreate(
+            name=_tick_created_named.name).model_dump(mode="json")).json()).id
+    flow_id = _FLOW_IDS[api]
     create = FlowRunCreate(flow_id=flow_id, flow_version=_tick_created_named.version, name=name,
                            parameters=parameters, tags=tags, state=to_state_create(Pending()),
                            empirical_policy=FlowRunPolicy(retries=0, retry_delay=0))
-    if deployment_id is not None:
-        create.deployment_id = deployment_id
-    created = FlowRun.model_validate(client.request("POST", "/flow_runs/", json=create.model_dump(
+    for field, value in (("deployment_id", deployment_id), ("parent_task_run_id", parent_task_run_id),
+                         ("idempotency_key", idempotency_key)):
+        if value is not None:
+            setattr(create, field, value)
+    return FlowRun.model_validate(client.request("POST", "/flow_runs/", json=create.model_dump(
         mode="json", exclude_unset=True)).json())
-    created.parameters = parameters
-    return created
 
 
 def run_tags(plan: Plan) -> list[str]:

@@ -16,6 +16,8 @@ from engine.errors import StateError
 
 DEFAULT_SQLITE = ".kehoach/state.db"
 ENV_URL = "KEHOACH_DATABASE_URL"
+# Set (to the pool's name) for the runs of a work pool (flows.pool): their store can only come from ENV_URL.
+ENV_URL_REQUIRED = "KEHOACH_DATABASE_URL_REQUIRED"
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x6B65686F  # "keho": the advisory lock migrations hold on PostgreSQL
 
@@ -25,8 +27,14 @@ def database_url(url: str | None = None) -> str:
     exists, else the store of the plans this machine serves (engine.runtime.registry), else `.kehoach/state.db`.
 
     Raises:
-        StateError: the served plans' store is named by an environment variable that is not set here.
+        StateError: the served plans' store is named by an environment variable that is not set here; or this
+            is a work pool's run (KEHOACH_DATABASE_URL_REQUIRED) and KEHOACH_DATABASE_URL is not set.
     """
+    if not (url or os.environ.get(ENV_URL)) and os.environ.get(ENV_URL_REQUIRED):
+        raise StateError(f"{ENV_URL} is not set: this run belongs to the work pool "
+                         f"'{os.environ[ENV_URL_REQUIRED]}', whose workers must have it in their environment - "
+                         f"start them as {ENV_URL}=<the store of kehoach deploy> prefect worker start --pool "
+                         f"{os.environ[ENV_URL_REQUIRED]}")
     url = url or os.environ.get(ENV_URL) or _found_store()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
