@@ -172,6 +172,45 @@ def ticked_on(url: str, day: date) -> int:
 # Processes
 
 
+def cpu_of(pid: int, children: bool = False) -> float:
+    """CPU seconds of a process (and of its children it has waited for)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+_POSTMASTER: list[int] = []
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of this benchmark's PostgreSQL: its postmaster and the processes it started (other clusters on
+    a shared machine are left out)."""
+    if not _POSTMASTER:
+        return 0.0
+    out = subprocess.run(["pgrep", "-P", str(_POSTMASTER[0])], capture_output=True, text=True).stdout.split()
+    total = 0.0
+    for pid in [_POSTMASTER[0], *map(int, out)]:
+        try:
+            total += cpu_of(pid, children=True)
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+class Cpu:
+    """CPU seconds spent by the Prefect server and PostgreSQL between `start` and `stop`."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def start(self) -> None:
+        self.s0, self.p0 = cpu_of(self.server_pid), postgres_cpu()
+
+    def stop(self) -> dict[str, float]:
+        return {"server_cpu": cpu_of(self.server_pid) - self.s0, "pg_cpu": postgres_cpu() - self.p0}
+
+
 def python_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
@@ -230,11 +269,18 @@ class Workers:
         with sync_client() as client:
             return client.read_workers_for_work_pool(self.pool)
 
-    def stop(self) -> None:
+    def stop(self) -> float:
+        """Stop the workers; returns their CPU seconds and their flow runs' (processes they waited for)."""
         from tests.flows.conftest import stop
 
+        cpu = 0.0
         for p in self.procs:
+            try:
+                cpu += cpu_of(p.pid, children=True)
+            except OSError:
+                pass
             stop(p)
+        return cpu
 
 
 def wait_runs(run_ids: list[Any], timeout: float) -> list[Any]:
@@ -279,7 +325,8 @@ def tick_runs_of(day: date) -> list[Any]:
 # The paths
 
 
-def path_parts(api: str, cluster: Any, base: str, plans_dir: Path, n: int, channels: Path) -> dict[str, Any]:
+def path_parts(api: str, cluster: Any, base: str, plans_dir: Path, n: int, channels: Path,
+               cpu: Cpu) -> dict[str, Any]:
     from prefect.deployments import run_deployment
 
     from flows.day import DAY_FLOW
@@ -290,22 +337,24 @@ def path_parts(api: str, cluster: Any, base: str, plans_dir: Path, n: int, chann
     workers = Workers(api, POOL, store, channels)
     try:
         workers.wait_online()
+        cpu.start()
         t = time.perf_counter()
         started = [run_deployment(f"{DAY_FLOW}/{POOL}-{part}", parameters={"at": DAY.isoformat()}, timeout=0)
                    for part in (1, 2)]
         parts = wait_runs([r.id for r in started], 3600)
         wall = time.perf_counter() - t
+        used = cpu.stop()
     finally:
-        workers.stop()
+        used["worker_cpu"] = workers.stop()
     ticks = tick_runs_of(DAY)
-    return {"wall": wall, "deploy": deploy_s, "redeploy": redeploy_s,
+    return {"wall": wall, "deploy": deploy_s, "redeploy": redeploy_s, **used,
             "parts": [(r.name, r.state.name, (r.end_time - r.start_time).total_seconds()) for r in parts],
             "ticks": len(ticks), "completed": sum(r.state.is_completed() for r in ticks),
             "ticked": ticked_on(store, DAY), "tick_runs": ticks}
 
 
 def path_per_plan(api: str, cluster: Any, base: str, plans_dir: Path, paths: list[Path],
-                  channels: Path) -> dict[str, Any]:
+                  channels: Path, cpu: Cpu) -> dict[str, Any]:
     from flows.env import sync_client
 
     store = copy_of(cluster, base, "scale_each")
@@ -315,6 +364,7 @@ def path_per_plan(api: str, cluster: Any, base: str, plans_dir: Path, paths: lis
     workers = Workers(api, POOL, store, channels)
     try:
         workers.wait_online()
+        cpu.start()
         t = time.perf_counter()
         with sync_client() as client:
             ids = [client.create_flow_run_from_deployment(
@@ -322,10 +372,12 @@ def path_per_plan(api: str, cluster: Any, base: str, plans_dir: Path, paths: lis
                 parameters={"at": DAY.isoformat()}).id for p in paths]
         runs = wait_runs(ids, 4 * 3600)
         wall = time.perf_counter() - t
+        used = cpu.stop()
     finally:
-        workers.stop()
+        used["worker_cpu"] = workers.stop()
     durations = [(r.end_time - r.start_time).total_seconds() for r in runs if r.start_time and r.end_time]
-    return {"wall": wall, "deploy": deploy_s, "ticks": len([r for r in tick_runs_of(DAY) if r.id not in before]),
+    return {"wall": wall, "deploy": deploy_s, **used,
+            "ticks": len([r for r in tick_runs_of(DAY) if r.id not in before]),
             "completed": sum(r.state.is_completed() for r in runs), "ticked": ticked_on(store, DAY),
             "run_median": statistics.median(durations)}
 
@@ -340,8 +392,10 @@ def path_engine(cluster: Any, base: str, paths: list[Path], channels: Path) -> d
     procs = [subprocess.Popen([sys.executable, __file__, "--engine-part", str(f), "--db", store], cwd=OUT,
                               env=python_env(KEHOACH_CHANNELS=str(channels)), stdout=subprocess.PIPE, text=True)
              for f in lists]
+    p0 = postgres_cpu()
     inner = [json.loads(p.communicate(timeout=3600)[0].strip().splitlines()[-1]) for p in procs]
     return {"wall": time.perf_counter() - t, "inner": max(x["seconds"] for x in inner),
+            "worker_cpu": sum(x["cpu"] for x in inner), "pg_cpu": postgres_cpu() - p0, "server_cpu": 0.0,
             "ticked": ticked_on(store, DAY)}
 
 
@@ -378,7 +432,7 @@ def engine_part(list_file: Path, store: str) -> None:
     t = time.perf_counter()
     for path in list_file.read_text(encoding="utf-8").splitlines():
         engine_only(path, DAY)
-    print(json.dumps({"seconds": time.perf_counter() - t}))
+    print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time()}))
 
 
 def one_plan(api: str, cluster: Any, base: str, paths: list[Path], channels: Path, rounds: int) -> dict[str, Any]:
@@ -459,13 +513,18 @@ def render(r: dict[str, Any]) -> str:
              f"{min(steps)}-{max(steps)} steps, {sum(steps):,} in all), every one first ticked up to 17/03/2024 "
              "without Prefect; then each path ticks 18/03/2024 for all of them, from that same state (a copy of "
              "the store each). Time: from starting the day's runs until the last one is over.", "",
-             "| path | the day's ticks | per plan | tick runs completed | plans ticked (store) |",
-             "|---|---:|---:|---:|---:|"]
+             "| path | the day's ticks (wall) | per plan | CPU: ticking processes | CPU: Prefect server | CPU: "
+             "PostgreSQL | tick runs completed | plans ticked (store) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cpu(x: dict[str, Any]) -> str:
+        return f"{x['worker_cpu']:,.0f} s | {x['server_cpu']:,.0f} s | {x['pg_cpu']:,.0f} s"
+
     for label, x in rows:
-        lines.append(f"| {label} | {s(x['wall'])} | {x['wall'] / n:.2f} s | {x['completed']}/{x['ticks']} | "
-                     f"{x['ticked']}/{n} |")
+        lines.append(f"| {label} | {s(x['wall'])} | {x['wall'] / n:.2f} s | {cpu(x)} | {x['completed']}/{x['ticks']} "
+                     f"| {x['ticked']}/{n} |")
     lines.append(f"| the same ticks without Prefect, two processes | {s(engine['wall'])} | "
-                 f"{engine['wall'] / n:.2f} s | - | {engine['ticked']}/{n} |")
+                 f"{engine['wall'] / n:.2f} s | {cpu(engine)} | - | {engine['ticked']}/{n} |")
     share = 1 - engine["wall"] / parts["wall"]
     verdict = "**met**" if parts["wall"] < TARGET_S else "**not met**"
     lines += ["",
@@ -480,7 +539,7 @@ def render(r: dict[str, Any]) -> str:
               f"- Registering: `kehoach deploy` of the {n} plans ({parts['deploy_count']:,} deployments: ticks, "
               "parts, the overview, a confirmation and an extension form per step) took "
               f"{s(parts['deploy'])} the first time, {s(parts['redeploy'])} again unchanged.",
-              f"- The parts: " + "; ".join(f"{name}: {state}, {secs:.0f} s" for name, state, secs in parts["parts"])
+              "- The parts: " + "; ".join(f"{name}: {state}, {secs:.0f} s" for name, state, secs in parts["parts"])
               + ".", "",
               "One plan (a copy of kh-28-khcn-2022, 22 steps), ticked on 18/03/2024 against the same server "
               f"and store; medians of {r['rounds']}:", "",
@@ -498,11 +557,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="rounds of the one-plan comparison")
     ap.add_argument("--skip-per-plan", action="store_true", help="leave out the one-process-per-plan path")
     ap.add_argument("--no-write", action="store_true", help="print the section, do not write docs/benchmarks.md")
+    ap.add_argument("--render", action="store_true", help="write the section again from bench/out/scale/result.json")
     ap.add_argument("--engine-part", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.engine_part:
         return engine_part(args.engine_part, args.db)
+    if args.render:
+        from bench.report import write_section
+
+        return write_section(SECTION, render(json.loads((OUT / "result.json").read_text(encoding="utf-8"))))
 
     from tests.flows.conftest import stop
     from tests.notifiers.receivers import HttpReceiver
@@ -520,6 +584,8 @@ def main() -> None:
     tags = sorted({t for p in loaded for u in p.units.values() for t in u.notify})
     cluster = Cluster(os.environ.get("KEHOACH_TEST_POSTGRES_URL") or None)
     cluster.start()
+    if cluster.dir is not None:  # a private cluster (not KEHOACH_TEST_POSTGRES_URL): its CPU is measured
+        _POSTMASTER.append(int((cluster.dir / "data" / "postmaster.pid").read_text().split()[0]))
     server = None
     try:
         with HttpReceiver() as receiver:
@@ -534,11 +600,12 @@ def main() -> None:
             settings.__enter__()
             engine = path_engine(cluster, base, paths, channels)
             print(f"engine: {engine}", flush=True)
-            parts = path_parts(api, cluster, base, plans_dir, args.plans, channels)
+            cpu = Cpu(server.pid)
+            parts = path_parts(api, cluster, base, plans_dir, args.plans, channels, cpu)
             parts["deploy_count"] = len(loaded) + 2 + 1 + 2 * sum(steps)
             parts.pop("tick_runs")
             print(f"parts: {parts}", flush=True)
-            each = (path_per_plan(api, cluster, base, plans_dir, paths, channels) if not args.skip_per_plan
+            each = (path_per_plan(api, cluster, base, plans_dir, paths, channels, cpu) if not args.skip_per_plan
                     else {"wall": float("nan"), "deploy": 0, "ticks": 0, "completed": 0, "ticked": 0,
                           "run_median": float("nan")})
             print(f"per plan: {each}", flush=True)

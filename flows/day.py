@@ -125,6 +125,9 @@ def _claim(client: Any, ctx: Any, plan: Plan, at: date | None, day: date) -> Any
         get_run_logger().info("%s: lượt chạy ngày %s (%s) đã lỗi, chạy lại.", plan.id, f"{day:%d/%m/%Y}",
                               child.name)
         client.set_flow_run_state(child.id, Pending(), force=True)
+        # The run stays the child of the part run that made it (the server follows its state there); here its
+        # task says where it went.
+        client.set_task_run_state(task_run.id, _again(child), force=True)
         return child
     get_run_logger().info("%s: đã có lượt chạy ngày %s (%s), không chạy lại.", plan.id, f"{day:%d/%m/%Y}",
                           child.name)
@@ -152,6 +155,12 @@ def _already(child: Any) -> Any:
     from prefect.states import Completed
 
     return Completed(name="Đã chạy", message=f"Lượt chạy {child.name} đã có, không chạy lại.")
+
+
+def _again(child: Any) -> Any:
+    from prefect.states import Completed
+
+    return Completed(name="Chạy lại", message=f"Lượt chạy {child.name} đã lỗi, được chạy lại (xem lượt chạy đó).")
 
 
 def _outcome(ran: list[str], skipped: list[str], failed: dict[str, str]) -> Any:

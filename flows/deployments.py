@@ -165,7 +165,10 @@ def like(flow_: Any, **fields: Any) -> RunnerDeployment:
     base = _BASES.get(flow_.name)
     if base is None:
         base = _BASES[flow_.name] = flow_.to_deployment(name="_", entrypoint_type=EntrypointType.MODULE_PATH)
-    out = base.model_copy(update={"schedules": [], "triggers": [], "job_variables": {}, **fields})
+    from prefect.deployments.schedules import normalize_to_deployment_schedule
+
+    fields["schedules"] = normalize_to_deployment_schedule(fields.get("schedules") or [])  # as the model would
+    out = base.model_copy(update={"triggers": [], "job_variables": {}, **fields})
     out._parameter_openapi_schema = base._parameter_openapi_schema.model_copy(deep=True)
     return out
 
@@ -182,7 +185,7 @@ def _freeze(deployment: RunnerDeployment, name: str, value: Any) -> None:
 
 
 def day_deployments(plans: list[Plan], plan_dir: Path, name: str, parts: int, cron: str = DAILY,
-                    timezone: str | None = None) -> list[RunnerDeployment]:
+                    timezone: str | None = None, today: date | None = None) -> list[RunnerDeployment]:
     """The day's ticks of the plans of `plan_dir` in `parts` runs (flows.day), `<name>-1` to `<name>-<parts>`,
     each daily from the first plan's start to the last plan's end, in `timezone` or the first plan's.
 
@@ -191,7 +194,8 @@ def day_deployments(plans: list[Plan], plan_dir: Path, name: str, parts: int, cr
     """
     folder = str(plan_dir.resolve())
     tz = timezone or plans[0].meta.timezone
-    schedule = bounded(cron, tz, min(p.meta.period.start for p in plans), max(p.meta.period.end for p in plans))
+    schedule = bounded(cron, tz, min(p.meta.period.start for p in plans), max(p.meta.period.end for p in plans),
+                       today)
     out = []
     for part in range(1, parts + 1):
         count = sum(part_of(p.path, parts) == part for p in plans)

@@ -94,6 +94,87 @@ class TestDeployments:
             deployments(plans, DAILY, "Asia/Hanoi")
 
 
+    def test_copied_deployments_are_what_prefect_builds(self, built):
+        """Deployments are copies of one per flow (`like`), not built one by one by `to_deployment` (~25 ms
+        each): what the server gets must be the same."""
+        from prefect.deployments.runner import EntrypointType
+
+        from flows.confirm import confirm_flow
+        from flows.deployments import bounded, like
+        from flows.tick import tick_flow
+
+        sched = bounded(DAILY, "Asia/Ho_Chi_Minh", date(2024, 1, 1), date(2030, 1, 1))
+        for flow_, fields in ((tick_flow, {"name": "a", "schedules": [sched], "parameters": {"plan": "/p.yaml"},
+                                           "tags": ["kehoach", "a"], "version": "v1", "description": "d"}),
+                              (confirm_flow, {"name": "a:b", "parameters": {"plan": "/p.yaml", "step": "b"},
+                                              "enforce_parameter_schema": False})):
+            made = flow_.to_deployment(entrypoint_type=EntrypointType.MODULE_PATH, **fields)
+            copied = like(flow_, **fields)
+            assert copied.model_dump(mode="json") == made.model_dump(mode="json")
+            assert copied._parameter_openapi_schema == made._parameter_openapi_schema
+        a, b = like(tick_flow, name="a"), like(tick_flow, name="b")
+        a._parameter_openapi_schema.properties["plan"]["enum"] = ["x"]
+        assert "enum" not in b._parameter_openapi_schema.properties["plan"]  # each its own schema
+
+
+class TestDeployCommand:
+    """What `kehoach deploy` registers for a work pool (the workers' path: tests/flows/test_workers.py)."""
+
+    def test_the_day_in_parts_each_tick_deployment_unscheduled(self):
+        from flows.day import part_of
+
+        plans = PlanLoader().load_all(plan_paths([PLANS]))
+        deps = deployments(plans, DAILY, None, PLANS, parts=2, name="kehoach")
+        ticks = [d for d in deps if d.flow_name == "kehoach-tick"]
+        assert len(ticks) == len(plans) and all(d.schedules == [] for d in ticks)  # the parts tick them
+        assert "kehoach-ngay" in ticks[0].description
+        days = [d for d in deps if d.flow_name == "kehoach-ngay"]
+        assert [d.name for d in days] == ["kehoach-1", "kehoach-2"]
+        for i, d in enumerate(days, start=1):
+            assert d.parameters == {"plan_dir": str(PLANS.resolve()), "part": i, "parts": 2}
+            assert d.entrypoint == "flows.day.day_flow" and d.tags == ["kehoach"]
+            count = sum(part_of(p.path, 2) == i for p in plans)
+            assert f"Lượt chạy hằng ngày của {count} kế hoạch (phần {i}/2" in d.description
+            for key in ("plan_dir", "part", "parts"):
+                assert d._parameter_openapi_schema.properties[key]["readOnly"] is True
+        assert {part_of(p.path, 2) for p in plans} <= {1, 2}
+        assert part_of(PLANS / "a.yaml", 7) == part_of(PLANS / "sub" / "a.yml", 7)  # by the file's name only
+        # Every deployment serve has, and no more than the parts: forms and the overview the same.
+        served = {(d.flow_name, d.name) for d in deployments(plans, DAILY, None, PLANS)}
+        assert {(d.flow_name, d.name) for d in deps} - served == {("kehoach-ngay", "kehoach-1"),
+                                                                 ("kehoach-ngay", "kehoach-2")}
+        each = deployments(plans, DAILY, None, PLANS, parts=0, name="kehoach")
+        assert {(d.flow_name, d.name) for d in each} == served
+
+    def test_the_parts_run_from_the_first_plans_start_to_the_last_ones_end(self):
+        from flows.deployments import day_deployments
+
+        plans = PlanLoader().load_all(plan_paths([PLANS]))
+        (day,) = day_deployments(plans, PLANS, "p", 1, "0 7 * * 1-5", today=date(2024, 6, 1))
+        sched = day.schedules[0].schedule
+        assert (sched.rrule, sched.timezone) == (
+            "DTSTART:20220316T070000\nRRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20251231T070000",
+            "Asia/Ho_Chi_Minh")
+        assert day_deployments(plans, PLANS, "p", 1)[0].schedules == []  # all over (today: 2026)
+
+    def test_needs_a_prefect_server(self, capsys):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(restore_defaults={PREFECT_API_URL}):
+            code, out, err = kehoach(capsys, "deploy", PLANS, "--pool", "kehoach")
+        assert code == 2 and out == ""
+        assert "kehoach deploy cần một Prefect server" in err
+
+    def test_a_pool_is_needed_and_checked_after_the_plans(self, capsys, tmp_path):
+        code, _, err = kehoach(capsys, "deploy", PLANS)
+        assert code == 2 and "--pool" in err
+        code, _, err = kehoach(capsys, "deploy", PLANS, "--pool", "p", "--parts", "-1")
+        assert code == 2 and "--parts" in err
+        (tmp_path / "broken.yaml").write_text("plan: {}\n", encoding="utf-8")
+        code, _, err = kehoach(capsys, "deploy", tmp_path, "--pool", "p")
+        assert code == 1 and "broken.yaml:1:" in err
+
+
 class TestServeCommand:
     """What `kehoach serve` refuses before it serves anything (the served path: tests/flows/test_serve.py)."""
 

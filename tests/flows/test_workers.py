@@ -222,6 +222,20 @@ def test_two_workers_tick_each_plan_once_and_a_rerun_ticks_none(agency):
         assert len(_tick_runs()) == len(plans)
         assert _store_counts(store) == first and len(receiver.payloads) == len(first["messages"])
 
+        # A tick of that day that failed is run again by the next run of its part - that one, no other.
+        from prefect.states import Failed
+
+        (late,) = [t for t in _tick_runs() if t.parameters["plan"].endswith(f"/{mine[0]}.yaml")]
+        read(lambda c: c.set_flow_run_state(late.id, Failed(message="the store was unreachable"), force=True))
+        (third,) = _finished([r.id for r in _start_parts([2], DAY)])
+        _mark("retry done")
+        assert third.state.name == "Đã chạy 1 kế hoạch", third.state
+        assert f"{len(mine) - 1} đã chạy trước đó" in third.state.message
+        again_ran = read(lambda c: c.read_flow_run(late.id))
+        assert again_ran.state.is_completed() and again_ran.run_count == 2
+        assert len(_tick_runs()) == len(plans)
+        assert _store_counts(store) == first and len(receiver.payloads) == len(first["messages"])
+
 
 def test_a_worker_without_the_store_fails_the_run_saying_so(monkeypatch):
     """The pool's job template gives its runs KEHOACH_DATABASE_URL_REQUIRED: a run on a worker started without
