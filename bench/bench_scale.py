@@ -198,6 +198,18 @@ def postgres_cpu() -> float:
     return total
 
 
+def settle(server_pid: int, quiet: float = 0.15, every: float = 5.0, timeout: float = 600) -> float:
+    """Wait until the Prefect server is quiet (under `quiet` of a core over `every` seconds): its services write
+    the last path's events and task runs for minutes after the runs are over. Returns the seconds waited."""
+    t = time.perf_counter()
+    while time.perf_counter() - t < timeout:
+        before = cpu_of(server_pid)
+        time.sleep(every)
+        if cpu_of(server_pid) - before < quiet * every:
+            break
+    return time.perf_counter() - t
+
+
 class Cpu:
     """CPU seconds spent by the Prefect server and PostgreSQL between `start` and `stop`."""
 
@@ -205,6 +217,7 @@ class Cpu:
         self.server_pid = server_pid
 
     def start(self) -> None:
+        settle(self.server_pid)
         self.s0, self.p0 = cpu_of(self.server_pid), postgres_cpu()
 
     def stop(self) -> dict[str, float]:
@@ -250,8 +263,9 @@ class Workers:
     def __init__(self, api: str, pool: str, store: str, channels: Path) -> None:
         from tests.flows.conftest import spawn
 
-        env = python_env(PREFECT_API_URL=api, KEHOACH_DATABASE_URL=store, KEHOACH_CHANNELS=str(channels),
-                         PREFECT_WORKER_QUERY_SECONDS="2")
+        # Prefect's default poll, every 10 s: each poll also marks every deployment of the pool ready (see
+        # flows.pool), which a shorter interval would repeat for ~16,000 deployments.
+        env = python_env(PREFECT_API_URL=api, KEHOACH_DATABASE_URL=store, KEHOACH_CHANNELS=str(channels))
         self.procs = [spawn([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--name",
                              f"{pool}-{i}", "--limit", str(WORKER_LIMIT)], cwd=OUT, env=env,
                             stdout=(OUT / f"{pool}-{i}.log").open("wb"), stderr=subprocess.STDOUT)
@@ -477,6 +491,13 @@ def one_plan(api: str, cluster: Any, base: str, paths: list[Path], channels: Pat
 # Report
 
 
+def save(part: dict[str, Any]) -> None:
+    """Keep what is measured so far (bench/out/scale/partial.json), for a run that stops half-way."""
+    path = OUT / "partial.json"
+    done = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    path.write_text(json.dumps({**done, **part}, default=str, indent=1), encoding="utf-8")
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or "?"
     try:
@@ -600,15 +621,20 @@ def main() -> None:
             settings.__enter__()
             engine = path_engine(cluster, base, paths, channels)
             print(f"engine: {engine}", flush=True)
+            save({"engine": engine})
             cpu = Cpu(server.pid)
             parts = path_parts(api, cluster, base, plans_dir, args.plans, channels, cpu)
             parts["deploy_count"] = len(loaded) + 2 + 1 + 2 * sum(steps)
             parts.pop("tick_runs")
             print(f"parts: {parts}", flush=True)
+            save({"parts": parts})
+            settle(server.pid)
             each = (path_per_plan(api, cluster, base, plans_dir, paths, channels, cpu) if not args.skip_per_plan
                     else {"wall": float("nan"), "deploy": 0, "ticks": 0, "completed": 0, "ticked": 0,
                           "run_median": float("nan")})
             print(f"per plan: {each}", flush=True)
+            save({"each": each})
+            settle(server.pid)
             one = one_plan(api, cluster, base, paths, channels, args.rounds)
             print(f"one plan: {one}", flush=True)
             print(f"notices received: {len(receiver.payloads)}", flush=True)

@@ -23,6 +23,11 @@ from prefect.deployments.runner import RunnerDeployment
 
 from engine.state.db import ENV_URL_REQUIRED
 
+# An upsert may time out on the server (500 after 10 s) while the server holds every deployment of the pool
+# locked: Prefect 3.9 marks all of a pool's deployments ready (or not ready, with an event each) in one
+# transaction when its workers come online (go offline) - with a form per step, thousands. It is tried again
+# after these pauses (an upsert twice is one upsert).
+RETRIES = (2.0, 5.0, 15.0, 30.0, 60.0, None)
 CONCURRENCY = 2  # deployments registered at once (see `register`): the server is the bottleneck, and on
 # PostgreSQL more at once only wait on each other's locks (4 at once timed out, under load)
 
@@ -91,6 +96,7 @@ def register(built: list[RunnerDeployment], pool: str, concurrency: int = CONCUR
 
 async def _register(built: list[RunnerDeployment], pool: str, concurrency: int) -> tuple[int, int]:
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
 
     gate = asyncio.Semaphore(concurrency)
     async with get_client() as client:
@@ -101,7 +107,13 @@ async def _register(built: list[RunnerDeployment], pool: str, concurrency: int) 
 
         async def one(payload: dict[str, Any]) -> Any:
             async with gate:
-                return await client.create_deployment(**payload)
+                for wait in RETRIES:
+                    try:
+                        return await client.create_deployment(**payload)
+                    except PrefectHTTPStatusError as exc:
+                        if exc.response.status_code < 500 or wait is None:
+                            raise
+                    await asyncio.sleep(wait)
 
         await asyncio.gather(*(one(p) for p in todo))
     return len(todo), len(payloads) - len(todo)
@@ -151,7 +163,12 @@ def remove_stale_parts(built: list[RunnerDeployment], pool: str) -> list[str]:
     """Delete the pool's day parts (`kehoach-ngay/<pool>-N`) that `built` no longer has - fewer parts, or one
     run per plan (`--parts 0`) - so that no plan is ticked by a part and by its own schedule. Returns the names
     removed ('flow/deployment')."""
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowFilter, FlowFilterName
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowFilter,
+        FlowFilterName,
+    )
 
     from flows.day import DAY_FLOW
     from flows.env import sync_client
