@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.language.calendar import CalendarBuilder, split_key
@@ -41,9 +41,9 @@ from engine.state.store import (
     effect_key,
     existing_effects,
     find_occurrence,
-    insert_ignore,
     insert_many_ignore,
     inserted_keys,
+    inserted_rows,
     transaction_memo,
 )
 
@@ -496,8 +496,8 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         effect_key=a.effect_key, plan_id=plan.id, step_id=a.step_id, occurrence_key=a.occurrence_key, event=a.event,
         on_date=today, at=now, actor="engine", detail=a.detail, plan_version=plan.version) for a, _ in live],
         "effect_key"))
-    applied: list[Action] = []
-    notices: list[dict[str, Any]] = []
+    applied: list[tuple[Action, list[Notice]]] = []
+    drafts: list[Draft] = []
     for action, row in live:
         if action.effect_key not in written:
             continue
@@ -514,33 +514,67 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
             row.next_on = action.next_on
             step = plan.step_by_id.get(action.step_id)
             if action.documents and step is not None:
-                queued.append(_draft(plan, session, action, step, row, today, make_docs))
-        notices += outbox_rows(plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)
-        applied.append(action)
-    insert_many_ignore(session, OutboxRecord, notices)
-    return applied, len(actions) - len(applied)
+                drafts.append(_draft(plan, session, action, step, row, today, make_docs))
+                queued.append(drafts[-1].notice)
+        applied.append((action, queued))
+    _store_drafts(plan, session, drafts, today)
+    insert_many_ignore(session, OutboxRecord, [n for action, queued in applied for n in outbox_rows(
+        plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)])
+    return [a for a, _ in applied], len(actions) - len(applied)
+
+
+@dataclass
+class Draft:
+    """The drafts made for one action, until they are stored with the others of the tick."""
+
+    action: Action
+    step: Any
+    key: str
+    documents: dict[str, bytes]
+    notice: Notice  # to the owner, its attachments filled in once the documents have ids
 
 
 def _draft(plan: Plan, session: Session, action: Action, step: Any, row: OccurrenceRecord, today: date,
-           make_docs: DocumentMaker) -> Notice:
-    """The automatic part of reviews and reports: store the drafts, note them on the action's audit event, and
-    ask the owner to finish them (the drafts attached, their one-line digest in the message)."""
+           make_docs: DocumentMaker) -> Draft:
+    """The automatic part of reviews and reports: make the drafts, and the notice asking the owner to finish
+    them (the drafts attached, their one-line digest in the message). Stored by `_store_drafts`."""
     docs = make_docs(plan, session, step, row, today)
-    for fmt_name, content in docs.items():
-        insert_ignore(session, DocumentRecord, dict(plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
-                                                    format=fmt_name, content=content, created_on=today,
-                                                    plan_version=plan.version))
-    ids = list(session.scalars(select(DocumentRecord.id).where(
-        DocumentRecord.plan_id == plan.id, DocumentRecord.step_id == step.id,
-        DocumentRecord.occurrence_key == row.key).order_by(DocumentRecord.id)))
-    action.detail = {**action.detail, "drafted": sorted(docs), "documents": ids}
-    session.execute(update(EventRecord).where(EventRecord.effect_key == action.effect_key)
-                    .values(detail=action.detail))
     template = "review_summary" if isinstance(step, Review) else "report_draft"
-    ctx = {**notice_context(plan, step, row, today), "summary": digest_line(docs.get("md", b"")), "attachments": ids}
+    ctx = {**notice_context(plan, step, row, today), "summary": digest_line(docs.get("md", b"")), "attachments": []}
     if action.detail.get("missing_text"):
         ctx["missing"] = action.detail["missing_text"]
-    return Notice("draft", template, plan.owner_of(step.id, row.key), ctx)
+    return Draft(action, step, row.key, docs, Notice("draft", template, plan.owner_of(step.id, row.key), ctx))
+
+
+def _store_drafts(plan: Plan, session: Session, drafts: list[Draft], today: date) -> None:
+    """Store the tick's drafts with one INSERT, and note them on their actions' audit events with one UPDATE.
+
+    An occurrence's documents are written only by the action that opened it, whose event went in now: a
+    document of it already there (kept from a store's past) is found again by one more query, as the action's
+    other documents."""
+    if not drafts:
+        return
+    values = [dict(plan_id=plan.id, step_id=d.step.id, occurrence_key=d.key, format=name, content=content,
+                   created_on=today, plan_version=plan.version) for d in drafts for name, content in d.documents.items()]
+    ids: dict[tuple[str, str], list[int]] = {}
+    for doc_id, step_id, key in inserted_rows(session, DocumentRecord, values, ("id", "step_id", "occurrence_key")):
+        ids.setdefault((step_id, key), []).append(doc_id)
+    stored_before = [(d.step.id, d.key) for d in drafts if len(ids.get((d.step.id, d.key), ())) != len(d.documents)]
+    for step_id, key in stored_before:
+        ids[(step_id, key)] = list(session.scalars(select(DocumentRecord.id).where(
+            DocumentRecord.plan_id == plan.id, DocumentRecord.step_id == step_id,
+            DocumentRecord.occurrence_key == key)))
+    for d in drafts:
+        mine = sorted(ids.get((d.step.id, d.key), ()))
+        d.action.detail = {**d.action.detail, "drafted": sorted(d.documents), "documents": mine}
+        d.notice.context["attachments"] = mine
+    session.connection().execute(_SET_DETAIL, [{"effect": d.action.effect_key, "new_detail": d.action.detail}
+                                               for d in drafts])
+
+
+_EVENTS = EventRecord.__table__
+_SET_DETAIL = update(_EVENTS).where(_EVENTS.c.effect_key == bindparam("effect")).values(
+    detail=bindparam("new_detail", type_=_EVENTS.c.detail.type))
 
 
 def digest_line(markdown: bytes) -> str:

@@ -27,16 +27,16 @@ def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
 
 
 @lru_cache(maxsize=32)
-def _insert_ignore_stmt(dialect: str, model: type, column: str | None = None) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING `column` (default: the primary key), built once so that its
+def _insert_ignore_stmt(dialect: str, model: type, columns: tuple[str, ...] = ()) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `columns` (default: the primary key), built once so that its
     compiled form is cached. RETURNING tells which rows went in: drivers' rowcount is not reliable here."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = model.__table__
-    returned = table.c[column] if column else next(iter(table.primary_key.columns))
-    return insert(table).on_conflict_do_nothing().returning(returned)
+    returned = [table.c[c] for c in columns] or [next(iter(table.primary_key.columns))]
+    return insert(table).on_conflict_do_nothing().returning(*returned)
 
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
@@ -50,17 +50,24 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool
 
 def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
     """`insert_ignore` for several rows in few round trips; returns the number inserted."""
-    return len(inserted_keys(session, model, rows))
+    return len(inserted_rows(session, model, rows))
 
 
 def inserted_keys(session: Session, model: type, rows: list[dict[str, Any]], column: str | None = None) -> list[Any]:
     """Insert the rows whose unique keys are new (few round trips); the `column` values (default: the primary
     key) of those that went in."""
+    return [r[0] for r in inserted_rows(session, model, rows, (column,) if column else ())]
+
+
+def inserted_rows(session: Session, model: type, rows: list[dict[str, Any]],
+                  columns: tuple[str, ...] = ()) -> list[Any]:
+    """Insert the rows whose unique keys are new (few round trips); for each that went in, the tuple of its
+    `columns` values (default: its primary key), in no particular order."""
     if not rows:
         return []
     conn = session.connection()
-    stmt = _insert_ignore_stmt(conn.dialect.name, model, column)
-    return list(conn.execute(stmt, rows[0] if len(rows) == 1 else rows).scalars())
+    stmt = _insert_ignore_stmt(conn.dialect.name, model, columns)
+    return list(conn.execute(stmt, rows[0] if len(rows) == 1 else rows))
 
 
 def effect_key(plan_id: str, step_id: str | None, key: str | None, what: str) -> str:
