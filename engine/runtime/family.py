@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Problem, did_you_mean
@@ -33,6 +33,7 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
+from engine.state.store import transaction_memo
 
 SOURCE = "child-plan"  # ConfirmationRecord.source of a parent's occurrence completed by a child plan
 
@@ -47,12 +48,14 @@ def links_of(plan: Plan) -> dict[str, Any] | None:
             "steps": {s.id: s.carries_out for s in plan.steps if s.carries_out}}
 
 
-def record_links(plan: Plan, record: PlanRecord) -> None:
-    """Keep the plan's row in step with its file's parent links (done when the plan is claimed)."""
+def record_links(plan: Plan, session: Session, record: PlanRecord) -> None:
+    """Keep the plan's row in step with its file's parent links (done when the plan is claimed); the families
+    this transaction found before are looked up again."""
     links = links_of(plan)
     parent = plan.meta.parent_plan.id if links else None
     if record.parent_id != parent or record.links != links:
         record.parent_id, record.links = parent, links
+        transaction_memo(session, "children").clear()
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,21 @@ class Child:
 
 
 def children(session: Session, parent_id: str) -> list[Child]:
-    """The plans of the store that carry out `parent_id`, by number."""
-    rows = session.execute(select(PlanRecord.id, PlanRecord.links, PlanRecord.path)
-                           .where(PlanRecord.parent_id == parent_id)).all()
-    out = [Child(pid, links.get("number") or pid, links.get("issuer") or "", links.get("unit"),
-                 dict(links.get("steps") or {}), path) for pid, links, path in rows if links]
-    return sorted(out, key=lambda c: (c.number, c.id))
+    """The plans of the store that carry out `parent_id`, by number.
+
+    Asked once per transaction (every tick of every plan asks): links change only when a plan is claimed,
+    which forgets what was found (`record_links`).
+    """
+    known = transaction_memo(session, "children")
+    if parent_id not in known:
+        rows = session.execute(_CHILDREN, {"parent": parent_id}).all()
+        out = [Child(pid, links.get("number") or pid, links.get("issuer") or "", links.get("unit"),
+                     dict(links.get("steps") or {}), path) for pid, links, path in rows if links]
+        known[parent_id] = sorted(out, key=lambda c: (c.number, c.id))
+    return list(known[parent_id])
+
+
+_CHILDREN = select(PlanRecord.id, PlanRecord.links, PlanRecord.path).where(PlanRecord.parent_id == bindparam("parent"))
 
 
 def period_of(key: str) -> str:

@@ -80,7 +80,7 @@ def claim_plan(plan: Plan, session: Session, today: date, now: datetime) -> Plan
         record.path = path
     if record.version != plan.version:
         reconcile(plan, session, record, today, now)
-    record_links(plan, record)
+    record_links(plan, session, record)
     claims[(plan.id, plan.version)] = record
     return record
 

@@ -19,6 +19,9 @@ def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
     found done - so a second look in the same transaction asks the database nothing.
     """
     txn = session.get_transaction()
+    if txn is None:  # not begun yet: begin it, as the query the memo saves would, so that the memo ends with it
+        session.connection()
+        txn = session.get_transaction()
     memos = session.info.setdefault("kehoach_memos", {})
     held = memos.get(name)
     if held is None or held[0] is not txn:

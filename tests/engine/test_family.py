@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from engine.language.plan import PlanLoader, load_plan, plan_paths
 from engine.reports.drafts import draft_documents
+from engine.runtime.family import children
 from engine.runtime.people import confirm
 from engine.runtime.simulate import ConfirmPolicy, simulate_plans
-from engine.runtime.tick import tick
+from engine.runtime.tick import tick, tick_in
 from engine.state.models import DONE, OPEN, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
 from tests.conftest import ROOT, run_cli
 from tests.engine.state_helpers import at, no_documents, row, sessions_for
@@ -122,6 +123,16 @@ class TestCompletion:
         assert rec.parent_id == "tinh"
         assert rec.links == {"unit": "ubnd-huyen-a", "number": "11/KH-UBND", "issuer": "Ủy ban nhân dân huyện A",
                              "steps": {"bao-cao": "bao-cao-huyen"}}
+
+    def test_a_child_first_ticked_after_its_parent_in_one_transaction_is_found_by_the_parent(self, tmp_path,
+                                                                                               sessions):
+        _, tinh, huyen_a, _ = family(tmp_path)
+        day = at(date(2024, 1, 15))
+        with sessions() as s, s.begin():
+            tick_in(tinh, s, day, documents=no_documents)
+            assert children(s, tinh.id) == []
+            tick_in(huyen_a, s, day, documents=no_documents)
+            assert [c.id for c in children(s, tinh.id)] == [huyen_a.id]
 
     def test_a_report_done_before_the_parent_ever_ticked_is_counted_at_its_first_tick(self, tmp_path, sessions):
         _, tinh, huyen_a, _ = family(tmp_path)
