@@ -35,7 +35,7 @@ from engine.state.models import (
     OccurrenceRecord,
     OutboxRecord,
 )
-from engine.state.store import effect_key, find_occurrence, insert_ignore, insert_many_ignore, inserted_keys
+from engine.state.store import effect_key, find_occurrence, insert_ignore, insert_many_ignore, inserted_rows
 
 EVIDENCE_LABELS: dict[str, str] = {
     "document_number": "số văn bản",
@@ -367,9 +367,8 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
     values = [dict(occurrence_id=row.id, plan_id=plan.id, step_id=step.id, occurrence_key=row.key, by=by,
                    done_on=at, evidence=given, note=note, result=result, source=source, recorded_at=now,
                    plan_version=plan.version) for step, row, given in todo]
-    new = set(inserted_keys(session, ConfirmationRecord, values, "occurrence_id"))
-    ids = {} if not new else dict(session.execute(select(ConfirmationRecord.occurrence_id, ConfirmationRecord.id)
-                                                  .where(ConfirmationRecord.occurrence_id.in_(new))).all())
+    ids = dict(inserted_rows(session, ConfirmationRecord, values, ("occurrence_id", "id")))
+    new = set(ids)
     out: list[Confirmed] = []
     events, notices = [], []
     for (step, row, given), v in zip(todo, values):

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import StateError
@@ -151,11 +151,7 @@ def _next_day(plan: Plan, session: Session, day: date, policy: ConfirmPolicy, re
     j = bisect.bisect_right(request_days, day)
     if j < len(request_days):
         candidates.append(request_days[j])
-    active = (OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_(ACTIVE),
-              OccurrenceRecord.orphaned.is_(False))
-    next_on, first_due = session.execute(select(
-        func.min(OccurrenceRecord.next_on),
-        func.min(OccurrenceRecord.due_on).filter(OccurrenceRecord.status.in_((OPEN, OVERDUE)))).where(*active)).one()
+    next_on, first_due = session.execute(_NEXT, {"plan_id": plan.id}).one()
     if next_on is not None:
         candidates.append(next_on)
     if first_due is not None and policy.mode != "never":
@@ -166,13 +162,21 @@ def _next_day(plan: Plan, session: Session, day: date, policy: ConfirmPolicy, re
 def _confirm_due(plan: Plan, session: Session, day: date, now: datetime, policy: ConfirmPolicy,
                  confirmer: str) -> None:
     latest_due = day - timedelta(days=policy.late_days if policy.mode == "late" else 0)
-    rows = session.scalars(select(OccurrenceRecord).where(
-        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.status.in_((OPEN, OVERDUE)),
-        OccurrenceRecord.due_on <= latest_due, OccurrenceRecord.orphaned.is_(False))
-        .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)).all()
+    rows = session.scalars(_TO_CONFIRM, {"plan_id": plan.id, "latest_due": latest_due}).all()
     rows = [r for r in rows if r.step_id in plan.step_by_id]
     confirm_rows(plan, session, rows, by=confirmer, at=day, now=now, source="simulation",
                  evidence=lambda step, row: {r: _sample(r, row, day) for r in step.confirmation.requires})
+
+
+# Asked every simulated day, so built once.
+_NEXT = select(func.min(OccurrenceRecord.next_on),
+               func.min(OccurrenceRecord.due_on).filter(OccurrenceRecord.status.in_((OPEN, OVERDUE)))).where(
+    OccurrenceRecord.plan_id == bindparam("plan_id"), OccurrenceRecord.status.in_(ACTIVE),
+    OccurrenceRecord.orphaned.is_(False))
+_TO_CONFIRM = select(OccurrenceRecord).where(
+    OccurrenceRecord.plan_id == bindparam("plan_id"), OccurrenceRecord.status.in_((OPEN, OVERDUE)),
+    OccurrenceRecord.due_on <= bindparam("latest_due"), OccurrenceRecord.orphaned.is_(False)).order_by(
+    OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)
 
 
 def _sample(kind: str, row: OccurrenceRecord, day: date) -> str:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.state.models import ACTIVE, EventRecord, OccurrenceRecord, OutboxRecord, PlanRecord
@@ -92,8 +92,12 @@ def existing_effects(session: Session, keys: Iterable[str]) -> set[str]:
     keys = list(dict.fromkeys(keys))
     found: set[str] = set()
     for i in range(0, len(keys), 500):
-        found.update(session.scalars(select(EventRecord.effect_key).where(EventRecord.effect_key.in_(keys[i:i + 500]))))
+        found.update(session.scalars(_EFFECTS, {"keys": keys[i:i + 500]}))
     return found
+
+
+# Statements run at every tick, built once (building one costs more than running it on an indexed table).
+_EFFECTS = select(EventRecord.effect_key).where(EventRecord.effect_key.in_(bindparam("keys", expanding=True)))
 
 
 def lock_plan(session: Session, plan_id: str) -> PlanRecord | None:
@@ -110,14 +114,16 @@ def lock_plan(session: Session, plan_id: str) -> PlanRecord | None:
 
 def due_occurrences(session: Session, plan_id: str, today: date) -> list[OccurrenceRecord]:
     """Occurrences the tick must look at today (next_on has come), served by the (plan_id, next_on) index."""
-    stmt = (
-        select(OccurrenceRecord)
-        .where(OccurrenceRecord.plan_id == plan_id, OccurrenceRecord.next_on <= today,
-               OccurrenceRecord.status.in_(ACTIVE), OccurrenceRecord.orphaned.is_(False))
-        .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)
-        .execution_options(populate_existing=True)  # rows already in the session may have been updated in SQL
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_DUE, {"plan_id": plan_id, "today": today}))
+
+
+_DUE = (
+    select(OccurrenceRecord)
+    .where(OccurrenceRecord.plan_id == bindparam("plan_id"), OccurrenceRecord.next_on <= bindparam("today"),
+           OccurrenceRecord.status.in_(ACTIVE), OccurrenceRecord.orphaned.is_(False))
+    .order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)
+    .execution_options(populate_existing=True)  # rows already in the session may have been updated in SQL
+)
 
 
 def active_occurrences(session: Session, plan_id: str, today: date) -> list[OccurrenceRecord]:
