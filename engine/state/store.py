@@ -7,8 +7,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.state.models import ACTIVE, EventRecord, OccurrenceRecord, OutboxRecord, PlanRecord
 
@@ -71,6 +72,23 @@ def inserted_rows(session: Session, model: type, rows: list[dict[str, Any]],
     conn = session.connection()
     stmt = _insert_ignore_stmt(conn.dialect.name, model, columns)
     return list(conn.execute(stmt, rows[0] if len(rows) == 1 else rows))
+
+
+def set_columns(session: Session, record: Any, **values: Any) -> None:
+    """Write these columns of one stored row with one UPDATE now (by primary key), and set them on its object
+    as if loaded, so that no flush writes them again."""
+    mapper = inspect(record).mapper
+    table = mapper.local_table
+    (pk,) = mapper.primary_key
+    session.connection().execute(_update_by_key(table, tuple(values)), {"_pk": getattr(record, pk.key), **values})
+    for name, value in values.items():
+        set_committed_value(record, name, value)
+
+
+@lru_cache(maxsize=32)
+def _update_by_key(table: Any, columns: tuple[str, ...]) -> Any:
+    (pk,) = table.primary_key.columns
+    return update(table).where(pk == bindparam("_pk")).values({c: bindparam(c) for c in columns})
 
 
 def effect_key(plan_id: str, step_id: str | None, key: str | None, what: str) -> str:
