@@ -35,7 +35,15 @@ from engine.state.models import (
     OccurrenceRecord,
     OutboxRecord,
 )
-from engine.state.store import effect_key, find_occurrence, insert_ignore, insert_many_ignore, inserted_rows
+from engine.state.store import (
+    effect_key,
+    find_occurrence,
+    insert_ignore,
+    insert_many_ignore,
+    inserted_rows,
+    stage,
+    write_staged,
+)
 
 EVIDENCE_LABELS: dict[str, str] = {
     "document_number": "số văn bản",
@@ -371,6 +379,7 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
     new = set(ids)
     out: list[Confirmed] = []
     events, notices = [], []
+    changed: dict[OccurrenceRecord, dict[str, Any]] = {}  # written together (engine.state.store.stage)
     for (step, row, given), v in zip(todo, values):
         if row.id not in new:  # recorded meanwhile (the unique occurrence_id): report that one
             existing = session.scalars(select(ConfirmationRecord).where(
@@ -378,9 +387,7 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
             out.append(Confirmed(existing, False, max((existing.done_on - row.due_on).days, 0)))
             continue
         late = max((at - row.due_on).days, 0)
-        row.status, row.done_on, row.late_days, row.next_on = DONE, at, late, None
-        if row.opened_on is None:
-            row.opened_on = at
+        stage(changed, row, status=DONE, done_on=at, late_days=late, next_on=None, opened_on=row.opened_on or at)
         ekey = effect_key(plan.id, step.id, row.key, "confirmed")
         events.append(dict(effect_key=ekey, plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
                            event="confirmed", on_date=at, at=now, actor=by, plan_version=plan.version,
@@ -393,6 +400,7 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
                                                               ctx)], at, ekey)
         # Written with one INSERT for all (no unit-of-work flush each); the object is a plain copy of the row.
         out.append(Confirmed(ConfirmationRecord(id=ids.get(row.id), **v), True, late))
+    write_staged(session, changed)
     insert_many_ignore(session, EventRecord, events)
     insert_many_ignore(session, OutboxRecord, notices)
     for step_id in dict.fromkeys(step.id for step, _, _ in todo):

@@ -44,7 +44,9 @@ from engine.state.store import (
     insert_many_ignore,
     inserted_keys,
     inserted_rows,
+    stage,
     transaction_memo,
+    write_staged,
 )
 
 
@@ -498,29 +500,40 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         "effect_key"))
     applied: list[tuple[Action, list[Notice]]] = []
     drafts: list[Draft] = []
+    changed: dict[OccurrenceRecord, dict[str, Any]] = {}  # written together (engine.state.store.stage)
     for action, row in live:
         if action.effect_key not in written:
             continue
         written.discard(action.effect_key)  # the same action twice in one list is applied once
         queued = list(action.notices)
         if row is not None:
-            if action.set_status == OPEN and row.status == SCHEDULED:
-                row.status, row.opened_on = OPEN, today
-            elif action.set_status == OVERDUE and row.status in (SCHEDULED, OPEN):
-                row.status = OVERDUE
-            row.chased = (row.chased or 0) + action.chase
-            if action.escalate:
-                row.escalations, row.escalated_on = action.escalate, today
-            row.next_on = action.next_on
+            stage(changed, row, **_row_changes(row, action, today))
             step = plan.step_by_id.get(action.step_id)
             if action.documents and step is not None:
+                write_staged(session, changed)  # the drafts are made from the stored rows
                 drafts.append(_draft(plan, session, action, step, row, today, make_docs))
                 queued.append(drafts[-1].notice)
         applied.append((action, queued))
+    write_staged(session, changed)
     _store_drafts(plan, session, drafts, today)
     insert_many_ignore(session, OutboxRecord, [n for action, queued in applied for n in outbox_rows(
         plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)])
     return [a for a, _ in applied], len(actions) - len(applied)
+
+
+def _row_changes(row: OccurrenceRecord, action: Action, today: date) -> dict[str, Any]:
+    """What applying an action changes on its occurrence: status, chase and escalation counts, next check."""
+    out: dict[str, Any] = {}
+    if action.set_status == OPEN and row.status == SCHEDULED:
+        out.update(status=OPEN, opened_on=today)
+    elif action.set_status == OVERDUE and row.status in (SCHEDULED, OPEN):
+        out.update(status=OVERDUE)
+    if (chased := (row.chased or 0) + action.chase) != row.chased:
+        out.update(chased=chased)
+    if action.escalate:
+        out.update(escalations=action.escalate, escalated_on=today)
+    out.update(next_on=action.next_on)
+    return out
 
 
 @dataclass
