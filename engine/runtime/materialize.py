@@ -12,7 +12,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Date, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from engine.language.calendar import CalendarBuilder, Occurrence, per_owner, split_key
@@ -166,11 +166,15 @@ def wake_dependents(plan: Plan, session: Session, step_id: str, today: date) -> 
     waiting_on = plan.dependents.get(step_id)
     if not waiting_on:
         return
-    session.execute(update(OccurrenceRecord).where(
-        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(waiting_on),
-        OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.opened_on.is_(None))
-        .values(next_on=case((OccurrenceRecord.opens_on > today, OccurrenceRecord.opens_on), else_=today))
-        .execution_options(synchronize_session=False))
+    session.execute(_WAKE, {"b_plan": plan.id, "b_steps": list(waiting_on), "b_today": today})
+
+
+_TODAY = bindparam("b_today", type_=Date())  # names other than the columns', which UPDATE keeps for SET
+_WAKE = update(OccurrenceRecord).where(
+    OccurrenceRecord.plan_id == bindparam("b_plan"), OccurrenceRecord.step_id.in_(bindparam("b_steps", expanding=True)),
+    OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.opened_on.is_(None)).values(
+    next_on=case((OccurrenceRecord.opens_on > _TODAY, OccurrenceRecord.opens_on), else_=_TODAY)).execution_options(
+    synchronize_session=False)
 
 
 def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, predecessor: str | None = None) -> None:

@@ -207,10 +207,14 @@ def _waits(plan: Plan, session: Session, rows: list[OccurrenceRecord]) -> dict[i
         ask.setdefault(step_id, []).append(key)
     for step_id, keys in ask.items():
         for i in range(0, len(keys), 500):
-            known.update(session.execute(select(OccurrenceRecord.step_id, OccurrenceRecord.key).where(
-                OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step_id,
-                OccurrenceRecord.key.in_(keys[i:i + 500]), OccurrenceRecord.status.in_(FINISHED))).tuples())
+            known.update(session.execute(_FINISHED_KEYS, {"plan_id": plan.id, "step_id": step_id,
+                                                          "keys": keys[i:i + 500]}).tuples())
     return {r.id: waiting(plan, step, period, r.due_on, known) for r, step, period in todo}
+
+
+_FINISHED_KEYS = select(OccurrenceRecord.step_id, OccurrenceRecord.key).where(
+    OccurrenceRecord.plan_id == bindparam("plan_id"), OccurrenceRecord.step_id == bindparam("step_id"),
+    OccurrenceRecord.key.in_(bindparam("keys", expanding=True)), OccurrenceRecord.status.in_(FINISHED))
 
 
 def _current_rows(session: Session, plan: Plan, ids: set[int]) -> dict[int, OccurrenceRecord]:

@@ -96,13 +96,19 @@ def write_staged(session: Session, pending: dict[Any, dict[str, Any]]) -> None:
     """Write what `stage` noted, one UPDATE by primary key per table and set of columns; `pending` is emptied."""
     groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
     for record, values in pending.items():
-        mapper = inspect(record).mapper
-        (pk,) = mapper.primary_key
-        groups.setdefault((mapper.local_table, tuple(sorted(values))), []).append({"_pk": getattr(record, pk.key), **values})
+        table, pk = _table_and_key(type(record))
+        groups.setdefault((table, tuple(sorted(values))), []).append({"_pk": getattr(record, pk), **values})
     pending.clear()
     conn = session.connection() if groups else None
     for (table, columns), params in groups.items():
         conn.execute(_update_by_key(table, columns), params[0] if len(params) == 1 else params)
+
+
+@lru_cache(maxsize=32)
+def _table_and_key(model: type) -> tuple[Any, str]:
+    mapper = inspect(model)
+    (pk,) = mapper.primary_key
+    return mapper.local_table, mapper.get_property_by_column(pk).key
 
 
 @lru_cache(maxsize=64)
@@ -129,8 +135,9 @@ def existing_effects(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these effect keys the audit log already has."""
     keys = list(dict.fromkeys(keys))
     found: set[str] = set()
+    conn = session.connection() if keys else None  # events are only written in SQL: no flush needed to see them
     for i in range(0, len(keys), 500):
-        found.update(session.scalars(_EFFECTS, {"keys": keys[i:i + 500]}))
+        found.update(conn.execute(_EFFECTS, {"keys": keys[i:i + 500]}).scalars())
     return found
 
 
