@@ -19,6 +19,7 @@ import calendar as _cal
 import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from engine.errors import ReportError
@@ -294,6 +295,7 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
     return out
 
 
+@lru_cache(maxsize=4096)  # every notice names its occurrence: a long simulation asks for the same keys often
 def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
     'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of

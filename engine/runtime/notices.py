@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.language.dates import fmt
-from engine.language.models.steps import Report
+from engine.language.models.steps import Coordinate, Disseminate, Report
 from engine.language.plan import Plan
 from engine.state.models import NO_TARGET, PENDING, OccurrenceRecord, OutboxRecord
 from engine.state.store import insert_many_ignore
@@ -51,9 +51,9 @@ def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) ->
         "original_due": fmt(row.original_due_on),
         "created": today.isoformat(),
         "requires": requires,
-        "material": getattr(step, "material", None) or "",
-        "method": getattr(step, "method", None) or "",
-        "subject": getattr(step, "subject", None) or "",
+        "material": (step.material or "") if isinstance(step, Disseminate) else "",
+        "method": (step.method or "") if isinstance(step, Disseminate) else "",
+        "subject": (step.subject or "") if isinstance(step, Coordinate) else "",
         "recipient": plan.unit_name(step.recipient) if isinstance(step, Report) else "",
         "confirm_command": confirm_command(plan.id, step.id, row.key, requires),
         "escalation": 0,
