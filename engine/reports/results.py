@@ -7,7 +7,9 @@ from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, bindparam, func, not_, or_, select
+from sqlalchemy import String, and_, bindparam, func, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 from engine.errors import ReportError
@@ -37,6 +39,7 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
+from engine.state.store import shared_memo
 
 # Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.runtime.status).
 FINISHED = DONE_OUTCOMES
@@ -168,23 +171,44 @@ def _in_window(item: Item, window: Window, as_of: date) -> bool:
     return item.done_on is not None and window.start <= item.done_on <= as_of  # done ahead of time
 
 
+class KeyUnit(FunctionElement[str]):
+    """The owner part of an occurrence key ('@ubnd-nho-quan' of '2023-H1@ubnd-nho-quan'; '' for one owner)."""
+
+    type = String()
+    inherit_cache = True
+    name = "key_unit"
+
+
+@compiles(KeyUnit)
+def _key_unit_sqlite(element: KeyUnit, compiler: Any, **kw: Any) -> str:
+    key = compiler.process(element.clauses, **kw)
+    return f"substr({key}, instr({key}, '@') + (instr({key}, '@') = 0) * length({key}) + 1)"
+
+
+@compiles(KeyUnit, "postgresql")
+def _key_unit_postgresql(element: KeyUnit, compiler: Any, **kw: Any) -> str:
+    key = compiler.process(element.clauses, **kw)
+    return f"split_part({key}, '@', 2)"
+
+
 _ROW_COLUMNS = (OccurrenceRecord.id, OccurrenceRecord.step_id, OccurrenceRecord.key, OccurrenceRecord.status,
                 OccurrenceRecord.opens_on, OccurrenceRecord.due_on, OccurrenceRecord.opened_on,
                 OccurrenceRecord.done_on, OccurrenceRecord.reason, OccurrenceRecord.original_due_on)
 
 
-def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date,
-          unit: str | None = None) -> tuple[list[Any], Callable[[Occurrence], bool]]:
+def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None = None,
+          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool]]:
     """The stored occurrences a draft may show, and a test of whether a calendar occurrence is stored.
 
     A draft late in a long plan must not read the plan's whole history: an occurrence finished before the window
     (due and done before its start, done by `as_of`) is never in it, and only the last one of each step is shown
     (as what was done before). Whether the others are stored, the plan's row says: every calendar occurrence
     opening by its `materialized_through` day has a row (engine.runtime.materialize.sync) - unless the plan was edited
-    since, when their keys are read. `unit`: of the steps of several owners, only that unit's occurrences.
+    since, when their keys are read. `unit`: of the steps of several owners, only that unit's occurrences;
+    `by_unit`: the last one before the window of each owner of those steps (a read shared by every unit's draft).
     """
     shape, params = _own(plan, ids, unit)
-    rows_stmt, last_stmt, keys_stmt = _window_statements(*shape)
+    rows_stmt, last_stmt, keys_stmt = _window_statements(*shape, by_unit=by_unit)
     params.update(plan=plan.id, ids=ids, start=window.start, cut=min(window.start, as_of + timedelta(days=1)))
     rows = list(session.execute(rows_stmt, params))
     last = list(session.execute(last_stmt, params))
@@ -207,7 +231,7 @@ def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: d
 
 
 @lru_cache(maxsize=None)
-def _window_statements(own: str | None = None, alone: bool = True) -> tuple[Any, Any, Any]:
+def _window_statements(own: str | None = None, alone: bool = True, by_unit: bool = False) -> tuple[Any, Any, Any]:
     """The statements of `_rows` - the rows not finished before the window, the last one finished before it per
     step, the keys of those finished before it - built once per shape, so that each is compiled once. Parameters:
     plan, ids, start (the window's), cut (done before it: finished before the window); with `own` ('keys' or
@@ -221,7 +245,8 @@ def _window_statements(own: str | None = None, alone: bool = True) -> tuple[Any,
     old = and_(occ.due_on < bindparam("start"), occ.done_on.is_not(None), occ.done_on < bindparam("cut"))
     rows = select(*_ROW_COLUMNS).where(*mine, not_(old))
     ranked = select(*_ROW_COLUMNS, func.row_number().over(
-        partition_by=occ.step_id, order_by=(occ.due_on.desc(), occ.key.desc())).label("n")).where(
+        partition_by=(occ.step_id, KeyUnit(occ.key)) if by_unit else occ.step_id,
+        order_by=(occ.due_on.desc(), occ.key.desc())).label("n")).where(
         *mine, old, occ.status.not_in((CANCELLED, SKIPPED))).subquery()
     last = select(*(ranked.c[c.key] for c in _ROW_COLUMNS)).where(ranked.c.n == 1)
     return rows, last, select(occ.step_id, occ.key).where(*mine, old)
@@ -250,14 +275,32 @@ def _calendar(plan: Plan, step_id: str, unit: str | None) -> list[Occurrence]:
     return plan.occurrences(step_id)
 
 
+def _read(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None,
+          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool], dict[int, Any], dict[Any, Any]]:
+    """What a draft reads of the store (see `_rows`): the rows, the test of being stored, the rows' confirmations
+    by occurrence id, the extensions of extended rows."""
+    rows, stored = _rows(session, plan, ids, window, as_of, unit, by_unit)
+    confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
+        ConfirmationRecord.occurrence_id.in_([r.id for r in rows])))} if rows else {}
+    extended = _extensions(session, plan.id, ids) if any(r.original_due_on for r in rows) else {}
+    return rows, stored, confirmations, extended
+
+
 def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date, unit: str | None = None) -> Facts:
     """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`; `unit`: the
     owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`)."""
     ids = covered_steps(plan, step, unit)
-    rows, stored = _rows(session, plan, ids, window, as_of, unit)
-    confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
-        ConfirmationRecord.occurrence_id.in_([r.id for r in rows])))} if rows else {}
-    extended = _extensions(session, plan.id, ids) if any(r.original_due_on for r in rows) else {}
+    memo = shared_memo(session)
+    if memo is None:
+        rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
+    else:  # the drafts the tick makes in one pass share one read of every step, every owner
+        key = ("draft-facts", plan.id, window.start, window.end, as_of)
+        if key not in memo:
+            memo[key] = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
+        rows, stored, confirmations, extended = memo[key]
+        wanted, own = set(ids), f"@{unit}"
+        rows = [r for r in rows if r.step_id in wanted
+                and (unit is None or r.step_id not in plan.per_unit or r.key.endswith(own))]
     by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
     for r in rows:
         planned = plan.dated.get((r.step_id, r.key))

@@ -44,6 +44,7 @@ from engine.state.store import (
     insert_ignore,
     insert_many_ignore,
     inserted_keys,
+    shared_reads,
     transaction_memo,
 )
 
@@ -496,8 +497,8 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         effect_key=a.effect_key, plan_id=plan.id, step_id=a.step_id, occurrence_key=a.occurrence_key, event=a.event,
         on_date=today, at=now, actor="engine", detail=a.detail, plan_version=plan.version) for a, _ in live],
         "effect_key"))
-    applied: list[Action] = []
-    notices: list[dict[str, Any]] = []
+    applied: list[tuple[Action, list[Notice]]] = []
+    drafting: list[tuple[Action, Any, OccurrenceRecord, list[Notice]]] = []
     for action, row in live:
         if action.effect_key not in written:
             continue
@@ -514,11 +515,19 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
             row.next_on = action.next_on
             step = plan.step_by_id.get(action.step_id)
             if action.documents and step is not None:
+                drafting.append((action, step, row, queued))
+        applied.append((action, queued))
+    if drafting:
+        # The day's drafts are made once every change above is made, so each reads the state of the whole tick,
+        # and what one reads of the store serves the others (a regime's units report the same period).
+        session.flush()
+        with shared_reads(session):
+            for action, step, row, queued in drafting:
                 queued.append(_draft(plan, session, action, step, row, today, make_docs))
-        notices += outbox_rows(plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)
-        applied.append(action)
+    notices = [n for action, queued in applied
+               for n in outbox_rows(plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)]
     insert_many_ignore(session, OutboxRecord, notices)
-    return applied, len(actions) - len(applied)
+    return [a for a, _ in applied], len(actions) - len(applied)
 
 
 def _draft(plan: Plan, session: Session, action: Action, step: Any, row: OccurrenceRecord, today: date,
