@@ -15,7 +15,8 @@ What is measured (medians of wall-clock and CPU seconds; the machine and date ar
    (drafting has its own cost, shown by (1) and measured with the reports). Baseline: the seed plan's cost per
    stored occurrence in (1) without drafts.
 3. A reporting regime: 60 units each owning five recurring reports over five years, compiled per period: load and
-   validate (target under 0.5 s; also at 168 units, about 26,000 occurrences), and its whole life simulated.
+   validate (target under 0.5 s; also at 168 units, about 26,000 occurrences), and its whole life simulated
+   with every report drafted, and with the drafts replaced by a stand-in.
 4. A tick of the seed plan when nothing is due, with 100,000 finished occurrences of that plan stored, on a
    SQLite file and on PostgreSQL (a private cluster, or --pg-url). Baseline: the same tick on the same store
    before the 100,000 rows were added.
@@ -181,16 +182,18 @@ def regime_plan(units: int) -> Path:
 
 
 def measure_regime(units: int, repeat: int, simulate_life: bool) -> dict[str, Any]:
-    """Load and validate (the calendar included) a regime plan; simulate its life with stand-in drafts."""
+    """Load and validate (the calendar included) a regime plan; simulate its life with the real drafts (the
+    target's condition) and with stand-in drafts (the tick's own cost), once each: a run takes minutes."""
     from engine.language.plan import PlanLoader
 
     path = regime_plan(units)
     wall, cpu, plan = timed(lambda: PlanLoader().load(path), repeat)
     out: dict[str, Any] = {"units": units, "wall": wall, "cpu": cpu, "calendar": len(plan.dated)}
     if simulate_life:
-        sim_wall, sim_cpu, counts = timed(lambda: run_simulation(load_plan(path), REGIME_SPAN, stub_documents), 1,
-                                          warm=False)
-        out.update(sim_wall=sim_wall, sim_cpu=sim_cpu, **counts)
+        sim_wall, sim_cpu, counts = timed(lambda: run_simulation(load_plan(path), REGIME_SPAN), 1, warm=False)
+        stub_wall, stub_cpu, _ = timed(lambda: run_simulation(load_plan(path), REGIME_SPAN, stub_documents), 1,
+                                       warm=False)
+        out.update(sim_wall=sim_wall, sim_cpu=sim_cpu, stub_wall=stub_wall, stub_cpu=stub_cpu, **counts)
     return out
 
 
@@ -425,10 +428,12 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
             f"< 0.5 s: {ok(min(med(r['wall']), med(r['cpu'])), 0.5)} |",
         ]
         if "sim_wall" in r:
-            lines.append(f"| whole life simulated, on time, drafts by a stand-in ({r['occurrences']:,} stored, "
-                         f"{r['events']:,} events, {r['notices']:,} notices) | {med(r['sim_wall']):.1f} | "
-                         f"{med(r['sim_cpu']):.1f} | < 20 s (drafts included): "
+            lines.append(f"| whole life simulated, on time, every report drafted ({r['occurrences']:,} stored, "
+                         f"{r['drafts']:,} drafts, {r['events']:,} events, {r['notices']:,} notices) | "
+                         f"{med(r['sim_wall']):.1f} | {med(r['sim_cpu']):.1f} | < 20 s: "
                          f"{ok(min(med(r['sim_wall']), med(r['sim_cpu'])), 20.0)} |")
+            lines.append(f"| the same, drafts by a stand-in (the tick's own cost) | {med(r['stub_wall']):.1f} | "
+                         f"{med(r['stub_cpu']):.1f} | |")
         lines.append("")
     if ticks:
         lines += [

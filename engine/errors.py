@@ -63,6 +63,22 @@ class StateError(KehoachError):
     """Raised when a command asks the state store for something it cannot do (wrong step, occurrence...)."""
 
 
+class ServerError(KehoachError):
+    """Raised when the Prefect server keeps refusing or failing a request (overloaded, stopped, misconfigured)."""
+
+
+def server_failure(exc: BaseException, what: str) -> ServerError:
+    """One line for a failed request to the Prefect server: what was being done, the status and the address
+    (with any password masked)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    url = str(getattr(getattr(exc, "request", None), "url", "") or "")
+    said = f"trả lỗi {status}" if status else f"không trả lời ({type(exc).__name__})"
+    where = f" ({redact(url)})" if url else ""
+    return ServerError(f"Prefect server {said} khi {what}{where}: server quá tải hoặc đã dừng - chạy lại lệnh khi "
+                       "server sẵn sàng; phần đã làm được giữ nguyên (the Prefect server failed the request)")
+
+
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """Return " - did you mean 'x'?" for the closest choice, or an empty string."""
     match = get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)

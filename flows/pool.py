@@ -21,6 +21,7 @@ from typing import Any
 
 from prefect.deployments.runner import RunnerDeployment
 
+from engine.errors import server_failure
 from engine.state.db import ENV_URL_REQUIRED
 
 # An upsert may time out on the server (500 after 10 s) while the server holds every deployment of the pool
@@ -112,7 +113,7 @@ async def _register(built: list[RunnerDeployment], pool: str, concurrency: int) 
                         return await client.create_deployment(**payload)
                     except PrefectHTTPStatusError as exc:
                         if exc.response.status_code < 500 or wait is None:
-                            raise
+                            raise server_failure(exc, f"đăng ký deployment '{payload['name']}'") from None
                     await asyncio.sleep(wait)
 
         await asyncio.gather(*(one(p) for p in todo))

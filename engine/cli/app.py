@@ -46,6 +46,13 @@ def _click_errors() -> tuple[type[Exception], ...]:
     return (click.ClickException, *vendored)
 
 
+def _server_error(exc: BaseException) -> bool:
+    """Whether an exception is a failed request to the Prefect server (its client, when it has been imported)."""
+    prefect_exc, httpx = sys.modules.get("prefect.exceptions"), sys.modules.get("httpx")
+    return (prefect_exc is not None and isinstance(exc, prefect_exc.PrefectHTTPStatusError)
+            or httpx is not None and isinstance(exc, httpx.TransportError))
+
+
 def _store_error(exc: BaseException) -> bool:
     """Whether an exception comes from the state store's database (SQLAlchemy, when it has been imported)."""
     sa_exc = sys.modules.get("sqlalchemy.exc")
@@ -77,6 +84,11 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, _click_errors()):
             exc.show()
             sys.exit(exc.exit_code)
+        if _server_error(exc):  # the Prefect server failed a request (overloaded, stopped): one line, not its trace
+            from engine.errors import server_failure
+
+            err(f"kehoach: {server_failure(exc, 'chạy lệnh')}")
+            sys.exit(EXIT_INVALID)
         if _store_error(exc):  # a store that fails mid-command (disk full, locked, lost connection): its transaction
             from engine.state.checks import store_failure  # is rolled back, so nothing half-done is left
 

@@ -136,16 +136,24 @@ def _day_before(year: int, month: int, day: int) -> date:
 
 @lru_cache(maxsize=1024)
 def _series(period: str, months: int, month: int, day: int, before: bool, lo: date,
-            hi: date) -> tuple[tuple[str, date], ...]:
+            hi: date, previous: bool = False) -> tuple[tuple[str, date], ...]:
     # Cached: the steps of a plan share a handful of rules and bounds (a large plan repeats them thousands of times).
     # The key names the period the deadline falls in: 'before day 1' of a month is due, and keyed, in the month
-    # before (so the months scanned reach one past `hi`).
+    # before (so the months scanned reach one past `hi`). `previous`: the key names the period before that one
+    # (a report on last month, due on the 5th), and a period ended before `lo` has no occurrence.
     out = []
     for y, m in _months(lo, hi + timedelta(days=31) if before else hi):
         if (m - 1) % months + 1 == month:
             d = _day_before(y, m, day) if before else _clamp_day(y, m, day)
-            if lo <= d <= hi:
+            if not lo <= d <= hi:
+                continue
+            if not previous:
                 out.append((period_key(period, d.year, d.month), d))
+                continue
+            first = (d.month - 1) // months * months  # months since January to the period of the deadline
+            if date(d.year, first + 1, 1) > lo:  # the period before it ends on or after lo
+                y0, m0 = divmod(d.year * 12 + first - months, 12)
+                out.append((period_key(period, y0, m0 + 1), d))
     return tuple(out)
 
 
@@ -164,6 +172,13 @@ def _key_parts(key: str) -> tuple[int, int]:
     return int(year), int(rest)
 
 
+def _period_end(key: str, months: int) -> date:
+    """The last day of the period of `months` months an occurrence key names: '2023-Q2', 3 -> 30/06/2023."""
+    year, month = _key_parts(key)
+    after = year * 12 + month - 1 + months
+    return date(after // 12, after % 12 + 1, 1) - timedelta(days=1)
+
+
 def _matches(item: tuple[str, Any], key: str) -> bool:
     """Whether an `except`/`only` item names the period of this occurrence key."""
     what, value = item
@@ -175,6 +190,11 @@ def _matches(item: tuple[str, Any], key: str) -> bool:
     return (month - 1) // _GRAIN[what] + 1 == value
 
 
+def _previous(timing: Any) -> bool:
+    """Whether a recurrence's occurrences are for the period before the one their deadline falls in."""
+    return getattr(timing, "for_period", "current") == "previous"
+
+
 def _items(timing: Any) -> tuple[str, list[Any]] | None:
     if timing.except_ is not None:
         return "except", timing.except_
@@ -184,7 +204,7 @@ def _items(timing: Any) -> tuple[str, list[Any]] | None:
 def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
     """(key, nominal due) of each recurrence inside [lo, hi], less the periods `except` leaves out (or only
     those `only` names); a day past a month's end means its last day."""
-    dates = _series(*_rule(timing), lo, hi)
+    dates = _series(*_rule(timing), lo, hi, _previous(timing))
     chosen = _items(timing)
     if chosen is None:
         return list(dates)
@@ -204,7 +224,7 @@ def rule_findings(timing: Any, lo: date, hi: date) -> list[Finding]:
         return []
     name, raw = chosen
     period = _rule(timing)[0]
-    dates = _series(*_rule(timing), lo, hi)
+    dates = _series(*_rule(timing), lo, hi, _previous(timing))
     out: list[Finding] = []
     for i, value in enumerate(raw):
         item = period_item(value)
@@ -262,7 +282,11 @@ def _day_text(day: int, before: bool) -> str:
 
 def describe_timing(timing: Any) -> str:
     """The timing in Vietnamese, as a table cell."""
-    return _describe(timing) + periods_left_out(timing)
+    return _describe(timing) + (_FOR_PREVIOUS[_rule(timing)[0]] if _previous(timing) else "") + periods_left_out(timing)
+
+
+_FOR_PREVIOUS = {"monthly": ", cho tháng trước", "quarterly": ", cho quý trước", "half_yearly": ", cho 6 tháng trước",
+                 "yearly": ", cho năm trước"}
 
 
 def periods_left_out(timing: Any) -> str:
@@ -451,7 +475,13 @@ class CalendarBuilder:
                 self._find(index, ("timing",), f"'{describe_timing(timing)}' yields no occurrence between "
                            f"{fmt(bounds[0])} and {fmt(bounds[1])}")
             p = self._with_open(policy, timing)
-            occ.extend(self.finish(step, p, key, nominal, None) for key, nominal in dates)
+            if _previous(timing):  # a report on a period opens once that period is over, when its figures are in
+                months = _rule(timing)[1]
+                occ.extend(self.finish(step, p, key, nominal, max(
+                    nominal - timedelta(days=p.opens_before_days), _period_end(key, months) + timedelta(days=1)))
+                    for key, nominal in dates)
+            else:
+                occ.extend(self.finish(step, p, key, nominal, None) for key, nominal in dates)
         elif isinstance(timing, OnDemand):
             cal.on_demand = True
         elif isinstance(timing, After):

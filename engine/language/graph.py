@@ -172,15 +172,24 @@ def _label(text: str) -> str:
     return text.replace('"', "'").replace("\n", " ")
 
 
+def _title(text: str, width: int = 60) -> str:
+    """A step's title in a node: whole, or cut at the last word that fits, with '…'."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return _label(text)
+    cut = text[:width].rsplit(" ", 1)[0]
+    return _label(cut.rstrip(",;:-") + "…")
+
+
 def to_mermaid(plan: Plan) -> str:
     """The DAG as a Mermaid flowchart (left to right)."""
     lines = ["flowchart LR"]
     for step in plan.steps:
-        lines.append(f'    {_node(step.id)}["{_label(step.id)}<br/>{_label(step.title[:60])}<br/><i>{step.kind}</i>"]')
+        lines.append(f'    {_node(step.id)}["{_label(step.id)}<br/>{_title(step.title)}<br/><i>{step.kind}</i>"]')
     for step in plan.steps:
         for dep in predecessors(step):
-            label = _after_label(step, dep)
-            arrow = f" -->|{label}| " if label else " --> "
+            label = _edge_label(plan, step, dep)
+            arrow = f' -->|"{label}"| ' if label else " --> "
             lines.append(f"    {_node(dep)}{arrow}{_node(step.id)}")
     return "\n".join(lines) + "\n"
 
@@ -189,10 +198,10 @@ def to_dot(plan: Plan) -> str:
     """The DAG in Graphviz dot."""
     lines = [f'digraph "{_label(plan.meta.number)}" {{', "    rankdir=LR;", "    node [shape=box];"]
     for step in plan.steps:
-        lines.append(f'    "{step.id}" [label="{_label(step.id)}\\n{_label(step.title[:60])}\\n({step.kind})"];')
+        lines.append(f'    "{step.id}" [label="{_label(step.id)}\\n{_title(step.title)}\\n({step.kind})"];')
     for step in plan.steps:
         for dep in predecessors(step):
-            label = _after_label(step, dep)
+            label = _edge_label(plan, step, dep)
             attr = f' [label="{label}"]' if label else ""
             lines.append(f'    "{dep}" -> "{step.id}"{attr};')
     lines.append("}")
@@ -203,8 +212,21 @@ def _node(step_id: str) -> str:
     return "s_" + step_id.replace("-", "_")
 
 
-def _after_label(step: Any, dep: str) -> str:
+def _edge_label(plan: Plan, step: Any, dep: str) -> str:
+    """What an arrow says: '+30 ngày' (due N days after), 'cùng kỳ, 90% đơn vị, đến hạn vẫn mở' (a per-period
+    dependency: the same period, of a share of the owners, opening on its date anyway)."""
+    parts = []
     if isinstance(step.timing, After) and step.timing.after.step == dep:
         a = step.timing.after
-        return f"+{a.days} ngày" if a.days is not None else f"+{a.working_days} ngày làm việc"
-    return ""
+        parts.append(f"+{a.days} ngày" if a.days is not None else f"+{a.working_days} ngày làm việc")
+    for link in plan.links.get(step.id, []):
+        if link.step != dep:
+            continue
+        if link.same_period:
+            parts.append("cùng kỳ")
+        if dep in plan.per_unit:
+            parts.append("tất cả đơn vị" if link.share == "all" else
+                         f"{link.share} đơn vị" if isinstance(link.share, str) else f"{link.share} đơn vị trở lên")
+        if link.opens_anyway:
+            parts.append("đến hạn vẫn mở")
+    return _label(", ".join(parts))

@@ -145,7 +145,12 @@ def make_window(kind: str, year: int, index: int, cutoff_day: int = 14, cutoff_m
 
 
 def _cutoffs(step: Any) -> tuple[int, int | None]:
-    return getattr(step, "cutoff_day", 14), getattr(step, "cutoff_month", None)
+    """A report step's cut-off (day, month of the period): day 14 of the period's last month by default (Decree
+    09/2019), its last day for a report on the period before its deadline (`for_period: previous`)."""
+    day = getattr(step, "cutoff_day", None)
+    if day is None:
+        day = 31 if getattr(step.timing, "for_period", "current") == "previous" else 14
+    return day, getattr(step, "cutoff_month", None)
 
 
 def report_window(plan: Any, step: Any, text: str) -> Window:
@@ -290,7 +295,8 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
                 out.append(((*at, where) if written else (*at, "timing"),
                             f"the data of {window.label} would be cut off on {fmt(window.end)}, after the report "
                             f"is due {fmt(occ.nominal_due)} ({occ.key}): give a cut-off before the deadline "
-                            f"({knobs}) or a later deadline"))
+                            f"({knobs}), a later deadline, or timing's 'for_period: previous' for a report on the "
+                            "period before its deadline"))
                 break
     return out
 

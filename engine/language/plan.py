@@ -152,6 +152,20 @@ class Plan:
         return {(o.step_id, o.key): o for cal in self.calendar.values() for o in cal.occurrences if not o.projected}
 
     @cached_property
+    def projected_steps(self) -> frozenset[str]:
+        """The steps with an estimated occurrence (after a step not dated yet) in the calendar."""
+        return frozenset(cal_id for cal_id, cal in self.calendar.items() if any(o.projected for o in cal.occurrences))
+
+    @cached_property
+    def own_occurrences(self) -> dict[tuple[str, str], list[Occurrence]]:
+        """The occurrences of each owner of a step of several owners, by (step id, unit), in calendar order."""
+        out: dict[tuple[str, str], list[Occurrence]] = {}
+        for step_id in self.per_unit:
+            for o in self.occurrences(step_id):
+                out.setdefault((step_id, o.owner), []).append(o)
+        return out
+
+    @cached_property
     def opening_index(self) -> tuple[list[date], list[Occurrence]]:
         """Dated occurrences sorted by opening day, and their opening days: a tick looks only at what opens now."""
         occs = sorted(self.dated.values(), key=lambda o: (o.opens, o.step_id, o.key))

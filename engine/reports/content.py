@@ -79,14 +79,14 @@ def own_issuer(plan: Plan, unit_id: str) -> Issuer | None:
     return unit.issuer if unit else None
 
 
-def _receivers(plan: Plan, step: Any, recipient: str | None, own: bool) -> list[str]:
+def _receivers(plan: Plan, step: Any, recipient: str | None, own: bool, owner: str) -> list[str]:
     out = ["Như trên;"] if recipient else []
     parent = plan.meta.parent_plan
     if isinstance(step, Review) and parent and parent.issuer and not own:
         out.append(f"{parent.issuer} (b/c);")
     out += [f"{unit_name(plan, u)};" for u in plan.members(step.participants) if u != getattr(step, "recipient", None)]
     # A body of its own files its copy with its clerical office; which of its sections drafted it is its own.
-    out.append("Lưu: VT." if own else f"Lưu: VT, {_kept(plan, plan.step_owners[step.id][0])}.")
+    out.append("Lưu: VT." if own else f"Lưu: VT, {_kept(plan, owner)}.")
     return list(dict.fromkeys(out))
 
 
@@ -135,7 +135,7 @@ def build(plan: Plan, step: Any, facts: Facts, drafted_on: date, due: date | Non
         blocks=body(plan, step, facts, recipient, issuer.name),
         signer=signer_lines(issuer),
         signer_name=issuer.signer_name,
-        receivers=_receivers(plan, step, recipient, own is not None),
+        receivers=_receivers(plan, step, recipient, own is not None, owner),
         digest=digest,
         meta={"plan": plan.id, "step": step.id, "period": window.key, "as_of": facts.as_of},
     )

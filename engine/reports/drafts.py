@@ -40,8 +40,8 @@ def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, 
           unit: str | None = None) -> Draft:
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
     deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
-    facts = collect(plan, session, step, window, min(window.end, today))
-    facts.children = period_facts(plan, session, covered_steps(plan, step),
+    facts = collect(plan, session, step, window, min(window.end, today), unit)
+    facts.children = period_facts(plan, session, covered_steps(plan, step, unit),
                                   None if window.kind == CUMULATIVE else window.key, today)
     return build(plan, step, facts, today, due, unit)
 

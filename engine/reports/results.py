@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import String, and_, bindparam, func, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 from engine.errors import ReportError
 from engine.language.calendar import Occurrence
 from engine.language.models.steps import Report, Review
+from engine.language.models.timing import OnDemand
 from engine.language.periods import Window
 from engine.language.plan import Plan
 from engine.runtime.status import (  # noqa: F401 - the outcomes are part of this module's interface
@@ -35,6 +39,7 @@ from engine.state.models import (
     OccurrenceRecord,
     PlanRecord,
 )
+from engine.state.store import shared_memo
 
 # Outcomes of one occurrence on the cut-off day: one definition with `kehoach status` (engine.runtime.status).
 FINISHED = DONE_OUTCOMES
@@ -73,6 +78,7 @@ class StepResult:
     items: list[Item]
     done_before: Item | None = None
     next_item: Item | None = None
+    unit: str | None = None  # the one owner shown of a step of several owners (a unit's own report)
 
 
 @dataclass
@@ -98,14 +104,23 @@ class Facts:
         return [i for i in self.items if i.outcome == OVERDUE]
 
 
-def covered_steps(plan: Plan, step: Any) -> list[str]:
+def covered_steps(plan: Plan, step: Any, unit: str | None = None) -> list[str]:
     """The steps a review or report covers: its `covers`, else every other step (a review: every step that is
-    not a review or a report), as the plan language documents."""
+    not a review or a report), as the plan language documents.
+
+    `unit`: the owner whose own occurrence of a step of several owners is drafted. A unit's report speaks for its
+    own work: of the steps it shares with other units, those it is an owner of (its own occurrences only, see
+    `collect`); of the steps of one owner, those it owns or the step names in `covers`."""
     if step.covers:
-        return list(step.covers)
-    if isinstance(step, Review):
-        return [s.id for s in plan.steps if not isinstance(s, (Review, Report))]
-    return [s.id for s in plan.steps if s.id != step.id]
+        ids = list(step.covers)
+    elif isinstance(step, Review):
+        ids = [s.id for s in plan.steps if not isinstance(s, (Review, Report))]
+    else:
+        ids = [s.id for s in plan.steps if s.id != step.id]
+    if unit is None:
+        return ids
+    named = set(step.covers or ())
+    return [i for i in ids if unit in plan.step_owners[i] or i not in plan.per_unit and i in named]
 
 
 def require_records(plan: Plan, session: Session) -> None:
@@ -156,35 +171,52 @@ def _in_window(item: Item, window: Window, as_of: date) -> bool:
     return item.done_on is not None and window.start <= item.done_on <= as_of  # done ahead of time
 
 
+class KeyUnit(FunctionElement[str]):
+    """The owner part of an occurrence key ('@ubnd-nho-quan' of '2023-H1@ubnd-nho-quan'; '' for one owner)."""
+
+    type = String()
+    inherit_cache = True
+    name = "key_unit"
+
+
+@compiles(KeyUnit)
+def _key_unit_sqlite(element: KeyUnit, compiler: Any, **kw: Any) -> str:
+    key = compiler.process(element.clauses, **kw)
+    return f"substr({key}, instr({key}, '@') + (instr({key}, '@') = 0) * length({key}) + 1)"
+
+
+@compiles(KeyUnit, "postgresql")
+def _key_unit_postgresql(element: KeyUnit, compiler: Any, **kw: Any) -> str:
+    key = compiler.process(element.clauses, **kw)
+    return f"split_part({key}, '@', 2)"
+
+
 _ROW_COLUMNS = (OccurrenceRecord.id, OccurrenceRecord.step_id, OccurrenceRecord.key, OccurrenceRecord.status,
                 OccurrenceRecord.opens_on, OccurrenceRecord.due_on, OccurrenceRecord.opened_on,
                 OccurrenceRecord.done_on, OccurrenceRecord.reason, OccurrenceRecord.original_due_on)
 
 
-def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date) -> tuple[list[Any], Callable[[Occurrence], bool]]:
+def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None = None,
+          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool]]:
     """The stored occurrences a draft may show, and a test of whether a calendar occurrence is stored.
 
     A draft late in a long plan must not read the plan's whole history: an occurrence finished before the window
     (due and done before its start, done by `as_of`) is never in it, and only the last one of each step is shown
     (as what was done before). Whether the others are stored, the plan's row says: every calendar occurrence
     opening by its `materialized_through` day has a row (engine.runtime.materialize.sync) - unless the plan was edited
-    since, when their keys are read.
+    since, when their keys are read. `unit`: of the steps of several owners, only that unit's occurrences;
+    `by_unit`: the last one before the window of each owner of those steps (a read shared by every unit's draft).
     """
-    mine = (OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_(ids), OccurrenceRecord.orphaned.is_(False))
-    cut = min(window.start, as_of + timedelta(days=1))
-    old = and_(OccurrenceRecord.due_on < window.start, OccurrenceRecord.done_on.is_not(None),
-               OccurrenceRecord.done_on < cut)
-    rows = list(session.execute(select(*_ROW_COLUMNS).where(*mine, not_(old))))
-    ranked = select(*_ROW_COLUMNS, func.row_number().over(
-        partition_by=OccurrenceRecord.step_id,
-        order_by=(OccurrenceRecord.due_on.desc(), OccurrenceRecord.key.desc())).label("n")).where(
-        *mine, old, OccurrenceRecord.status.not_in((CANCELLED, SKIPPED))).subquery()
-    last = list(session.execute(select(*(ranked.c[c.key] for c in _ROW_COLUMNS)).where(ranked.c.n == 1)))
+    shape, params = _own(plan, ids, unit)
+    rows_stmt, last_stmt, keys_stmt = _window_statements(*shape, by_unit=by_unit)
+    params.update(plan=plan.id, ids=ids, start=window.start, cut=min(window.start, as_of + timedelta(days=1)))
+    rows = list(session.execute(rows_stmt, params))
+    last = list(session.execute(last_stmt, params))
     keys = {(r.step_id, r.key) for r in rows}
     record = session.get(PlanRecord, plan.id)
     through = record.materialized_through if record is not None and record.version == plan.version else None
-    if through is None or any(o.projected for i in ids for o in plan.occurrences(i)):
-        keys.update(session.execute(select(OccurrenceRecord.step_id, OccurrenceRecord.key).where(*mine, old)).tuples())
+    if through is None or not plan.projected_steps.isdisjoint(ids):
+        keys.update(session.execute(keys_stmt, params).tuples())
         through = None  # the keys read are the whole answer
     stored_steps = {step_id for step_id, _ in keys} | {r.step_id for r in last}
 
@@ -198,25 +230,88 @@ def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: d
     return rows + last, stored
 
 
-def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date) -> Facts:
-    """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`."""
-    ids = covered_steps(plan, step)
-    rows, stored = _rows(session, plan, ids, window, as_of)
+@lru_cache(maxsize=None)
+def _window_statements(own: str | None = None, alone: bool = True, by_unit: bool = False) -> tuple[Any, Any, Any]:
+    """The statements of `_rows` - the rows not finished before the window, the last one finished before it per
+    step, the keys of those finished before it - built once per shape, so that each is compiled once. Parameters:
+    plan, ids, start (the window's), cut (done before it: finished before the window); with `own` ('keys' or
+    'suffix', see `_own`) own_keys or suffix, and shared unless `alone`."""
+    occ = OccurrenceRecord
+    mine = [occ.plan_id == bindparam("plan"), occ.step_id.in_(bindparam("ids", expanding=True)), occ.orphaned.is_(False)]
+    if own is not None:
+        cond = (occ.key.in_(bindparam("own_keys", expanding=True)) if own == "keys"
+                else occ.key.like(bindparam("suffix"), escape="/"))
+        mine.append(cond if alone else or_(occ.step_id.not_in(bindparam("shared", expanding=True)), cond))
+    old = and_(occ.due_on < bindparam("start"), occ.done_on.is_not(None), occ.done_on < bindparam("cut"))
+    rows = select(*_ROW_COLUMNS).where(*mine, not_(old))
+    ranked = select(*_ROW_COLUMNS, func.row_number().over(
+        partition_by=(occ.step_id, KeyUnit(occ.key)) if by_unit else occ.step_id,
+        order_by=(occ.due_on.desc(), occ.key.desc())).label("n")).where(
+        *mine, old, occ.status.not_in((CANCELLED, SKIPPED))).subquery()
+    last = select(*(ranked.c[c.key] for c in _ROW_COLUMNS)).where(ranked.c.n == 1)
+    return rows, last, select(occ.step_id, occ.key).where(*mine, old)
+
+
+def _own(plan: Plan, ids: list[str], unit: str | None) -> tuple[tuple[str | None, bool], dict[str, Any]]:
+    """How `_rows` keeps, of the steps of several owners among `ids`, only `unit`'s occurrences - by their keys in
+    the calendar (the unique index finds them), by the key's ending for a step done on request - as the shape of
+    its statements and their parameters."""
+    shared = [i for i in ids if i in plan.per_unit]
+    if unit is None or not shared:
+        return (None, True), {}
+    alone = len(shared) == len(ids)
+    params: dict[str, Any] = {} if alone else {"shared": shared}
+    if any(isinstance(plan.step_by_id[i].timing, OnDemand) for i in shared):
+        escaped = unit.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        return ("suffix", alone), {**params, "suffix": f"%@{escaped}"}
+    keys = sorted({o.key for i in shared for o in plan.own_occurrences.get((i, unit), ())})
+    return ("keys", alone), {**params, "own_keys": keys}
+
+
+def _calendar(plan: Plan, step_id: str, unit: str | None) -> list[Occurrence]:
+    """A covered step's occurrences in the calendar: `unit`'s own, of a step of several owners."""
+    if unit is not None and step_id in plan.per_unit:
+        return plan.own_occurrences.get((step_id, unit), [])
+    return plan.occurrences(step_id)
+
+
+def _read(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None,
+          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool], dict[int, Any], dict[Any, Any]]:
+    """What a draft reads of the store (see `_rows`): the rows, the test of being stored, the rows' confirmations
+    by occurrence id, the extensions of extended rows."""
+    rows, stored = _rows(session, plan, ids, window, as_of, unit, by_unit)
     confirmations = {c.occurrence_id: c for c in session.scalars(select(ConfirmationRecord).where(
         ConfirmationRecord.occurrence_id.in_([r.id for r in rows])))} if rows else {}
     extended = _extensions(session, plan.id, ids) if any(r.original_due_on for r in rows) else {}
+    return rows, stored, confirmations, extended
+
+
+def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date, unit: str | None = None) -> Facts:
+    """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`; `unit`: the
+    owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`)."""
+    ids = covered_steps(plan, step, unit)
+    memo = shared_memo(session)
+    if memo is None:
+        rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
+    else:  # the drafts the tick makes in one pass share one read of every step, every owner
+        key = ("draft-facts", plan.id, window.start, window.end, as_of)
+        if key not in memo:
+            memo[key] = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
+        rows, stored, confirmations, extended = memo[key]
+        wanted, own = set(ids), f"@{unit}"
+        rows = [r for r in rows if r.step_id in wanted
+                and (unit is None or r.step_id not in plan.per_unit or r.key.endswith(own))]
     by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
-    planned: dict[str, dict[str, Occurrence]] = {}
     for r in rows:
-        dated = planned.get(r.step_id)
-        if dated is None:
-            dated = planned[r.step_id] = {o.key: o for o in plan.occurrences(r.step_id)}
-        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, dated.get(r.key),
+        planned = plan.dated.get((r.step_id, r.key))
+        if planned is None and r.step_id in plan.projected_steps:
+            planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
+        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, planned,
                                               tuple(extended.get((r.step_id, r.key), ())))
     for step_id in ids:
         have = by_step[step_id]
         later: Occurrence | None = None
-        for occ in plan.occurrences(step_id):
+        for occ in _calendar(plan, step_id, unit):
             if occ.key in have or stored(occ):
                 continue
             # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
@@ -232,5 +327,6 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
         before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
         ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
         results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
-                                  before[-1] if before else None, ahead_items[0] if ahead_items else None))
+                                  before[-1] if before else None, ahead_items[0] if ahead_items else None,
+                                  unit if step_id in plan.per_unit else None))
     return Facts(window, as_of, results)

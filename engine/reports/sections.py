@@ -99,8 +99,10 @@ def _opening(plan: Plan, step: Any, facts: Facts, by: str) -> list[Para]:
     return out
 
 
-def _who(plan: Plan, step: Any) -> str:
-    owners = plan.step_owners[step.id]
+def _who(plan: Plan, step: Any, unit: str | None = None) -> str:
+    """Who carries the step out ('Đơn vị chủ trì: ...; phối hợp: ...'); `unit`: the one owner a unit's own report
+    shows of a step of several owners."""
+    owners = (unit,) if unit else plan.step_owners[step.id]
     text = f"Đơn vị chủ trì: {', '.join(unit_in_text(plan, u) for u in owners)}"
     if step.id in plan.per_unit and len(owners) > 1:
         text += " (mỗi đơn vị thực hiện riêng)"
@@ -129,7 +131,7 @@ def _owner_cell(plan: Plan, step: Any) -> str:
 def _one_off(plan: Plan, r: StepResult, numbers: dict[str, str], whole: bool) -> list[Para | Table]:
     item = r.items[0] if r.items else r.done_before or r.next_item
     deadline = one_off_deadline(plan, r.step, item, numbers) or "chưa xác định"  # no date: waits for another
-    out: list[Para | Table] = [Para(f"{_who(plan, r.step)}. Thời hạn: {deadline}.", "lead")]
+    out: list[Para | Table] = [Para(f"{_who(plan, r.step, r.unit)}. Thời hạn: {deadline}.", "lead")]
     if r.items:
         done = what_was_done(item) if item.finished else ""
         out.append(Para(" ".join(t for t in (outcome_sentence(item), done) if t)))
@@ -172,7 +174,7 @@ def _moves(plan: Plan, items: list[Item]) -> list[Para]:
 
 
 def _recurring(plan: Plan, r: StepResult, as_of: date, whole: bool) -> list[Para | Table]:
-    out: list[Para | Table] = [Para(f"{_who(plan, r.step)}. Thời hạn: {recurrence(r.step)}.", "lead")]
+    out: list[Para | Table] = [Para(f"{_who(plan, r.step, r.unit)}. Thời hạn: {recurrence(r.step)}.", "lead")]
     during = f"Đến ngày {fmt(as_of)}" if whole else "Trong kỳ"
     if not r.items:
         if isinstance(r.step.timing, OnDemand):

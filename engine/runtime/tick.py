@@ -44,6 +44,7 @@ from engine.state.store import (
     insert_many_ignore,
     inserted_keys,
     inserted_rows,
+    shared_reads,
     stage,
     transaction_memo,
     write_staged,
@@ -503,7 +504,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         on_date=today, at=now, actor="engine", detail=a.detail, plan_version=plan.version) for a, _ in live],
         "effect_key"))
     applied: list[tuple[Action, list[Notice]]] = []
-    drafts: list[Draft] = []
+    drafting: list[tuple[Action, Any, OccurrenceRecord, list[Notice]]] = []
     changed: dict[OccurrenceRecord, dict[str, Any]] = {}  # written together (engine.state.store.stage)
     for action, row in live:
         if action.effect_key not in written:
@@ -514,12 +515,19 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
             stage(changed, row, **_row_changes(row, action, today))
             step = plan.step_by_id.get(action.step_id)
             if action.documents and step is not None:
-                write_staged(session, changed)  # the drafts are made from the stored rows
-                drafts.append(_draft(plan, session, action, step, row, today, make_docs))
-                queued.append(drafts[-1].notice)
+                drafting.append((action, step, row, queued))
         applied.append((action, queued))
     write_staged(session, changed)
-    _store_drafts(plan, session, drafts, today)
+    if drafting:
+        # The day's drafts are made once every change above is made, so each reads the state of the whole tick,
+        # and what one reads of the store serves the others (a regime's units report the same period).
+        session.flush()
+        drafts: list[Draft] = []
+        with shared_reads(session):
+            for action, step, row, queued in drafting:
+                drafts.append(_draft(plan, session, action, step, row, today, make_docs))
+                queued.append(drafts[-1].notice)
+        _store_drafts(plan, session, drafts, today)
     insert_many_ignore(session, OutboxRecord, [n for action, queued in applied for n in outbox_rows(
         plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)])
     return [a for a, _ in applied], len(actions) - len(applied)

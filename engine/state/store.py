@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,26 @@ def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
     if held is None or held[0] is not txn:
         held = memos[name] = (txn, {})
     return held[1]
+
+
+_SHARED = "kehoach_shared_reads"
+
+
+@contextmanager
+def shared_reads(session: Session) -> Iterator[None]:
+    """Within the block, reads made for one document serve the others (`shared_memo`): the tick makes the drafts of
+    a day in one pass, after its changes to the occurrences and before anything else changes them, so what one
+    draft read of the store holds for all of them. Forgotten when the block ends."""
+    session.info[_SHARED] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_SHARED, None)
+
+
+def shared_memo(session: Session) -> dict[Any, Any] | None:
+    """The reads shared within a `shared_reads` block; None outside one (each read is then the caller's own)."""
+    return session.info.get(_SHARED)
 
 
 @lru_cache(maxsize=32)

@@ -61,3 +61,17 @@ class TestOrder:
     def test_predecessors_come_first_and_file_order_is_kept_among_equals(self):
         graph = {"c": ["a"], "b": [], "a": []}
         assert topological_order(graph) == ["a", "c", "b"]
+
+
+def test_the_drawing_says_how_a_step_waits_and_cuts_titles_at_a_word():
+    """Mermaid arrows of per-period dependencies say what is waited for: the same period, of how many owners,
+    opening on its date anyway; node titles too long for a box end at a whole word with '…'."""
+    from engine.language.graph import to_dot, to_mermaid
+    from engine.language.plan import load_plan
+    from tests.conftest import PLANS
+
+    plan = load_plan(PLANS / "ninh-binh" / "kh-35-ubnd-tinh-ninh-binh-2025.yaml")
+    drawn = to_mermaid(plan)
+    assert 's_bao_cao_quy_huyen -->|"cùng kỳ, tất cả đơn vị, đến hạn vẫn mở"| s_tong_hop_quy' in drawn
+    assert "<br/>Các huyện, thành phố báo cáo cải cách hành chính quý I, quý…<br/>" in drawn
+    assert '"bao-cao-quy-huyen" -> "tong-hop-quy" [label="cùng kỳ, tất cả đơn vị, đến hạn vẫn mở"];' in to_dot(plan)

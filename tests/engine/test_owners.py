@@ -272,3 +272,79 @@ class TestChecks:
         steps = DISTRICTS.replace("owner: cac-huyen", f"owner: [nho-quan, {long_id}]")
         with pytest.raises(PlanError, match="at most 47 characters"):
             load_plan(write_plan(tmp_path / "dai.yaml", steps, header))
+
+
+class TestOwnDrafts:
+    """A unit's report speaks for its own work: the draft of its occurrence of a step of several owners covers its
+    own occurrences of the other shared steps, not the other units'; the province's compile covers every unit."""
+
+    EXTRA = """\
+  - id: ra-soat
+    kind: coordinate
+    title: Rà soát hộ nghèo trên địa bàn
+    owner: cac-huyen
+    partners: [so]
+    timing: {half_yearly: {month: 6, day: 5}}
+  - id: kiem-tra
+    kind: coordinate
+    title: Kiểm tra của Sở tại các huyện
+    owner: so
+    partners: [cac-huyen]
+    timing: {half_yearly: {month: 6, day: 5}}
+"""
+
+    def test_a_districts_draft_shows_its_own_rows_and_the_compile_shows_all(self, tmp_path, sessions):
+        from engine.reports.drafts import draft, render, window_of
+        from engine.reports.results import collect
+
+        plan = plan_with(tmp_path, extra=self.EXTRA)
+        run(plan, sessions, date(2023, 5, 29), date(2023, 6, 1))
+        with sessions() as s, s.begin():
+            confirm(plan, s, "ra-soat", key="2023-H1", unit="gia-vien", by="Cán bộ huyện", at=date(2023, 6, 1),
+                    now=at(date(2023, 6, 1), 15))
+        with sessions() as s:
+            rows = {r.key: r for r in s.scalars(select(OccurrenceRecord).where(
+                OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == "bao-cao-huyen"))}
+            row = rows["2023-H1@nho-quan"]
+            window = window_of(plan, plan.step_by_id["bao-cao-huyen"], row.key, row.due_on, row.opens_on)
+            day, step = date(2023, 6, 2), plan.step_by_id["bao-cao-huyen"]
+            own = collect(plan, s, step, window, day, "nho-quan")
+            text = render(draft(plan, s, step, window, day, row.due_on, "nho-quan"), "md").decode()
+            every = collect(plan, s, plan.step_by_id["tong-hop"], window, day)
+        shown = {r.step.id: [i.key for i in r.items] for r in own.steps}
+        assert shown == {"ra-soat": ["2023-H1@nho-quan"]}  # not Gia Viễn's, not the Sở's own inspection
+        assert "Nho Quan" in text and "Gia Viễn" not in text.split("2. Kết quả thực hiện")[1]
+        all_rows = {r.step.id: [i.key for i in r.items] for r in every.steps}
+        assert sorted(all_rows["ra-soat"]) == ["2023-H1@gia-vien", "2023-H1@hoa-lu", "2023-H1@nho-quan"]
+        assert "kiem-tra" in all_rows and "bao-cao-huyen" in all_rows
+
+    def test_the_drafts_a_tick_makes_together_read_as_each_would_alone(self, tmp_path, store_url):
+        """The tick makes a day's drafts in one pass, sharing one read of the store (every step, every owner);
+        each stored draft is the one made for it alone - on SQLite and on PostgreSQL."""
+        from engine.reports.drafts import draft, render, window_of
+        from engine.state.models import DocumentRecord
+
+        plan = plan_with(tmp_path, extra=self.EXTRA)
+        sessions = sessions_for(store_url)
+        day = date(2023, 5, 29)
+        while day <= date(2023, 12, 1):  # H1 reported by two districts, H2's reports open
+            tick(plan, sessions, at(day))
+            if day == date(2023, 6, 8):
+                for unit in ("nho-quan", "hoa-lu"):
+                    done_by(plan, sessions, unit, day)
+            day = date.fromordinal(day.toordinal() + 1)
+        with sessions() as s:
+            stored = {(d.step_id, d.occurrence_key): (d.content.decode(), d.created_on) for d in s.scalars(
+                select(DocumentRecord).where(DocumentRecord.plan_id == plan.id, DocumentRecord.format == "md"))}
+            assert {k for k in stored if k[0] == "bao-cao-huyen"} == {
+                ("bao-cao-huyen", f"{p}@{u}") for p in ("2023-H1", "2023-H2") for u in ("nho-quan", "gia-vien", "hoa-lu")}
+            for (step_id, key), (text, made) in stored.items():
+                row = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id,
+                                                               OccurrenceRecord.step_id == step_id,
+                                                               OccurrenceRecord.key == key)).one()
+                step = plan.step_by_id[step_id]
+                alone = draft(plan, s, step, window_of(plan, step, key, row.due_on, row.opens_on), made, row.due_on,
+                              key.partition("@")[2] or None)
+                assert render(alone, "md").decode() == text, (step_id, key)
+        h1_gia_vien = stored[("bao-cao-huyen", "2023-H1@gia-vien")][0]
+        assert "Gia Viễn" in h1_gia_vien and "Nho Quan" not in h1_gia_vien.split("2. Kết quả thực hiện")[1]

@@ -221,3 +221,37 @@ class TestWhatAStepCovers:
         step = plan.step_by_id["bao-cao-quy"]
         w = occurrence_window(plan, step, "2025-Q2", date(2025, 6, 10), date(2025, 5, 31))
         assert (w.label, w.start, w.end) == ("quý II năm 2025", date(2025, 3, 1), date(2025, 5, 31))
+
+
+class TestReportsOnThePeriodBefore:
+    """`for_period: previous`: a monthly report due on the 5th for last month, a yearly report due 15/01 for last
+    year - keyed, windowed, opened and drafted for the period reported on, not the one the deadline falls in."""
+
+    def test_the_key_names_the_month_before_and_a_month_before_the_plan_has_none(self, tmp_path):
+        plan = _regime(tmp_path, _report("bao-cao-thang", "{monthly: 5, for_period: previous}"), end="31/01/2026")
+        occs = plan.occurrences("bao-cao-thang")
+        assert [o.key for o in occs[:2]] == ["2025-01", "2025-02"]  # 05/01/2025 (for December 2024) left out
+        assert (occs[0].nominal_due, occs[-1].key, occs[-1].nominal_due) == (date(2025, 2, 5), "2025-12",
+                                                                             date(2026, 1, 5))
+        assert occs[0].opens == date(2025, 2, 1)  # opens once January is over, not 14 days before the 5th
+
+    def test_the_data_runs_to_the_end_of_the_month_and_the_draft_says_which_month(self, tmp_path):
+        plan = _regime(tmp_path, _report("bao-cao-thang", "{monthly: 5, for_period: previous, only: [3]}"))
+        step = plan.step_by_id["bao-cao-thang"]
+        (occ,) = plan.occurrences(step.id)
+        w = occurrence_window(plan, step, occ.key, occ.due, occ.opens)
+        assert (occ.key, w.label, w.start, w.end) == ("2025-03", "tháng 3 năm 2025", date(2025, 3, 1),
+                                                      date(2025, 3, 31))
+        key, md = _opened_draft(plan, tmp_path, step.id, date(2025, 4, 2))
+        assert key == "2025-03" and "tháng 3 năm 2025" in md and "tháng 4 năm 2025" not in md
+
+    def test_a_yearly_report_in_january_is_for_the_year_before(self, tmp_path):
+        from engine.language.calendar import describe_timing
+
+        plan = _regime(tmp_path, _report("bao-cao-nam", '{yearly: "15/01", for_period: previous}', "cutoff_day: 15",
+                                         "cutoff_month: 12"), start="01/01/2024", end="31/01/2026")
+        step = plan.step_by_id["bao-cao-nam"]
+        assert [o.key for o in plan.occurrences(step.id)] == ["2024", "2025"]
+        w = occurrence_window(plan, step, "2025", date(2026, 1, 15), date(2026, 1, 1))
+        assert (w.start, w.end) == (date(2024, 12, 16), date(2025, 12, 15))
+        assert describe_timing(step.timing) == "hằng năm, hạn 15/01, cho năm trước"

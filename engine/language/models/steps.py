@@ -253,10 +253,11 @@ class Report(StepBase):
         "09/2019/NĐ-CP), plan (từ đầu kế hoạch đến ngày chốt số liệu trước hạn, như báo cáo sơ kết giữa kỳ, "
         "tổng kết giai đoạn) hoặc {from: dd/mm/yyyy, to: dd/mm/yyyy}; không ghi: bước lặp theo kỳ lặp, bước "
         "một lần: plan.", default=None, examples=PERIOD_EXAMPLES)
-    cutoff_day: int = described(
+    cutoff_day: int | None = described(
         "Ngày chốt số liệu, 1-31 (data cut-off day, Nghị định 09/2019/NĐ-CP), trong tháng chốt ('cutoff_month'): "
-        "14 - kỳ năm từ 15/12 năm trước đến 14/12; ngày quá cuối tháng là ngày cuối tháng. Phải trước hạn báo "
-        "cáo của kỳ.", default=14, ge=1, le=31, examples=[15])
+        "14 - kỳ năm từ 15/12 năm trước đến 14/12; ngày quá cuối tháng là ngày cuối tháng; báo cáo cho kỳ "
+        "trước (timing có for_period: previous) mặc định chốt ngày cuối kỳ. Phải trước hạn báo cáo của kỳ.",
+        default=None, ge=1, le=31, examples=[15])
     cutoff_month: int | None = described(
         "Tháng chốt số liệu, tính trong kỳ (month of the period the window ends in): 1-12 với kỳ năm, 1-6 với "
         "kỳ 6 tháng, 1-3 với kỳ quý; không ghi: tháng cuối kỳ. Ví dụ báo cáo quý lấy số liệu đến hết tháng thứ "

@@ -69,7 +69,8 @@ FORMS: dict[str, Form] = {
 RECURRING_NOTE = ("Các dạng lặp (monthly, quarterly, half_yearly, yearly, ongoing) nhận thêm 'from'/'until' "
                   "trong kỳ kế hoạch, 'except' (trừ các kỳ: [Q2, Q4], [H2], tháng [12], năm [2023]) hoặc "
                   "'only' (chỉ các kỳ đó); hạn 'trước ngày N' viết {before: N} thay cho ngày (monthly: {before: "
-                  "20}, yearly: {before: 20/11}); mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
+                  "20}, yearly: {before: 20/11}); báo cáo cho kỳ liền trước hạn (báo cáo tháng nộp ngày 05 tháng sau) "
+                  "thêm 'for_period: previous'; mọi dạng nhận 'opens_before_days'. Ngày viết dd/mm/yyyy.")
 TIMING_HELP = "Thời gian thực hiện: đúng một trong các dạng sau (timing: exactly one of these forms)."
 TIMING_SCHEMA = {
     "markdownDescription": "\n".join([TIMING_HELP, "", *(f.line() for f in FORMS.values()), "",
@@ -188,6 +189,11 @@ class _Bounded(Model):
         f"Chỉ các kỳ này (only these periods), ví dụ [H2] hoặc [2023, 2025]. {_PERIOD_WORDS}; không dùng "
         "cùng 'except'.", default=None, examples=[["H2"]], min_length=1, max_length=200,
     )
+    for_period: Literal["current", "previous"] = described(
+        "Kỳ của mỗi lần (the period each occurrence is for): 'current' (mặc định) - kỳ có hạn đó, như chế độ "
+        "báo cáo theo Nghị định 09/2019 (chốt số liệu ngày 14, nộp trong kỳ); 'previous' - kỳ liền trước hạn: "
+        "báo cáo tháng nộp trước ngày 05 tháng sau, báo cáo năm nộp ngày 15/01 năm sau (the period before "
+        "the one the deadline falls in).", default="current", examples=["previous"])
     opens_before_days: int | None = _OPENS
 
 
