@@ -85,7 +85,8 @@ def children(session: Session, parent_id: str) -> list[Child]:
     return list(known[parent_id])
 
 
-_CHILDREN = select(PlanRecord.id, PlanRecord.links, PlanRecord.path).where(PlanRecord.parent_id == bindparam("parent"))
+_CHILDREN = select(PlanRecord.id, PlanRecord.links, PlanRecord.path).where(
+    PlanRecord.parent_id == bindparam("parent"))
 
 
 def period_of(key: str) -> str:

@@ -171,10 +171,11 @@ def wake_dependents(plan: Plan, session: Session, step_id: str, today: date) -> 
 
 _TODAY = bindparam("b_today", type_=Date())  # names other than the columns', which UPDATE keeps for SET
 _WAKE = update(OccurrenceRecord).where(
-    OccurrenceRecord.plan_id == bindparam("b_plan"), OccurrenceRecord.step_id.in_(bindparam("b_steps", expanding=True)),
-    OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.opened_on.is_(None)).values(
-    next_on=case((OccurrenceRecord.opens_on > _TODAY, OccurrenceRecord.opens_on), else_=_TODAY)).execution_options(
-    synchronize_session=False)
+    OccurrenceRecord.plan_id == bindparam("b_plan"),
+    OccurrenceRecord.step_id.in_(bindparam("b_steps", expanding=True)),
+    OccurrenceRecord.status == SCHEDULED, OccurrenceRecord.opened_on.is_(None),
+).values(next_on=case((OccurrenceRecord.opens_on > _TODAY, OccurrenceRecord.opens_on), else_=_TODAY),
+         ).execution_options(synchronize_session=False)
 
 
 def plan_after_steps(plan: Plan, session: Session, today: date, now: datetime, predecessor: str | None = None) -> None:

@@ -387,7 +387,8 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
             out.append(Confirmed(existing, False, max((existing.done_on - row.due_on).days, 0)))
             continue
         late = max((at - row.due_on).days, 0)
-        stage(changed, row, status=DONE, done_on=at, late_days=late, next_on=None, opened_on=row.opened_on or at)
+        stage(changed, row, status=DONE, done_on=at, late_days=late, next_on=None,
+              opened_on=row.opened_on or at)
         ekey = effect_key(plan.id, step.id, row.key, "confirmed")
         events.append(dict(effect_key=ekey, plan_id=plan.id, step_id=step.id, occurrence_key=row.key,
                            event="confirmed", on_date=at, at=now, actor=by, plan_version=plan.version,

@@ -136,8 +136,8 @@ def children_first(plans: list[Plan]) -> list[Plan]:
 def _never_sent(plan: Plan, session: Session, start: date) -> None:
     """The simulation's notices are kept as what would have been sent, never sent: a later delivery (with a
     channels file) leaves them alone."""
-    # One status at a time: SQLite then reads the few rows of that status (ix_outbox_status), not every notice of
-    # the plan (ix_outbox_plan), which made each month cost more than the one before.
+    # One status at a time: SQLite then reads the few rows of that status (ix_outbox_status), not every notice
+    # of the plan (ix_outbox_plan), which made each month cost more than the one before.
     for status in (PENDING, NO_TARGET):
         session.execute(_NOT_SENT, {"b_plan": plan.id, "b_start": start, "b_status": status})
 
@@ -169,10 +169,10 @@ def _confirm_due(plan: Plan, session: Session, day: date, now: datetime, policy:
                  evidence=lambda step, row: {r: _sample(r, row, day) for r in step.confirmation.requires})
 
 
+# Run every simulated day (or month), so built once.
 _NOT_SENT = update(OutboxRecord).where(
     OutboxRecord.status == bindparam("b_status"), OutboxRecord.plan_id == bindparam("b_plan"),
     OutboxRecord.created_on >= bindparam("b_start")).values(status=SIMULATED)
-# Asked every simulated day, so built once.
 _NEXT = select(func.min(OccurrenceRecord.next_on),
                func.min(OccurrenceRecord.due_on).filter(OccurrenceRecord.status.in_((OPEN, OVERDUE)))).where(
     OccurrenceRecord.plan_id == bindparam("plan_id"), OccurrenceRecord.status.in_(ACTIVE),

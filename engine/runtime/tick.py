@@ -565,7 +565,8 @@ def _draft(plan: Plan, session: Session, action: Action, step: Any, row: Occurre
     them (the drafts attached, their one-line digest in the message). Stored by `_store_drafts`."""
     docs = make_docs(plan, session, step, row, today)
     template = "review_summary" if isinstance(step, Review) else "report_draft"
-    ctx = {**notice_context(plan, step, row, today), "summary": digest_line(docs.get("md", b"")), "attachments": []}
+    ctx = {**notice_context(plan, step, row, today), "summary": digest_line(docs.get("md", b"")),
+           "attachments": []}
     if action.detail.get("missing_text"):
         ctx["missing"] = action.detail["missing_text"]
     return Draft(action, step, row.key, docs, Notice("draft", template, plan.owner_of(step.id, row.key), ctx))
@@ -580,11 +581,14 @@ def _store_drafts(plan: Plan, session: Session, drafts: list[Draft], today: date
     if not drafts:
         return
     values = [dict(plan_id=plan.id, step_id=d.step.id, occurrence_key=d.key, format=name, content=content,
-                   created_on=today, plan_version=plan.version) for d in drafts for name, content in d.documents.items()]
+                   created_on=today, plan_version=plan.version)
+              for d in drafts for name, content in d.documents.items()]
     ids: dict[tuple[str, str], list[int]] = {}
-    for doc_id, step_id, key in inserted_rows(session, DocumentRecord, values, ("id", "step_id", "occurrence_key")):
+    for doc_id, step_id, key in inserted_rows(session, DocumentRecord, values,
+                                              ("id", "step_id", "occurrence_key")):
         ids.setdefault((step_id, key), []).append(doc_id)
-    stored_before = [(d.step.id, d.key) for d in drafts if len(ids.get((d.step.id, d.key), ())) != len(d.documents)]
+    stored_before = [(d.step.id, d.key) for d in drafts
+                     if len(ids.get((d.step.id, d.key), ())) != len(d.documents)]
     for step_id, key in stored_before:
         ids[(step_id, key)] = list(session.scalars(select(DocumentRecord.id).where(
             DocumentRecord.plan_id == plan.id, DocumentRecord.step_id == step_id,

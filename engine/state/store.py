@@ -21,7 +21,7 @@ def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
     found done - so a second look in the same transaction asks the database nothing.
     """
     txn = session.get_transaction()
-    if txn is None:  # not begun yet: begin it, as the query the memo saves would, so that the memo ends with it
+    if txn is None:  # not begun: begin it, as the query the memo saves would, so that the memo ends with it
         session.connection()
         txn = session.get_transaction()
     memos = session.info.setdefault("kehoach_memos", {})
@@ -53,8 +53,9 @@ def shared_memo(session: Session) -> dict[Any, Any] | None:
 
 @lru_cache(maxsize=32)
 def _insert_ignore_stmt(dialect: str, model: type, columns: tuple[str, ...] = ()) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING `columns` (default: the primary key), built once so that its
-    compiled form is cached. RETURNING tells which rows went in: drivers' rowcount is not reliable here."""
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `columns` (default: the primary key), built once so that
+    its compiled form is cached. RETURNING tells which rows went in: drivers' rowcount is not reliable
+    here."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -114,7 +115,7 @@ def stage(pending: dict[Any, dict[str, Any]], record: Any, **values: Any) -> Non
 
 
 def write_staged(session: Session, pending: dict[Any, dict[str, Any]]) -> None:
-    """Write what `stage` noted, one UPDATE by primary key per table and set of columns; `pending` is emptied."""
+    """Write what `stage` noted: one UPDATE by primary key per table and set of columns; empties `pending`."""
     groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
     for record, values in pending.items():
         table, pk = _table_and_key(type(record))
@@ -156,7 +157,7 @@ def existing_effects(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these effect keys the audit log already has."""
     keys = list(dict.fromkeys(keys))
     found: set[str] = set()
-    conn = session.connection() if keys else None  # events are only written in SQL: no flush needed to see them
+    conn = session.connection() if keys else None  # events are written only in SQL: no flush to see them
     for i in range(0, len(keys), 500):
         found.update(conn.execute(_EFFECTS, {"keys": keys[i:i + 500]}).scalars())
     return found
