@@ -286,7 +286,11 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
             continue
         if not isinstance(step, Report) or kind is None:
             continue
+        seen: set[tuple[str, date]] = set()
         for occ in occurrences:
+            if (occ.period, occ.nominal_due) in seen:  # the same period of another owner: the same window
+                continue
+            seen.add((occ.period, occ.nominal_due))
             window = keyed_window(step, occ.key, kind)
             if window is not None and window.end > occ.nominal_due:
                 where = "cutoff_month" if step.cutoff_month else "cutoff_day"
