@@ -2,7 +2,8 @@
 
 Run from the repository root (PostgreSQL binaries installed, as for the tests):
 
-    python bench/bench_scale.py                 # 200 plans, every path (~30 min here); writes the report
+    python bench/bench_scale.py                 # 200 plans, every path (over an hour here: the first
+                                                # deploy registers ~16,000 deployments); writes the report
     python bench/bench_scale.py --plans 20 --no-write     # a quick look
 
 What it sets up, all on 127.0.0.1: a private PostgreSQL cluster (tests/pg.py) holding the Prefect server's

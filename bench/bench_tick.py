@@ -434,6 +434,12 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
                          f"{ok(min(med(r['sim_wall']), med(r['sim_cpu'])), 20.0)} |")
             lines.append(f"| the same, drafts by a stand-in (the tick's own cost) | {med(r['stub_wall']):.1f} | "
                          f"{med(r['stub_cpu']):.1f} | |")
+            per_draft = (med(r["sim_cpu"]) - med(r["stub_cpu"])) / max(r["drafts"], 1) * 1000
+            lines += ["", f"Every report occurrence is drafted when it opens: a unit's own report (its occurrences of "
+                      "the other reports it owns) or the office's compile of every unit's. One run each (a run takes "
+                      f"minutes). The drafts cost {per_draft:.1f} ms of CPU each on top of the tick: each is written "
+                      "whole (facts, sections, Markdown, the DOCX's content), while the drafts of one day share one "
+                      "read of the store."]
         lines.append("")
     if ticks:
         lines += [
