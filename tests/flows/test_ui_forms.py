@@ -230,29 +230,40 @@ def confirmations(url: str) -> list[ConfirmationRecord]:
 
 
 def link_from_the_notice(url: str, tmp_path: Path, day: date, owner_tag: str) -> str:
-    """Tick the plan on `day` in the served store, deliver its notices to a loopback SMTP server with one
-    address per tag, and take the form's address from the e-mail the owner got."""
+    """The seed plan ticked and its notices delivered on `day` (see `mailed_link`): the link `owner_tag` got."""
+    from tests.notifiers.conftest import SEED_TAGS
+
+    return mailed_link(PLANS / f"{PLAN}.yaml", url, tmp_path, day, day, SEED_TAGS, "khcn.vn", owner_tag)
+
+
+def mailed_link(plan_file: Path, url: str, tmp_path: Path, ticked: date, sent: date, tags: tuple[str, ...],
+                domain: str, owner_tag: str) -> str:
+    """Tick the plan on `ticked` in the served store, deliver its notices on `sent` to a loopback SMTP server
+    with one address per tag (`<tag>@<domain>`), and take the form's address from the one e-mail the owner got
+    (its text part: a report's notice carries its draft attached)."""
     import re
 
     from engine.language.plan import load_plan
     from engine.runtime.tick import tick
     from notifiers.delivery import deliver_outbox
-    from tests.notifiers.conftest import SEED_TAGS, write_channels
+    from tests.notifiers.conftest import write_channels
     from tests.notifiers.receivers import SmtpReceiver
 
-    plan = load_plan(PLANS / f"{PLAN}.yaml")
+    plan = load_plan(plan_file)
     sessions = session_factory(open_store(url))
-    tick(plan, sessions, datetime.combine(day, datetime.min.time().replace(hour=7, minute=30), tzinfo=TZ))
+    at_time = datetime.min.time()
+    tick(plan, sessions, datetime.combine(ticked, at_time.replace(hour=7, minute=30), tzinfo=TZ))
     with SmtpReceiver() as smtp:
-        path = write_channels(tmp_path / "channels.txt", {t: smtp.url(f"{t}@khcn.vn") for t in SEED_TAGS})
+        path = write_channels(tmp_path / "channels.txt", {t: smtp.url(f"{t}@{domain}") for t in tags})
         os.environ["KEHOACH_NOTIFY_MIN_INTERVAL"] = "0"
         try:
-            deliver_outbox(sessions, datetime.combine(day, datetime.min.time().replace(hour=7, minute=35),
-                                                      tzinfo=TZ), path, link=ConfirmLinks())
+            deliver_outbox(sessions, datetime.combine(sent, at_time.replace(hour=7, minute=35), tzinfo=TZ), path,
+                           link=ConfirmLinks())
         finally:
             os.environ.pop("KEHOACH_NOTIFY_MIN_INTERVAL", None)
-        (mail,) = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == f"{owner_tag}@khcn.vn"]
-    body = mail.get_content().replace("\r\n", "\n")
+        mails = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == f"{owner_tag}@{domain}"]
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    body = mails[0].get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     found = re.search(r"Xác nhận hoàn thành \(mở trên trình duyệt\): (\S+)", body)
     assert found, body
     return found.group(1)

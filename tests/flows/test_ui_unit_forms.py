@@ -8,26 +8,23 @@ KEHOACH_UPDATE_SCREENSHOTS=1 writes the screenshot to docs/ (xac-nhan-don-vi.png
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import signal
 import subprocess
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
-from engine.state.db import open_store, session_factory
 from flows.links import ConfirmLinks
 from tests.conftest import PLANS
 from tests.flows.conftest import prefect_env, spawn, stop, wait_until
 from tests.flows.test_ui_forms import (  # noqa: F401 - `browser` is a fixture used here
     SERVE,
-    TZ,
     browser,
     confirmations,
     field,
     fill,
+    mailed_link,
     open_form,
     screenshot,
     shown,
@@ -69,36 +66,9 @@ def served(prefect_server, tmp_path_factory):
         log.close()
 
 
-def district_link(url: str, tmp_path, unit: str) -> str:
-    """Tick the plan on the day the February report opens, deliver on the first working day after Tết to a
-    loopback SMTP server (an address per tag), and take the confirmation link from the e-mail `unit` got."""
-    from engine.language.plan import load_plan
-    from engine.runtime.tick import tick
-    from notifiers.delivery import deliver_outbox
-    from tests.notifiers.conftest import write_channels
-    from tests.notifiers.receivers import SmtpReceiver
-
-    plan = load_plan(PLANS / "ninh-binh" / FILE)
-    sessions = session_factory(open_store(url))
-    tick(plan, sessions, datetime.combine(OPENS, datetime.min.time().replace(hour=7, minute=30), tzinfo=TZ))
-    with SmtpReceiver() as smtp:
-        path = write_channels(tmp_path / "channels.txt", {t: smtp.url(f"{t}@ninhbinh.gov.vn") for t in TAGS})
-        os.environ["KEHOACH_NOTIFY_MIN_INTERVAL"] = "0"
-        try:
-            deliver_outbox(sessions, datetime.combine(SENT, datetime.min.time().replace(hour=7, minute=35),
-                                                      tzinfo=TZ), path, link=ConfirmLinks())
-        finally:
-            os.environ.pop("KEHOACH_NOTIFY_MIN_INTERVAL", None)
-        mails = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == f"{unit}@ninhbinh.gov.vn"]
-    assert len(mails) == 1, [m["Subject"] for m in mails]  # one notice for its own occurrence
-    body = mails[0].get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")  # with its draft attached
-    found = re.search(r"Xác nhận hoàn thành \(mở trên trình duyệt\): (\S+)", body)
-    assert found, body
-    return found.group(1)
-
-
-def test_a_district_confirms_its_own_monthly_report_from_its_email(served, browser, prefect_api, tmp_path):
-    link = district_link(served, tmp_path, "ubnd-gia-vien")
+def test_a_district_confirms_its_own_monthly_report_from_its_email(served, browser, prefect_api, tmp_path):  # noqa: F811
+    link = mailed_link(PLANS / "ninh-binh" / FILE, served, tmp_path, OPENS, SENT, TAGS, "ninhbinh.gov.vn",
+                       "ubnd-gia-vien")  # its one e-mail: the report to make, its draft attached
     assert link.startswith(ConfirmLinks()(PLAN, "bao-cao-thang-huyen", "2025-02@ubnd-gia-vien").split("?")[0])
 
     titles = open_form(browser, link)
