@@ -79,6 +79,8 @@ class StepResult:
     done_before: Item | None = None
     next_item: Item | None = None
     unit: str | None = None  # the one owner shown of a step of several owners (a unit's own report)
+    # Its section of a draft, once written (engine.reports.sections): the drafts of one tick share a step's facts.
+    written: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -291,42 +293,61 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`)."""
     ids = covered_steps(plan, step, unit)
     memo = shared_memo(session)
+    shared: dict[tuple[str, str | None], StepResult] | None = None
     if memo is None:
         rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
-    else:  # the drafts the tick makes in one pass share one read of every step, every owner
+        grouped = _by_step(rows)
+    else:  # the drafts the tick makes in one pass share one read of every step, every owner, and each step's facts
         key = ("draft-facts", plan.id, window.start, window.end, as_of)
         if key not in memo:
-            memo[key] = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
-        rows, stored, confirmations, extended = memo[key]
-        wanted, own = set(ids), f"@{unit}"
-        rows = [r for r in rows if r.step_id in wanted
-                and (unit is None or r.step_id not in plan.per_unit or r.key.endswith(own))]
-    by_step: dict[str, dict[str, Item]] = {i: {} for i in ids}
+            read = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
+            memo[key] = (read, _by_step(read[0]), {})
+        (rows, stored, confirmations, extended), grouped, shared = memo[key]
+    results = []
+    for step_id in ids:
+        owner = unit if unit is not None and step_id in plan.per_unit else None
+        done = shared.get((step_id, owner)) if shared is not None else None
+        if done is None:
+            mine = [r for r in grouped.get(step_id, ()) if owner is None or r.key.endswith(f"@{owner}")]
+            done = _step_result(plan, step_id, mine, stored, confirmations, extended, window, as_of, owner)
+            if shared is not None:
+                shared[(step_id, owner)] = done
+        results.append(done)
+    return Facts(window, as_of, results)
+
+
+def _by_step(rows: list[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.step_id, []).append(r)
+    return out
+
+
+def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: Callable[[Occurrence], bool],
+                 confirmations: dict[int, Any], extended: dict[Any, Any], window: Window, as_of: date,
+                 unit: str | None) -> StepResult:
+    """One covered step's facts: its stored rows (`unit`'s own, of a step of several owners) and the calendar's
+    occurrences never stored, as of `as_of`."""
+    have: dict[str, Item] = {}
     for r in rows:
         planned = plan.dated.get((r.step_id, r.key))
         if planned is None and r.step_id in plan.projected_steps:
             planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
-        by_step[r.step_id][r.key] = _from_row(r, confirmations.get(r.id), as_of, planned,
-                                              tuple(extended.get((r.step_id, r.key), ())))
-    for step_id in ids:
-        have = by_step[step_id]
-        later: Occurrence | None = None
-        for occ in _calendar(plan, step_id, unit):
-            if occ.key in have or stored(occ):
-                continue
-            # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
-            if occ.due <= window.end:
-                have[occ.key] = _from_calendar(occ, as_of)
-            elif later is None or (occ.due, occ.key) < (later.due, later.key):
-                later = occ
-        if later is not None:
-            have[later.key] = _from_calendar(later, as_of)
-    results = []
-    for step_id in ids:
-        items = sorted(by_step[step_id].values(), key=lambda i: (i.due, i.key))
-        before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
-        ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
-        results.append(StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
-                                  before[-1] if before else None, ahead_items[0] if ahead_items else None,
-                                  unit if step_id in plan.per_unit else None))
-    return Facts(window, as_of, results)
+        have[r.key] = _from_row(r, confirmations.get(r.id), as_of, planned,
+                                tuple(extended.get((r.step_id, r.key), ())))
+    later: Occurrence | None = None
+    for occ in _calendar(plan, step_id, unit):
+        if occ.key in have or stored(occ):
+            continue
+        # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
+        if occ.due <= window.end:
+            have[occ.key] = _from_calendar(occ, as_of)
+        elif later is None or (occ.due, occ.key) < (later.due, later.key):
+            later = occ
+    if later is not None:
+        have[later.key] = _from_calendar(later, as_of)
+    items = sorted(have.values(), key=lambda i: (i.due, i.key))
+    before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
+    ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
+    return StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
+                      before[-1] if before else None, ahead_items[0] if ahead_items else None, unit)

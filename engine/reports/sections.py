@@ -226,7 +226,13 @@ def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
         out.append(Para(f"{numbers[r.step.id]}. {dmy(r.step.title)}", "minor"))
         whole = facts.window.kind == CUMULATIVE
         one_off = is_one_off(r.step) and r.step.id not in plan.per_unit  # several owners: a row each
-        out += _one_off(plan, r, numbers, whole) if one_off else _recurring(plan, r, facts.as_of, whole)
+        if one_off:
+            out += _one_off(plan, r, numbers, whole)
+        else:  # the same for every draft of a tick that covers the step (their facts are shared: see collect)
+            key = ("recurring", facts.as_of, whole)
+            if key not in r.written:
+                r.written[key] = _recurring(plan, r, facts.as_of, whole)
+            out += r.written[key]
     if facts.children:
         out += _children(facts)
     return out

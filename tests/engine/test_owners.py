@@ -348,3 +348,33 @@ class TestOwnDrafts:
                 assert render(alone, "md").decode() == text, (step_id, key)
         h1_gia_vien = stored[("bao-cao-huyen", "2023-H1@gia-vien")][0]
         assert "Gia Viễn" in h1_gia_vien and "Nho Quan" not in h1_gia_vien.split("2. Kết quả thực hiện")[1]
+
+    def test_reports_of_one_owner_each_drafted_together_read_as_alone(self, tmp_path):
+        """Four monthly reports of one owner each, opening the same days: the drafts of a tick share each covered
+        step's facts and section; every stored draft is still the one made for it alone."""
+        from engine.reports.drafts import draft, render, window_of
+        from engine.runtime.simulate import ConfirmPolicy, simulate
+        from engine.state.models import DocumentRecord
+
+        steps = "".join(f"""\
+  - id: bao-cao-{u}-{j}
+    kind: report
+    title: Báo cáo chuyên đề {j} của {u}
+    owner: {u}
+    recipient: so
+    cutoff_day: 10
+    timing: {{monthly: {14 + j}}}
+""" for u in ("nho-quan", "gia-vien") for j in (1, 2))
+        plan = load_plan(write_plan(tmp_path / "chuyen-de.yaml", steps, HEADER))
+        sessions = sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+        simulate(plan, sessions, date(2023, 1, 1), date(2023, 4, 30), ConfirmPolicy.parse("late:3"))
+        with sessions() as s:
+            stored = s.scalars(select(DocumentRecord).where(DocumentRecord.format == "md")).all()
+            assert len(stored) == 16
+            for doc in stored:
+                row = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.step_id == doc.step_id,
+                                                               OccurrenceRecord.key == doc.occurrence_key)).one()
+                step = plan.step_by_id[doc.step_id]
+                alone = draft(plan, s, step, window_of(plan, step, row.key, row.due_on, row.opens_on),
+                              doc.created_on, row.due_on)
+                assert render(alone, "md") == doc.content, (doc.step_id, doc.occurrence_key)
