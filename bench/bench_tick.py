@@ -437,9 +437,9 @@ def render(seed: dict[str, Any] | None, big: dict[str, Any] | None, ticks: dict[
             per_draft = (med(r["sim_cpu"]) - med(r["stub_cpu"])) / max(r["drafts"], 1) * 1000
             lines += ["", f"Every report occurrence is drafted when it opens: a unit's own report (its occurrences of "
                       "the other reports it owns) or the office's compile of every unit's. One run each (a run takes "
-                      f"minutes). The drafts cost {per_draft:.1f} ms of CPU each on top of the tick: each is written "
-                      "whole (facts, sections, Markdown, the DOCX's content), while the drafts of one day share one "
-                      "read of the store."]
+                      f"minutes). The drafts cost {per_draft:.1f} ms of CPU each on top of the tick: each writes its own "
+                      "text (summary, Markdown, the DOCX's content), while the drafts of one day share one read of "
+                      "the store and each covered step's facts and section."]
         lines.append("")
     if ticks:
         lines += [
