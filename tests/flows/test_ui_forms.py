@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,23 +57,35 @@ DONE_REPORT = "Đã gửi báo cáo kết quả năm 2023 tới Sở Nội vụ.
 def served(prefect_server, tmp_path_factory):
     """`kehoach serve` of a folder holding only the seed plan (its tick and its 22 forms), with its store."""
     tmp = tmp_path_factory.mktemp("ui-forms")
-    plans = tmp / "plans"
-    plans.mkdir()
-    shutil.copy(PLANS / f"{PLAN}.yaml", plans)
-    shutil.copytree(PLANS / "agencies", plans / "agencies")
+    (tmp / "plans").mkdir()
+    shutil.copy(PLANS / f"{PLAN}.yaml", tmp / "plans")
+    shutil.copytree(PLANS / "agencies", tmp / "plans" / "agencies")
+
+    def ready(api: str) -> bool:
+        return bool(ConfirmLinks(api_url=api)(PLAN, "tong-ket", "2025") and ExtendLinks(api_url=api)(
+            PLAN, "tong-ket", "2025"))
+
+    with serving(prefect_server, tmp, ready) as url:
+        yield url, tmp / "serve.log"
+
+
+@contextmanager
+def serving(prefect_server: str, tmp: Path, ready: Callable[[str], bool]) -> Iterator[str]:
+    """`kehoach serve` of the folder `tmp/plans` with a store in `tmp`, until its forms are `ready`; the store's
+    URL. The runner polls every second, so a submitted form runs at once."""
     url = f"sqlite:///{tmp / 'state.db'}"
     env = prefect_env(tmp / "prefect-home", prefect_server)
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
-    proc = spawn([*SERVE, str(plans), "--db", url], death_signal=signal.SIGKILL, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = spawn([*SERVE, str(tmp / "plans"), "--db", url], death_signal=signal.SIGKILL, cwd=tmp, env=env,
+                 stdout=log, stderr=subprocess.STDOUT)
     try:
         def registered():
             assert proc.poll() is None, (tmp / "serve.log").read_text()
-            return b"Ctrl+C" in (tmp / "serve.log").read_bytes() and ConfirmLinks(api_url=prefect_server)(
-                PLAN, "tong-ket", "2025") and ExtendLinks(api_url=prefect_server)(PLAN, "tong-ket", "2025")
+            return b"Ctrl+C" in (tmp / "serve.log").read_bytes() and ready(prefect_server)
 
         wait_until(registered, 120, "kehoach serve to register the forms", every=0.5)
-        yield url, tmp / "serve.log"
+        yield url
     finally:
         stop(proc)
         log.close()

@@ -9,17 +9,13 @@ KEHOACH_UPDATE_SCREENSHOTS=1 writes the screenshot to docs/ (xac-nhan-don-vi.png
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 from datetime import date
 
 import pytest
 
 from flows.links import ConfirmLinks
 from tests.conftest import PLANS
-from tests.flows.conftest import prefect_env, spawn, stop, wait_until
 from tests.flows.test_ui_forms import (  # noqa: F401 - `browser` is a fixture used here
-    SERVE,
     browser,
     confirmations,
     field,
@@ -27,6 +23,7 @@ from tests.flows.test_ui_forms import (  # noqa: F401 - `browser` is a fixture u
     mailed_link,
     open_form,
     screenshot,
+    serving,
     shown,
     submit,
 )
@@ -43,27 +40,12 @@ DONE = "Đã gửi báo cáo tình hình cải cách hành chính tháng 2/2025 
 def served(prefect_server, tmp_path_factory):
     """`kehoach serve` of a folder holding the province's plan alone (its districts' plans left out)."""
     tmp = tmp_path_factory.mktemp("ui-unit-forms")
-    plans = tmp / "plans"
-    plans.mkdir()
-    shutil.copy(PLANS / "ninh-binh" / FILE, plans)
-    shutil.copytree(PLANS / "ninh-binh" / "agencies", plans / "agencies")
-    url = f"sqlite:///{tmp / 'state.db'}"
-    env = prefect_env(tmp / "prefect-home", prefect_server)
-    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
-    log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
-    proc = spawn([*SERVE, str(plans), "--db", url], death_signal=signal.SIGKILL, cwd=tmp, env=env, stdout=log,
-                 stderr=subprocess.STDOUT)
-    try:
-        def registered():
-            assert proc.poll() is None, (tmp / "serve.log").read_text()
-            return b"Ctrl+C" in (tmp / "serve.log").read_bytes() and ConfirmLinks(api_url=prefect_server)(
-                PLAN, "bao-cao-thang-huyen", "2025-02@ubnd-gia-vien")
-
-        wait_until(registered, 120, "kehoach serve to register the forms", every=0.5)
+    (tmp / "plans").mkdir()
+    shutil.copy(PLANS / "ninh-binh" / FILE, tmp / "plans")
+    shutil.copytree(PLANS / "ninh-binh" / "agencies", tmp / "plans" / "agencies")
+    with serving(prefect_server, tmp, lambda api: bool(ConfirmLinks(api_url=api)(
+            PLAN, "bao-cao-thang-huyen", "2025-02@ubnd-gia-vien"))) as url:
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 def test_a_district_confirms_its_own_monthly_report_from_its_email(served, browser, prefect_api, tmp_path):  # noqa: F811
