@@ -123,7 +123,7 @@ def engine_only(plan_path: str, at: date) -> list[str]:
     plan = PlanLoader().load(plan_path)
     now = moment(plan, at)
     by_step: dict[str, list[Any]] = {}
-    with tick_module._sessions()() as session, session.begin():
+    with tick_module.store_sessions()() as session, session.begin():
         for a in tick_module.decide_task.fn(plan, session, now):
             by_step.setdefault(a.step_id, []).append(a)
         for step_id, actions in by_step.items():

@@ -15,12 +15,13 @@ from functools import partial
 from typing import Any
 
 from engine.language.dates import fmt
-from engine.language.plan import Plan
+from engine.language.plan import Plan, shorten
 from engine.runtime.status import Counts, counts
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
 
 log = logging.getLogger("kehoach.artifacts")
 UPCOMING = 10  # deadlines listed in the markdown artifact and (the first 3) in the CLI
+UPCOMING_TITLE = 40  # characters of a title in the one-line standing
 
 
 @dataclass
@@ -49,11 +50,12 @@ class Standing:
     def percent(self) -> float:
         return self.counts.percent
 
-    def line(self) -> str:
-        """One Vietnamese line for the CLI."""
+    def line(self, plan: Plan) -> str:
+        """One Vietnamese line, for the CLI and the run's state: the counts, the next deadlines by short title."""
         text = self.counts.line()
         if self.upcoming:
-            soon = [f"{r['step']} ({_dmy(r['due'])})" for r in self.upcoming[:3]]
+            soon = [f"{shorten(plan.short_title(plan.step_by_id[r['step']]), UPCOMING_TITLE)} ({_dmy(r['due'])})"
+                    for r in self.upcoming[:3]]
             text += "; hạn sắp tới: " + ", ".join(soon)
         return text
 

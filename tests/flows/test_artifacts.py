@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.language.plan import shorten
 from engine.runtime.status import plan_status
 from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
@@ -45,8 +46,12 @@ class TestStanding:
         dues = [r["due"] for r in s.upcoming]
         assert dues == sorted(dues) and all(d >= DAY.isoformat() for d in dues)
         assert 0 < len(s.upcoming) <= UPCOMING
-        assert s.line().startswith(f"0/{s.due} lần đến hạn đã hoàn thành, {s.overdue} quá hạn, "
-                                   f"{s.counts.waiting} chờ bước trước; hạn sắp tới: ")
+        line = s.line(seed_plan)
+        assert line.startswith(f"0/{s.due} lần đến hạn đã hoàn thành, {s.overdue} quá hạn, "
+                               f"{s.counts.waiting} chờ bước trước; hạn sắp tới: ")
+        first = seed_plan.step_by_id[s.upcoming[0]["step"]]
+        assert f"hạn sắp tới: {shorten(seed_plan.short_title(first), 40)} ({s.upcoming[0]['due'][8:10]}/" in line
+        assert s.upcoming[0]["step"] not in line  # titles, not the steps' ids
 
     def test_nothing_due_yet(self, seed_plan):
         s = standing(seed_plan.id, [], DAY)

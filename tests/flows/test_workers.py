@@ -1,6 +1,6 @@
 """`kehoach deploy` on a Prefect server backed by PostgreSQL, run by two process workers (`prefect worker start`):
-a day's ticks of a small plans folder, each plan ticked once, each notice delivered once, a rerun ticking nothing,
-a tick that failed run again by the next run of its part.
+a day's ticks of a small plans folder, each plan ticked once (a task run of its part's run), each notice
+delivered once, a rerun ticking nothing, a plan that failed ticked by the next run of its part.
 
 Everything on 127.0.0.1: the session's PostgreSQL cluster (tests/pg.py) holds both the Prefect server's database
 and the state store; the workers are child processes with the store, the channels file and the checkout in their
@@ -149,18 +149,29 @@ def _finished(run_ids: list, timeout: float = 150) -> list:
     return wait_until(done, timeout, "the day's part runs to finish", every=0.5)
 
 
-def _tick_runs() -> list:
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+def _plan_ticks(part_runs: list) -> list:
+    """The task runs of these part runs (a tick per plan), once the server has written them all final."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    only = FlowFilter(name=FlowFilterName(any_=["kehoach-tick"]))
-    return read(lambda c: c.read_flow_runs(flow_filter=only, limit=200))
+    only = FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in part_runs]))
+    return read(lambda c: c.read_task_runs(flow_run_filter=only, limit=200))
 
 
-def _logs(run_id) -> list[str]:
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+def _recorded(part_runs: list, count: int) -> list:
+    def done():
+        runs = _plan_ticks(part_runs)
+        return runs if len(runs) >= count and all(r.state and r.state.is_final() for r in runs) else None
 
-    only = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
-    return [entry.message for entry in read(lambda c: c.read_logs(log_filter=only, limit=200))]
+    return wait_until(done, 60, f"{count} plan ticks recorded", every=0.5)
+
+
+def _logs(run_id=None, task_run_id=None) -> list:
+    """The first 200 log lines of a flow run (with its tasks'), or of a task run."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterTaskRunId
+
+    only = (LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])) if task_run_id
+            else LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    return read(lambda c: c.read_logs(log_filter=only, limit=200))
 
 
 def _store_counts(store: str) -> dict[str, tuple]:
@@ -195,24 +206,28 @@ def test_two_workers_tick_each_plan_once_a_rerun_none_and_a_failed_tick_again(ag
             assert run.state.is_completed() and run.state.name == f"Đã chạy {len(mine)} kế hoạch", run.state
             assert run.name == f"phần {part}/{PARTS} {DAY:%d/%m/%Y}" and run.work_pool_name == POOL
             part_of_run[run.id] = part
-            ran_by |= {line.split("'")[1] for line in _logs(run.id) if line.startswith("Worker '")}
+            ran_by |= {log.message.split("'")[1] for log in _logs(run.id) if log.message.startswith("Worker '")}
         assert ran_by == {"may-1", "may-2"}
 
-        # One tick run per plan for that day, a child of its part's run, on the plan's deployment, tagged.
-        ticks = _tick_runs()
-        assert sorted(t.parameters["plan"].rsplit("/", 1)[1] for t in ticks) == sorted(f"{p.id}.yaml" for p in plans)
+        # A task run per plan in its part's run: named after the plan and the day, tagged, its state the
+        # plan's health, its log what the tick did.
+        ticks = _recorded(parts, len(plans))
+        assert sorted(t.name for t in ticks) == sorted(f"{p.id} {DAY:%d/%m/%Y}" for p in plans)
         for plan in plans:
-            (tick,) = [t for t in ticks if t.parameters["plan"].endswith(f"/{plan.id}.yaml")]
-            deployment = read(lambda c, pid=plan.id: c.read_deployment_by_name(f"kehoach-tick/{pid}"))
-            assert tick.deployment_id == deployment.id
-            parent = read(lambda c, t=tick: c.read_task_run(t.parent_task_run_id))
-            assert part_of_run[parent.flow_run_id] == part_of(plan.path, PARTS)  # a child of its part's run
-            assert tick.name.endswith(f"{DAY:%d/%m/%Y}") and tick.parameters["at"] == DAY.isoformat()
+            (tick,) = [t for t in ticks if t.name.startswith(f"{plan.id} ")]
+            assert part_of_run[tick.flow_run_id] == part_of(plan.path, PARTS)
             assert {"kehoach", plan.id, f"don-vi:{plan.steps[0].owner}"} <= set(tick.tags)
             health = tick.state.name
             assert tick.state.is_completed() and (health in ("Đúng tiến độ", "Đã kết thúc")
                                                   or health.startswith("Có ")), tick.state
+            # (the log reaches the server after the run's state: the part's process sends it on its way out)
+            said = wait_until(lambda t=tick: (lines := [log.message for log in _logs(task_run_id=t.id)])
+                              and lines[-1].startswith("Finished in state") and lines, 30, "the tick's log")
+            assert any(line.startswith("Tình hình: ") for line in said), said
+            assert said[-1].startswith(f"Finished in state {health}"), said
+            deployment = read(lambda c, pid=plan.id: c.read_deployment_by_name(f"kehoach-tick/{pid}"))
             assert deployment.work_pool_name == POOL and not deployment.schedules  # ticked by the parts
+        assert not _tick_flow_runs()  # no flow run of its own per plan
 
         # The store: every plan ticked on that day; every notice delivered once, to its tag.
         first = _store_counts(store)
@@ -223,30 +238,44 @@ def test_two_workers_tick_each_plan_once_a_rerun_none_and_a_failed_tick_again(ag
         assert len(receiver.payloads) == len(first["messages"])
         assert sorted(receiver.paths) == sorted(f"/{tag}" for _, tag, _ in first["messages"])
 
-        # A rerun of a part the same day: the plans' runs of that day exist, nothing is ticked again.
+        # A rerun of a part the same day: the store has its plans ticked that day, nothing is ticked again.
         (again,) = _finished([r.id for r in _start_parts([2], DAY)])
         _mark("rerun done")
-        mine = [p.id for p in plans if part_of(p.path, PARTS) == 2]
+        mine = [p for p in plans if part_of(p.path, PARTS) == 2]
         assert again.state.is_completed() and again.state.name == "Đã chạy trước đó", again.state
         assert f"{len(mine)} đã chạy trước đó" in again.state.message
-        wait_until(lambda: sum("không chạy lại" in line for line in _logs(again.id)) == len(mine), 30,
+        wait_until(lambda: sum("không chạy lại" in log.message for log in _logs(again.id)) == len(mine), 30,
                    "the rerun's log")
-        assert len(_tick_runs()) == len(plans)
+        assert not _plan_ticks([again])
         assert _store_counts(store) == first and len(receiver.payloads) == len(first["messages"])
 
-        # A tick of that day that failed is run again by the next run of its part - that one, no other.
-        from prefect.states import Failed
-
-        (late,) = [t for t in _tick_runs() if t.parameters["plan"].endswith(f"/{mine[0]}.yaml")]
-        read(lambda c: c.set_flow_run_state(late.id, Failed(message="the store was unreachable"), force=True))
-        (third,) = _finished([r.id for r in _start_parts([2], DAY)])
+        # The next day a plan's file is broken: the part fails naming it and ticks the others; once mended,
+        # the next run of that part ticks that plan - that one, no other.
+        broken = mine[0].path
+        good = broken.read_text(encoding="utf-8")
+        broken.write_text(good.replace("steps:", "steps: [", 1), encoding="utf-8")
+        nxt = date.fromordinal(DAY.toordinal() + 1)
+        try:
+            (third,) = _finished([r.id for r in _start_parts([2], nxt)])
+        finally:
+            broken.write_text(good, encoding="utf-8")
+        assert third.state.is_failed() and third.state.name == "1 kế hoạch lỗi", third.state
+        assert f"lỗi: {broken.stem} (" in third.state.message and f"{broken.name}:" in third.state.message
+        assert len(_recorded([third], len(mine) - 1)) == len(mine) - 1
+        (fourth,) = _finished([r.id for r in _start_parts([2], nxt)])
         _mark("retry done")
-        assert third.state.name == "Đã chạy 1 kế hoạch", third.state
-        assert f"{len(mine) - 1} đã chạy trước đó" in third.state.message
-        again_ran = read(lambda c: c.read_flow_run(late.id))
-        assert again_ran.state.is_completed() and again_ran.run_count == 2
-        assert len(_tick_runs()) == len(plans)
-        assert _store_counts(store) == first and len(receiver.payloads) == len(first["messages"])
+        assert fourth.state.name == "Đã chạy 1 kế hoạch", fourth.state
+        assert f"{len(mine) - 1} đã chạy trước đó" in fourth.state.message
+        assert [t.name for t in _recorded([fourth], 1)] == [f"{mine[0].id} {nxt:%d/%m/%Y}"]
+        ticked = _store_counts(store)["ticked"]
+        assert {pid for pid, at in ticked.items() if at.astimezone(TZ).date() == nxt} == {p.id for p in mine}
+
+
+def _tick_flow_runs() -> list:
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    only = FlowFilter(name=FlowFilterName(any_=["kehoach-tick"]))
+    return read(lambda c: c.read_flow_runs(flow_filter=only, limit=200))
 
 
 def test_a_worker_without_the_store_fails_the_run_saying_so(monkeypatch):
