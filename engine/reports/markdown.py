@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from engine.reports.content import MOTTO, NAME_HERE, NATIONAL_TITLE, Draft, Para, Table
 
 _PREFIX = {"heading": "### ", "subheading": "#### "}
@@ -11,10 +13,12 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _table(t: Table) -> list[str]:
+@lru_cache(maxsize=2048)
+def _table(t: Table) -> tuple[str, ...]:
+    """A table's lines; kept, as the drafts of one tick show the same sections (engine.reports.sections)."""
     lines = ["| " + " | ".join(_cell(h) for h in t.headers) + " |", "|" + "---|" * len(t.headers)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
-    return lines
+    return tuple(lines)
 
 
 def _para(p: Para) -> str:

@@ -199,16 +199,26 @@ def _recurring(plan: Plan, r: StepResult, as_of: date, whole: bool) -> list[Para
     return out
 
 
+def _counted(plan: Plan, r: StepResult, as_of: date) -> tuple[Any, tuple[str, ...]]:
+    """A step's tally as of a day, and its row of the summary table without its number: the same for every
+    draft of a tick that covers the step (kept with its shared facts)."""
+    key = ("counted", as_of)
+    if key not in r.written:
+        t = tally(r.items, as_of)
+        r.written[key] = (t, (dmy(r.step.title), _owner_cell(plan, r.step),
+                              *map(str, (t.due, t.done, t.on_time, t.overdue))))
+    return r.written[key]
+
+
 def _summary(plan: Plan, facts: Facts) -> Table:
     rows = []
     total = [0, 0, 0, 0]
     for r in facts.steps:
-        t = tally(r.items, facts.as_of)
+        t, row = _counted(plan, r, facts.as_of)
         if not (t.due or t.overdue):
             continue
-        counts = [t.due, t.done, t.on_time, t.overdue]
-        total = [a + b for a, b in zip(total, counts)]
-        rows.append((str(len(rows) + 1), dmy(r.step.title), _owner_cell(plan, r.step), *map(str, counts)))
+        total = [a + b for a, b in zip(total, (t.due, t.done, t.on_time, t.overdue))]
+        rows.append((str(len(rows) + 1), *row))
     rows.append(("", "Tổng cộng", "", *map(str, total)))
     return Table(SUMMARY_HEADERS, tuple(rows), nowrap=(0, 3, 4, 5, 6))
 
@@ -218,12 +228,12 @@ def _achieved(plan: Plan, facts: Facts) -> list[Para | Table]:
              else "Trong kỳ báo cáo")
     out: list[Para | Table] = [Para("1. Kết quả chung", "subheading"),
                                Para(f"{since}, {figures(facts.items, facts.as_of)}.", "lead")]
-    if any(tally(r.items, facts.as_of).due for r in facts.steps):
+    if any(_counted(plan, r, facts.as_of)[0].due for r in facts.steps):
         out.append(_summary(plan, facts))
     out.append(Para("2. Kết quả thực hiện từng nhiệm vụ", "subheading"))
     numbers = {r.step.id: f"2.{n}" for n, r in enumerate(facts.steps, 1)}
     for r in facts.steps:
-        out.append(Para(f"{numbers[r.step.id]}. {dmy(r.step.title)}", "minor"))
+        out.append(Para(f"{numbers[r.step.id]}. {_counted(plan, r, facts.as_of)[1][0]}", "minor"))
         whole = facts.window.kind == CUMULATIVE
         one_off = is_one_off(r.step) and r.step.id not in plan.per_unit  # several owners: a row each
         if one_off:

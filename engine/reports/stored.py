@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import zlib
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from engine.reports import docx
@@ -37,13 +38,25 @@ def _dated(value: Any) -> Any:
 
 
 def pending_docx(draft: Draft, drafted_on: date | None) -> bytes:
-    """What the DOCX row of a draft holds until the DOCX is first read: its content and its drafting day."""
-    blocks = [{"table": [b.headers, b.rows, b.nowrap]} if isinstance(b, Table) else {"para": [b.text, b.style]}
-              for b in draft.blocks]
+    """What the DOCX row of a draft holds until the DOCX is first read: its content and its drafting day.
+
+    The JSON of `{"drafted_on", "draft", "blocks", "meta"}` as `json.dumps` writes it, each block's JSON kept:
+    the drafts of one tick share most of their blocks (engine.reports.sections).
+    """
     fields = {name: getattr(draft, name) for name in Draft.__dataclass_fields__ if name not in ("blocks", "meta")}
-    data = {"drafted_on": drafted_on.isoformat() if drafted_on else None, "draft": fields, "blocks": blocks,
-            "meta": _plain(draft.meta)}
-    return MARKER + zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
+    head = _json({"drafted_on": drafted_on.isoformat() if drafted_on else None, "draft": fields})
+    text = (f'{head[:-1]}, "blocks": [{", ".join(map(_block_json, draft.blocks))}], '
+            f'"meta": {_json(_plain(draft.meta))}}}')
+    return MARKER + zlib.compress(text.encode("utf-8"), 1)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@lru_cache(maxsize=2048)
+def _block_json(b: Para | Table) -> str:
+    return _json({"table": [b.headers, b.rows, b.nowrap]} if isinstance(b, Table) else {"para": [b.text, b.style]})
 
 
 def is_pending(content: bytes) -> bool:

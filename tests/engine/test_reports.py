@@ -649,6 +649,23 @@ class TestStoredDocx:
             [[c.text for c in r.cells] for t in eager.tables for r in t.rows]
         assert lazy.core_properties.created == eager.core_properties.created
 
+    def test_a_pending_draft_is_the_json_of_its_content(self, on_time):
+        """The content is written from each block's kept JSON: the text is what `json.dumps` writes of it."""
+        import json
+        import zlib
+
+        from engine.reports.stored import MARKER, is_pending
+
+        _, sessions = on_time
+        with sessions() as session:
+            rows = session.scalars(select(DocumentRecord).where(DocumentRecord.format == "docx")).all()
+        pending = [zlib.decompress(r.content[len(MARKER):]).decode() for r in rows if is_pending(r.content)]
+        assert pending
+        for text in pending:
+            data = json.loads(text)
+            assert list(data) == ["drafted_on", "draft", "blocks", "meta"] and data["blocks"]
+            assert text == json.dumps(data, ensure_ascii=False)
+
     def test_the_rendered_docx_is_kept(self, on_time):
         from engine.reports.stored import is_pending
 
