@@ -296,45 +296,54 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     shared: dict[tuple[str, str | None], StepResult] | None = None
     if memo is None:
         rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
-        grouped = _by_step(rows)
+        grouped, made = _by_owner(rows), {}
     else:  # the drafts the tick makes in one pass share one read of every step, every owner, and each step's facts
         key = ("draft-facts", plan.id, window.start, window.end, as_of)
         if key not in memo:
             read = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
-            memo[key] = (read, _by_step(read[0]), {})
-        (rows, stored, confirmations, extended), grouped, shared = memo[key]
+            memo[key] = (read, _by_owner(read[0]), {}, {})
+        (rows, stored, confirmations, extended), grouped, shared, made = memo[key]
     results = []
     for step_id in ids:
         owner = unit if unit is not None and step_id in plan.per_unit else None
         done = shared.get((step_id, owner)) if shared is not None else None
         if done is None:
-            mine = [r for r in grouped.get(step_id, ()) if owner is None or r.key.endswith(f"@{owner}")]
-            done = _step_result(plan, step_id, mine, stored, confirmations, extended, window, as_of, owner)
+            done = _step_result(plan, step_id, grouped.get((step_id, owner), []), stored, confirmations, extended,
+                                window, as_of, owner, made)
             if shared is not None:
                 shared[(step_id, owner)] = done
         results.append(done)
     return Facts(window, as_of, results)
 
 
-def _by_step(rows: list[Any]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
+def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
+    """The rows by step, (step, None), and by step and owner, (step, unit), for the occurrences of a step of
+    several owners (their keys end '@unit'), in the order read."""
+    out: dict[tuple[str, str | None], list[Any]] = {}
     for r in rows:
-        out.setdefault(r.step_id, []).append(r)
+        out.setdefault((r.step_id, None), []).append(r)
+        _, at, owner = r.key.rpartition("@")
+        if at:
+            out.setdefault((r.step_id, owner), []).append(r)
     return out
 
 
 def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: Callable[[Occurrence], bool],
                  confirmations: dict[int, Any], extended: dict[Any, Any], window: Window, as_of: date,
-                 unit: str | None) -> StepResult:
+                 unit: str | None, made: dict[int, Item]) -> StepResult:
     """One covered step's facts: its stored rows (`unit`'s own, of a step of several owners) and the calendar's
-    occurrences never stored, as of `as_of`."""
+    occurrences never stored, as of `as_of`. `made`: the items already made of rows read together (a row is
+    the same item in its unit's facts and in the step's), by row id."""
     have: dict[str, Item] = {}
     for r in rows:
-        planned = plan.dated.get((r.step_id, r.key))
-        if planned is None and r.step_id in plan.projected_steps:
-            planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
-        have[r.key] = _from_row(r, confirmations.get(r.id), as_of, planned,
-                                tuple(extended.get((r.step_id, r.key), ())))
+        item = made.get(r.id)
+        if item is None:
+            planned = plan.dated.get((r.step_id, r.key))
+            if planned is None and r.step_id in plan.projected_steps:
+                planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
+            item = made[r.id] = _from_row(r, confirmations.get(r.id), as_of, planned,
+                                          tuple(extended.get((r.step_id, r.key), ())))
+        have[r.key] = item
     later: Occurrence | None = None
     for occ in _calendar(plan, step_id, unit):
         if occ.key in have or stored(occ):
