@@ -112,12 +112,14 @@ def section(r: dict[str, Any], repeat: int, eager_repeat: int) -> str:
         "every covered step since the plan began, which made each draft slower than the one before; (3) the drafts "
         "a tick makes on one day are made in one pass, after the tick's changes, and share one read of the store "
         "(every step, every owner: here 161 reads for 840 drafts) and each covered step's facts and section "
-        "(3,220 built for 15,960 shown).",
+        "(3,220 built for 15,960 shown) - with each step's tally and summary row, each table's Markdown and each "
+        "block's JSON in the DOCX's content, made once for all the drafts that show them.",
         "- The eager baseline already reads only the window (2); the code before both changes took about 200 s of "
         "CPU for this regime (one run on 2026-12-01, load average 7-8: not comparable run for run).",
-        "- What is left: each draft's own text - its summary table, the Markdown of its 19 sections and the "
-        "DOCX's content compressed - and the tick's own work (the stand-in row; 5.9 s on 2026-12-01 before the "
-        "tick's statements were batched). The 3 s target would need a draft made only when first read.",
+        "- What is left: the tick's own work (the stand-in row: more than the target by itself) and each draft's "
+        "own text - its summary table, the assembly of its 19 sections in Markdown and in the DOCX's content, "
+        "compressed. The 3 s target would need a tick of about half the cost and a draft made only when first "
+        "read.",
     ])
 
 

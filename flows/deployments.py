@@ -203,7 +203,8 @@ def day_deployments(plans: list[Plan], plan_dir: Path, name: str, parts: int, cr
             name=f"{name}-{part}", schedules=[schedule] if schedule is not None else [],
             parameters={"plan_dir": folder, "part": part, "parts": parts},
             description=f"Lượt chạy hằng ngày của {count} kế hoạch (phần {part}/{parts} của {folder}): mỗi kế "
-                        "hoạch một lượt chạy con, ở trang deployment kehoach-tick/<kế hoạch>.",
+                        "hoạch một tác vụ (task run) mang tên kế hoạch và ngày chạy, trạng thái là tình hình của "
+                        "kế hoạch (Runs → Task runs, lọc theo tag).",
             tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH)
         for key, value in (("plan_dir", folder), ("part", part), ("parts", parts)):
             _freeze(deployment, key, value)
