@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from engine.language.dates import fmt
-from engine.language.periods import in_brackets
-from engine.language.plan import Plan, PlanLoader, plan_paths
+from engine.language.periods import key_label
+from engine.language.plan import Plan, PlanLoader, plan_paths, shorten
 from engine.runtime.status import counts, plan_status
 from flows.artifacts import PUBLISHER, artifact, artifact_key, percent_vi
 
 KEY = "kehoach-tong-quan"
+PLAN_TITLE = 45  # characters of a plan's title in the overview, cut at a word
+UNIT_ITEMS = 3  # a unit's overdue items listed (the longest overdue), then how many more
+ITEM_TITLE = 32  # characters of an item's short title there, before its period
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 
@@ -41,7 +44,7 @@ class UnitLate:
     """A unit's overdue work across plans: (plan number, work, days overdue), most overdue first."""
 
     name: str
-    items: list[tuple[str, str, int]] = field(default_factory=list)
+    items: list[tuple[str, str, str, int]] = field(default_factory=list)  # plan number, period, title, days
 
 
 def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
@@ -58,9 +61,10 @@ def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine
                     continue
                 name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
                 units.setdefault(name, UnitLate(name)).items.append(
-                    (plan.meta.number, plan.short_title(step) + in_brackets(r["occurrence"]), r["days_overdue"]))
+                    (plan.meta.number, key_label(r["occurrence"]), shorten(plan.short_title(step), ITEM_TITLE),
+                     r["days_overdue"]))
     for u in units.values():
-        u.items.sort(key=lambda i: -i[2])
+        u.items.sort(key=lambda i: -i[3])
     ordered = sorted(units.values(), key=lambda u: (-len(u.items), u.name))
     return sorted(lines, key=lambda p: (-p.overdue, p.plan.meta.number)), ordered
 
@@ -71,22 +75,27 @@ def markdown(lines: list[PlanLine], units: list[UnitLate], day: date, ui: str | 
     out = [f"## Tổng quan các kế hoạch - ngày {fmt(day)}", "",
            f"{len(lines)} kế hoạch; {late_plans} kế hoạch có việc quá hạn; "
            f"{sum(len(u.items) for u in units)} việc quá hạn của {len(units)} đơn vị.", "",
-           "### Theo kế hoạch", "", "| Kế hoạch | Đúng hạn | Quá hạn | Đến hạn | Xem |", "|---|---:|---:|---:|---|"]
+           # The figures and the link first, the title last and short: the UI does not wrap a table's cells.
+           "### Theo kế hoạch", "", "| Quá hạn | Đúng hạn | Đến hạn | Xem | Kế hoạch |", "|---:|---:|---:|---|---|"]
     for p in lines:
-        title = f"{p.plan.meta.number}: {_cell(' '.join(p.plan.meta.title.split())[:80])}"
+        title = f"{p.plan.meta.number}: {_cell(shorten(p.plan.meta.title, PLAN_TITLE))}"
         if p.ended:
             title += " (đã kết thúc)"
         link = f"[việc đang mở]({ui}/artifacts/key/{artifact_key(p.plan.id, 'viec-dang-mo')})" if ui else ""
-        out.append(f"| {title} | {p.share} | {p.overdue} | {p.due} | {link} |")
+        out.append(f"| {p.overdue} | {p.share} | {p.due} | {link} | {title} |")
     out += ["", "### Đơn vị có việc quá hạn", ""]
     if not units:
         out.append("Không đơn vị nào có việc quá hạn.")
     else:
-        out += ["| Đơn vị | Số việc | Quá hạn lâu nhất | Việc quá hạn |", "|---|---:|---:|---|"]
+        # A row per item (the unit's longest overdue first), so that no cell runs off the page.
+        out += ["| Đơn vị | Số việc | Quá hạn | Việc quá hạn |", "|---|---:|---:|---|"]
         for u in units:
-            shown = "; ".join(f"{n}: {_cell(w)} ({d} ngày)" for n, w, d in u.items[:5])
-            more = f"; và {len(u.items) - 5} việc khác" if len(u.items) > 5 else ""
-            out.append(f"| {_cell(u.name)} | {len(u.items)} | {u.items[0][2]} ngày | {shown}{more} |")
+            for i, (number, period, title, days) in enumerate(u.items[:UNIT_ITEMS]):
+                who = f"{_cell(u.name)} | {len(u.items)}" if i == 0 else " | "
+                # The plan and the period before the title: a long title is what gets cut.
+                out.append(f"| {who} | {days} ngày | {number}{f', {period}' if period else ''}: {_cell(title)} |")
+            if len(u.items) > UNIT_ITEMS:
+                out.append(f"|  |  |  | và {len(u.items) - UNIT_ITEMS} việc khác |")
     return "\n".join(out) + "\n"
 
 

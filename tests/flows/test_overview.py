@@ -32,12 +32,24 @@ def test_plans_most_behind_first_and_units_with_their_late_work(ticked):
     assert [p.plan.meta.number for p in lines][0] == "28/KH-KHCN"  # never confirmed: the most behind
     assert [p.overdue for p in lines] == sorted((p.overdue for p in lines), reverse=True)
     office = next(u for u in units if u.name == "Văn phòng Sở")
-    assert ("28/KH-KHCN", "Quán triệt Đề án 02-ĐA/TU", (DAY - date(2022, 3, 18)).days) == office.items[0]
+    assert ("28/KH-KHCN", "", "Quán triệt Đề án 02-ĐA/TU", (DAY - date(2022, 3, 18)).days) == office.items[0]
     text = markdown(lines, units, DAY, "http://127.0.0.1:4200")
     assert text.startswith("## Tổng quan các kế hoạch - ngày 15/11/2024\n")
-    assert "| Kế hoạch | Đúng hạn | Quá hạn | Đến hạn | Xem |" in text
+    assert "| Quá hạn | Đúng hạn | Đến hạn | Xem | Kế hoạch |" in text  # the figures before the long title
+    first = text.split("|---|---|\n", 1)[1].splitlines()[0]
+    assert first.endswith("| 28/KH-KHCN: Triển khai, thực hiện Đề án số 02-ĐA/TU… |"), first
     assert "(http://127.0.0.1:4200/artifacts/key/kh-28-khcn-2022-viec-dang-mo)" in text
     assert "| Văn phòng Sở |" in text and "ngày) " not in text.split("### Đơn vị")[0]
+    # A row per overdue item of a unit, the longest first, the unit named once; then how many more.
+    rows = text.split("### Đơn vị có việc quá hạn")[1].splitlines()
+    at = next(i for i, line in enumerate(rows) if line.startswith("| Văn phòng Sở |"))
+    assert rows[at] == f"| Văn phòng Sở | {len(office.items)} | {office.items[0][3]} ngày | 28/KH-KHCN: Quán triệt " \
+                       "Đề án 02-ĐA/TU |"
+    number, period, title, days = office.items[1]
+    assert rows[at + 1] == f"|  |  | {days} ngày | {number}{f', {period}' if period else ''}: {title} |"
+    assert any(f"28/KH-KHCN, tháng {m}/2022: " in line for line in rows for m in range(1, 13))  # the period first
+    if len(office.items) > 3:
+        assert rows[at + 3] == f"|  |  |  | và {len(office.items) - 3} việc khác |"
 
 
 def test_the_flow_publishes_one_artifact_for_all_plans(prefect_api, ticked):
