@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.language.dates import fmt
 from engine.language.plan import Plan, shorten
-from engine.runtime.status import Counts, counts
+from engine.runtime.status import Counts, counts, waiting_phrase
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
 
 log = logging.getLogger("kehoach.artifacts")
@@ -108,11 +108,19 @@ def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:
         out.append({
             "Hạn": _dmy(r["due"]) + (" (gia hạn)" if r.get("original_due") else ""),
             "Quá hạn (ngày)": r["days_overdue"],
-            "Trạng thái": r["status_vi"],
+            "Trạng thái": _status_named(r),
             "Chủ trì": plan.unit_name(r["unit"]) if r.get("unit") else "",
             "Việc": (plan.short_title(step) if step else r["step"]) + in_brackets(r["occurrence"]),
         })
     return out
+
+
+def _status_named(r: dict[str, Any]) -> str:
+    """A row's status, saying that it waits for earlier work without the steps' ids; short, so that the work's
+    title stays in view (the UI does not wrap a table's cells; the work waited for is in the table too)."""
+    if not r["waiting_for"]:
+        return r["status_vi"]
+    return r["status_vi"].replace(waiting_phrase(r["waiting_for"]), " (chờ việc trước)")
 
 
 def upcoming_markdown(plan: Plan, s: Standing) -> str:

@@ -179,6 +179,12 @@ def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_:
     return row
 
 
+def waiting_phrase(steps: list[str]) -> str:
+    """What a status says of the steps an occurrence waits for: ' (chờ a, b)' - their ids for the CLI, where
+    the steps are named by id; the artifacts name them by title."""
+    return " (chờ " + ", ".join(steps) + ")"
+
+
 def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: list[str], opens: date, due: date,
            *, status: str | None = None, orphaned: bool = False, reason: str | None = None, projected: bool = False,
            stored: bool = True, unit: str = "") -> dict[str, Any]:
@@ -190,7 +196,7 @@ def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: l
     if projected:
         text += " (dự kiến)"
     if waiting:
-        text += " (chờ " + ", ".join(waiting) + ")"
+        text += waiting_phrase(waiting)
     if reason and result == DROPPED:
         text += f": {reason}"
     if orphaned:

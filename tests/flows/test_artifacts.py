@@ -75,6 +75,9 @@ class TestArtifactContent:
                          "Chủ trì": "Văn phòng Sở", "Việc": "Quán triệt Đề án 02-ĐA/TU"}
         assert {"Cung cấp thông tin cho Cổng TTĐT tỉnh (tháng 4/2022)"} <= {r["Việc"] for r in table}
         assert not any(re.search(r"\d{4}-(Q|H|\d)", str(v)) for r in table for v in r.values())
+        # work waiting for earlier work says so, short and without the steps' ids
+        waiting = [r["Trạng thái"] for r in table if "(chờ " in r["Trạng thái"]]
+        assert waiting and set(waiting) <= {"quá hạn (chờ việc trước)", "chưa mở (chờ việc trước)"}, set(waiting)
 
     def test_percentages_are_written_as_vietnamese_writes_them(self):
         from flows.artifacts import percent_vi
