@@ -19,6 +19,7 @@ from engine.language.models.timing import (
     Ongoing,
     Quarterly,
     Yearly,
+    for_previous,
     period_item,
 )
 
@@ -190,11 +191,6 @@ def _matches(item: tuple[str, Any], key: str) -> bool:
     return (month - 1) // _GRAIN[what] + 1 == value
 
 
-def _previous(timing: Any) -> bool:
-    """Whether a recurrence's occurrences are for the period before the one their deadline falls in."""
-    return getattr(timing, "for_period", "current") == "previous"
-
-
 def _items(timing: Any) -> tuple[str, list[Any]] | None:
     if timing.except_ is not None:
         return "except", timing.except_
@@ -204,7 +200,7 @@ def _items(timing: Any) -> tuple[str, list[Any]] | None:
 def _nominal_dates(timing: Any, lo: date, hi: date) -> list[tuple[str, date]]:
     """(key, nominal due) of each recurrence inside [lo, hi], less the periods `except` leaves out (or only
     those `only` names); a day past a month's end means its last day."""
-    dates = _series(*_rule(timing), lo, hi, _previous(timing))
+    dates = _series(*_rule(timing), lo, hi, for_previous(timing))
     chosen = _items(timing)
     if chosen is None:
         return list(dates)
@@ -224,7 +220,7 @@ def rule_findings(timing: Any, lo: date, hi: date) -> list[Finding]:
         return []
     name, raw = chosen
     period = _rule(timing)[0]
-    dates = _series(*_rule(timing), lo, hi, _previous(timing))
+    dates = _series(*_rule(timing), lo, hi, for_previous(timing))
     out: list[Finding] = []
     for i, value in enumerate(raw):
         item = period_item(value)
@@ -282,7 +278,8 @@ def _day_text(day: int, before: bool) -> str:
 
 def describe_timing(timing: Any) -> str:
     """The timing in Vietnamese, as a table cell."""
-    return _describe(timing) + (_FOR_PREVIOUS[_rule(timing)[0]] if _previous(timing) else "") + periods_left_out(timing)
+    previous = _FOR_PREVIOUS[_rule(timing)[0]] if for_previous(timing) else ""
+    return _describe(timing) + previous + periods_left_out(timing)
 
 
 _FOR_PREVIOUS = {"monthly": ", cho tháng trước", "quarterly": ", cho quý trước", "half_yearly": ", cho 6 tháng trước",
@@ -475,7 +472,7 @@ class CalendarBuilder:
                 self._find(index, ("timing",), f"'{describe_timing(timing)}' yields no occurrence between "
                            f"{fmt(bounds[0])} and {fmt(bounds[1])}")
             p = self._with_open(policy, timing)
-            if _previous(timing):  # a report on a period opens once that period is over, when its figures are in
+            if for_previous(timing):  # a report on a period opens once that period is over, when its figures are in
                 months = _rule(timing)[1]
                 occ.extend(self.finish(step, p, key, nominal, max(
                     nominal - timedelta(days=p.opens_before_days), _period_end(key, months) + timedelta(days=1)))

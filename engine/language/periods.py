@@ -25,7 +25,15 @@ from typing import Any
 from engine.errors import ReportError
 from engine.language.dates import fmt
 from engine.language.models.steps import Report, Review, Span
-from engine.language.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly
+from engine.language.models.timing import (
+    HalfYearly,
+    Monthly,
+    OnDemand,
+    Ongoing,
+    Quarterly,
+    Yearly,
+    for_previous,
+)
 
 YEAR, HALF_YEAR, QUARTER, MONTH, CUMULATIVE = "year", "half_year", "quarter", "month", "cumulative"
 SPAN = "span"
@@ -149,7 +157,7 @@ def _cutoffs(step: Any) -> tuple[int, int | None]:
     09/2019), its last day for a report on the period before its deadline (`for_period: previous`)."""
     day = getattr(step, "cutoff_day", None)
     if day is None:
-        day = 31 if getattr(step.timing, "for_period", "current") == "previous" else 14
+        day = 31 if for_previous(step.timing) else 14
     return day, getattr(step, "cutoff_month", None)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import ReportError, accepted, did_you_mean
+from engine.language.calendar import split_key
 from engine.language.models.steps import Report, Review
 from engine.language.periods import (
     CUMULATIVE,
@@ -41,7 +42,7 @@ def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, 
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
     deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
     facts = collect(plan, session, step, window, min(window.end, today), unit)
-    facts.children = period_facts(plan, session, covered_steps(plan, step, unit),
+    facts.children = period_facts(plan, session, [r.step.id for r in facts.steps],
                                   None if window.kind == CUMULATIVE else window.key, today)
     return build(plan, step, facts, today, due, unit)
 
@@ -59,7 +60,7 @@ def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceReco
     """The drafts the tick stores when a review or report occurrence opens, by format: the Markdown, and the
     DOCX's content, rendered when first read (engine.reports.stored)."""
     window = window_of(plan, step, row.key, row.due_on, row.opens_on)
-    d = draft(plan, session, step, window, today, row.due_on, row.key.partition("@")[2] or None)
+    d = draft(plan, session, step, window, today, row.due_on, split_key(row.key)[1])
     return {"md": render(d, "md"), "docx": pending_docx(d, today)}
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Callable
 
 from sqlalchemy import String, and_, bindparam, func, not_, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from engine.errors import ReportError
-from engine.language.calendar import Occurrence
+from engine.language.calendar import Occurrence, split_key
 from engine.language.models.steps import Report, Review
 from engine.language.models.timing import OnDemand
 from engine.language.periods import Window
@@ -337,8 +337,8 @@ def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
     out: dict[tuple[str, str | None], list[Any]] = {}
     for r in rows:
         out.setdefault((r.step_id, None), []).append(r)
-        _, at, owner = r.key.rpartition("@")
-        if at:
+        owner = split_key(r.key)[1]
+        if owner is not None:
             out.setdefault((r.step_id, owner), []).append(r)
     return out
 

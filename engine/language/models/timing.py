@@ -197,6 +197,12 @@ class _Bounded(Model):
     opens_before_days: int | None = _OPENS
 
 
+def for_previous(timing: Any) -> bool:
+    """Whether a timing's occurrences are for the period before the one their deadline falls in
+    (`for_period: previous`); False for a timing that has no periods."""
+    return getattr(timing, "for_period", "current") == "previous"
+
+
 _OTHER_FORMS = ", ".join(key for key in FORMS if key not in ("due", "before", "start"))
 DEADLINE_ONE = ("Cần đúng một hạn: 'due' (hạn hoàn thành) hoặc 'before' (xong trước ngày), thêm 'start' "
                 f"nếu là khoảng thời gian; hoặc một dạng khác: {_OTHER_FORMS} (a deadline needs exactly one of "
