@@ -25,15 +25,7 @@ from typing import Any
 from engine.errors import ReportError
 from engine.language.dates import fmt
 from engine.language.models.steps import Report, Review, Span
-from engine.language.models.timing import (
-    HalfYearly,
-    Monthly,
-    OnDemand,
-    Ongoing,
-    Quarterly,
-    Yearly,
-    for_previous,
-)
+from engine.language.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly, for_previous
 
 YEAR, HALF_YEAR, QUARTER, MONTH, CUMULATIVE = "year", "half_year", "quarter", "month", "cumulative"
 SPAN = "span"
