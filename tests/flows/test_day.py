@@ -5,7 +5,7 @@ on PostgreSQL with two workers)."""
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date
 
 from engine.language.plan import PlanLoader, plan_paths
 from flows.day import day_flow, last_ticks
@@ -29,8 +29,3 @@ def test_a_part_ticks_each_plan_once_a_day_as_the_store_says(prefect_api, store,
     again = day_flow(str(folder), 1, 1, DAY, return_state=True)
     assert again.is_completed() and again.name == "Đã chạy trước đó", again
     assert f"{len(live)} đã chạy trước đó" in again.message
-
-    later = DAY + timedelta(days=1)
-    nxt = day_flow(str(folder), 1, 1, later, return_state=True)
-    assert nxt.name == f"Đã chạy {len(live)} kế hoạch", nxt
-    assert last_ticks(plans) == dict.fromkeys(live, later)
