@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -113,14 +114,20 @@ def spawn(command: list[str], death_signal: int = signal.SIGTERM, **kwargs) -> s
                             preexec_fn=die_with_parent if sys.platform == "linux" else None, **kwargs)
 
 
-def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """Stop a process started in its own session, and its children."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+def stop(*procs: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop processes started in their own sessions, and their children: all asked at once, then each waited
+    for until `timeout` seconds from now, and killed if still there."""
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in running:
         try:
-            proc.wait(timeout)
+            proc.wait(max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 

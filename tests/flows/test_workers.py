@@ -78,7 +78,9 @@ def pg_server(postgres_cluster, tmp_path_factory):
         assert proc.poll() is None, (home / "server.log").read_text()[-3000:]
         yield url
     finally:
+        _mark("stopping the server")
         stop(proc)
+        _mark("server stopped")
         log.close()
         postgres_cluster.drop_database(database)
 
@@ -118,8 +120,9 @@ def agency(pg_server, postgres_cluster, tmp_path_factory):
             yield {"api": pg_server, "plans": plans, "store": store, "receiver": receiver, "deploy": deploy,
                    "tmp": tmp}
         finally:
-            for proc in procs:
-                stop(proc)
+            _mark("stopping the workers")
+            stop(*procs, timeout=10)  # the tests are over: nothing of theirs is left to finish
+            _mark("workers stopped")
             for log in logs:
                 log.close()
             close_store(store)
