@@ -43,6 +43,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import KehoachError
+from engine.runtime.status import NOTICE_VI
 from engine.state.models import (
     DELIVERED,
     FAILED,
@@ -50,7 +51,6 @@ from engine.state.models import (
     NO_TARGET,
     PENDING,
     SENDING,
-    SIMULATED,
     UNKNOWN,
     DocumentRecord,
     MessageRecord,
@@ -67,8 +67,6 @@ DEFAULT_SEND_TIMEOUT = 60.0  # seconds one service may take to take one message
 MAX_ERROR = 1000
 MORNING = dtime(7, 30)
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
-STATUS_VI = {DELIVERED: "đã gửi", PENDING: "chờ gửi", NO_TARGET: "chưa có kênh", FAILED: "lỗi gửi",
-             GIVEN_UP: "ngừng gửi", SENDING: "đang gửi", UNKNOWN: "có thể đã gửi", SIMULATED: "mô phỏng (không gửi)"}
 # A send that timed out after the request went out: the recipient may have it.
 _UNKNOWN = re.compile(r"read ?time(d)? ?out|ReadTimeout|timed out|TimeoutError|time-out", re.I)
 _CONNECT = re.compile(r"connect ?timeout|ConnectTimeout|Connection refused|Name or service not known|"
@@ -157,7 +155,7 @@ class DeliveryReport:
                 text += f" (trong đó {self.held} chờ sáng ngày làm việc tới)"
         left = {s: n for s, n in self.outstanding.items() if s in (FAILED, GIVEN_UP, UNKNOWN) and n}
         if left:
-            text += "; còn tồn: " + ", ".join(f"{n} {STATUS_VI[s]}" for s, n in sorted(left.items()))
+            text += "; còn tồn: " + ", ".join(f"{n} {NOTICE_VI[s]}" for s, n in sorted(left.items()))
         return text + "."
 
     def markdown(self) -> str:
@@ -171,7 +169,7 @@ class DeliveryReport:
             for o in troubled:
                 error = (o.error or "").replace("|", "/").replace("\n", " ")[:200]
                 lines.append(f"| {o.id} | {o.step_id or ''} | {o.occurrence_key or ''} | {o.reason} | {o.unit_id} | "
-                             f"{o.tag or ''} | {STATUS_VI.get(o.status, o.status)} | {o.attempts} | {error} |")
+                             f"{o.tag or ''} | {NOTICE_VI.get(o.status, o.status)} | {o.attempts} | {error} |")
         return "\n".join(lines) + "\n"
 
 

@@ -123,7 +123,7 @@ def outbox(
 
     from engine.state.models import FAILED, GIVEN_UP, NO_TARGET, PENDING, OutboxRecord
     from notifiers.channels import ENV_CHANNELS
-    from notifiers.delivery import STATUS_VI
+    from engine.runtime.status import NOTICE_VI
     from notifiers.masking import mask
 
     stmt = select(OutboxRecord)
@@ -153,7 +153,7 @@ def outbox(
     from engine.cli.tables import console, outbox_table
 
     for r, item in zip(rows, items):
-        status = STATUS_VI.get(r.status, r.status)
+        status = NOTICE_VI.get(r.status, r.status)
         if r.status == PENDING and r.tag and no_file and not r.attempts:
             status += " (chưa có tệp kênh)"
         note = item["last_error"] or ""
@@ -167,7 +167,7 @@ def outbox(
     out.print(outbox_table(items, title, with_plan=len({r.plan_id for r in rows}) > 1, width=out.width))
     if total > len(rows):
         out.print(f"Chỉ hiện {len(rows)} thông báo mới nhất trên {total} (--limit N để xem nhiều hơn).")
-    summary = ", ".join(f"{n} {STATUS_VI.get(s, s)}" for s, n in sorted(counts.items())) or "trống"
+    summary = ", ".join(f"{n} {NOTICE_VI.get(s, s)}" for s, n in sorted(counts.items())) or "trống"
     out.print(f"Tổng: {summary}.")
     if no_file and counts.get(PENDING):
         out.print("Chưa có tệp kênh: thông báo chờ gửi sẽ được gửi khi chạy với --channels FILE (hoặc "

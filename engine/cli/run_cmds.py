@@ -311,13 +311,13 @@ def simulate(
         print(json.dumps({**shown[0], **head} if len(plans) == 1 and not plan_path.is_dir() else
                          {**head, "plans": shown}, ensure_ascii=False, indent=2))
         return
+    from engine.cli.tables import console, timeline_table
+
+    out = console()
     for plan, events in lives:
         if len(lives) > 1:
-            print(f"Kế hoạch số {plan.meta.number} ({plan.id}):")
-        width = max([14, *(len(e["occurrence"] or "") for e in events)])
-        for e in events:
-            rec = ", ".join(e["recipients"])
-            print(f"{dmy(e['date'])}  {e['step'] or '':<28} {e['occurrence'] or '':<{width}} {e['event']:<11} {rec}")
+            out.print(f"Kế hoạch số {plan.meta.number} ({plan.id}):")
+        out.print(timeline_table(events, out.width))
     err(f"{sum(len(events) for _, events in lives)} sự kiện.")
 
 

@@ -44,9 +44,11 @@ def _dm(iso: str, year: str) -> str:
 
 def show_table(steps: Iterable[dict[str, Any]]) -> Table:
     """`kehoach show`: one row per occurrence; a step's id on its first row, its owner on the next."""
+    from engine.language.periods import key_label
+
     out = table()
     out.add_column("Bước / chủ trì", no_wrap=True)
-    out.add_column("Lần", no_wrap=True)
+    out.add_column("Lần", max_width=13)  # as people name it: 'tháng 10/2023' whole, longer names between words
     out.add_column("Mở", no_wrap=True)
     out.add_column("Hạn", no_wrap=True)
     out.add_column("Nhắc hạn")  # dates without the due date's year; wraps between dates
@@ -64,7 +66,8 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
         for i, o in enumerate(occurrences):
             due = dmy(o["due"]) + ("\n(dự kiến)" if o["projected"] else "")
             reminders = ", ".join(_dm(r, o["due"][:4]) for r in o["reminders"])
-            out.add_row(first if i == 0 else owner if i == 1 else "", o["key"], dmy(o["opens"]), due, reminders)
+            out.add_row(first if i == 0 else owner if i == 1 else "", key_label(o["key"]) or "lần duy nhất",
+                        dmy(o["opens"]), due, reminders)
         if len(occurrences) < 2:
             out.add_row(owner, "", "", "", "")
         if len(owners) > 1:
@@ -77,10 +80,13 @@ NARROW = 100  # below this width, status words wrap so that the text columns kee
 
 def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Table:
     """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices. The
-    occurrence of one owner of a step with several shows its period, and its unit under the step."""
+    occurrence is named as people name it ('quý II/2023', as `confirm --occurrence` takes it); the occurrence of
+    one owner of a step with several shows its period, and its unit under the step."""
+    from engine.language.periods import key_label
+    from engine.language.templates import EVIDENCE_VI
+
     out = table(title)
-    out.add_column("Hạn", no_wrap=True)
-    out.add_column("Lần", no_wrap=True)
+    out.add_column("Hạn, lần", max_width=13)  # 'tháng 10/2023' whole; longer names wrap between words
     out.add_column("Bước", no_wrap=True)
     out.add_column("Trạng thái", min_width=10, max_width=14 if width < NARROW else None)
     out.add_column("Xác nhận; thông báo", overflow="fold")  # a link in the evidence may be longer than the column
@@ -92,7 +98,7 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
         if r["confirmation"]:
             c = r["confirmation"]
             about.append(("\n" if about else "") + f"{c['by']}, {dmy(c['done_on'])}"
-                         + "".join(f"; {k}: {v}" for k, v in c["evidence"].items()))
+                         + "".join(f"; {EVIDENCE_VI.get(k, k)}: {v}" for k, v in c["evidence"].items()))
         if r["notices"]:
             about.append(("\n" if about else "") + r["notices"], style="dim")
         step = Text(r["step"])
@@ -101,8 +107,35 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
             step.append(f"\n{unit}", style="dim")
         if r["orphaned"]:
             step.append("\n(mồ côi)")
-        due = dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else "")
-        out.add_row(due, period, step, status, about)
+        due = Text(dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else ""))
+        due.append("\n" + (key_label(period) or "lần duy nhất"), style="dim")
+        out.add_row(due, step, status, about)
+    return out
+
+
+def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
+    """`kehoach simulate`: one row per event, in order - the day; the step, and under it the occurrence as people
+    name it (and the unit, for one owner of a step with several); what happened; the units told (the JSON output
+    has each unit's tags)."""
+    from engine.language.periods import key_label
+    from engine.runtime.tick import EVENT_VI
+
+    out = table()
+    out.add_column("Ngày", no_wrap=True)
+    out.add_column("Bước, lần", no_wrap=True)
+    out.add_column("Sự kiện", min_width=8, max_width=15 if width < NARROW else None)
+    out.add_column("Báo cho")  # units, one or more a line: an id is not split
+    for e in events:
+        step = Text(e["step"] or "(cả kế hoạch)")
+        if e["occurrence"]:
+            period, _, unit = e["occurrence"].partition("@")
+            step.append("\n" + (key_label(period) or "lần duy nhất") + (f"\n{unit}" if unit else ""), style="dim")
+        what = EVENT_VI.get(e["event"], e["event"])
+        if e["event"] == "escalation" and e["detail"].get("escalation"):
+            what += f" lần {e['detail']['escalation']}"
+        told = dict.fromkeys(r.partition(":")[0] + (" (chưa có kênh)" if r.endswith(":(không có kênh)") else "")
+                             for r in e["recipients"])  # a unit once, whatever its channels' tags
+        out.add_row(dmy(e["date"]), step, what, ", ".join(told))
     return out
 
 

@@ -32,7 +32,10 @@ from engine.state.models import (
     OVERDUE,
     PENDING,
     SCHEDULED,
+    SENDING,
+    SIMULATED,
     SKIPPED,
+    UNKNOWN,
     ConfirmationRecord,
     OccurrenceRecord,
     OutboxRecord,
@@ -40,8 +43,9 @@ from engine.state.models import (
 
 STATUS_VI = {SCHEDULED: "chưa mở", OPEN: "đang thực hiện", OVERDUE: "quá hạn", DONE: "hoàn thành",
              SKIPPED: "bỏ qua", CANCELLED: "đã hủy"}
+# A notice's (or message's) status, for people: `kehoach status`, `kehoach outbox`, the delivery's summary.
 NOTICE_VI = {DELIVERED: "đã gửi", PENDING: "chờ gửi", NO_TARGET: "chưa có kênh", FAILED: "lỗi gửi",
-             GIVEN_UP: "ngừng gửi"}
+             GIVEN_UP: "ngừng gửi", SENDING: "đang gửi", UNKNOWN: "có thể đã gửi", SIMULATED: "mô phỏng (không gửi)"}
 
 # Outcomes of one occurrence on a day.
 ON_TIME, LATE, OVERDUE_ON, IN_PROGRESS, NOT_OPENED, NOT_DUE, DROPPED = (

@@ -71,9 +71,12 @@ class Action:
 
 
 # What each kind of action is called, for people (the CLI's and the Prefect run's log lines).
-EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn hôm nay", "overdue": "quá hạn",
+EVENT_VI = {"opened": "mở việc", "reminder": "nhắc hạn", "due": "đến hạn", "overdue": "quá hạn",
             "escalation": "đôn đốc", "cancelled": "hủy", "orphaned": "bước đã bỏ khỏi kế hoạch",
-            "blocked": "chờ việc trước", "catch-up": "báo việc tồn đọng", "closed": "tổng kết khi kết thúc kế hoạch"}
+            "blocked": "chờ việc trước", "catch-up": "báo việc tồn đọng", "closed": "tổng kết khi kết thúc kế hoạch",
+            # recorded by people's actions and plan edits (shown in `kehoach simulate`'s timeline)
+            "confirmed": "đã xác nhận", "extended": "gia hạn", "skipped": "bỏ qua", "requested": "có yêu cầu",
+            "redated": "đổi hạn theo kế hoạch sửa", "restored": "khôi phục", "scheduled": "lên lịch"}
 
 
 def describe(plan: Plan, action: Action) -> str:

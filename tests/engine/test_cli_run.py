@@ -127,7 +127,21 @@ class TestStatusCommand:
         assert max(len(line.rstrip()) for line in lines) <= 80
         words = {w for line in lines for w in line.split()}
         rows = json.loads(run(capsys, "status", SEED, "--at", "20/10/2023", "--format", "json", "--db", db)[1])
-        assert {r["step"] for r in rows["occurrences"]} | {r["occurrence"] for r in rows["occurrences"]} <= words
+        assert {r["step"] for r in rows["occurrences"]} <= words
+        # Each occurrence named as people name it, never by its key; a name that fits its column is on one line.
+        from engine.language.periods import key_label
+
+        labels = {key_label(r["occurrence"]) or "lần duy nhất" for r in rows["occurrences"]}
+        assert {"lần duy nhất", "tháng 10/2023", "quý III/2023", "năm 2023", "6 tháng đầu năm 2023"} <= labels
+        texts = {line[:15].strip() for line in lines}
+        assert {label for label in labels if len(label) <= 13} <= texts
+        keys = {r["occurrence"] for r in rows["occurrences"] if "-" in r["occurrence"]}  # '2023-Q3', not '2023'
+        assert "6 tháng đầu" in texts and keys and not keys & words
+        assert "once" not in words
+        # The evidence and the notices in words: 'số người tham dự: 45', '8 mô phỏng (không gửi)'.
+        flat = " ".join(out.split())
+        assert "số người tham dự: 45" in flat and "mô phỏng (không gửi)" in flat
+        assert not {"attendees", "document_number", "simulated"} & words
 
     def test_an_unreachable_database_is_a_clear_error(self, capsys):
         code, _, err = run(capsys, "status", SEED, "--db", "postgresql://nobody@127.0.0.1:1/none")
@@ -282,8 +296,14 @@ class TestSimulateCommand:
     def test_table_output_and_count(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022")
         assert code == 0
-        assert out.splitlines()[0].split()[:4] == ["16/03/2022", "quan-triet", "once", "opened"]
-        assert err.strip() == "8 sự kiện."
+        lines = out.splitlines()
+        words = [" ".join(x.split()) for x in lines]
+        assert words[:4] == ["Ngày Bước, lần Sự kiện Báo cho", "─" * 80,
+                             "16/03/2022 quan-triet mở việc cac-phong-don-vi,",
+                             "lần duy nhất toan-the-cbccvc, van-phong"]  # in Vietnamese; units whole
+        assert words[4:6] == ["17/03/2022 quan-triet nhắc hạn van-phong", "lần duy nhất"]
+        assert "lên lịch" in out and "tháng 3/2022" in out and "once" not in out and "opened" not in out
+        assert max(map(len, lines)) <= 80 and err.strip() == "8 sự kiện."
 
     @pytest.mark.parametrize("args, message", [
         (("--from", "15/03/2022", "--to", "10/03/2022"), "kehoach: --to 10/03/2022 is before --from 15/03/2022"),
