@@ -141,7 +141,7 @@ def outbox(
     no_file = not os.environ.get(ENV_CHANNELS)
     items = [{
         "id": r.id, "created_on": r.created_on.isoformat(), "plan": r.plan_id, "step": r.step_id,
-        "occurrence": r.occurrence_key, "reason": r.reason, "unit": r.unit_id, "tag": r.tag, "status": r.status,
+        "occurrence": r.occurrence_key, "reason": r.reason, "template": r.template, "unit": r.unit_id, "tag": r.tag, "status": r.status,
         "attempts": r.attempts, "last_error": mask(r.last_error or "") or None, "subject": r.subject,
         "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,

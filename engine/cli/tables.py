@@ -160,8 +160,23 @@ def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     return out
 
 
+def notice_words(reason: str, template: str) -> str:
+    """What a notice is, in words: 'nhắc hạn 21/12/2023', 'báo lãnh đạo việc chậm, lần 2' (of its template and
+    reason, engine.runtime.tick)."""
+    from engine.language.models.plan import TEMPLATE_EVENT_VI
+
+    words = TEMPLATE_EVENT_VI.get(template, reason)
+    kind, _, rest = reason.partition("-")
+    if kind == "reminder" and rest:
+        return f"{words} {dmy(rest)}"
+    if kind == "escalation" and rest.isdigit():
+        return f"{words}, lần {rest}"
+    return words
+
+
 def outbox_table(items: Iterable[dict[str, Any]], title: str, with_plan: bool, width: int) -> Table:
-    """`kehoach outbox`: one row per notice - its status and tries, then what it is, where it goes, its error.
+    """`kehoach outbox`: one row per notice - its status and tries, then what it is (in words), where it goes, its
+    error.
 
     The last column wraps between words: plan, step, occurrence, reason, unit and tag are words of their own.
     """
@@ -171,9 +186,13 @@ def outbox_table(items: Iterable[dict[str, Any]], title: str, with_plan: bool, w
     out.add_column("Trạng thái", min_width=9, max_width=13 if width < NARROW else None)
     out.add_column("Thử", no_wrap=True, justify="right")
     out.add_column("Bước (lần) lý do -> đơn vị / nhãn; lỗi", overflow="fold")  # an error may quote a long URL
+    from engine.language.periods import key_label
+
     for item in items:
         what = Text(f"{item['plan']}: " if with_plan else "")
-        what.append(f"{item['step']} ({item['occurrence']}) {item['reason']} -> {item['unit']} / {item['tag'] or '-'}")
+        occurrence = f" ({key_label(item['occurrence']) or 'lần duy nhất'})" if item["occurrence"] else ""
+        what.append(f"{item['step'] or ''}{occurrence} {notice_words(item['reason'], item['template'])} -> "
+                    f"{item['unit']} / {item['tag'] or '-'}")
         if item["note"]:
             what.append(f"\n{item['note']}", style="dim")
         out.add_row(str(item["id"]), item["day"], item["status_shown"], str(item["attempts"]), what)

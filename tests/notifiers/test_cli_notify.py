@@ -114,8 +114,13 @@ class TestOutboxAndDeliver:
         assert max(len(line.rstrip()) for line in lines) <= 80
         assert f"Chỉ hiện 10 thông báo mới nhất trên {data['total']} (--limit N để xem nhiều hơn)." in lines
         words = {w for line in lines for w in line.split()}
-        for n in data["notices"]:
-            assert {n["step"], n["unit"], n["tag"], n["reason"], str(n["id"])} <= words, n
+        from engine.cli.tables import notice_words
+
+        column = lines[1].index("Bước (lần)")  # the last column, read down as one text
+        what = " ".join(" ".join(line[column:].split()) for line in lines[3:])
+        for n in data["notices"]:  # ids whole; what the notice is in words, not its reason's key
+            assert {n["step"], n["unit"], n["tag"], str(n["id"])} <= words, n
+            assert notice_words(n["reason"], n["template"]) in what and n["reason"] not in words, n
         _, out, _ = kehoach(capsys, "outbox", "--db", db_url)
         assert "Chỉ hiện" not in out  # all of them
 

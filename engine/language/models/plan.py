@@ -27,13 +27,15 @@ from engine.language.models.steps import STEP_KINDS, Step
 TemplateEvent = Literal["opened", "participant", "disseminate", "coordinate", "reminder", "due_today", "overdue",
                         "escalation", "blocked", "review_summary", "report_draft", "confirmed", "extended", "closing"]
 TEMPLATE_EVENTS: tuple[str, ...] = TemplateEvent.__args__  # type: ignore[attr-defined]
-TEMPLATE_EVENT_HELP = enum_help(TEMPLATE_EVENTS, {
+# What each kind of notice is, for people (the schema's help, `kehoach outbox`).
+TEMPLATE_EVENT_VI = {
     "opened": "giao việc cho đơn vị chủ trì", "participant": "đề nghị đơn vị phối hợp",
     "disseminate": "thông báo tới đối tượng quán triệt", "coordinate": "đề nghị cơ quan phối hợp",
     "reminder": "nhắc hạn", "due_today": "đến hạn hôm nay", "overdue": "quá hạn (báo đơn vị chủ trì)",
     "escalation": "báo lãnh đạo việc chậm", "blocked": "việc chờ việc trước", "review_summary": "dự thảo sơ kết",
     "report_draft": "dự thảo báo cáo", "confirmed": "đã ghi nhận hoàn thành", "extended": "gia hạn",
-    "closing": "tổng kết khi kế hoạch kết thúc"})["enumDescriptions"]
+    "closing": "tổng kết khi kế hoạch kết thúc"}
+TEMPLATE_EVENT_HELP = enum_help(TEMPLATE_EVENTS, TEMPLATE_EVENT_VI)["enumDescriptions"]
 TEMPLATES_DESCRIPTION = (
     "Mẫu thông báo riêng theo sự kiện (message templates by event, Jinja2): dòng đầu là tiêu đề của việc (số kế "
     "hoạch được thêm phía trước), phần còn lại là nội dung; chỉ dùng biến, bộ lọc và {% if %}; biến như "
