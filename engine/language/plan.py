@@ -207,6 +207,21 @@ class Plan:
                 out.setdefault(s.timing.after.step, []).append(s)
         return out
 
+    @cached_property
+    def step_words(self) -> dict[str, dict[str, Any]]:
+        """What a notice says of the plan and of each step, whatever the occurrence (engine.runtime.notices): the
+        same for every notice of the step, so written once."""
+        about_plan = {"plan_id": self.id, "plan_number": self.meta.number, "plan_title": " ".join(self.meta.title.split()),
+                      "issuer": self.issuer.name}
+        return {s.id: {**about_plan, "step_id": s.id, "step_title": " ".join(s.title.split()),
+                       "step_short": self.short_title(s), "kind": s.kind,
+                       "participants": ", ".join(self.unit_name(u) for u in self.members(s.participants)),
+                       "material": (s.material or "") if isinstance(s, Disseminate) else "",
+                       "method": (s.method or "") if isinstance(s, Disseminate) else "",
+                       "subject": (s.subject or "") if isinstance(s, Coordinate) else "",
+                       "recipient": self.unit_name(s.recipient) if isinstance(s, Report) else ""}
+                for s in self.steps}
+
     def short_title(self, step: Any) -> str:
         """The step's short title: its `short_title`, else its title shortened at a word (at most 60 characters)."""
         return step.short_title or shorten(step.title, SHORT_TITLE)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.language.dates import fmt
-from engine.language.models.steps import Coordinate, Disseminate, Report
 from engine.language.plan import Plan
 from engine.state.models import NO_TARGET, PENDING, OccurrenceRecord, OutboxRecord
 from engine.state.store import insert_many_ignore
@@ -34,27 +33,15 @@ def notice_context(plan: Plan, step: Any, row: OccurrenceRecord, today: date) ->
     requires = list(step.confirmation.requires)
     owner = plan.owner_of(step.id, row.key)
     return {
-        "plan_id": plan.id,
-        "plan_number": plan.meta.number,
-        "plan_title": " ".join(plan.meta.title.split()),
-        "issuer": plan.issuer.name,
-        "step_id": step.id,
-        "step_title": " ".join(step.title.split()),
-        "step_short": plan.short_title(step),
-        "kind": step.kind,
+        **plan.step_words[step.id],  # plan_id, plan_number, plan_title, issuer, step_id ... recipient
         "occurrence": row.key,
         "owner": owner,
         "owner_name": plan.unit_name(owner),
-        "participants": ", ".join(plan.unit_name(u) for u in plan.members(step.participants)),
         "due": fmt(row.due_on),
         "due_iso": row.due_on.isoformat(),
         "original_due": fmt(row.original_due_on),
         "created": today.isoformat(),
         "requires": requires,
-        "material": (step.material or "") if isinstance(step, Disseminate) else "",
-        "method": (step.method or "") if isinstance(step, Disseminate) else "",
-        "subject": (step.subject or "") if isinstance(step, Coordinate) else "",
-        "recipient": plan.unit_name(step.recipient) if isinstance(step, Report) else "",
         "confirm_command": confirm_command(plan.id, step.id, row.key, requires),
         "escalation": 0,
         "chased": row.chased or 0,
