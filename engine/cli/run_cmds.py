@@ -74,37 +74,53 @@ def run(
 
 
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
-    """What the tick did, a line per step (its occurrences acted on, named as people do), then the standing."""
+    """What the tick did, a line per step (its periods acted on, named as people do, and how many units), then
+    the standing; each line wrapped between words to the terminal's width."""
+    import textwrap
+
+    from engine.cli.tables import console
+    from engine.language.calendar import split_key
     from engine.language.periods import key_label
     from engine.runtime.tick import EVENT_VI
 
-    print(f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:")
-    by_step: dict[str, tuple[list[str], list[str]]] = {}
+    lines = [f"Kế hoạch số {plan.meta.number} ({plan.id}) - lượt chạy ngày {dmy(summary['date'])}:"]
+    by_step: dict[str, tuple[list[str], dict[str, None], dict[str, tuple[dict[str, None], dict[str, None]]]]] = {}
     for a in summary["applied"]:
-        what = EVENT_VI.get(a["event"], a["event"])
-        if a["event"] == "escalation":
-            what += f" lần {a['escalation']} ({', '.join(a['to'])})"
-        keys, events = by_step.setdefault(a["step"] or "", ([], []))
+        keys, events, told = by_step.setdefault(a["step"] or "", ([], {}, {}))
         keys += [a["occurrence"]] if a["occurrence"] not in keys else []
-        events += [what] if what not in events else []
-    for step, (keys, events) in by_step.items():
-        labels = [key_label(k) for k in keys if k and key_label(k)]
-        when = "" if not labels else f" ({labels[0]})" if len(labels) == 1 else \
-            f" ({len(labels)} kỳ, {labels[0]} - {labels[-1]})"
-        print(f"  {step}{when}: {', '.join(events)}" if step else f"  {', '.join(events)}")
+        what = EVENT_VI.get(a["event"], a["event"])
+        if a["event"] == "escalation":  # the units told of each escalation, once each however many occurrences:
+            what += f" lần {a['escalation']}"  # the owners first, then leadership
+            owners, above = told.setdefault(what, ({}, {}))
+            owners[a["to"][0]] = None
+            above.update(dict.fromkeys(a["to"][1:]))
+        events[what] = None
+    for step, (keys, events, told) in by_step.items():
+        periods = list(dict.fromkeys(split_key(k)[0] for k in keys if k))
+        labels = [label for p in periods if (label := key_label(p))]
+        units = len({split_key(k)[1] for k in keys if k and split_key(k)[1]})
+        when = [labels[0]] if len(labels) == 1 else [f"{len(labels)} kỳ, {labels[0]} - {labels[-1]}"] if labels \
+            else []
+        when += [f"{units} đơn vị"] if units > 1 else []
+        did = ", ".join(f"{e} ({', '.join({**told[e][0], **told[e][1]})})" if e in told else e for e in events)
+        within = " (" + ", ".join(when) + ")" if when else ""
+        lines.append(f"  {step}{within}: {did}" if step else f"  {did}")
     if not by_step:
-        print("  (không có việc gì mới)")
+        lines.append("  (không có việc gì mới)")
     if summary.get("caught_up_days"):
-        print(f"  Bắt kịp {summary['caught_up_days']} ngày chưa chạy: việc đã quá hạn được báo một lần "
-              "(mỗi đơn vị một thư), không gửi lại các lần nhắc đã lỡ.")
+        lines.append(f"  Bắt kịp {summary['caught_up_days']} ngày chưa chạy: việc đã quá hạn được báo một lần "
+                     "(mỗi đơn vị một thư), không gửi lại các lần nhắc đã lỡ.")
     if summary.get("ended_on"):
-        print(f"  Kế hoạch đã kết thúc ngày {dmy(summary['ended_on'])}: không còn nhắc hạn, đôn đốc.")
+        lines.append(f"  Kế hoạch đã kết thúc ngày {dmy(summary['ended_on'])}: không còn nhắc hạn, đôn đốc.")
     if summary["skipped"]:
-        print(f"  ({summary['skipped']} việc đã làm ở lượt chạy trước, không làm lại)")
+        lines.append(f"  ({summary['skipped']} việc đã làm ở lượt chạy trước, không làm lại)")
     if summary.get("notices"):
         notices = summary["notices"]
-        print(f"  {notices['line'] if isinstance(notices, dict) else notices}")
-    print(f"  Tình hình: {summary['line']}")
+        lines.append(f"  {notices['line'] if isinstance(notices, dict) else notices}")
+    lines.append(f"  Tình hình: {summary['line']}")
+    width = console().width
+    for line in lines:  # an id or a date is never split: lines break between words only
+        print(textwrap.fill(line, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False))
 
 
 @contextmanager

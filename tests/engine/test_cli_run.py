@@ -407,3 +407,28 @@ class TestSeveralOwnersOnTheCommandLine:
                              "--occurrence", "6 tháng đầu năm 2023", "--at", "01/06/2023", "--db", db)
         assert code == 0, err
         assert out.startswith("Đã ghi nhận: bao-cao-huyen (2023-H1@hoa-lu) hoàn thành ngày 01/06/2023, đúng hạn")
+
+
+def test_what_a_run_did_is_said_per_step_and_period_whole_words_at_80_columns(capsys, monkeypatch):
+    """`kehoach run`'s lines (engine.cli.run_cmds._print_tick) for a step of three owners overdue for a quarter:
+    the period once with how many units, each unit told of the escalation once, lines broken between words."""
+    from engine.cli.run_cmds import _print_tick
+    from engine.language.plan import load_plan
+
+    monkeypatch.setenv("COLUMNS", "80")
+    plan = load_plan(ROOT / "plan_definitions" / "ninh-binh" / "kh-35-ubnd-tinh-ninh-binh-2025.yaml")
+    units = ["ubnd-gia-vien", "ubnd-hoa-lu", "ubnd-nho-quan"]
+    applied = [a for u in units for a in (
+        {"step": "bao-cao-quy-huyen", "occurrence": f"2025-Q1@{u}", "event": "opened"},
+        {"step": "bao-cao-quy-huyen", "occurrence": f"2025-Q1@{u}", "event": "escalation", "escalation": 1,
+         "to": [u, "van-phong-ubnd-tinh"]})]
+    _print_tick(plan, {"date": "2025-08-20", "applied": applied, "skipped": 0, "caught_up_days": 222,
+                       "line": "0/29 lần đến hạn đã hoàn thành, 28 quá hạn"})
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "Kế hoạch số 35/KH-UBND (kh-35-ubnd-ninh-binh-2025) - lượt chạy ngày 20/08/2025:",
+        "  bao-cao-quy-huyen (quý I/2025, 3 đơn vị): mở việc, đôn đốc lần 1",
+        "    (ubnd-gia-vien, ubnd-hoa-lu, ubnd-nho-quan, van-phong-ubnd-tinh)",
+        "  Bắt kịp 222 ngày chưa chạy: việc đã quá hạn được báo một lần (mỗi đơn vị một",
+        "    thư), không gửi lại các lần nhắc đã lỡ.",
+        "  Tình hình: 0/29 lần đến hạn đã hoàn thành, 28 quá hạn"]

@@ -31,6 +31,18 @@ def kehoach(capsys, *args: str) -> tuple[int, str, str]:
     return exit_info.value.code or 0, out, err
 
 
+def unwrapped(out: str) -> list[str]:
+    """`kehoach run`'s lines as written, before they were wrapped to the terminal (a continuation is indented by
+    four spaces)."""
+    lines: list[str] = []
+    for line in out.splitlines():
+        if line.startswith("    ") and lines:
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
+
+
 def read(coro_fn):
     """Run `coro_fn(client)` with a client of the current API."""
     from prefect import get_client
@@ -155,7 +167,8 @@ class TestRunCommand:
     def test_prints_what_it_did_and_the_status(self, prefect_api, store, capsys):
         code, out, err = kehoach(capsys, "run", SEED, "--at", "25/10/2023")
         assert code == 0, err
-        lines = out.splitlines()
+        assert max(map(len, out.splitlines())) <= 80  # wrapped between words: a long line goes on indented
+        lines = unwrapped(out)
         assert lines[0] == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
         # The plan's first tick, 19 months late: overdue work is escalated once, not three times over
         assert "  quan-triet: mở việc, quá hạn, đôn đốc lần 1 (van-phong, lanh-dao-so)" in lines
