@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.language.dates import fmt
 from engine.language.plan import Plan, shorten
+from engine.runtime.overview import percent_vi
 from engine.runtime.status import Counts, counts, waiting_phrase
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
 
@@ -83,11 +84,6 @@ def standing(plan_id: str, rows: list[dict[str, Any]], day: date) -> Standing:
 def artifact_key(plan_id: str, what: str) -> str:
     """A stable artifact key: Prefect accepts lowercase letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", f"{plan_id}-{what}".lower()).strip("-")
-
-
-def percent_vi(value: float) -> str:
-    """A percentage as Vietnamese writes it: '2,7%', '100%'."""
-    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
 
 
 def progress_description(plan: Plan, s: Standing) -> str:

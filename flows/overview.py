@@ -3,7 +3,6 @@ count; per unit, its overdue work across plans - updated daily by a flow of its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,69 +11,20 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from engine.language.dates import fmt
-from engine.language.periods import key_label
-from engine.language.plan import Plan, PlanLoader, plan_paths, shorten
-from engine.runtime.status import counts, plan_status
-from flows.artifacts import PUBLISHER, artifact, artifact_key, percent_vi
+from engine.language.plan import PlanLoader, plan_paths, shorten
+from engine.runtime.overview import UNIT_ITEMS, PlanLine, UnitLate, overview, summary_line
+from flows.artifacts import PUBLISHER, artifact, artifact_key
 
 KEY = "kehoach-tong-quan"
 PLAN_TITLE = 45  # characters of a plan's title in the overview, cut at a word
-UNIT_ITEMS = 3  # a unit's overdue items listed (the longest overdue), then how many more
-ITEM_TITLE = 32  # characters of an item's short title there, before its period
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
-
-@dataclass
-class PlanLine:
-    """One plan in the overview."""
-
-    plan: Plan
-    due: int
-    on_time: int
-    overdue: int
-    ended: bool
-
-    @property
-    def share(self) -> str:
-        return percent_vi(100 * self.on_time / self.due) if self.due else "-"
-
-
-@dataclass
-class UnitLate:
-    """A unit's overdue work across plans: (plan number, work, days overdue), most overdue first."""
-
-    name: str
-    items: list[tuple[str, str, str, int]] = field(default_factory=list)  # plan number, period, title, days
-
-
-def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
-    """Every plan's standing on `day`, and each unit's overdue work across them."""
-    lines, units = [], {}
-    with sessions() as session:
-        for plan in plans:
-            rows = plan_status(plan, session, day)
-            c = counts(rows, day)
-            lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end))
-            for r in rows:
-                step = plan.step_by_id.get(r["step"])
-                if not r["days_overdue"] or step is None:
-                    continue
-                name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
-                units.setdefault(name, UnitLate(name)).items.append(
-                    (plan.meta.number, key_label(r["occurrence"]), shorten(plan.short_title(step), ITEM_TITLE),
-                     r["days_overdue"]))
-    for u in units.values():
-        u.items.sort(key=lambda i: -i[3])
-    ordered = sorted(units.values(), key=lambda u: (-len(u.items), u.name))
-    return sorted(lines, key=lambda p: (-p.overdue, p.plan.meta.number)), ordered
+__all__ = ["KEY", "markdown", "overview", "overview_flow"]  # overview: engine.runtime.overview, what it shows
 
 
 def markdown(lines: list[PlanLine], units: list[UnitLate], day: date, ui: str | None) -> str:
     """The overview as a manager reads it: plans most behind first, then who is behind."""
-    late_plans = sum(1 for p in lines if p.overdue)
-    out = [f"## Tổng quan các kế hoạch - ngày {fmt(day)}", "",
-           f"{len(lines)} kế hoạch; {late_plans} kế hoạch có việc quá hạn; "
-           f"{sum(len(u.items) for u in units)} việc quá hạn của {len(units)} đơn vị.", "",
+    out = [f"## Tổng quan các kế hoạch - ngày {fmt(day)}", "", summary_line(lines, units), "",
            # The figures and the link first, the title last and short: the UI does not wrap a table's cells.
            "### Theo kế hoạch", "", "| Quá hạn | Đúng hạn | Đến hạn | Xem | Kế hoạch |", "|---:|---:|---:|---|---|"]
     for p in lines:

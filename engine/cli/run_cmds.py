@@ -150,11 +150,15 @@ def status(
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
 ) -> None:
-    """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận."""
+    """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận. PLAN là một thư mục: tổng quan các kế
+    hoạch trong đó - kế hoạch nào chậm nhất, đơn vị nào có việc quá hạn."""
     from engine.runtime.family import standing
     from engine.runtime.status import counts as count_rows
     from engine.runtime.status import plan_status
 
+    if plan_path.is_dir():
+        _agency_status(plan_path, at, format, db)
+        return
     plan = load(plan_path)
     day, _ = now_for(plan, at)
     with sessions(db, create=False, plans=[plan])() as session:
@@ -173,6 +177,31 @@ def status(
     out.print(counts.line() + ".")
     if kids:
         out.print(children_table(kids, f"Các kế hoạch cấp dưới ({len(kids)}) - ngày {fmt(day)}", out.width))
+
+
+def _agency_status(folder: Path, at: str | None, format: Format, db: str | None) -> None:
+    """`kehoach status DIR`: the overview of the folder's plans on the day (engine.runtime.overview)."""
+    from engine.language.plan import PlanLoader, plan_paths
+    from engine.runtime.overview import UNIT_ITEMS, overview, summary_line
+
+    plans = PlanLoader().load_all(plan_paths([folder]))
+    day, _ = now_for(plans[0], at)
+    lines, units = overview(plans, sessions(db, create=False, plans=plans), day)
+    if format is Format.json:
+        print(json.dumps({"date": day.isoformat(), "plans": [
+            {"plan": p.plan.id, "number": p.plan.meta.number, "title": " ".join(p.plan.meta.title.split()),
+             "due": p.due, "on_time": p.on_time, "overdue": p.overdue, "ended": p.ended} for p in lines],
+            "units": [{"unit": u.name, "overdue": [{"plan": n, "period": period, "title": t, "days_overdue": d}
+                                                   for n, period, t, d in u.items]} for u in units]},
+            ensure_ascii=False, indent=2))
+        return
+    from engine.cli.tables import console, plans_table, units_table
+
+    out = console()
+    out.print(f"Tổng quan các kế hoạch - ngày {fmt(day)}: {summary_line(lines, units)}")
+    out.print(plans_table(lines, "Theo kế hoạch (chậm nhất trước)"))
+    if units:
+        out.print(units_table(units, "Đơn vị có việc quá hạn (lâu nhất trước)", UNIT_ITEMS))
 
 
 def _child_json(st: Any) -> dict[str, Any]:

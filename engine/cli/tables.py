@@ -139,6 +139,37 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
     return out
 
 
+def plans_table(lines: Iterable[Any], title: str) -> Table:
+    """`kehoach status DIR`: one row per plan, most overdue first - its figures, then its title (which wraps)."""
+    out = table(title)
+    out.add_column("Kế hoạch", no_wrap=True)
+    out.add_column("Quá hạn", no_wrap=True, justify="right")
+    out.add_column("Đúng hạn", no_wrap=True, justify="right")
+    out.add_column("Đến hạn", no_wrap=True, justify="right")
+    out.add_column("Tên kế hoạch", min_width=20)
+    for p in lines:
+        name = " ".join(p.plan.meta.title.split()) + (" (đã kết thúc)" if p.ended else "")
+        out.add_row(p.plan.meta.number, str(p.overdue), p.share, str(p.due), name)
+    return out
+
+
+def units_table(units: Iterable[Any], title: str, listed: int) -> Table:
+    """`kehoach status DIR`: each unit's overdue work across the plans - a row per item, the longest overdue
+    first, `listed` of them, then how many more."""
+    out = table(title)
+    out.add_column("Đơn vị", min_width=12, max_width=20)  # wraps between words; the work gets the room
+    out.add_column("Số việc", no_wrap=True, justify="right")
+    out.add_column("Quá hạn", no_wrap=True, justify="right")
+    out.add_column("Việc quá hạn", min_width=20)
+    for u in units:
+        for i, (number, period, title_, days) in enumerate(u.items[:listed]):
+            out.add_row(u.name if i == 0 else "", str(len(u.items)) if i == 0 else "", f"{days} ngày",
+                        f"{number}{f', {period}' if period else ''}: {title_}")
+        if len(u.items) > listed:
+            out.add_row("", "", "", f"và {len(u.items) - listed} việc khác")
+    return out
+
+
 def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
     periods it has done of the parent's steps."""
@@ -146,7 +177,7 @@ def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
 
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)
-    out.add_column("Đơn vị", min_width=12)
+    out.add_column("Đơn vị", min_width=12, max_width=20)  # wraps between words; the work gets the room
     out.add_column("Xong/đến hạn", no_wrap=True, justify="right")
     out.add_column("Quá hạn", no_wrap=True, justify="right")
     out.add_column("Đã thực hiện (kỳ)", min_width=12)

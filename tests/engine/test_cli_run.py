@@ -432,3 +432,50 @@ def test_what_a_run_did_is_said_per_step_and_period_whole_words_at_80_columns(ca
         "  Bắt kịp 222 ngày chưa chạy: việc đã quá hạn được báo một lần (mỗi đơn vị một",
         "    thư), không gửi lại các lần nhắc đã lỡ.",
         "  Tình hình: 0/29 lần đến hạn đã hoàn thành, 28 quá hạn"]
+
+
+class TestAgencyStatus:
+    """`kehoach status DIR`: the head of an office's view of the folder's plans - the plans most behind first,
+    then each unit's overdue work across them (engine.runtime.overview, as the daily overview artifact)."""
+
+    FOLDER = ROOT / "plan_definitions" / "ninh-binh"
+
+    @pytest.fixture(scope="class")
+    def store(self, tmp_path_factory):
+        db = f"sqlite:///{tmp_path_factory.mktemp('agency') / 'state.db'}"
+        from engine.cli.app import main
+
+        with pytest.raises(SystemExit) as done:  # nobody confirms anything: every plan falls behind
+            main(["simulate", str(self.FOLDER), "--from", "01/01/2025", "--to", "20/08/2025", "--confirm", "never",
+                  "--db", db])
+        assert done.value.code in (0, None)
+        return db
+
+    def test_plans_most_behind_first_with_the_figures_of_each_plans_status(self, capsys, store):
+        code, out, err = run(capsys, "status", self.FOLDER, "--at", "20/08/2025", "--db", store, "-f", "json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert len(data["plans"]) == 4 and data["date"] == "2025-08-20"
+        assert [p["overdue"] for p in data["plans"]] == sorted((p["overdue"] for p in data["plans"]), reverse=True)
+        for p in data["plans"]:  # the same figures as the plan's own status
+            path = next(self.FOLDER.glob(f"kh-{p['number'].split('/')[0]}-*.yaml"))
+            one = json.loads(run(capsys, "status", path, "--at", "20/08/2025", "--db", store, "-f", "json")[1])
+            assert (p["due"], p["overdue"], p["on_time"]) == (one["counts"]["due"], one["counts"]["overdue"], 0)
+        units = {u["unit"]: u["overdue"] for u in data["units"]}
+        gia_vien = units["Ủy ban nhân dân huyện Gia Viễn"]  # its own plan's reports and the province's, together
+        assert {i["plan"] for i in gia_vien} == {"08/KH-UBND", "35/KH-UBND"}
+        assert [i["days_overdue"] for i in gia_vien] == sorted((i["days_overdue"] for i in gia_vien), reverse=True)
+        assert gia_vien[0]["period"] == "tháng 2/2025"
+
+    def test_the_table_at_80_columns(self, capsys, store, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, err = run(capsys, "status", self.FOLDER, "--at", "20/08/2025", "--db", store)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert max(len(line) for line in lines) <= 80
+        flat = " ".join(out.split())
+        assert flat.startswith("Tổng quan các kế hoạch - ngày 20/08/2025: 4 kế hoạch; 4 kế hoạch có việc quá hạn;")
+        assert "Theo kế hoạch (chậm nhất trước)" in lines[2] and "Kế hoạch Quá hạn Đúng hạn Đến hạn Tên kế hoạch" \
+            == " ".join(lines[3].split())
+        assert "Đơn vị có việc quá hạn (lâu nhất trước)" in flat and "và 11 việc khác" in flat
+        assert "21/KH-UBND" in lines[5]  # Hoa Lư's plan, of five wards, is the most behind

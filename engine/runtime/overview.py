@@ -1,0 +1,76 @@
+"""An agency's overview on a day: each plan's standing (most behind first) and each unit's overdue work across the
+plans - what the head of an office reads to know who is behind. Shown by `kehoach status DIR` and published by
+the daily overview flow (flows.overview)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from engine.language.periods import key_label
+from engine.language.plan import Plan, shorten
+from engine.runtime.status import counts, plan_status
+
+ITEM_TITLE = 32  # characters of an item's short title, after its plan and period
+UNIT_ITEMS = 3  # a unit's overdue items listed (the longest overdue), then how many more
+
+
+def percent_vi(value: float) -> str:
+    """A percentage as Vietnamese writes it: '2,7%', '100%'."""
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
+
+
+@dataclass
+class PlanLine:
+    """One plan in the overview."""
+
+    plan: Plan
+    due: int
+    on_time: int
+    overdue: int
+    ended: bool
+
+    @property
+    def share(self) -> str:
+        """Done on time, of what was due: '87,5%'; '-' when nothing was due yet."""
+        return percent_vi(100 * self.on_time / self.due) if self.due else "-"
+
+
+@dataclass
+class UnitLate:
+    """A unit's overdue work across plans: (plan number, period label, short title, days overdue), most overdue
+    first."""
+
+    name: str
+    items: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+
+def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
+    """Every plan's standing on `day` (most overdue first), and each unit's overdue work across them (the units
+    with most overdue work first)."""
+    lines, units = [], {}
+    with sessions() as session:
+        for plan in plans:
+            rows = plan_status(plan, session, day)
+            c = counts(rows, day)
+            lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end))
+            for r in rows:
+                step = plan.step_by_id.get(r["step"])
+                if not r["days_overdue"] or step is None:
+                    continue
+                name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
+                units.setdefault(name, UnitLate(name)).items.append(
+                    (plan.meta.number, key_label(r["occurrence"]), shorten(plan.short_title(step), ITEM_TITLE),
+                     r["days_overdue"]))
+    for u in units.values():
+        u.items.sort(key=lambda i: -i[3])
+    ordered = sorted(units.values(), key=lambda u: (-len(u.items), u.name))
+    return sorted(lines, key=lambda p: (-p.overdue, p.plan.meta.number)), ordered
+
+
+def summary_line(lines: list[PlanLine], units: list[UnitLate]) -> str:
+    """'3 kế hoạch; 2 kế hoạch có việc quá hạn; 41 việc quá hạn của 6 đơn vị.'"""
+    late_plans = sum(1 for p in lines if p.overdue)
+    return (f"{len(lines)} kế hoạch; {late_plans} kế hoạch có việc quá hạn; "
+            f"{sum(len(u.items) for u in units)} việc quá hạn của {len(units)} đơn vị.")
