@@ -50,6 +50,13 @@ class PlanFileNotFound(KehoachError, FileNotFoundError):
         self.path = str(path)
         super().__init__(f"không tìm thấy tệp/thư mục: {path} (file not found)")
 
+    @classmethod
+    def folder(cls, path: Path | str) -> PlanFileNotFound:
+        """A folder where one plan file is needed."""
+        error = cls(path)
+        error.args = (f"{path} là thư mục: lệnh này cần một tệp kế hoạch (a folder: give one plan file)",)
+        return error
+
 
 class NoPlanFiles(PlanFileNotFound):
     """Raised when a folder given on the command line holds no plan file: a command must not succeed on nothing."""

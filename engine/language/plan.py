@@ -388,6 +388,8 @@ class PlanLoader:
             PlanError: with every problem of the plan and of the agency files it includes.
         """
         path = Path(path)
+        if path.is_dir():
+            raise PlanFileNotFound.folder(path)
         if not path.is_file():
             raise PlanFileNotFound(path)
         source, problems = read_source(path)
@@ -427,6 +429,8 @@ class PlanLoader:
             PlanFileNotFound, PlanError: as `load`.
         """
         path = Path(path)
+        if path.is_dir():
+            raise PlanFileNotFound.folder(path)
         if not path.is_file():
             raise PlanFileNotFound(path)
         source, problems = read_source(path)

@@ -479,3 +479,11 @@ class TestAgencyStatus:
             == " ".join(lines[3].split())
         assert "Đơn vị có việc quá hạn (lâu nhất trước)" in flat and "và 11 việc khác" in flat
         assert "21/KH-UBND" in lines[5]  # Hoa Lư's plan, of five wards, is the most behind
+
+
+@pytest.mark.parametrize("command", [("confirm", "quan-triet", "--by", "A"), ("show",), ("report", "--period", "2025")])
+def test_a_folder_where_one_plan_is_needed_is_said_so(capsys, command):
+    folder = ROOT / "plan_definitions" / "ninh-binh"
+    code, out, err = run(capsys, command[0], folder, *command[1:])
+    assert (code, out) == (2, "")
+    assert err.strip() == f"kehoach: {folder} là thư mục: lệnh này cần một tệp kế hoạch (a folder: give one plan file)"
