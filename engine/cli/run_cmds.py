@@ -76,10 +76,7 @@ def run(
 def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     """What the tick did, a line per step (its periods acted on, named as people do, and how many units), then
     the standing; each line wrapped between words to the terminal's width."""
-    import re
-    import textwrap
-
-    from engine.cli.tables import console
+    from engine.cli.tables import console, wrapped
     from engine.language.calendar import split_key
     from engine.language.periods import key_label
     from engine.runtime.tick import EVENT_VI
@@ -120,10 +117,8 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
         lines.append(f"  {notices['line'] if isinstance(notices, dict) else notices}")
     lines.append(f"  Tình hình: {summary['line']}")
     width = console().width
-    for line in lines:  # between words only, never inside an id or a date, nor before a number ('lần 1')
-        kept = re.sub(r" (?=[^\s(]*\d)", "\xa0", line)
-        print(textwrap.fill(kept, width, subsequent_indent="    ", break_long_words=False,
-                            break_on_hyphens=False).replace("\xa0", " "))
+    for line in lines:
+        print(wrapped(line, width))
 
 
 @contextmanager

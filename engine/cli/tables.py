@@ -8,6 +8,8 @@ wrap between words instead.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any, Iterable
 
 from rich import box
@@ -26,6 +28,15 @@ def table(title: str | None = None) -> Table:
     """A table with a rule under its header and none between its columns."""
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
                  show_edge=False, collapse_padding=True)
+
+
+def wrapped(line: str, width: int) -> str:
+    """A line of text for a terminal `width` columns wide: broken between words only - never inside an id or a
+    date, nor between a word and the number after it ('lần 1', 'tháng 3/2022') - and continued indented by four
+    spaces."""
+    kept = re.sub(r" (?=[^\s(]*\d)", "\xa0", line)
+    return textwrap.fill(kept, width, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False).replace("\xa0", " ")
 
 
 def dmy(iso: str | None) -> str:
