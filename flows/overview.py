@@ -28,9 +28,7 @@ def markdown(lines: list[PlanLine], units: list[UnitLate], day: date, ui: str | 
            # The figures and the link first, the title last and short: the UI does not wrap a table's cells.
            "### Theo kế hoạch", "", "| Quá hạn | Đúng hạn | Đến hạn | Xem | Kế hoạch |", "|---:|---:|---:|---|---|"]
     for p in lines:
-        title = f"{p.plan.meta.number}: {_cell(shorten(p.plan.meta.title, PLAN_TITLE))}"
-        if p.ended:
-            title += " (đã kết thúc)"
+        title = f"{p.plan.meta.number}: {_cell(shorten(p.plan.meta.title, PLAN_TITLE))}{p.note}"
         link = f"[việc đang mở]({ui}/artifacts/key/{artifact_key(p.plan.id, 'viec-dang-mo')})" if ui else ""
         out.append(f"| {p.overdue} | {p.share} | {p.due} | {link} | {title} |")
     out += ["", "### Đơn vị có việc quá hạn", ""]

@@ -185,7 +185,8 @@ def _agency_status(folder: Path, at: str | None, format: Format, db: str | None)
     if format is Format.json:
         print(json.dumps({"date": day.isoformat(), "plans": [
             {"plan": p.plan.id, "number": p.plan.meta.number, "title": " ".join(p.plan.meta.title.split()),
-             "due": p.due, "on_time": p.on_time, "overdue": p.overdue, "ended": p.ended} for p in lines],
+             "due": p.due, "on_time": p.on_time, "overdue": p.overdue, "ended": p.ended,
+             "never_run": p.never_run} for p in lines],
             "units": [{"unit": u.name, "overdue": [{"plan": n, "period": period, "title": t, "days_overdue": d}
                                                    for n, period, t, d in u.items]} for u in units]},
             ensure_ascii=False, indent=2))

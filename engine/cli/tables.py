@@ -152,6 +152,8 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
 
 def plans_table(lines: Iterable[Any], title: str) -> Table:
     """`kehoach status DIR`: one row per plan, most overdue first - its figures, then its title (which wraps)."""
+    from engine.language.plan import shorten
+
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)
     out.add_column("Quá hạn", no_wrap=True, justify="right")
@@ -159,7 +161,7 @@ def plans_table(lines: Iterable[Any], title: str) -> Table:
     out.add_column("Đến hạn", no_wrap=True, justify="right")
     out.add_column("Tên kế hoạch", min_width=20)
     for p in lines:
-        name = " ".join(p.plan.meta.title.split()) + (" (đã kết thúc)" if p.ended else "")
+        name = shorten(p.plan.meta.title, 80) + p.note  # two or three lines at most
         out.add_row(p.plan.meta.number, str(p.overdue), p.share, str(p.due), name)
     return out
 

@@ -11,6 +11,7 @@ from typing import Any
 from engine.language.periods import key_label
 from engine.language.plan import Plan, shorten
 from engine.runtime.status import counts, plan_status
+from engine.state.models import PlanRecord
 
 ITEM_TITLE = 32  # characters of an item's short title, after its plan and period
 UNIT_ITEMS = 3  # a unit's overdue items listed (the longest overdue), then how many more
@@ -30,6 +31,12 @@ class PlanLine:
     on_time: int
     overdue: int
     ended: bool
+    never_run: bool = False  # the store has no record of it: its figures are the calendar's alone
+
+    @property
+    def note(self) -> str:
+        """What to add to the plan's title: ' (đã kết thúc)', ' (chưa chạy lần nào)' or nothing."""
+        return " (chưa chạy lần nào)" if self.never_run else " (đã kết thúc)" if self.ended else ""
 
     @property
     def share(self) -> str:
@@ -54,7 +61,8 @@ def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine
         for plan in plans:
             rows = plan_status(plan, session, day)
             c = counts(rows, day)
-            lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end))
+            lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end,
+                                  session.get(PlanRecord, plan.id) is None))
             for r in rows:
                 step = plan.step_by_id.get(r["step"])
                 if not r["days_overdue"] or step is None:

@@ -466,6 +466,10 @@ class TestAgencyStatus:
         assert {i["plan"] for i in gia_vien} == {"08/KH-UBND", "35/KH-UBND"}
         assert [i["days_overdue"] for i in gia_vien] == sorted((i["days_overdue"] for i in gia_vien), reverse=True)
         assert gia_vien[0]["period"] == "tháng 2/2025"
+        assert not any(p["never_run"] for p in data["plans"])
+        # Plans this store has never run: their figures are the calendar's, and the table says so.
+        code, out, _ = run(capsys, "status", ROOT / "plan_definitions", "--at", "20/08/2025", "--db", store)
+        assert code == 0 and " ".join(out.split()).count("(chưa chạy lần nào)") == 3
 
     def test_the_table_at_80_columns(self, capsys, store, monkeypatch):
         monkeypatch.setenv("COLUMNS", "80")
