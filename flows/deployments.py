@@ -12,6 +12,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron, RRule
 from prefect.utilities.callables import ParameterSchema
 
+from engine.language.models.plan import DEFAULT_TZ
 from engine.language.plan import Plan
 from flows.confirm import confirm_flow
 from flows.day import DAY_FLOW, day_flow, part_of
@@ -22,7 +23,6 @@ from flows.tick import run_tags, tick_flow
 
 DAILY = "30 7 * * *"  # 07:30 every day, in the plan's time zone
 OVERVIEW = "0 8 * * *"  # the agency overview at 08:00, after the ticks
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 TAGS = ["kehoach"]
 LEGACY_FORM = f"{CONFIRM_FLOW}/confirm"  # the one confirmation form of earlier versions, for every plan
 

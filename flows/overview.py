@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from engine.language.dates import fmt
+from engine.language.models.plan import DEFAULT_TZ
 from engine.language.plan import PlanLoader, plan_paths, shorten
 from engine.runtime.overview import UNIT_ITEMS, PlanLine, UnitLate, overview, summary_line
 from flows.artifacts import PUBLISHER, artifact, artifact_key
 
 KEY = "kehoach-tong-quan"
 PLAN_TITLE = 45  # characters of a plan's title in the overview, cut at a word
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 __all__ = ["KEY", "markdown", "overview", "overview_flow"]  # overview: engine.runtime.overview, what it shows
 

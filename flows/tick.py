@@ -22,12 +22,12 @@ from prefect.utilities.annotations import quote
 from sqlalchemy.orm import Session
 
 from engine.language.dates import parse_date
+from engine.language.models.plan import DEFAULT_TZ
 from engine.language.plan import Plan, PlanLoader
 from engine.runtime.tick import Action, caught_up_days, plan_today
 from flows.artifacts import PUBLISHER
 
 TICK_TIME = time(7, 30)  # the moment of a tick given a day (`--at`), as the daily schedule
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 # Plans, sessions and actions are passed wrapped in `quote` and nothing is cached or persisted: Prefect would
 # otherwise walk and hash a whole plan for every task, which costs more than the task.

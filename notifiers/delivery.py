@@ -43,6 +43,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import KehoachError
+from engine.language.models.plan import DEFAULT_TZ
 from engine.runtime.status import NOTICE_VI
 from engine.state.models import (
     DELIVERED,
@@ -66,7 +67,6 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_SEND_TIMEOUT = 60.0  # seconds one service may take to take one message
 MAX_ERROR = 1000
 MORNING = dtime(7, 30)
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 # A send that timed out after the request went out: the recipient may have it.
 _UNKNOWN = re.compile(r"read ?time(d)? ?out|ReadTimeout|timed out|TimeoutError|time-out", re.I)
 _CONNECT = re.compile(r"connect ?timeout|ConnectTimeout|Connection refused|Name or service not known|"

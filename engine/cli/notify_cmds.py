@@ -14,8 +14,9 @@ import typer
 
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.cli.common import AtOpt, DbOpt, day_arg, sessions
+from engine.language.models.plan import DEFAULT_TZ
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(DEFAULT_TZ)
 MAX_LIMIT = 100_000
 ChannelsOpt = Annotated[Path | None, typer.Option(
     "--channels", envvar="KEHOACH_CHANNELS", show_envvar=True,
@@ -121,9 +122,9 @@ def outbox(
 
     from sqlalchemy import func, select
 
+    from engine.runtime.status import NOTICE_VI
     from engine.state.models import FAILED, GIVEN_UP, NO_TARGET, PENDING, OutboxRecord
     from notifiers.channels import ENV_CHANNELS
-    from engine.runtime.status import NOTICE_VI
     from notifiers.masking import mask
 
     stmt = select(OutboxRecord)

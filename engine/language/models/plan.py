@@ -78,6 +78,9 @@ def check_signer(issuer: Issuer) -> None:
                          "signs for the head on behalf of the collective)")
 
 
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"  # a plan's time zone unless it says otherwise (and of what has no plan)
+
+
 class Issuer(Model):
     """The issuing body as Decree 30/2020 prints it."""
 
@@ -216,8 +219,8 @@ class PlanMeta(Model):
         examples=[{"number": "42/KH-UBND", "date": "15/03/2022", "issuer": "UBND tỉnh Thái Nguyên"}])
     period: Period = described("Thời gian thực hiện kế hoạch (plan period).",
                                examples=[{"start": "16/03/2022", "end": "31/12/2025"}])
-    timezone: Text = described("Múi giờ (time zone); mặc định Asia/Ho_Chi_Minh.", default="Asia/Ho_Chi_Minh",
-                               examples=["Asia/Ho_Chi_Minh"])
+    timezone: Text = described(f"Múi giờ (time zone); mặc định {DEFAULT_TZ}.", default=DEFAULT_TZ,
+                               examples=[DEFAULT_TZ])
     purposes: list[Text] = described(
         "Mục đích, yêu cầu của kế hoạch (purposes and requirements).", default=[],
         examples=[["Quán triệt Đề án đến cán bộ, công chức, viên chức"]])
