@@ -197,7 +197,7 @@ def _agency_status(folder: Path, at: str | None, format: Format, db: str | None)
     out.print(f"Tổng quan các kế hoạch - ngày {fmt(day)}: {summary_line(lines, units)}")
     out.print(plans_table(lines, "Theo kế hoạch (chậm nhất trước)"))
     if units:
-        out.print(units_table(units, "Đơn vị có việc quá hạn (lâu nhất trước)", UNIT_ITEMS))
+        out.print(units_table(units, "Đơn vị có việc quá hạn (nhiều việc nhất trước)", UNIT_ITEMS))
 
 
 def _child_json(st: Any) -> dict[str, Any]:

@@ -481,7 +481,7 @@ class TestAgencyStatus:
         assert flat.startswith("Tổng quan các kế hoạch - ngày 20/08/2025: 4 kế hoạch; 4 kế hoạch có việc quá hạn;")
         assert "Theo kế hoạch (chậm nhất trước)" in lines[2] and "Kế hoạch Quá hạn Đúng hạn Đến hạn Tên kế hoạch" \
             == " ".join(lines[3].split())
-        assert "Đơn vị có việc quá hạn (lâu nhất trước)" in flat and "và 11 việc khác" in flat
+        assert "Đơn vị có việc quá hạn (nhiều việc nhất trước)" in flat and "và 11 việc khác" in flat
         assert "21/KH-UBND" in lines[5]  # Hoa Lư's plan, of five wards, is the most behind
 
 
