@@ -15,7 +15,8 @@ from functools import partial
 from typing import Any
 
 from engine.language.dates import fmt
-from engine.language.plan import Plan, shorten
+from engine.language.plan import Plan
+from engine.language.text import shorten
 from engine.runtime.overview import percent_vi
 from engine.runtime.status import Counts, counts, waiting_phrase
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED

@@ -12,7 +12,8 @@ from prefect import flow, get_run_logger
 
 from engine.language.dates import fmt
 from engine.language.models.plan import DEFAULT_TZ
-from engine.language.plan import PlanLoader, plan_paths, shorten
+from engine.language.plan import PlanLoader, plan_paths
+from engine.language.text import shorten
 from engine.runtime.overview import UNIT_ITEMS, PlanLine, UnitLate, overview, summary_line
 from flows.artifacts import PUBLISHER, artifact, artifact_key
 

@@ -143,7 +143,7 @@ def _subject(number: str, item_subject: str, tail: str) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    from engine.language.plan import shorten
+    from engine.language.text import shorten
 
     return shorten(text, limit)
 

@@ -152,7 +152,7 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
 
 def plans_table(lines: Iterable[Any], title: str) -> Table:
     """`kehoach status DIR`: one row per plan, most overdue first - its figures, then its title (which wraps)."""
-    from engine.language.plan import shorten
+    from engine.language.text import shorten
 
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import accepted, did_you_mean
 from engine.language.models.steps import Report, Review, waits_for
 from engine.language.models.timing import After
+from engine.language.text import shorten
 
 if TYPE_CHECKING:
     from engine.language.plan import Plan
@@ -172,13 +173,9 @@ def _label(text: str) -> str:
     return text.replace('"', "'").replace("\n", " ")
 
 
-def _title(text: str, width: int = 60) -> str:
-    """A step's title in a node: whole, or cut at the last word that fits, with '…'."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return _label(text)
-    cut = text[:width].rsplit(" ", 1)[0]
-    return _label(cut.rstrip(",;:-") + "…")
+def _title(text: str, width: int = 61) -> str:
+    """A step's title in a node: whole, or cut at the last word that fits, with '…' (at most `width` characters)."""
+    return _label(shorten(text, width))
 
 
 def to_mermaid(plan: Plan) -> str:

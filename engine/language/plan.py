@@ -25,6 +25,7 @@ from engine.language.models.policy import Defaults, Escalation, Reminders, WorkC
 from engine.language.models.steps import Coordinate, Disseminate, Report, waits_for
 from engine.language.models.timing import After
 from engine.language.periods import window_findings
+from engine.language.text import shorten
 from engine.language.validation import (
     CONTROL_ESCAPE,
     MERGE_KEY,
@@ -232,17 +233,6 @@ class Plan:
 
 
 SHORT_TITLE = 60
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` on one line, cut at a word boundary to at most `limit` characters (with '…' when cut)."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-") + "…"
 
 
 def plan_id(meta: PlanMeta, issuer: Issuer | None) -> str:

@@ -9,7 +9,8 @@ from datetime import date
 from typing import Any
 
 from engine.language.periods import key_label
-from engine.language.plan import Plan, shorten
+from engine.language.plan import Plan
+from engine.language.text import shorten
 from engine.runtime.status import counts, plan_status
 from engine.state.models import PlanRecord
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.language.plan import shorten
+from engine.language.text import shorten
 from engine.runtime.status import plan_status
 from engine.runtime.tick import tick
 from engine.state.db import open_store, session_factory
