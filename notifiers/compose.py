@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from engine.language.keys import split_key
 from engine.language.templates import Rendered, item_context, render_item
 
 SUBJECT_MAX = 100
@@ -119,7 +120,7 @@ def _entry_text(entry: list[Item], rendered: dict[int, Rendered], day: date) -> 
         # The occurrences of a step with several owners differ by unit: each is named by its unit (and its
         # period when periods differ too), so that leadership reads who is late.
         units = len({str(i.context.get("owner", "")) for i in entry}) > 1
-        periods = len({str(i.context.get("occurrence", "")).partition("@")[0] for i in entry}) > 1
+        periods = len({split_key(str(i.context.get("occurrence", "")))[0] for i in entry}) > 1
         listed_n = UNITS_LISTED if units else OTHERS_LISTED
         rest = []
         for item in entry[1:listed_n + 1]:

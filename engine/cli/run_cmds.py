@@ -16,6 +16,7 @@ from engine.cli.common import AtOpt, DbOpt, PlanArg, day_arg, find_plan, load, n
 from engine.cli.tables import dmy
 from engine.errors import StateError
 from engine.language.dates import fmt
+from engine.language.keys import split_key
 
 
 class Format(str, Enum):
@@ -77,7 +78,6 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     """What the tick did, a line per step (its periods acted on, named as people do, and how many units), then
     the standing; each line wrapped between words to the terminal's width."""
     from engine.cli.tables import console, wrapped
-    from engine.language.calendar import split_key
     from engine.language.periods import key_label
     from engine.runtime.tick import EVENT_VI
 
@@ -286,7 +286,7 @@ def request(
     with sessions(db, plans=[plan])() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
         owners = plan.step_owners[step] if step in plan.per_unit else ()
-        key = row.key.partition("@")[0]
+        key = split_key(row.key)[0]
         whom = f" cho {len(owners)} đơn vị chủ trì" if owners else ""
         print(f"Đã tạo yêu cầu {step} ({key}){whom}, hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và "
               "thông báo.")

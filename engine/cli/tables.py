@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from engine.language.keys import split_key
+
 
 def console() -> Console:
     """A console as wide as the terminal (80 columns when the output is not a terminal and COLUMNS is unset);
@@ -113,7 +115,7 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
         if r["notices"]:
             about.append(("\n" if about else "") + r["notices"], style="dim")
         step = Text(r["step"])
-        period, _, unit = r["occurrence"].partition("@")
+        period, unit = split_key(r["occurrence"])
         if unit:  # one owner's occurrence: the unit under the step, the period alone in its column
             step.append(f"\n{unit}", style="dim")
         if r["orphaned"]:
@@ -139,7 +141,7 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
     for e in events:
         step = Text(e["step"] or "(cả kế hoạch)")
         if e["occurrence"]:
-            period, _, unit = e["occurrence"].partition("@")
+            period, unit = split_key(e["occurrence"])
             step.append("\n" + (key_label(period) or "lần duy nhất") + (f"\n{unit}" if unit else ""), style="dim")
         what = EVENT_VI.get(e["event"], e["event"])
         if e["event"] == "escalation" and e["detail"].get("escalation"):

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.language.dates import fmt, parse_day_month
+from engine.language.keys import UNIT_SEP, split_key, unit_key  # noqa: F401 - the calendar's keys, imported from here too
 from engine.language.models.timing import (
     After,
     Deadline,
@@ -59,20 +60,6 @@ class Occurrence:
             "reminders": [d.isoformat() for d in self.reminders],
             "projected": self.projected,
         }
-
-
-UNIT_SEP = "@"
-
-
-def unit_key(period: str, unit: str) -> str:
-    """The key of one owner's occurrence of a step with several owners: '2023-H1@ubnd-nho-quan'."""
-    return f"{period}{UNIT_SEP}{unit}"
-
-
-def split_key(key: str) -> tuple[str, str | None]:
-    """An occurrence key as (period, unit): ('2023-H1', 'ubnd-nho-quan'), or (key, None) for a one-owner key."""
-    period, sep, unit = key.partition(UNIT_SEP)
-    return (period, unit) if sep else (key, None)
 
 
 @dataclass

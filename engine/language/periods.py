@@ -24,6 +24,7 @@ from typing import Any
 
 from engine.errors import ReportError
 from engine.language.dates import fmt
+from engine.language.keys import split_key
 from engine.language.models.steps import Report, Review, Span
 from engine.language.models.timing import HalfYearly, Monthly, OnDemand, Ongoing, Quarterly, Yearly, for_previous
 
@@ -229,7 +230,7 @@ def keyed_window(step: Any, key: str, kind: str) -> Window | None:
     if not isinstance(step.timing, _RECURRING) or recurrence_kind(step.timing) != kind:
         return None
     try:
-        k, year, index = parse_period(key.partition("@")[0])  # one owner's occurrence: its period
+        k, year, index = parse_period(split_key(key)[0])  # one owner's occurrence: its period
     except ReportError:
         return None
     return make_window(kind, year, index, *_cutoffs(step)) if k == kind else None
@@ -310,7 +311,7 @@ def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
     'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of
     one owner's occurrence ('2023-H1@ubnd-nho-quan') is labelled by its period."""
-    key = key.partition("@")[0]
+    key = split_key(key)[0]
     if key == "once":
         return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):
