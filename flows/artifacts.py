@@ -18,7 +18,7 @@ from engine.language.dates import fmt
 from engine.language.plan import Plan
 from engine.language.text import shorten
 from engine.runtime.overview import percent_vi
-from engine.runtime.status import Counts, counts, waiting_phrase
+from engine.runtime.status import Counts, counts, status_text
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
 
 log = logging.getLogger("kehoach.artifacts")
@@ -115,9 +115,7 @@ def open_table(plan: Plan, s: Standing) -> list[dict[str, Any]]:
 def _status_named(r: dict[str, Any]) -> str:
     """A row's status, saying that it waits for earlier work without the steps' ids; short, so that the work's
     title stays in view (the UI does not wrap a table's cells; the work waited for is in the table too)."""
-    if not r["waiting_for"]:
-        return r["status_vi"]
-    return r["status_vi"].replace(waiting_phrase(r["waiting_for"]), " (chờ việc trước)")
+    return status_text(r, " (chờ việc trước)")
 
 
 def upcoming_markdown(plan: Plan, s: Standing) -> str:

@@ -184,8 +184,8 @@ def _row(plan: Plan, r: OccurrenceRecord, c: ConfirmationRecord | None, counts_:
 
 
 def waiting_phrase(steps: list[str]) -> str:
-    """What a status says of the steps an occurrence waits for: ' (chờ a, b)' - their ids for the CLI, where
-    the steps are named by id; the artifacts name them by title."""
+    """What a status says of the steps an occurrence waits for: ' (chờ a, b)' - their ids, as the CLI names
+    steps (the artifacts say ' (chờ việc trước)': see `status_text`)."""
     return " (chờ " + ", ".join(steps) + ")"
 
 
@@ -194,23 +194,32 @@ def _shape(step_id: str, key: str, kind: str, result: str, days: int, waiting: l
            stored: bool = True, unit: str = "") -> dict[str, Any]:
     """One row of `plan_status`; `status` is the state on the day (the stored one for skipped/cancelled)."""
     state = status if result == DROPPED else _STATUS_OF[result]
-    text = STATUS_VI.get(state, state)
-    if result == LATE:
-        text += f" (chậm {days} ngày)"
-    if projected:
-        text += " (dự kiến)"
-    if waiting:
-        text += waiting_phrase(waiting)
-    if reason and result == DROPPED:
-        text += f": {reason}"
-    if orphaned:
-        text = f"mồ côi - bước không còn trong kế hoạch ({text})"
-    return {
+    row = {
         "step": step_id, "occurrence": key, "period": split_key(key)[0], "unit": unit, "kind": kind,
-        "status": state, "status_vi": text,
+        "status": state, "status_vi": "",
         "opens": opens.isoformat(), "due": due.isoformat(),
         "days_overdue": days if result == OVERDUE_ON and not orphaned else 0,
         "late_days": days if result == LATE else (0 if result == ON_TIME else None),
         "confirmation": None, "orphaned": orphaned, "notices": "", "stored": stored, "projected": projected,
         "waiting_for": waiting, "reason": reason, "original_due": None,
     }
+    row["status_vi"] = status_text(row)
+    return row
+
+
+def status_text(row: dict[str, Any], waiting: str | None = None) -> str:
+    """A `plan_status` row's state in words: 'hoàn thành (chậm 3 ngày)', 'quá hạn (chờ quan-triet)', 'bỏ qua: ...'.
+    `waiting`: how the work it waits for is said (default: the steps' ids, as the CLI names steps)."""
+    state = row["status"]
+    text = STATUS_VI.get(state, state)
+    if row["late_days"]:
+        text += f" (chậm {row['late_days']} ngày)"
+    if row["projected"]:
+        text += " (dự kiến)"
+    if row["waiting_for"]:
+        text += waiting if waiting is not None else waiting_phrase(row["waiting_for"])
+    if row["reason"] and state in (SKIPPED, CANCELLED):
+        text += f": {row['reason']}"
+    if row["orphaned"]:
+        text = f"mồ côi - bước không còn trong kế hoạch ({text})"
+    return text
