@@ -150,6 +150,7 @@ def status(
     from engine.runtime.family import standing
     from engine.runtime.status import counts as count_rows
     from engine.runtime.status import plan_status
+    from engine.state.models import PlanRecord
 
     if plan_path.is_dir():
         _agency_status(plan_path, at, format, db)
@@ -159,9 +160,10 @@ def status(
     with sessions(db, create=False, plans=[plan])() as session:
         rows = plan_status(plan, session, day)
         kids = standing(plan, session, day)
+        never_run = session.get(PlanRecord, plan.id) is None
     counts = count_rows(rows, day)
     if format is Format.json:
-        print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(),
+        print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(), "never_run": never_run,
                           "counts": counts.as_dict(), "occurrences": rows,
                           "children": [_child_json(k) for k in kids]}, ensure_ascii=False, indent=2))
         return
@@ -169,6 +171,8 @@ def status(
 
     out = console()
     out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
+    if never_run:  # its figures are the calendar's: nothing of what was done has been recorded here
+        out.print("Kho dữ liệu này chưa có lượt chạy nào của kế hoạch: các lần thực hiện theo lịch, chưa có xác nhận.")
     out.print(counts.line() + ".")
     if kids:
         out.print(children_table(kids, f"Các kế hoạch cấp dưới ({len(kids)}) - ngày {fmt(day)}", out.width))

@@ -117,6 +117,9 @@ class TestStatusCommand:
         assert "quan-triet" in out and "18/03/2022" in out
         # quan-triet (due 18/03) is late; cung-cap-thong-tin opened 18/03 but waits for it
         assert out.strip().endswith("0/1 lần đến hạn đã hoàn thành, 1 quá hạn, 1 chờ bước trước.")
+        # Nothing of this plan in the store: said, since the figures are then the calendar's alone.
+        assert "Kho dữ liệu này chưa có lượt chạy nào của kế hoạch: các lần thực hiện theo lịch, chưa có xác nhận." \
+            in " ".join(out.split())
 
     def test_an_80_column_terminal_gets_whole_lines_and_whole_ids(self, capsys, db, monkeypatch):
         run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "31/12/2023", "--confirm", "late:3", "--db", db)
