@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from engine.errors import KehoachError, PlanError
 from engine.language.dates import fmt, parse_date
+from engine.language.periods import ONLY_ONE, ONLY_ONE_KEY, occurrence_label
 from engine.language.plan import Plan, PlanLoader
 from engine.runtime.people import MAX_TEXT, occurrence_key
 from engine.state.models import OccurrenceRecord
-from flows.forms import ONLY_ONE, ONLY_ONE_KEY, occurrence_label, unit_choices
+from flows.forms import unit_choices
 
 MAX_NAME = 200
 MAX_ATTENDEES = 1_000_000

@@ -15,13 +15,12 @@ from typing import Any
 
 from engine.language.calendar import split_key
 from engine.language.models.policy import EvidenceKind
-from engine.language.periods import key_label
+from engine.language.periods import occurrence_label
 from engine.language.plan import Plan
 from engine.runtime.people import EVIDENCE_KINDS
 
 CONFIRM_FLOW = "kehoach-confirm"  # flow names, as `kehoach confirm` and `kehoach extend`
 EXTEND_FLOW = "kehoach-extend"
-ONLY_ONE_KEY, ONLY_ONE = "once", "lần duy nhất"  # a one-off occurrence, which has no period to name
 
 DATE = {"type": "string", "format": "date"}
 TEXT = {"type": "string"}
@@ -57,11 +56,6 @@ EXTEND_FIELDS: dict[str, dict[str, Any]] = {
 def form_name(plan_id: str, step_id: str) -> str:
     """A form's deployment name, e.g. 'kh-28-khcn-2022:quan-triet' (Prefect forbids '/' in names)."""
     return f"{plan_id}:{step_id}"
-
-
-def occurrence_label(key: str) -> str:
-    """An occurrence as the form shows it: 'năm 2023', 'quý II/2023', 'theo yêu cầu ngày 02/05/2024'..."""
-    return key_label(key) or ONLY_ONE
 
 
 def occurrence_text(plan: Plan, key: str) -> str:

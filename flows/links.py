@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.language.calendar import split_key
-from flows.forms import CONFIRM_FLOW, EXTEND_FLOW, occurrence_label
+from engine.language.periods import occurrence_label
+from flows.forms import CONFIRM_FLOW, EXTEND_FLOW
 
 TIMEOUT = 5.0  # seconds; a notice is not held up long by a slow or absent server
 

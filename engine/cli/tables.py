@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.language.keys import split_key
+from engine.language.periods import occurrence_label
 
 
 def console() -> Console:
@@ -57,8 +58,6 @@ def _dm(iso: str, year: str) -> str:
 
 def show_table(steps: Iterable[dict[str, Any]]) -> Table:
     """`kehoach show`: one row per occurrence; a step's id on its first row, its owner on the next."""
-    from engine.language.periods import key_label
-
     out = table()
     out.add_column("Bước / chủ trì", no_wrap=True)
     out.add_column("Lần", max_width=13)  # as people name it: 'tháng 10/2023' whole, longer names between words
@@ -79,7 +78,7 @@ def show_table(steps: Iterable[dict[str, Any]]) -> Table:
         for i, o in enumerate(occurrences):
             due = dmy(o["due"]) + ("\n(dự kiến)" if o["projected"] else "")
             reminders = ", ".join(_dm(r, o["due"][:4]) for r in o["reminders"])
-            out.add_row(first if i == 0 else owner if i == 1 else "", key_label(o["key"]) or "lần duy nhất",
+            out.add_row(first if i == 0 else owner if i == 1 else "", occurrence_label(o["key"]),
                         dmy(o["opens"]), due, reminders)
         if len(occurrences) < 2:
             out.add_row(owner, "", "", "", "")
@@ -95,7 +94,6 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
     """`kehoach status`: one row per occurrence, by due date; who confirmed, the evidence, then the notices. The
     occurrence is named as people name it ('quý II/2023', as `confirm --occurrence` takes it); the occurrence of
     one owner of a step with several shows its period, and its unit under the step."""
-    from engine.language.periods import key_label
     from engine.language.templates import EVIDENCE_VI
 
     out = table(title)
@@ -121,7 +119,7 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
         if r["orphaned"]:
             step.append("\n(mồ côi)")
         due = Text(dmy(r["due"]) + ("\n(gia hạn)" if r.get("original_due") else ""))
-        due.append("\n" + (key_label(period) or "lần duy nhất"), style="dim")
+        due.append("\n" + occurrence_label(period), style="dim")
         out.add_row(due, step, status, about)
     return out
 
@@ -130,7 +128,6 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
     """`kehoach simulate`: one row per event, in order - the day; the step, and under it the occurrence as people
     name it (and the unit, for one owner of a step with several); what happened; the units told (the JSON output
     has each unit's tags)."""
-    from engine.language.periods import key_label
     from engine.runtime.tick import EVENT_VI
 
     out = table()
@@ -142,7 +139,7 @@ def timeline_table(events: Iterable[dict[str, Any]], width: int) -> Table:
         step = Text(e["step"] or "(cả kế hoạch)")
         if e["occurrence"]:
             period, unit = split_key(e["occurrence"])
-            step.append("\n" + (key_label(period) or "lần duy nhất") + (f"\n{unit}" if unit else ""), style="dim")
+            step.append("\n" + occurrence_label(period) + (f"\n{unit}" if unit else ""), style="dim")
         what = EVENT_VI.get(e["event"], e["event"])
         if e["event"] == "escalation" and e["detail"].get("escalation"):
             what += f" lần {e['detail']['escalation']}"
@@ -188,8 +185,6 @@ def units_table(units: Iterable[Any], title: str, listed: int) -> Table:
 def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
     periods it has done of the parent's steps."""
-    from engine.language.periods import key_label
-
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)
     out.add_column("Đơn vị", min_width=12, max_width=20)  # wraps between words; the work gets the room
@@ -199,7 +194,7 @@ def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
     for st in standings:
         c = st.counts
         # one period a line: a period's name is never split ("quý I/2025")
-        done = "\n".join(dict.fromkeys(key_label(d.period) or "lần duy nhất" for d in
+        done = "\n".join(dict.fromkeys(occurrence_label(d.period) for d in
                                         sorted(st.done, key=lambda d: d.done_on)))
         out.add_row(st.child.number, st.child.issuer, f"{c.done}/{c.due}" if c else "?",
                     str(c.overdue) if c else "?", st.problem or done or "-")
@@ -232,11 +227,9 @@ def outbox_table(items: Iterable[dict[str, Any]], title: str, with_plan: bool, w
     out.add_column("Trạng thái", min_width=9, max_width=13 if width < NARROW else None)
     out.add_column("Thử", no_wrap=True, justify="right")
     out.add_column("Bước (lần) lý do -> đơn vị / nhãn; lỗi", overflow="fold")  # an error may quote a long URL
-    from engine.language.periods import key_label
-
     for item in items:
         what = Text(f"{item['plan']}: " if with_plan else "")
-        occurrence = f" ({key_label(item['occurrence']) or 'lần duy nhất'})" if item["occurrence"] else ""
+        occurrence = f" ({occurrence_label(item['occurrence'])})" if item["occurrence"] else ""
         what.append(f"{item['step'] or ''}{occurrence} {notice_words(item['reason'], item['template'])} -> "
                     f"{item['unit']} / {item['tag'] or '-'}")
         if item["note"]:

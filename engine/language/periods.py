@@ -330,6 +330,15 @@ def key_label(key: str) -> str:
     return f"tháng {index}/{year}"
 
 
+ONLY_ONE_KEY, ONLY_ONE = "once", "lần duy nhất"  # a one-off occurrence, which has no period to name
+
+
+def occurrence_label(key: str) -> str:
+    """An occurrence as people name it in a list or a form: 'năm 2023', 'quý II/2023', 'theo yêu cầu ngày
+    02/05/2024', 'lần duy nhất'."""
+    return key_label(key) or ONLY_ONE
+
+
 def in_brackets(key: str) -> str:
     """' (quý II/2023)' after a title, or nothing for a one-off occurrence."""
     label = key_label(key)

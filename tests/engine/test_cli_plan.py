@@ -153,9 +153,9 @@ class TestShowTable:
         for step in plan.steps:  # each id whole on one line, never folded mid-word
             assert {step.id, step.owner} <= words, step.id
         # Each occurrence named as people name it ('quý II/2023'), never by its key; whole when it fits its column.
-        from engine.language.periods import key_label
+        from engine.language.periods import occurrence_label
 
-        labels = {key_label(o.key) or "lần duy nhất" for cal in plan.calendar.values() for o in cal.occurrences}
+        labels = {occurrence_label(o.key) for cal in plan.calendar.values() for o in cal.occurrences}
         texts = {" ".join(line.split()) for line in lines}
         assert all(any(label in t for t in texts) for label in labels if len(label) <= 13)
         keys = {o.key for cal in plan.calendar.values() for o in cal.occurrences if "-" in o.key}

@@ -132,9 +132,9 @@ class TestStatusCommand:
         rows = json.loads(run(capsys, "status", SEED, "--at", "20/10/2023", "--format", "json", "--db", db)[1])
         assert {r["step"] for r in rows["occurrences"]} <= words
         # Each occurrence named as people name it, never by its key; a name that fits its column is on one line.
-        from engine.language.periods import key_label
+        from engine.language.periods import occurrence_label
 
-        labels = {key_label(r["occurrence"]) or "lần duy nhất" for r in rows["occurrences"]}
+        labels = {occurrence_label(r["occurrence"]) for r in rows["occurrences"]}
         assert {"lần duy nhất", "tháng 10/2023", "quý III/2023", "năm 2023", "6 tháng đầu năm 2023"} <= labels
         texts = {line[:15].strip() for line in lines}
         assert {label for label in labels if len(label) <= 13} <= texts

@@ -6,17 +6,10 @@ from datetime import date
 
 import pytest
 
+from engine.language.periods import ONLY_ONE, occurrence_label
 from engine.language.plan import PlanLoader, plan_paths
 from flows.answers import Answers, FormError, joined
-from flows.forms import (
-    EVIDENCE_FIELDS,
-    ONLY_ONE,
-    confirm_schema,
-    extend_schema,
-    form_name,
-    occurrence_choices,
-    occurrence_label,
-)
+from flows.forms import EVIDENCE_FIELDS, confirm_schema, extend_schema, form_name, occurrence_choices
 from tests.conftest import PLANS
 
 
