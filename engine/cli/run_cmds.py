@@ -145,6 +145,8 @@ def status(
     at: AtOpt = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
+    late: Annotated[bool, typer.Option("--late", help="Chỉ các lần thực hiện đang quá hạn (việc ai đang chậm).")]
+    = False,
 ) -> None:
     """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận. PLAN là một thư mục: tổng quan các kế
     hoạch trong đó - kế hoạch nào chậm nhất, đơn vị nào có việc quá hạn."""
@@ -154,7 +156,7 @@ def status(
     from engine.state.models import PlanRecord
 
     if plan_path.is_dir():
-        _agency_status(plan_path, at, format, db)
+        _agency_status(plan_path, at, format, db)  # its units' table is the folder's overdue work
         return
     plan = load(plan_path)
     day, _ = now_for(plan, at)
@@ -163,6 +165,8 @@ def status(
         kids = standing(plan, session, day)
         never_run = session.get(PlanRecord, plan.id) is None
     counts = count_rows(rows, day)
+    if late:  # the counts stay the plan's; the rows are those overdue, the longest overdue first
+        rows = sorted((r for r in rows if r["days_overdue"]), key=lambda r: (-r["days_overdue"], r["step"]))
     if format is Format.json:
         print(json.dumps({"plan": plan.id, "version": plan.version, "date": day.isoformat(), "never_run": never_run,
                           "counts": counts.as_dict(), "occurrences": rows,
@@ -171,7 +175,8 @@ def status(
     from engine.cli.tables import children_table, console, status_table
 
     out = console()
-    out.print(status_table(rows, f"Kế hoạch số {plan.meta.number} - tình hình ngày {fmt(day)}", out.width))
+    title = f"Kế hoạch số {plan.meta.number} - " + ("việc quá hạn" if late else "tình hình") + f" ngày {fmt(day)}"
+    out.print(status_table(rows, title, out.width))
     if never_run:  # its figures are the calendar's: nothing of what was done has been recorded here
         out.print("Kho dữ liệu này chưa có lượt chạy nào của kế hoạch: các lần thực hiện theo lịch, chưa có xác nhận.")
     out.print(counts.line() + ".")

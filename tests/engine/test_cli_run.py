@@ -474,6 +474,21 @@ class TestAgencyStatus:
         code, out, _ = run(capsys, "status", ROOT / "plan_definitions", "--at", "20/08/2025", "--db", store)
         assert code == 0 and " ".join(out.split()).count("(chưa chạy lần nào)") == 3
 
+    def test_one_plans_overdue_work_alone_longest_first(self, capsys, store):
+        plan = self.FOLDER / "kh-35-ubnd-tinh-ninh-binh-2025.yaml"
+        whole = json.loads(run(capsys, "status", plan, "--at", "20/08/2025", "--db", store, "-f", "json")[1])
+        code, out, err = run(capsys, "status", plan, "--at", "20/08/2025", "--db", store, "-f", "json", "--late")
+        assert code == 0, err
+        late = json.loads(out)
+        assert late["counts"] == whole["counts"]  # the plan's figures, whatever is listed
+        assert len(late["occurrences"]) == whole["counts"]["overdue"] > 0
+        days = [r["days_overdue"] for r in late["occurrences"]]
+        assert all(days) and days == sorted(days, reverse=True)
+        table = run(capsys, "status", plan, "--at", "20/08/2025", "--db", store, "--late")[1]
+        assert table.startswith("Kế hoạch số 35/KH-UBND - việc quá hạn ngày 20/08/2025")
+        rows = table.splitlines()[:-1]  # the last line is the plan's counts
+        assert not any("chưa mở" in line or "hoàn thành" in line for line in rows)
+
     def test_the_table_at_80_columns(self, capsys, store, monkeypatch):
         monkeypatch.setenv("COLUMNS", "80")
         code, out, err = run(capsys, "status", self.FOLDER, "--at", "20/08/2025", "--db", store)
