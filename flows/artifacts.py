@@ -16,8 +16,7 @@ from typing import Any
 
 from engine.language.dates import fmt
 from engine.language.plan import Plan
-from engine.language.text import shorten
-from engine.runtime.overview import percent_vi
+from engine.language.text import percent_vi, shorten
 from engine.runtime.status import Counts, counts, status_text
 from engine.state.models import CANCELLED, DONE, OPEN, OVERDUE, SKIPPED
 

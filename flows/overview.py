@@ -39,10 +39,9 @@ def markdown(lines: list[PlanLine], units: list[UnitLate], day: date, ui: str | 
         # A row per item (the unit's longest overdue first), so that no cell runs off the page.
         out += ["| Đơn vị | Số việc | Quá hạn | Việc quá hạn |", "|---|---:|---:|---|"]
         for u in units:
-            for i, (number, period, title, days) in enumerate(u.items[:UNIT_ITEMS]):
+            for i, item in enumerate(u.items[:UNIT_ITEMS]):
                 who = f"{_cell(u.name)} | {len(u.items)}" if i == 0 else " | "
-                # The plan and the period before the title: a long title is what gets cut.
-                out.append(f"| {who} | {days} ngày | {number}{f', {period}' if period else ''}: {_cell(title)} |")
+                out.append(f"| {who} | {item.days} ngày | {_cell(item.text)} |")
             if len(u.items) > UNIT_ITEMS:
                 out.append(f"|  |  |  | và {len(u.items) - UNIT_ITEMS} việc khác |")
     return "\n".join(out) + "\n"

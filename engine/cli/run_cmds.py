@@ -96,7 +96,7 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
     for step, (keys, events, told) in by_step.items():
         periods = list(dict.fromkeys(split_key(k)[0] for k in keys if k))
         labels = [label for p in periods if (label := key_label(p))]
-        units = len({split_key(k)[1] for k in keys if k and split_key(k)[1]})
+        units = len({unit for k in keys if k and (unit := split_key(k)[1])})
         when = [labels[0]] if len(labels) == 1 else [f"{len(labels)} kỳ, {labels[0]} - {labels[-1]}"] if labels \
             else []
         when += [f"{units} đơn vị"] if units > 1 else []
@@ -197,8 +197,8 @@ def _agency_status(folder: Path, at: str | None, format: Format, db: str | None)
             {"plan": p.plan.id, "number": p.plan.meta.number, "title": " ".join(p.plan.meta.title.split()),
              "due": p.due, "on_time": p.on_time, "overdue": p.overdue, "ended": p.ended,
              "never_run": p.never_run} for p in lines],
-            "units": [{"unit": u.name, "overdue": [{"plan": n, "period": period, "title": t, "days_overdue": d}
-                                                   for n, period, t, d in u.items]} for u in units]},
+            "units": [{"unit": u.name, "overdue": [{"plan": i.plan, "period": i.period, "title": i.title,
+                                                    "days_overdue": i.days} for i in u.items]} for u in units]},
             ensure_ascii=False, indent=2))
         return
     from engine.cli.tables import console, plans_table, units_table

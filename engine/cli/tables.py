@@ -174,9 +174,8 @@ def units_table(units: Iterable[Any], title: str, listed: int) -> Table:
     out.add_column("Quá hạn", no_wrap=True, justify="right")
     out.add_column("Việc quá hạn", min_width=20)
     for u in units:
-        for i, (number, period, title_, days) in enumerate(u.items[:listed]):
-            out.add_row(u.name if i == 0 else "", str(len(u.items)) if i == 0 else "", f"{days} ngày",
-                        f"{number}{f', {period}' if period else ''}: {title_}")
+        for i, item in enumerate(u.items[:listed]):
+            out.add_row(u.name if i == 0 else "", str(len(u.items)) if i == 0 else "", f"{item.days} ngày", item.text)
         if len(u.items) > listed:
             out.add_row("", "", "", f"và {len(u.items) - listed} việc khác")
     return out

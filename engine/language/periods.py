@@ -306,13 +306,16 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
     return out
 
 
+ONLY_ONE_KEY, ONLY_ONE = "once", "lần duy nhất"  # a one-off occurrence, which has no period to name
+
+
 @lru_cache(maxsize=4096)  # every notice names its occurrence: a long simulation asks for the same keys often
 def key_label(key: str) -> str:
     """An occurrence key as a person reads it: 'năm 2023', '6 tháng đầu năm 2023', 'quý II/2023', 'tháng 5/2023',
     'theo yêu cầu ngày 10/05/2023'; empty for a one-off occurrence ('once'), which needs no label. The key of
     one owner's occurrence ('2023-H1@ubnd-nho-quan') is labelled by its period."""
     key = split_key(key)[0]
-    if key == "once":
+    if key == ONLY_ONE_KEY:
         return ""
     if m := re.match(r"^yc-(\d{4})-(\d{2})-(\d{2})(?:-(\d+))?$", key):
         n = f" (lần {m.group(4)})" if m.group(4) else ""
@@ -328,9 +331,6 @@ def key_label(key: str) -> str:
     if kind == QUARTER:
         return f"quý {_ROMAN[index - 1]}/{year}"
     return f"tháng {index}/{year}"
-
-
-ONLY_ONE_KEY, ONLY_ONE = "once", "lần duy nhất"  # a one-off occurrence, which has no period to name
 
 
 def occurrence_label(key: str) -> str:

@@ -235,6 +235,16 @@ class Plan:
 SHORT_TITLE = 60
 
 
+def _a_file(path: Path | str) -> Path:
+    """The path of a plan (or agency) file to read. Raises PlanFileNotFound: a folder, or nothing there."""
+    path = Path(path)
+    if path.is_dir():
+        raise PlanFileNotFound.folder(path)
+    if not path.is_file():
+        raise PlanFileNotFound(path)
+    return path
+
+
 def plan_id(meta: PlanMeta, issuer: Issuer | None) -> str:
     """The plan's id: `plan.id` as written, else derived from its number, year of issue and issuer
     (engine.language.identity) - never from the file's name, so that renaming or moving the file keeps its state."""
@@ -377,11 +387,7 @@ class PlanLoader:
             PlanFileNotFound: the path does not exist.
             PlanError: with every problem of the plan and of the agency files it includes.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise PlanFileNotFound.folder(path)
-        if not path.is_file():
-            raise PlanFileNotFound(path)
+        path = _a_file(path)
         source, problems = read_source(path)
         if source is None:
             raise PlanError(problems)
@@ -418,11 +424,7 @@ class PlanLoader:
         Raises:
             PlanFileNotFound, PlanError: as `load`.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise PlanFileNotFound.folder(path)
-        if not path.is_file():
-            raise PlanFileNotFound(path)
+        path = _a_file(path)
         source, problems = read_source(path)
         if source is not None and "agency" in source.data and "plan" not in source.data:
             agency = _validate(AgencyFile, source, problems)

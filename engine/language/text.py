@@ -1,4 +1,5 @@
-"""Text as people read it on one line: a title shortened at a word (graphs, notices, artifacts, tables)."""
+"""Text as people read it on one line: a title shortened at a word (graphs, notices, artifacts, tables), a
+percentage."""
 
 from __future__ import annotations
 
@@ -12,3 +13,8 @@ def shorten(text: str, limit: int) -> str:
     if " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-") + "…"
+
+
+def percent_vi(value: float) -> str:
+    """A percentage as Vietnamese writes it: '2,7%', '100%'."""
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + "%"

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.language.periods import key_label
 from engine.language.plan import Plan
-from engine.language.text import shorten
+from engine.language.text import percent_vi, shorten
 from engine.runtime.status import counts, plan_status
 from engine.state.models import PlanRecord
 
 ITEM_TITLE = 32  # characters of an item's short title, after its plan and period
 UNIT_ITEMS = 3  # a unit's overdue items listed (the longest overdue), then how many more
-
-
-def percent_vi(value: float) -> str:
-    """A percentage as Vietnamese writes it: '2,7%', '100%'."""
-    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
 
 
 @dataclass
@@ -45,13 +40,28 @@ class PlanLine:
         return percent_vi(100 * self.on_time / self.due) if self.due else "-"
 
 
+class LateItem(NamedTuple):
+    """One overdue item of a unit: its plan's number, its period (as people name it; '' for a one-off), its short
+    title and how many days it is overdue."""
+
+    plan: str
+    period: str
+    title: str
+    days: int
+
+    @property
+    def text(self) -> str:
+        """'35/KH-UBND, quý I/2025: Báo cáo CCHC quý' - the plan and the period before the title, which is what
+        gets cut when room is short."""
+        return f"{self.plan}{f', {self.period}' if self.period else ''}: {self.title}"
+
+
 @dataclass
 class UnitLate:
-    """A unit's overdue work across plans: (plan number, period label, short title, days overdue), most overdue
-    first."""
+    """A unit's overdue work across plans, most overdue first."""
 
     name: str
-    items: list[tuple[str, str, str, int]] = field(default_factory=list)
+    items: list[LateItem] = field(default_factory=list)
 
 
 def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
@@ -69,11 +79,11 @@ def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine
                 if not r["days_overdue"] or step is None:
                     continue
                 name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
-                units.setdefault(name, UnitLate(name)).items.append(
-                    (plan.meta.number, key_label(r["occurrence"]), shorten(plan.short_title(step), ITEM_TITLE),
-                     r["days_overdue"]))
+                units.setdefault(name, UnitLate(name)).items.append(LateItem(
+                    plan.meta.number, key_label(r["occurrence"]), shorten(plan.short_title(step), ITEM_TITLE),
+                    r["days_overdue"]))
     for u in units.values():
-        u.items.sort(key=lambda i: -i[3])
+        u.items.sort(key=lambda i: -i.days)
     ordered = sorted(units.values(), key=lambda u: (-len(u.items), u.name))
     return sorted(lines, key=lambda p: (-p.overdue, p.plan.meta.number)), ordered
 

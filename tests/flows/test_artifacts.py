@@ -80,7 +80,7 @@ class TestArtifactContent:
         assert waiting and set(waiting) <= {"quá hạn (chờ việc trước)", "chưa mở (chờ việc trước)"}, set(waiting)
 
     def test_percentages_are_written_as_vietnamese_writes_them(self):
-        from flows.artifacts import percent_vi
+        from engine.language.text import percent_vi
 
         assert (percent_vi(2.7), percent_vi(100.0), percent_vi(0.0), percent_vi(33.3)) == ("2,7%", "100%", "0%",
                                                                                            "33,3%")
