@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -412,10 +413,15 @@ def template_problems(source: Any) -> list[Any]:
     return out
 
 
-def confirm_command(plan_id: str, step_id: str, key: str, requires: list[str]) -> str:
+def confirm_command(plan_id: str, step_id: str, key: str, requires: Sequence[str]) -> str:
     """The CLI command that confirms an occurrence, to paste on the machine that serves the plan; the occurrence
     named as people name it. Its placeholders are refused as they are, so a command pasted unedited records
     nothing."""
+    return _confirm_command(plan_id, step_id, key, tuple(requires))
+
+
+@lru_cache(maxsize=4096)  # every notice of an occurrence carries it: its opening, reminders, deadline, escalations
+def _confirm_command(plan_id: str, step_id: str, key: str, requires: tuple[str, ...]) -> str:
     from engine.language.calendar import split_key
 
     period, unit = split_key(key)

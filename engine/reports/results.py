@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import String, and_, bindparam, func, not_, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
@@ -203,9 +205,34 @@ _CONFIRMATION_COLUMNS = (ConfirmationRecord.occurrence_id, ConfirmationRecord.by
                          ConfirmationRecord.note, ConfirmationRecord.result)
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """Which calendar occurrences the store has a row of (see `_rows`): those read by key, those opening by
+    `through` (none when it is None), and for a step with an estimated occurrence, any of it once one is."""
+
+    keys: set[tuple[str, str]]
+    steps: set[str]  # the steps with a row read
+    through: date | None
+
+    def missing(self, plan: Plan, step_id: str, unit: str | None) -> Iterable[Occurrence]:
+        """A covered step's calendar occurrences (`unit`'s own, of a step of several owners) with no row, by
+        opening day. Those opening by `through` all have one: only the later ones are looked at."""
+        opens, occs = plan.by_opening.get((step_id, unit if step_id in plan.per_unit else None), ([], []))
+        if self.through is not None and step_id not in plan.projected_steps:
+            occs = occs[bisect_right(opens, self.through):]
+        for occ in occs:
+            if (occ.step_id, occ.key) in self.keys:
+                continue
+            if occ.projected:  # an 'after' step's estimate stands in only until the step is dated for real
+                if occ.step_id not in self.steps:
+                    yield occ
+            elif self.through is None or occ.opens > self.through:
+                yield occ
+
+
 def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None = None,
-          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool]]:
-    """The stored occurrences a draft may show, and a test of whether a calendar occurrence is stored.
+          by_unit: bool = False) -> tuple[list[Any], _Stored]:
+    """The stored occurrences a draft may show, and which calendar occurrences are stored.
 
     A draft late in a long plan must not read the plan's whole history: an occurrence finished before the window
     (due and done before its start, done by `as_of`) is never in it, and only the last one of each step is shown
@@ -226,16 +253,7 @@ def _rows(session: Session, plan: Plan, ids: list[str], window: Window, as_of: d
     if through is None or not plan.projected_steps.isdisjoint(ids):
         keys.update(session.execute(keys_stmt, params).tuples())
         through = None  # the keys read are the whole answer
-    stored_steps = {step_id for step_id, _ in keys} | {r.step_id for r in last}
-
-    def stored(occ: Occurrence) -> bool:
-        if (occ.step_id, occ.key) in keys:
-            return True
-        if occ.projected:  # an 'after' step's estimate stands in only until the step is dated for real
-            return occ.step_id in stored_steps
-        return through is not None and occ.opens <= through
-
-    return rows + last, stored
+    return rows + last, _Stored(keys, {step_id for step_id, _ in keys} | {r.step_id for r in last}, through)
 
 
 @lru_cache(maxsize=None)
@@ -293,7 +311,7 @@ def _calendar(plan: Plan, step_id: str, unit: str | None) -> list[Occurrence]:
 
 
 def _read(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None,
-          by_unit: bool = False) -> tuple[list[Any], Callable[[Occurrence], bool], dict[int, Any], dict[Any, Any]]:
+          by_unit: bool = False) -> tuple[list[Any], _Stored, dict[int, Any], dict[Any, Any]]:
     """What a draft reads of the store (see `_rows`): the rows, the test of being stored, the rows' confirmations
     by occurrence id, the extensions of extended rows."""
     rows, stored = _rows(session, plan, ids, window, as_of, unit, by_unit)
@@ -343,7 +361,7 @@ def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
     return out
 
 
-def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: Callable[[Occurrence], bool],
+def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
                  confirmations: dict[int, Any], extended: dict[Any, Any], window: Window, as_of: date,
                  unit: str | None, made: dict[int, Item]) -> StepResult:
     """One covered step's facts: its stored rows (`unit`'s own, of a step of several owners) and the calendar's
@@ -360,8 +378,10 @@ def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: Callable[[Oc
                                           tuple(extended.get((r.step_id, r.key), ())))
         have[r.key] = item
     later: Occurrence | None = None
-    for occ in _calendar(plan, step_id, unit):
-        if occ.key in have or stored(occ):
+    for occ in stored.missing(plan, step_id, unit):
+        if later is not None and occ.opens > later.due:
+            break  # by opening day: none after this one is due before the next one found
+        if occ.key in have:
             continue
         # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
         if occ.due <= window.end:

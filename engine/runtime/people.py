@@ -3,8 +3,9 @@ parent plan's occurrences completed by what its child plans' people have done (`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -61,9 +62,16 @@ EVIDENCE_KINDS = tuple(EvidenceKind.__args__)  # type: ignore[attr-defined]
 class Confirmed:
     """The outcome of a confirmation: the record, and whether it was new."""
 
-    record: ConfirmationRecord
     created: bool
     late_days: int
+    stored: ConfirmationRecord | None = None  # one recorded before, as read
+    columns: dict[str, Any] = field(default_factory=dict)  # a new one's, as written
+
+    @cached_property
+    def record(self) -> ConfirmationRecord:
+        """The confirmation. A new one's object is made when asked for: it is a plain copy of the row written (no
+        flush writes it), and the simulation, which confirms thousands, asks for none."""
+        return self.stored if self.stored is not None else ConfirmationRecord(**self.columns)
 
 
 def parse_evidence(items: list[str], requires: list[str]) -> dict[str, str]:
@@ -275,7 +283,7 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
         existing = None if picked.status != DONE else session.scalars(select(ConfirmationRecord).where(
             ConfirmationRecord.occurrence_id == picked.id)).first()
         if existing is not None:
-            return Confirmed(existing, False, picked.late_days or 0)
+            return Confirmed(False, picked.late_days or 0, existing)
         if picked.status in FINISHED:
             raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is {picked.status}"
                              + (f": {picked.reason}" if picked.reason else ""))
@@ -384,7 +392,7 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
         if row.id not in new:  # recorded meanwhile (the unique occurrence_id): report that one
             existing = session.scalars(select(ConfirmationRecord).where(
                 ConfirmationRecord.occurrence_id == row.id)).one()
-            out.append(Confirmed(existing, False, max((existing.done_on - row.due_on).days, 0)))
+            out.append(Confirmed(False, max((existing.done_on - row.due_on).days, 0), existing))
             continue
         late = max((at - row.due_on).days, 0)
         stage(changed, row, status=DONE, done_on=at, late_days=late, next_on=None,
@@ -399,8 +407,7 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
                "result": result or ""}
         notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", plan.owner_of(step.id, row.key),
                                                               ctx)], at, ekey)
-        # Written with one INSERT for all (no unit-of-work flush each); the object is a plain copy of the row.
-        out.append(Confirmed(ConfirmationRecord(id=ids.get(row.id), **v), True, late))
+        out.append(Confirmed(True, late, columns={"id": ids.get(row.id), **v}))  # one INSERT for all, no flush
     write_staged(session, changed)
     insert_many_ignore(session, EventRecord, events)
     insert_many_ignore(session, OutboxRecord, notices)
