@@ -14,6 +14,7 @@ import typer
 
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.cli.common import AtOpt, DbOpt, day_arg, sessions
+from engine.language.dates import fmt
 from engine.language.models.plan import DEFAULT_TZ
 
 TZ = ZoneInfo(DEFAULT_TZ)
@@ -162,7 +163,7 @@ def outbox(
             note = f"{note} - thử lại sau {_local(r.next_attempt_at)}".strip(" -")
         if r.status == NO_TARGET and not r.tag:
             note = "đơn vị không có nhãn kênh (notify)"
-        item.update(day=r.created_on.strftime("%d/%m/%Y"), status_shown=status, note=note)
+        item.update(day=fmt(r.created_on), status_shown=status, note=note)
     title = "Hộp thư đi (outbox)" + (" - lỗi gửi" if failed else "") + (f" - kế hoạch {plan}" if plan else "")
     out = console()
     out.print(outbox_table(items, title, with_plan=len({r.plan_id for r in rows}) > 1, width=out.width))

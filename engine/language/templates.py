@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import did_you_mean
+from engine.language.dates import fmt
 from engine.language.models.plan import TEMPLATE_EVENTS
 
 MAX_OUTPUT = 20_000  # characters one item may render to
@@ -256,7 +257,7 @@ def item_context(context: dict[str, Any], day: date) -> dict[str, Any]:
     """A stored notice context with the values of the day it is sent: days left or overdue, readable labels."""
     ctx = dict(context)
     due = date.fromisoformat(ctx["due_iso"]) if ctx.get("due_iso") else day
-    ctx["today"] = day.strftime("%d/%m/%Y")
+    ctx["today"] = fmt(day)
     ctx["days_left"] = max((due - day).days, 0)
     ctx["days_overdue"] = max((day - due).days, 0)
     ctx["days_text"] = days_text(ctx["days_left"], ctx["days_overdue"])

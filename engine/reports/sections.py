@@ -301,17 +301,26 @@ def _shortcomings(plan: Plan, facts: Facts) -> list[Para]:
     return out
 
 
+def _next_work(r: StepResult) -> Para | None:
+    """A covered step's line of the work ahead: its next occurrence, or that it is done on request."""
+    if (i := r.next_item) is not None:
+        state = "đang thực hiện, " if i.outcome == IN_PROGRESS else ""
+        when = f"hạn {fmt(i.due)}" + (" (dự kiến)" if i.projected else "")
+        return Para(f"- {titled(dmy(r.step.title), i.key)}: {state}{when}.", "item")
+    if isinstance(r.step.timing, OnDemand):
+        return Para(f"- {dmy(r.step.title)}: thực hiện khi có yêu cầu.", "item")
+    return None
+
+
 def _ahead(plan: Plan, facts: Facts) -> list[Para]:
     out = []
     if facts.overdue:
         out.append(Para("- Khẩn trương hoàn thành các nhiệm vụ còn quá hạn nêu trên.", "item"))
     for r in facts.steps:
-        if (i := r.next_item) is not None:
-            state = "đang thực hiện, " if i.outcome == IN_PROGRESS else ""
-            when = f"hạn {fmt(i.due)}" + (" (dự kiến)" if i.projected else "")
-            out.append(Para(f"- {titled(dmy(r.step.title), i.key)}: {state}{when}.", "item"))
-        elif isinstance(r.step.timing, OnDemand):
-            out.append(Para(f"- {dmy(r.step.title)}: thực hiện khi có yêu cầu.", "item"))
+        if "ahead" not in r.written:  # the same for every draft of a tick that covers the step
+            r.written["ahead"] = _next_work(r)
+        if r.written["ahead"] is not None:
+            out.append(r.written["ahead"])
     if not out:
         out.append(Para("Các nhiệm vụ của Kế hoạch đã hết thời hạn thực hiện."))
     return out + [fill("nhiệm vụ, giải pháp trọng tâm thời gian tới")]

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import StateError
+from engine.language.dates import fmt
 from engine.language.plan import Plan
 from engine.runtime.people import confirm_rows, request
 from engine.runtime.tick import DocumentMaker, tick_in
@@ -184,7 +185,7 @@ _TO_CONFIRM = select(OccurrenceRecord).where(
 
 
 def _sample(kind: str, row: OccurrenceRecord, day: date) -> str:
-    return {"attendees": "45", "date": day.strftime("%d/%m/%Y"), "document_date": day.strftime("%d/%m/%Y"),
+    return {"attendees": "45", "date": fmt(day), "document_date": fmt(day),
             "link": f"https://khcn.example.vn/tin-tuc/{row.step_id}"}.get(kind, f"{row.id}/MP-{day.year}")
 
 
