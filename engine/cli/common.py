@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from engine.errors import PlanFileNotFound, StateError, accepted, did_you_mean
-from engine.language.dates import parse_date
+from engine.language.dates import fmt, parse_date
 from engine.language.plan import PLAN_SUFFIXES, Plan, PlanLoader
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL cơ sở dữ liệu (mặc định: KEHOACH_DATABASE_URL "
@@ -123,6 +123,6 @@ def now_for(plan: Plan, at: str | None, future: bool = True) -> tuple[date, date
     if day is None:
         return now.date(), now
     if not future and day > now.date():
-        raise StateError(f"--at {day:%d/%m/%Y} is after today ({now:%d/%m/%Y}): what was done is dated when it "
-                         "was done")
+        raise StateError(f"--at {fmt(day)} là sau hôm nay ({fmt(now.date())}): việc đã làm được ghi theo ngày đã "
+                         "làm")
     return day, datetime.combine(day, datetime.min.time().replace(hour=7, minute=30), tzinfo=tz)

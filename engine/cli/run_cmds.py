@@ -289,8 +289,8 @@ def request(
     from engine.runtime.people import request as do_request
 
     if len(" ".join(by.split())) > MAX_REQUESTER:  # the store keeps it in a column of that size
-        raise StateError(f"--by is {len(' '.join(by.split()))} characters long: a requester's name has at most "
-                         f"{MAX_REQUESTER}")
+        raise StateError(f"--by dài {len(' '.join(by.split()))} ký tự: họ tên người yêu cầu tối đa {MAX_REQUESTER} "
+                         "ký tự")
     plan = load(plan_path)
     day, now = now_for(plan, at, future=False)
     with sessions(db, plans=[plan])() as session, session.begin():

@@ -428,7 +428,8 @@ def _confirm_command(plan_id: str, step_id: str, key: str, requires: tuple[str, 
     period, unit = split_key(key)
     label = occurrence_label(period)
     occ = (f' --occurrence "{label}"' if label else "") + (f" --unit {unit}" if unit else "")
-    evidence = "".join(f" --evidence {r}={_PLACEHOLDER.get(r, '<...>')}" for r in requires)
+    # Each placeholder in quotes: a shell would read a bare <...> as a redirection, and refuse before kehoach does.
+    evidence = "".join(f' --evidence {r}="{_PLACEHOLDER.get(r, "<...>")}"' for r in requires)
     return f"kehoach confirm {plan_id} {step_id}{occ} --by \"<họ tên>\"{evidence} --result \"<kết quả>\""
 
 

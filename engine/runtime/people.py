@@ -22,6 +22,7 @@ from engine.runtime.family import SOURCE as CHILD_SOURCE
 from engine.runtime.family import children, done_periods
 from engine.runtime.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
 from engine.runtime.notices import Notice, notice_context, outbox_rows
+from engine.runtime.status import STATUS_VI
 from engine.state.models import (
     ACTIVE,
     CANCELLED,
@@ -86,13 +87,14 @@ def parse_evidence(items: list[str], requires: list[str]) -> dict[str, str]:
         if sep and key.strip() in EVIDENCE_KINDS:
             out[key.strip()] = value.strip()
         elif sep and key.strip().isidentifier():
-            raise StateError(f"unknown evidence '{key.strip()}'{did_you_mean(key.strip(), EVIDENCE_KINDS)} "
-                             f"(accepted: {accepted(EVIDENCE_KINDS)})")
+            raise StateError(f"không có loại minh chứng '{key.strip()}'"
+                             f"{did_you_mean(key.strip(), EVIDENCE_KINDS, vi=True)} "
+                             f"(các loại: {accepted(EVIDENCE_KINDS, vi=True)})")
         elif len(requires) == 1 and requires[0] not in out:
             out[requires[0]] = item.strip()
         else:
             need = ", ".join(f"{r}=..." for r in requires) or "key=value"
-            raise StateError(f"evidence '{item}' needs a name: write --evidence {need}")
+            raise StateError(f"minh chứng '{item}' cần ghi tên loại: viết --evidence {need}")
     return out
 
 
@@ -104,8 +106,8 @@ def step_of(plan: Plan, step_id: str) -> Any:
     """
     step = plan.step_by_id.get(step_id)
     if step is None:
-        raise StateError(f"unknown step '{step_id}'{did_you_mean(step_id, plan.step_by_id)} in plan {plan.id} "
-                         f"(steps: {accepted(plan.step_by_id)})")
+        raise StateError(f"không có bước '{step_id}'{did_you_mean(step_id, plan.step_by_id, vi=True)} trong kế "
+                         f"hoạch {plan.id} (các bước: {accepted(plan.step_by_id, vi=True)})")
     return step
 
 
@@ -121,17 +123,17 @@ def unit_of(plan: Plan, step: Any, key: str | None, unit: str | None) -> str | N
     key_unit = split_key(key)[1] if key else None
     if step.id not in plan.per_unit:
         if unit is not None and unit != owners[0]:
-            raise StateError(f"step '{step.id}' has one owner, '{owners[0]}': leave --unit out")
+            raise StateError(f"bước '{step.id}' chỉ có một đơn vị chủ trì, '{owners[0]}': bỏ --unit")
         return None
     if key_unit is not None and unit is not None and key_unit != unit:
-        raise StateError(f"--occurrence '{key}' is of unit '{key_unit}', and --unit says '{unit}'")
+        raise StateError(f"--occurrence '{key}' là của đơn vị '{key_unit}', nhưng --unit ghi '{unit}'")
     unit = unit or key_unit
     if unit is None:
-        raise StateError(f"step '{step.id}' has {len(owners)} owners: say whose occurrence with --unit "
-                         f"({accepted(owners)})")
+        raise StateError(f"bước '{step.id}' có {len(owners)} đơn vị chủ trì: ghi rõ đơn vị bằng --unit "
+                         f"({accepted(owners, vi=True)})")
     if unit not in owners:
-        raise StateError(f"unit '{unit}' is not an owner of step '{step.id}'"
-                         f"{did_you_mean(unit, owners) or f' (owners: {accepted(owners)})'}")
+        raise StateError(f"đơn vị '{unit}' không chủ trì bước '{step.id}'"
+                         f"{did_you_mean(unit, owners, vi=True) or f' (đơn vị chủ trì: {accepted(owners, vi=True)})'}")
     return unit
 
 
@@ -155,12 +157,12 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, a
     rows = [r for r in session.scalars(select(OccurrenceRecord).where(
         OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id == step.id).order_by(OccurrenceRecord.due_on))
         if unit is None or split_key(r.key)[1] == unit]
-    of = f" of {unit}" if unit else ""
+    of = f" của {unit}" if unit else ""
     if key is not None:
         known = list(dict.fromkeys([*calendar, *(r.key for r in rows)]))
-        raise StateError(f"step '{step.id}' has no occurrence '{key}'{of}{did_you_mean(key, known)}"
-                         + (f" (occurrences: {accepted(known)})" if known else "")
-                         + (f" - it is dated when '{step.timing.after.step}' is confirmed"
+        raise StateError(f"bước '{step.id}' không có lần '{key}'{of}{did_you_mean(key, known, vi=True)}"
+                         + (f" (các lần: {accepted(known, vi=True)})" if known else "")
+                         + (f" - bước này có ngày khi bước '{step.timing.after.step}' được xác nhận"
                             if isinstance(step.timing, After) and not rows else ""))
     # Open work: active rows, and opened calendar occurrences the tick has not stored yet (no tick since).
     stored = {r.key for r in rows}
@@ -169,18 +171,18 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, a
     if len(active) == 1:
         return active[0]
     if len(active) > 1:
-        raise StateError(f"step '{step.id}' has {len(active)} open occurrences{of} on {fmt(at)}: choose one with "
-                         f"--occurrence ({accepted(split_key(r.key)[0] for r in active)})")
+        raise StateError(f"bước '{step.id}' có {len(active)} lần đang mở{of} vào ngày {fmt(at)}: chọn một lần "
+                         f"bằng --occurrence ({accepted((split_key(r.key)[0] for r in active), vi=True)})")
     done = [r for r in rows if r.status == DONE]
     if done:
         return done[-1]
     upcoming = [r.key for r in rows if r.status in ACTIVE] or [k for k, o in calendar.items() if o.opens > at]
-    hint = f"; give --occurrence ({accepted(split_key(k)[0] for k in upcoming)})" if upcoming else ""
+    hint = f"; ghi --occurrence ({accepted((split_key(k)[0] for k in upcoming), vi=True)})" if upcoming else ""
     if isinstance(step.timing, OnDemand):
-        hint = f"; start one with: kehoach request {plan.path.name} {step.id}"
+        hint = f"; tạo một lần bằng lệnh: kehoach request {plan.path.name} {step.id}"
     elif isinstance(step.timing, After) and not rows:
-        hint = f" - it is dated when '{step.timing.after.step}' is confirmed"
-    raise StateError(f"step '{step.id}' has no open occurrence{of} on {fmt(at)}{hint}")
+        hint = f" - bước này có ngày khi bước '{step.timing.after.step}' được xác nhận"
+    raise StateError(f"bước '{step.id}' không có lần nào đang mở{of} vào ngày {fmt(at)}{hint}")
 
 
 def occurrence_key(plan: Plan, session: Session, step: Any, given: str, unit: str | None = None) -> str:
@@ -220,10 +222,10 @@ def _check_date(plan: Plan, at: date, now: datetime) -> None:
         StateError: before the plan starts, or after the moment of recording.
     """
     if at < plan.meta.period.start:
-        raise StateError(f"--at {fmt(at)} is before the plan starts ({fmt(plan.meta.period.start)})")
+        raise StateError(f"--at {fmt(at)} là trước ngày bắt đầu kế hoạch ({fmt(plan.meta.period.start)})")
     today = now.astimezone(ZoneInfo(plan.meta.timezone)).date()
     if at > today:
-        raise StateError(f"--at {fmt(at)} is after today ({fmt(today)}): work is confirmed once it is done")
+        raise StateError(f"--at {fmt(at)} là sau hôm nay ({fmt(today)}): việc chỉ được xác nhận khi đã làm xong")
 
 
 def _check_done_date(plan: Plan, at: date, now: datetime) -> None:
@@ -235,7 +237,7 @@ def _check_done_date(plan: Plan, at: date, now: datetime) -> None:
     """
     _check_date(plan, at, now)
     if at > plan.meta.period.end:
-        raise StateError(f"--at {fmt(at)} is after the plan ends ({fmt(plan.meta.period.end)})")
+        raise StateError(f"--at {fmt(at)} là sau ngày kết thúc kế hoạch ({fmt(plan.meta.period.end)})")
 
 
 def clean_text(value: str | None, what: str) -> str | None:
@@ -250,12 +252,12 @@ def clean_text(value: str | None, what: str) -> str | None:
     from engine.language.templates import PLACEHOLDER
 
     if PLACEHOLDER.match(value):
-        raise StateError(f"{what} {value} is the placeholder of the command in the notice: write the text, or "
-                         f"leave {what} out")
+        raise StateError(f"{what} {value} là chỗ trống của lệnh mẫu trong thông báo: ghi nội dung, hoặc bỏ "
+                         f"{what}")
     if len(value) > MAX_TEXT:
-        raise StateError(f"{what} is {len(value)} characters long: at most {MAX_TEXT}")
+        raise StateError(f"{what} dài {len(value)} ký tự: tối đa {MAX_TEXT}")
     if any(ord(c) < 32 and c not in "\n\t" or ord(c) == 127 for c in value):
-        raise StateError(f"{what} holds a control character: write plain text")
+        raise StateError(f"{what} có ký tự điều khiển: chỉ ghi văn bản thường")
     return value
 
 
@@ -273,7 +275,7 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
     """
     step = step_of(plan, step_id)
     unit_of(plan, step, key, unit)
-    by = _name(by, "--by needs the name of the person confirming")
+    by = _name(by, "--by cần họ tên người xác nhận")
     _check_done_date(plan, at, now)
     note, result = clean_text(note, "--note"), clean_text(result, "--result")
     evidence = {k: str(v).strip() for k, v in (evidence or {}).items() if v is not None and str(v).strip()}
@@ -285,7 +287,7 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
         if existing is not None:
             return Confirmed(False, picked.late_days or 0, existing)
         if picked.status in FINISHED:
-            raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is {picked.status}"
+            raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}'"
                              + (f": {picked.reason}" if picked.reason else ""))
     missing_evidence(step, evidence)
     evidence = typed_evidence(evidence)
@@ -305,9 +307,9 @@ def _name(by: str | None, message: str) -> str:
 
     by = " ".join(by.split())
     if PLACEHOLDER.match(by):
-        raise StateError(f"--by {by} is the placeholder of the command in the notice: write your name")
+        raise StateError(f"--by {by} là chỗ trống của lệnh mẫu trong thông báo: ghi họ tên người xác nhận")
     if len(by) > 200:
-        raise StateError(f"--by is {len(by)} characters long: a name has at most 200")
+        raise StateError(f"--by dài {len(by)} ký tự: họ tên tối đa 200 ký tự")
     return by
 
 
@@ -317,7 +319,7 @@ def missing_evidence(step: Any, evidence: dict[str, str]) -> None:
     if missing:
         labels = ", ".join(f"{m} ({EVIDENCE_LABELS[m]})" for m in missing)
         flags = " ".join(f"--evidence {m}=..." for m in missing)
-        raise StateError(f"step '{step.id}' needs evidence: {labels} - add {flags}")
+        raise StateError(f"bước '{step.id}' cần minh chứng: {labels} - thêm {flags}")
 
 
 def typed_evidence(evidence: dict[str, str]) -> dict[str, str]:
@@ -331,23 +333,22 @@ def typed_evidence(evidence: dict[str, str]) -> dict[str, str]:
 
     out = {}
     for key, value in evidence.items():
-        label = f"evidence {key} ({EVIDENCE_LABELS.get(key, key)})"
+        label = f"minh chứng {key} ({EVIDENCE_LABELS.get(key, key)})"
         if PLACEHOLDER.match(value):
-            raise StateError(f"{label} is still the placeholder {value} of the command in the notice: write the "
-                             "real value")
+            raise StateError(f"{label} vẫn là chỗ trống {value} của lệnh mẫu trong thông báo: ghi giá trị thật")
         if len(value) > 500:
-            raise StateError(f"{label} is {len(value)} characters long: at most 500")
+            raise StateError(f"{label} dài {len(value)} ký tự: tối đa 500")
         if key in ("date", "document_date"):
             try:
                 value = fmt(parse_date(value))
             except ValueError:
-                raise StateError(f"{label} '{value}' is not a date: write dd/mm/yyyy") from None
+                raise StateError(f"{label} '{value}' không phải là ngày: viết ngày/tháng/năm, ví dụ 20/10/2023") from None
         elif key == "attendees":
             if not value.isdigit() or int(value) > 1_000_000:
-                raise StateError(f"{label} '{value}' is not a number of people: write e.g. 45") from None
+                raise StateError(f"{label} '{value}' không phải là số người: viết số, ví dụ 45") from None
             value = str(int(value))
         elif key == "link" and not value.lower().startswith(("http://", "https://")):
-            raise StateError(f"{label} '{value}' is not a web address: write https://...")
+            raise StateError(f"{label} '{value}' không phải là địa chỉ trang web: viết https://...")
         out[key] = value
     return out
 
@@ -363,13 +364,13 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
     """
     if not rows:
         return []
-    by = _name(by, "--by needs the name of the person confirming")
+    by = _name(by, "--by cần họ tên người xác nhận")
     _check_done_date(plan, at, now)
     todo = []
     for row in dict.fromkeys(rows):
         step = step_of(plan, row.step_id)
         if row.status in FINISHED:
-            raise StateError(f"occurrence '{row.key}' of step '{step.id}' is {row.status}")
+            raise StateError(f"lần '{row.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[row.status]}'")
         given = evidence(step, row)
         missing_evidence(step, given)
         todo.append((step, row, given))
@@ -464,15 +465,15 @@ def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str
     """
     step = step_of(plan, step_id)
     unit_of(plan, step, key, unit)
-    by = _name(by, "--by needs the name of the person skipping")
+    by = _name(by, "--by cần họ tên người quyết định bỏ qua")
     reason = clean_text(reason, "--reason") or ""
     if not reason:
-        raise StateError("--reason is required: say why this occurrence is not needed")
+        raise StateError("cần --reason: ghi lý do không cần thực hiện lần này")
     _check_date(plan, at, now)
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
-        raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}")
+        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}'")
     row = _row_for(plan, session, step, picked)
     row.status, row.reason, row.next_on = SKIPPED, reason, None
     audit(session, plan, step.id, row.key, "skipped", at, now, detail={"by": by, "reason": reason}, actor=by)
@@ -493,22 +494,22 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
     """
     step = step_of(plan, step_id)
     unit_of(plan, step, key, unit)
-    by = _name(by, "--by needs the name of the person granting the extension")
+    by = _name(by, "--by cần họ tên người cho gia hạn")
     reason = clean_text(reason, "--reason") or ""
     if not reason:
-        raise StateError("--reason is required: say why the deadline moves")
+        raise StateError("cần --reason: ghi lý do gia hạn")
     _check_date(plan, at, now)
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
-        raise StateError(f"occurrence '{picked.key}' of step '{step.id}' is already {picked.status}: "
-                         "only unfinished work can be extended")
+        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}': chỉ gia hạn "
+                         "được việc chưa xong")
     current = picked.due_on if isinstance(picked, OccurrenceRecord) else picked.due
     if to <= current:
-        raise StateError(f"--to {fmt(to)} is not after the deadline in force ({fmt(current)}): an extension "
-                         "moves a deadline later")
+        raise StateError(f"--to {fmt(to)} không sau hạn đang áp dụng ({fmt(current)}): gia hạn là lùi hạn về "
+                         "sau")
     if to < at:
-        raise StateError(f"--to {fmt(to)} is before {fmt(at)}: an extension gives time from now on")
+        raise StateError(f"--to {fmt(to)} là trước ngày {fmt(at)}: gia hạn là cho thêm thời gian từ nay")
     row = _row_for(plan, session, step, picked)
     before = row.due_on
     row.original_due_on = row.original_due_on or row.due_on
@@ -548,11 +549,11 @@ def request(plan: Plan, session: Session, step_id: str, *, at: date, now: dateti
     step = step_of(plan, step_id)
     if not isinstance(step.timing, OnDemand):
         on_demand = [s.id for s in plan.steps if isinstance(s.timing, OnDemand)]
-        raise StateError(f"step '{step.id}' is not on demand ('{plan.calendar[step.id].describe}')"
-                         + (f"; on-demand steps: {accepted(on_demand)}" if on_demand else ""))
+        raise StateError(f"bước '{step.id}' không phải việc làm khi có yêu cầu ('{plan.calendar[step.id].describe}')"
+                         + (f"; các bước làm khi có yêu cầu: {accepted(on_demand, vi=True)}" if on_demand else ""))
     if not (plan.meta.period.start <= at <= plan.meta.period.end):
-        raise StateError(f"{fmt(at)} is outside the plan period {fmt(plan.meta.period.start)} - "
-                         f"{fmt(plan.meta.period.end)}")
+        raise StateError(f"ngày {fmt(at)} nằm ngoài thời gian của kế hoạch ({fmt(plan.meta.period.start)} - "
+                         f"{fmt(plan.meta.period.end)})")
     claim_plan(plan, session, at, now)
     base = f"yc-{at.isoformat()}"
     count = len({split_key(k)[0] for k in session.scalars(select(OccurrenceRecord.key).where(

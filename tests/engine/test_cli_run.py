@@ -43,13 +43,13 @@ class TestConfirmCommand:
         assert count(sessions_for(db), ConfirmationRecord) == 1
 
     @pytest.mark.parametrize("args, message", [
-        (("quan-triet",), "kehoach: step 'quan-triet' needs evidence: date (ngày thực hiện), attendees (số người "
-                          "tham dự) - add --evidence date=... --evidence attendees=..."),
-        (("quan-tiet",), "kehoach: unknown step 'quan-tiet' - did you mean 'quan-triet'?"),
+        (("quan-triet",), "kehoach: bước 'quan-triet' cần minh chứng: date (ngày thực hiện), attendees (số người "
+                          "tham dự) - thêm --evidence date=... --evidence attendees=..."),
+        (("quan-tiet",), "kehoach: không có bước 'quan-tiet' - ý bạn là 'quan-triet'?"),
         (("bao-cao-hang-nam", "--occurrence", "2021", "--evidence", "1/BC"),
-         "kehoach: step 'bao-cao-hang-nam' has no occurrence '2021' - did you mean '2025'? "
-         "(occurrences: '2022', '2023', '2024', '2025')"),
-        (("quan-triet", "--evidence", "ngay=17/03/2022"), "kehoach: unknown evidence 'ngay'"),
+         "kehoach: bước 'bao-cao-hang-nam' không có lần '2021' - ý bạn là '2025'? "
+         "(các lần: '2022', '2023', '2024', '2025')"),
+        (("quan-triet", "--evidence", "ngay=17/03/2022"), "kehoach: không có loại minh chứng 'ngay'"),
     ])
     def test_bad_input_is_a_clear_error_and_writes_nothing(self, capsys, db, tmp_path, args, message):
         sessions = sessions_for(db)
@@ -76,7 +76,7 @@ class TestRequestAndSkipCommands:
 
     def test_request_of_a_dated_step_is_refused(self, capsys, db):
         code, _, err = run(capsys, "request", SEED, "so-ket", "--at", "02/05/2024", "--db", db)
-        assert code == 1 and "step 'so-ket' is not on demand" in err
+        assert code == 1 and "bước 'so-ket' không phải việc làm khi có yêu cầu" in err
         assert count(sessions_for(db), OccurrenceRecord) == 0
 
     def test_skip_needs_a_reason_and_records_it(self, capsys, db):
@@ -249,7 +249,7 @@ class TestLongestValues:
         code, out, err = run(capsys, "request", SEED, "bao-cao-theo-yeu-cau", "--by", "Y" * 129, "--at", "02/05/2024",
                              "--db", db)
         assert (code, out) == (1, "")
-        assert err.strip() == "kehoach: --by is 129 characters long: a requester's name has at most 128"
+        assert err.strip() == "kehoach: --by dài 129 ký tự: họ tên người yêu cầu tối đa 128 ký tự"
 
 
 class TestDatesAtTheEdges:
@@ -313,7 +313,7 @@ class TestSimulateCommand:
         (("--from", "15/03/2022", "--to", "20/03/2022", "--confirm", "sometimes"), "kehoach: --confirm 'sometimes'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao"), "kehoach: --request 'bao-cao'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao@01/04/2022"),
-         "kehoach: unknown step 'bao-cao'"),
+         "kehoach: không có bước 'bao-cao'"),
     ])
     def test_bad_input(self, capsys, args, message):
         code, out, err = run(capsys, "simulate", SEED, *args)
@@ -332,7 +332,7 @@ class TestInstalledCommand:
                                "quan-triet", "--by", "A", "--at", "17/03/2022", "--db", db],
                               capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert proc.returncode == 1
-        assert proc.stderr.count("\n") == 1 and "needs evidence" in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "cần minh chứng" in proc.stderr
 
 
 class TestPlansByIdFromAnyFolder:
@@ -394,10 +394,10 @@ class TestSeveralOwnersOnTheCommandLine:
     @pytest.mark.parametrize("command", [("confirm",), ("skip", "--reason", "x"),
                                          ("extend", "--to", "30/06/2023", "--reason", "x")])
     @pytest.mark.parametrize("unit, message", [
-        ((), "kehoach: step 'bao-cao-huyen' has 3 owners: say whose occurrence with --unit ('gia-vien', 'hoa-lu', "
+        ((), "kehoach: bước 'bao-cao-huyen' có 3 đơn vị chủ trì: ghi rõ đơn vị bằng --unit ('gia-vien', 'hoa-lu', "
              "'nho-quan')"),
-        (("--unit", "nho-quang"), "kehoach: unit 'nho-quang' is not an owner of step 'bao-cao-huyen' - did you "
-                                  "mean 'nho-quan'?"),
+        (("--unit", "nho-quang"), "kehoach: đơn vị 'nho-quang' không chủ trì bước 'bao-cao-huyen' - ý bạn "
+                                  "là 'nho-quan'?"),
     ])
     def test_a_missing_or_wrong_unit_is_one_line(self, capsys, db, regime, command, unit, message):
         code, out, err = run(capsys, command[0], regime, "bao-cao-huyen", *command[1:], *unit, "--by", "A",

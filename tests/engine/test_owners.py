@@ -125,14 +125,14 @@ class TestOwners:
         plan = plan_with(tmp_path)
         day = date(2023, 6, 1)
         with sessions() as s, s.begin():
-            with pytest.raises(StateError, match=r"has 3 owners: say whose occurrence with --unit \('gia-vien'"):
+            with pytest.raises(StateError, match=r"có 3 đơn vị chủ trì: ghi rõ đơn vị bằng --unit \('gia-vien'"):
                 confirm(plan, s, "bao-cao-huyen", by="A", at=day, now=at(day))
-            with pytest.raises(StateError, match="unit 'gia-vienn' is not an owner of step 'bao-cao-huyen' - did "
-                                                 "you mean 'gia-vien'"):
+            with pytest.raises(StateError, match="đơn vị 'gia-vienn' không chủ trì bước 'bao-cao-huyen' - ý "
+                                                 "bạn là 'gia-vien'"):
                 confirm(plan, s, "bao-cao-huyen", unit="gia-vienn", by="A", at=day, now=at(day))
-            with pytest.raises(StateError, match="has 3 owners"):
+            with pytest.raises(StateError, match="có 3 đơn vị chủ trì"):
                 skip(plan, s, "bao-cao-huyen", key="2023-H1", by="A", reason="x", at=day, now=at(day))
-            with pytest.raises(StateError, match="one owner, 'so': leave --unit out"):
+            with pytest.raises(StateError, match="chỉ có một đơn vị chủ trì, 'so': bỏ --unit"):
                 confirm(plan, s, "tong-hop", unit="gia-vien", by="A", at=day, now=at(day))
 
     def test_human_labels_and_composite_keys_both_name_an_occurrence(self, tmp_path, sessions):

@@ -60,31 +60,31 @@ class TestConfirm:
         assert got.created and row(sessions, plan.id, "a", "once").status == DONE
 
     def test_an_unknown_step_is_refused_with_the_closest_id(self, plan, sessions):
-        refused(plan, sessions, "aa", date(2024, 2, 5), r"unknown step 'aa' - did you mean 'a'\?")
+        refused(plan, sessions, "aa", date(2024, 2, 5), r"không có bước 'aa' - ý bạn là 'a'\?")
 
     def test_an_unknown_occurrence_is_refused_with_the_known_ones(self, plan, sessions):
-        refused(plan, sessions, "b", date(2024, 3, 15), r"no occurrence '2024-13' - did you mean '2024-03'\?.*"
+        refused(plan, sessions, "b", date(2024, 3, 15), r"không có lần '2024-13' - ý bạn là '2024-03'\?.*"
                 r"'2024-03', '2024-04', '2024-05'", key="2024-13")
 
     def test_missing_evidence_is_refused_and_writes_nothing(self, plan, sessions):
         tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
-        refused(plan, sessions, "a", date(2024, 2, 5), r"needs evidence: document_number \(số văn bản\) - add "
+        refused(plan, sessions, "a", date(2024, 2, 5), r"cần minh chứng: document_number \(số văn bản\) - thêm "
                 r"--evidence document_number=\.\.\.")
 
     def test_missing_evidence_on_a_fresh_store_writes_no_row_at_all(self, plan, sessions):
-        refused(plan, sessions, "a", date(2024, 2, 5), "needs evidence")
+        refused(plan, sessions, "a", date(2024, 2, 5), "cần minh chứng")
         assert all(rows == [] for rows in snapshot(sessions).values())
 
     def test_a_blank_name_or_a_day_before_the_plan_is_refused(self, plan, sessions):
-        refused(plan, sessions, "a", date(2024, 2, 5), "--by needs the name", by="  ")
-        refused(plan, sessions, "a", date(2023, 12, 31), "before the plan starts",
+        refused(plan, sessions, "a", date(2024, 2, 5), "--by cần họ tên", by="  ")
+        refused(plan, sessions, "a", date(2023, 12, 31), "là trước ngày bắt đầu kế hoạch",
                 evidence={"document_number": "1"})
 
     def test_a_day_after_today_is_refused_and_writes_nothing(self, plan, sessions):
         """What was done is dated when it was done: a confirmation dated ahead of the moment it is recorded is
         refused (the 'now' is injected: recorded on 05/02/2024 at 16:00)."""
         before = snapshot(sessions)
-        with pytest.raises(StateError, match=r"--at 06/02/2024 is after today \(05/02/2024\)"):
+        with pytest.raises(StateError, match=r"--at 06/02/2024 là sau hôm nay \(05/02/2024\)"):
             with sessions() as s, s.begin():
                 confirm(plan, s, "a", at=date(2024, 2, 6), now=at(date(2024, 2, 5), 16), by="Lê Văn C",
                         evidence={"document_number": "1/VP"})
@@ -93,7 +93,7 @@ class TestConfirm:
     def test_a_day_after_the_plan_ends_is_refused(self, plan, sessions):
         end = plan.meta.period.end
         after = date.fromordinal(end.toordinal() + 1)
-        with pytest.raises(StateError, match="is after the plan ends"):
+        with pytest.raises(StateError, match="là sau ngày kết thúc kế hoạch"):
             with sessions() as s, s.begin():
                 confirm(plan, s, "a", at=after, now=at(after, 16), by="Lê Văn C",
                         evidence={"document_number": "1/VP"})
@@ -102,17 +102,17 @@ class TestConfirm:
         do_confirm(plan, sessions, "a", date(2024, 2, 20), evidence={"document_number": "1"})
         for d in (date(2024, 3, 11), date(2024, 4, 11)):
             tick(plan, sessions, at(d), documents=no_documents)
-        refused(plan, sessions, "b", date(2024, 4, 12), r"2 open occurrences .* --occurrence \('2024-03', '2024-04'\)")
+        refused(plan, sessions, "b", date(2024, 4, 12), r"2 lần đang mở .* --occurrence \('2024-03', '2024-04'\)")
         assert do_confirm(plan, sessions, "b", date(2024, 4, 12), key="2024-03").late_days == 18
 
     def test_a_skipped_occurrence_cannot_be_confirmed(self, plan, sessions):
         with sessions() as s, s.begin():
             skip(plan, s, "b", key="2024-03", by="Lãnh đạo", reason="gộp vào tháng 4", at=date(2024, 3, 1),
                  now=at(date(2024, 3, 1)))
-        refused(plan, sessions, "b", date(2024, 3, 2), "is skipped: gộp vào tháng 4", key="2024-03")
+        refused(plan, sessions, "b", date(2024, 3, 2), "ở trạng thái 'bỏ qua': gộp vào tháng 4", key="2024-03")
 
     def test_an_after_step_is_dated_from_the_confirmation_of_its_predecessor(self, plan, sessions):
-        refused(plan, sessions, "d", date(2024, 2, 5), "dated when 'a' is confirmed")
+        refused(plan, sessions, "d", date(2024, 2, 5), "có ngày khi bước 'a' được xác nhận")
         do_confirm(plan, sessions, "a", date(2024, 2, 14), evidence={"document_number": "1"})
         d = row(sessions, plan.id, "d", "once")
         assert (d.status, d.opens_on, d.due_on) == (SCHEDULED, date(2024, 2, 14), date(2024, 2, 19))
@@ -130,11 +130,11 @@ class TestParseEvidence:
         assert parse_evidence(["12/BC-KHCN"], ["document_number"]) == {"document_number": "12/BC-KHCN"}
 
     def test_an_unknown_name_gets_the_closest_kind(self):
-        with pytest.raises(StateError, match=r"unknown evidence 'documen_number' - did you mean 'document_number'\?"):
+        with pytest.raises(StateError, match=r"không có loại minh chứng 'documen_number' - ý bạn là 'document_number'\?"):
             parse_evidence(["documen_number=1"], ["document_number"])
 
     def test_a_bare_value_with_several_requirements_needs_names(self):
-        with pytest.raises(StateError, match=r"needs a name: write --evidence date=\.\.\., attendees=\.\.\."):
+        with pytest.raises(StateError, match=r"cần ghi tên loại: viết --evidence date=\.\.\., attendees=\.\.\."):
             parse_evidence(["45"], ["date", "attendees"])
 
 
@@ -155,11 +155,11 @@ class TestRequest:
         assert sorted(drafts) == ["yc-2024-05-02", "yc-2024-05-02", "yc-2024-05-02-2", "yc-2024-05-02-2"]
 
     def test_only_on_demand_steps_can_be_requested(self, plan, sessions):
-        with sessions() as s, pytest.raises(StateError, match=r"step 'a' is not on demand .*on-demand steps: 'c'"):
+        with sessions() as s, pytest.raises(StateError, match=r"bước 'a' không phải việc làm khi có yêu cầu .*các bước làm khi có yêu cầu: 'c'"):
             request(plan, s, "a", at=date(2024, 5, 2), now=at(date(2024, 5, 2)))
 
     def test_a_request_outside_the_plan_period_is_refused(self, plan, sessions):
-        with sessions() as s, pytest.raises(StateError, match="outside the plan period"):
+        with sessions() as s, pytest.raises(StateError, match="nằm ngoài thời gian của kế hoạch"):
             request(plan, s, "c", at=date(2025, 1, 2), now=at(date(2025, 1, 2)))
 
 
@@ -177,7 +177,7 @@ class TestSkip:
         assert row(sessions, plan.id, "d", "once") is None  # nothing was done: no 'after' date
 
     def test_a_skip_needs_a_reason(self, plan, sessions):
-        with sessions() as s, pytest.raises(StateError, match="--reason is required"):
+        with sessions() as s, pytest.raises(StateError, match="cần --reason"):
             skip(plan, s, "a", key=None, by="X", reason=" ", at=date(2024, 2, 2), now=at(date(2024, 2, 2)))
         assert count(sessions, EventRecord) == 0
 
@@ -218,9 +218,9 @@ class TestExtend:
         assert (shown["due"], shown["original_due"]) == ("2024-03-08", "2024-02-20")
 
     @pytest.mark.parametrize("kwargs, message", [
-        ({"to": date(2024, 2, 10)}, "--to 10/02/2024 is not after the deadline in force (20/02/2024)"),
-        ({"reason": " "}, "--reason is required"),
-        ({"by": ""}, "--by needs the name"),
+        ({"to": date(2024, 2, 10)}, "--to 10/02/2024 không sau hạn đang áp dụng (20/02/2024)"),
+        ({"reason": " "}, "cần --reason"),
+        ({"by": ""}, "--by cần họ tên"),
     ])
     def test_bad_input_is_refused_and_writes_nothing(self, plan, sessions, kwargs, message):
         tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
@@ -237,9 +237,9 @@ class TestPastedCommands:
     """The command printed in a notice, pasted with its placeholders, records nothing."""
 
     @pytest.mark.parametrize("by, evidence, result, message", [
-        ("<họ tên>", {"document_number": "12/BC"}, None, "--by <họ tên> is the placeholder"),
-        ("Lê Văn C", {"document_number": "<số/ký hiệu>"}, None, "is still the placeholder <số/ký hiệu>"),
-        ("Lê Văn C", {"document_number": "12/BC"}, "<kết quả>", "--result <kết quả> is the placeholder"),
+        ("<họ tên>", {"document_number": "12/BC"}, None, "--by <họ tên> là chỗ trống"),
+        ("Lê Văn C", {"document_number": "<số/ký hiệu>"}, None, "vẫn là chỗ trống <số/ký hiệu>"),
+        ("Lê Văn C", {"document_number": "12/BC"}, "<kết quả>", "--result <kết quả> là chỗ trống"),
     ])
     def test_placeholders_are_refused(self, plan, sessions, by, evidence, result, message):
         tick(plan, sessions, at(date(2024, 2, 1)), documents=no_documents)
@@ -251,9 +251,9 @@ class TestPastedCommands:
         assert snapshot(sessions) == before
 
     @pytest.mark.parametrize("evidence, message", [
-        ({"date": "45/13/2024"}, "evidence date (ngày thực hiện) '45/13/2024' is not a date"),
-        ({"attendees": "bốn mươi"}, "evidence attendees (số người tham dự) 'bốn mươi' is not a number"),
-        ({"link": "khcn.vn/tin"}, "is not a web address"),
+        ({"date": "45/13/2024"}, "minh chứng date (ngày thực hiện) '45/13/2024' không phải là ngày"),
+        ({"attendees": "bốn mươi"}, "minh chứng attendees (số người tham dự) 'bốn mươi' không phải là số người"),
+        ({"link": "khcn.vn/tin"}, "không phải là địa chỉ trang web"),
     ])
     def test_evidence_is_checked_by_its_kind(self, plan, sessions, evidence, message):
         with sessions() as s, pytest.raises(StateError, match=re.escape(message)):

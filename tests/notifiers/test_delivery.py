@@ -66,7 +66,7 @@ class TestMessages:
         assert body.startswith("Kính gửi: Văn phòng Sở\n\nVăn phòng Sở chủ trì thực hiện nhiệm vụ:\n"
                                "Tổ chức quán triệt, triển khai Đề án tới cán bộ")
         assert "Hạn hoàn thành: 18/03/2022 (còn 2 ngày).\n" in body
-        assert "--evidence date=<dd/mm/yyyy> --evidence attendees=<số người>" in body
+        assert '--evidence date="<dd/mm/yyyy>" --evidence attendees="<số người>"' in body
         assert body.rstrip().endswith("--\nSở Khoa học và Công nghệ\nKế hoạch số 28/KH-KHCN: Triển khai, thực hiện "
                                       "Đề án số 02-ĐA/TU ngày 26/3/2021 của Ban Chấp hành Đảng bộ tỉnh về Phát huy "
                                       "vai trò giám sát…")

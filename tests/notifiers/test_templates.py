@@ -107,8 +107,8 @@ class TestDefaults:
 
     def test_the_confirm_command_placeholders_are_refused_as_they_are(self):
         command = confirm_command("kh-28-khcn-2022", "quan-triet", "once", ["date", "attendees"])
-        assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=<dd/mm/yyyy> "
-                           "--evidence attendees=<số người> --result \"<kết quả>\"")
+        assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=\"<dd/mm/yyyy>\" "
+                           "--evidence attendees=\"<số người>\" --result \"<kết quả>\"")
         assert '--occurrence "quý II/2023"' in confirm_command("p", "s", "2023-Q2", [])
 
 
