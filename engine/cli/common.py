@@ -38,8 +38,8 @@ def sessions(db: str | None, create: bool = True, plans: Sequence[Plan] = ()) ->
 
     url = database_url(db)
     if not create and not store_exists(url):
-        raise StateError(f"no state store at {shown(url)}: nothing has run here yet - give "
-                         "--db or KEHOACH_DATABASE_URL, or run 'kehoach run' first")
+        raise StateError(f"không có kho dữ liệu ở {shown(url)}: chưa có lượt chạy nào ở đây - chỉ đúng kho bằng "
+                         "--db hoặc KEHOACH_DATABASE_URL, hoặc chạy 'kehoach run' trước")
     engine = open_store(url)  # StateError: one line, password masked
     if create:
         check_writable(engine)
@@ -93,8 +93,8 @@ def find_plan(arg: Path | str) -> Path:
     if found is not None:
         return found
     known = registry.plan_ids()
-    raise PlanFileNotFound(f"{arg}{did_you_mean(str(arg), known)} (a plan file, or the id of a plan this machine "
-                           f"serves{': ' + accepted(known) if known else ''})")
+    raise PlanFileNotFound(f"{arg}{did_you_mean(str(arg), known, vi=True)} (cần một tệp kế hoạch, hoặc mã của kế "
+                           f"hoạch máy này đang chạy{': ' + accepted(known, vi=True) if known else ''})")
 
 
 def load(path: Path | str) -> Plan:

@@ -106,8 +106,8 @@ class TestStatusCommand:
         missing = tmp_path / "missing" / "state.db"
         code, out, err = run(capsys, "status", SEED, "--db", f"sqlite:///{missing}")
         assert code == 1 and out == "" and not missing.exists() and not missing.parent.exists()
-        assert err.strip() == (f"kehoach: no state store at {missing}: nothing has run here yet - give --db or "
-                               "KEHOACH_DATABASE_URL, or run 'kehoach run' first")
+        assert err.strip() == (f"kehoach: không có kho dữ liệu ở {missing}: chưa có lượt chạy nào ở đây - chỉ đúng "
+                               "kho bằng --db hoặc KEHOACH_DATABASE_URL, hoặc chạy 'kehoach run' trước")
 
     def test_table_in_vietnamese(self, capsys, db):
         sessions_for(db)  # an empty store
@@ -361,7 +361,7 @@ class TestPlansByIdFromAnyFolder:
 
     def test_an_unknown_id_says_which_plans_are_served(self, capsys, served):
         code, _, err = run(capsys, "status", "kh-28-khcn-202")
-        assert code == 2 and "did you mean 'kh-28-khcn-2022'?" in err and "Traceback" not in err
+        assert code == 2 and "ý bạn là 'kh-28-khcn-2022'?" in err and "Traceback" not in err
 
     def test_a_store_named_by_an_unset_variable_is_a_clear_error(self, capsys, served):
         from engine.runtime import registry
