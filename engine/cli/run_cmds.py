@@ -329,20 +329,21 @@ def simulate(
     start, end = day_arg(from_, "--from"), day_arg(to, "--to")
     assert start is not None and end is not None
     if end < start:
-        raise StateError(f"--to {fmt(end)} is before --from {fmt(start)}")
+        raise StateError(f"--to {fmt(end)} là trước --from {fmt(start)}")
     policy = ConfirmPolicy.parse(confirm_policy)
     requests: dict = {}
     for item in request_ or []:
         step_id, sep, when = item.partition("@")
         if not sep:
-            raise StateError(f"--request '{item}': write STEP@dd/mm/yyyy, e.g. bao-cao-theo-yeu-cau@02/05/2024")
+            raise StateError(f"--request '{item}': viết BƯỚC@dd/mm/yyyy, ví dụ bao-cao-theo-yeu-cau@02/05/2024")
         if len(plans) > 1:
-            raise StateError(f"--request '{item}': requests are simulated for one plan at a time (give its file)")
+            raise StateError(f"--request '{item}': yêu cầu chỉ mô phỏng được cho từng kế hoạch một (chỉ tệp của kế "
+                             "hoạch đó)")
         step_of(plans[0], step_id.strip())
         day = day_arg(when, "--request")
         if day is None or not start <= day <= end:  # it would never be simulated: say so rather than ignore it
-            raise StateError(f"--request '{item}': {fmt(day) if day else when} is outside the simulated days "
-                             f"{fmt(start)} - {fmt(end)}")
+            raise StateError(f"--request '{item}': ngày {fmt(day) if day else when} nằm ngoài những ngày mô phỏng "
+                             f"({fmt(start)} - {fmt(end)})")
         requests.setdefault(day, []).append(step_id.strip())
     if db:
         factory = sessions(db, plans=plans)
@@ -354,8 +355,8 @@ def simulate(
         for plan in plans:
             if session.scalar(select(func.count()).select_from(EventRecord).where(
                     EventRecord.plan_id == plan.id, EventRecord.on_date >= start)):
-                raise StateError(f"the store already has events of {plan.id} on or after {fmt(start)}: "
-                                 "simulate into an empty --db or start after them")
+                raise StateError(f"kho dữ liệu đã có sự kiện của {plan.id} từ ngày {fmt(start)} trở đi: mô phỏng "
+                                 "vào một --db trống, hoặc bắt đầu sau các sự kiện đó")
     simulate_plans(plans, factory, start, end, policy, requests={plans[0].id: requests})
     with factory() as session:
         lives = [(plan, timeline(plan, session, start, end)) for plan in plans]

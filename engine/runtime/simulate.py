@@ -50,7 +50,7 @@ class ConfirmPolicy:
             return cls(text)
         if text.startswith("late:") and text[5:].isdigit():
             return cls("late", int(text[5:]))
-        raise StateError(f"--confirm '{text}' is not understood: use on-time, late:N (e.g. late:5) or never")
+        raise StateError(f"--confirm '{text}' không hợp lệ: dùng on-time, late:N (ví dụ late:5) hoặc never")
 
 
 def tick_time(plan: Plan, day: date) -> datetime:
@@ -86,7 +86,7 @@ def simulate_plans(plans: list[Plan], sessions: Callable[[], Session], start: da
         StateError: as `simulate`.
     """
     if end < start:
-        raise StateError(f"--to ({end:%d/%m/%Y}) is before --from ({start:%d/%m/%Y})")
+        raise StateError(f"--to {fmt(end)} là trước --from {fmt(start)}")
     order = children_first(plans)
     requests = requests or {}
     request_days = sorted({d for days in requests.values() for d in days})

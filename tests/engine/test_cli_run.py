@@ -293,8 +293,8 @@ class TestSimulateCommand:
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022",
                              "--request", "bao-cao-theo-yeu-cau@02/05/2024")
         assert (code, out) == (1, "")
-        assert err.strip() == ("kehoach: --request 'bao-cao-theo-yeu-cau@02/05/2024': 02/05/2024 is outside the "
-                               "simulated days 15/03/2022 - 20/03/2022")
+        assert err.strip() == ("kehoach: --request 'bao-cao-theo-yeu-cau@02/05/2024': ngày 02/05/2024 nằm ngoài "
+                               "những ngày mô phỏng (15/03/2022 - 20/03/2022)")
 
     def test_table_output_and_count(self, capsys):
         code, out, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022")
@@ -309,7 +309,7 @@ class TestSimulateCommand:
         assert max(map(len, lines)) <= 80 and err.strip() == "8 sự kiện."
 
     @pytest.mark.parametrize("args, message", [
-        (("--from", "15/03/2022", "--to", "10/03/2022"), "kehoach: --to 10/03/2022 is before --from 15/03/2022"),
+        (("--from", "15/03/2022", "--to", "10/03/2022"), "kehoach: --to 10/03/2022 là trước --from 15/03/2022"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--confirm", "sometimes"), "kehoach: --confirm 'sometimes'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao"), "kehoach: --request 'bao-cao'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao@01/04/2022"),
@@ -322,7 +322,7 @@ class TestSimulateCommand:
     def test_simulating_over_recorded_history_is_refused(self, capsys, db):
         confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45")
         code, _, err = run(capsys, "simulate", SEED, "--from", "15/03/2022", "--to", "20/03/2022", "--db", db)
-        assert code == 1 and "already has events" in err
+        assert code == 1 and "đã có sự kiện" in err
 
 
 class TestInstalledCommand:

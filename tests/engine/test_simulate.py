@@ -204,6 +204,6 @@ class TestSkippingIdleDays:
         assert results[0] == results[1]
 
     def test_an_empty_span_is_refused(self, seed_plan, tmp_path):
-        with pytest.raises(StateError, match="before --from"):
+        with pytest.raises(StateError, match="là trước --from"):
             simulate(seed_plan, sessions_for(f"sqlite:///{tmp_path / 's.db'}"), date(2022, 5, 1), date(2022, 4, 1),
                      ConfirmPolicy.parse("never"))
