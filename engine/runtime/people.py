@@ -106,8 +106,9 @@ def step_of(plan: Plan, step_id: str) -> Any:
     """
     step = plan.step_by_id.get(step_id)
     if step is None:
-        raise StateError(f"không có bước '{step_id}'{did_you_mean(step_id, plan.step_by_id, vi=True)} trong kế "
-                         f"hoạch {plan.id} (các bước: {accepted(plan.step_by_id, vi=True)})")
+        raise StateError(f"kế hoạch {plan.id} không có bước '{step_id}'"
+                         f"{did_you_mean(step_id, plan.step_by_id, vi=True)} (các bước: "
+                         f"{accepted(plan.step_by_id, vi=True)})")
     return step
 
 
@@ -342,7 +343,8 @@ def typed_evidence(evidence: dict[str, str]) -> dict[str, str]:
             try:
                 value = fmt(parse_date(value))
             except ValueError:
-                raise StateError(f"{label} '{value}' không phải là ngày: viết ngày/tháng/năm, ví dụ 20/10/2023") from None
+                raise StateError(f"{label} '{value}' không phải là ngày: viết ngày/tháng/năm, ví dụ "
+                                 "20/10/2023") from None
         elif key == "attendees":
             if not value.isdigit() or int(value) > 1_000_000:
                 raise StateError(f"{label} '{value}' không phải là số người: viết số, ví dụ 45") from None
@@ -502,8 +504,8 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
-        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}': chỉ gia hạn "
-                         "được việc chưa xong")
+        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}': chỉ "
+                         "gia hạn được việc chưa xong")
     current = picked.due_on if isinstance(picked, OccurrenceRecord) else picked.due
     if to <= current:
         raise StateError(f"--to {fmt(to)} không sau hạn đang áp dụng ({fmt(current)}): gia hạn là lùi hạn về "

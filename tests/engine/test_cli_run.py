@@ -45,7 +45,7 @@ class TestConfirmCommand:
     @pytest.mark.parametrize("args, message", [
         (("quan-triet",), "kehoach: bước 'quan-triet' cần minh chứng: date (ngày thực hiện), attendees (số người "
                           "tham dự) - thêm --evidence date=... --evidence attendees=..."),
-        (("quan-tiet",), "kehoach: không có bước 'quan-tiet' - ý bạn là 'quan-triet'?"),
+        (("quan-tiet",), "kehoach: kế hoạch kh-28-khcn-2022 không có bước 'quan-tiet' - ý bạn là 'quan-triet'?"),
         (("bao-cao-hang-nam", "--occurrence", "2021", "--evidence", "1/BC"),
          "kehoach: bước 'bao-cao-hang-nam' không có lần '2021' - ý bạn là '2025'? "
          "(các lần: '2022', '2023', '2024', '2025')"),
@@ -313,7 +313,7 @@ class TestSimulateCommand:
         (("--from", "15/03/2022", "--to", "20/03/2022", "--confirm", "sometimes"), "kehoach: --confirm 'sometimes'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao"), "kehoach: --request 'bao-cao'"),
         (("--from", "15/03/2022", "--to", "20/03/2022", "--request", "bao-cao@01/04/2022"),
-         "kehoach: không có bước 'bao-cao'"),
+         "kehoach: kế hoạch kh-28-khcn-2022 không có bước 'bao-cao'"),
     ])
     def test_bad_input(self, capsys, args, message):
         code, out, err = run(capsys, "simulate", SEED, *args)
