@@ -322,14 +322,13 @@ def simulate(
 
     from engine.language.plan import PlanLoader, plan_paths
     from engine.runtime.people import step_of
-    from engine.runtime.simulate import ConfirmPolicy, simulate_plans, timeline
+    from engine.runtime.simulate import ConfirmPolicy, check_span, simulate_plans, timeline
     from engine.state.models import EventRecord
 
     plans = PlanLoader().load_all(plan_paths([plan_path])) if plan_path.is_dir() else [load(plan_path)]
     start, end = day_arg(from_, "--from"), day_arg(to, "--to")
     assert start is not None and end is not None
-    if end < start:
-        raise StateError(f"--to {fmt(end)} là trước --from {fmt(start)}")
+    check_span(start, end)  # before a store is opened, which may create it
     policy = ConfirmPolicy.parse(confirm_policy)
     requests: dict = {}
     for item in request_ or []:

@@ -170,15 +170,12 @@ class Plan:
     def by_opening(self) -> dict[tuple[str, str | None], tuple[list[date], list[Occurrence]]]:
         """Each step's occurrences sorted by opening day, and their opening days, by (step id, None); of a step of
         several owners, also each owner's, by (step id, unit): what opens after a given day, by bisection."""
+        groups: dict[tuple[str, str | None], list[Occurrence]] = {
+            **{(step_id, None): cal.occurrences for step_id, cal in self.calendar.items()}, **self.own_occurrences}
         out: dict[tuple[str, str | None], tuple[list[date], list[Occurrence]]] = {}
-        for step_id, cal in self.calendar.items():
-            groups: dict[str | None, list[Occurrence]] = {None: list(cal.occurrences)}
-            if step_id in self.per_unit:
-                for o in cal.occurrences:
-                    groups.setdefault(o.owner, []).append(o)
-            for owner, occs in groups.items():
-                occs.sort(key=lambda o: o.opens)
-                out[(step_id, owner)] = ([o.opens for o in occs], occs)
+        for key, occs in groups.items():
+            occs = sorted(occs, key=lambda o: o.opens)
+            out[key] = ([o.opens for o in occs], occs)
         return out
 
     @cached_property

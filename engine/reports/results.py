@@ -303,13 +303,6 @@ def _own(plan: Plan, ids: list[str], unit: str | None) -> tuple[tuple[str | None
     return ("keys", alone), {**params, "own_keys": keys}
 
 
-def _calendar(plan: Plan, step_id: str, unit: str | None) -> list[Occurrence]:
-    """A covered step's occurrences in the calendar: `unit`'s own, of a step of several owners."""
-    if unit is not None and step_id in plan.per_unit:
-        return plan.own_occurrences.get((step_id, unit), [])
-    return plan.occurrences(step_id)
-
-
 def _read(session: Session, plan: Plan, ids: list[str], window: Window, as_of: date, unit: str | None,
           by_unit: bool = False) -> tuple[list[Any], _Stored, dict[int, Any], dict[Any, Any]]:
     """What a draft reads of the store (see `_rows`): the rows, the test of being stored, the rows' confirmations

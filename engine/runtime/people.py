@@ -288,12 +288,16 @@ def confirm(plan: Plan, session: Session, step_id: str, *, by: str, at: date, no
         if existing is not None:
             return Confirmed(False, picked.late_days or 0, existing)
         if picked.status in FINISHED:
-            raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}'"
-                             + (f": {picked.reason}" if picked.reason else ""))
+            raise StateError(_already_finished(step, picked) + (f": {picked.reason}" if picked.reason else ""))
     missing_evidence(step, evidence)
     evidence = typed_evidence(evidence)
     return _record(plan, session, [(step, _row_for(plan, session, step, picked), evidence)], by, at, now, note,
                    source, result)[0]
+
+
+def _already_finished(step: Any, row: OccurrenceRecord) -> str:
+    """Why a finished occurrence is refused, as people read it: 'lần '2024-03' của bước 'b' ở trạng thái 'bỏ qua''."""
+    return f"lần '{row.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[row.status]}'"
 
 
 def _name(by: str | None, message: str) -> str:
@@ -372,7 +376,7 @@ def confirm_rows(plan: Plan, session: Session, rows: list[OccurrenceRecord], *, 
     for row in dict.fromkeys(rows):
         step = step_of(plan, row.step_id)
         if row.status in FINISHED:
-            raise StateError(f"lần '{row.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[row.status]}'")
+            raise StateError(_already_finished(step, row))
         given = evidence(step, row)
         missing_evidence(step, given)
         todo.append((step, row, given))
@@ -475,7 +479,7 @@ def skip(plan: Plan, session: Session, step_id: str, *, key: str | None, by: str
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
-        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}'")
+        raise StateError(_already_finished(step, picked))
     row = _row_for(plan, session, step, picked)
     row.status, row.reason, row.next_on = SKIPPED, reason, None
     audit(session, plan, step.id, row.key, "skipped", at, now, detail={"by": by, "reason": reason}, actor=by)
@@ -504,8 +508,7 @@ def extend(plan: Plan, session: Session, step_id: str, *, to: date, by: str, rea
     claim_plan(plan, session, at, now)
     picked = _pick_occurrence(plan, session, step, key, at, unit)
     if isinstance(picked, OccurrenceRecord) and picked.status in FINISHED:
-        raise StateError(f"lần '{picked.key}' của bước '{step.id}' ở trạng thái '{STATUS_VI[picked.status]}': chỉ "
-                         "gia hạn được việc chưa xong")
+        raise StateError(_already_finished(step, picked) + ": chỉ gia hạn được việc chưa xong")
     current = picked.due_on if isinstance(picked, OccurrenceRecord) else picked.due
     if to <= current:
         raise StateError(f"--to {fmt(to)} không sau hạn đang áp dụng ({fmt(current)}): gia hạn là lùi hạn về "

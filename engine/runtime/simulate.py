@@ -53,6 +53,12 @@ class ConfirmPolicy:
         raise StateError(f"--confirm '{text}' không hợp lệ: dùng on-time, late:N (ví dụ late:5) hoặc never")
 
 
+def check_span(start: date, end: date) -> None:
+    """Raises StateError when the simulated days end before they start."""
+    if end < start:
+        raise StateError(f"--to {fmt(end)} là trước --from {fmt(start)}")
+
+
 def tick_time(plan: Plan, day: date) -> datetime:
     """The moment of the daily tick (07:30 in the plan's time zone)."""
     return datetime.combine(day, TICK_TIME, tzinfo=ZoneInfo(plan.meta.timezone))
@@ -85,8 +91,7 @@ def simulate_plans(plans: list[Plan], sessions: Callable[[], Session], start: da
     Raises:
         StateError: as `simulate`.
     """
-    if end < start:
-        raise StateError(f"--to {fmt(end)} là trước --from {fmt(start)}")
+    check_span(start, end)
     order = children_first(plans)
     requests = requests or {}
     request_days = sorted({d for days in requests.values() for d in days})
