@@ -218,6 +218,46 @@ class TestInsertIgnore:
             assert insert_many_ignore(s, PlanRecord, []) == 0
         assert count(sessions, PlanRecord) == 3
 
+    def test_sqlite_rows_are_written_as_sqlalchemys_statement_writes_them(self, tmp_path):
+        """SQLite inserts go through a leaner path than the compiled statement (engine.state.store): the same
+        columns, defaults, JSON (None too), dates and times, byte for byte, and only new rows returned."""
+        from datetime import datetime, timezone
+
+        from engine.state.models import OutboxRecord
+        from engine.state.store import _insert_ignore_stmt, inserted_rows
+
+        now = datetime(2024, 3, 1, 7, 30, tzinfo=timezone.utc)
+        rows = {
+            EventRecord: [dict(effect_key=f"p/s/{i}/opened", plan_id="p", step_id="s", occurrence_key=str(i),
+                               event="opened", on_date=date(2024, 3, 1), at=now, detail={"ý": [i, "Sở"]},
+                               plan_version="v") for i in range(3)]
+            + [dict(effect_key="p/-/-/closed", plan_id="p", step_id=None, occurrence_key=None, event="closed",
+                    on_date=date(2024, 3, 2), at=now, actor="Trần Thị B", detail=None, plan_version="v")],
+            OutboxRecord: [dict(idempotency_key=f"k{i}", plan_id="p", step_id="s", occurrence_key=str(i),
+                                reason="opened", template="opened", unit_id="u", tag=None if i else "t",
+                                context={"due": "15/03/2024"}, created_on=date(2024, 3, 1), plan_version="v")
+                           for i in range(2)],
+        }
+        stored = {}
+        for name, lean in (("core", False), ("lean", True)):
+            sessions = sessions_for(f"sqlite:///{tmp_path / name}.db")
+            with sessions() as s, s.begin():
+                for model, values in rows.items():
+                    if lean:
+                        assert len(inserted_rows(s, model, values)) == len(values)
+                        assert inserted_rows(s, model, values[:1] + values[:1]) == []
+                        assert inserted_rows(s, model, values[-1:], ("id", "plan_id")) == []
+                    else:  # row by row: a list of rows is written with the columns of the first
+                        for value in values:
+                            s.connection().execute(_insert_ignore_stmt("sqlite", model, ()), value)
+            with sessions() as s:
+                stored[name] = {t: s.connection().exec_driver_sql(f"SELECT * FROM {t} ORDER BY id").all()
+                                for t in ("events", "outbox")}
+        assert stored["lean"] == stored["core"]
+        with sessions() as s:  # the defaults went in: the outbox's status, the JSON null of no detail
+            assert s.connection().exec_driver_sql("SELECT DISTINCT status FROM outbox").all() == [("pending",)]
+            assert s.connection().exec_driver_sql("SELECT detail FROM events WHERE id = 4").scalar() == "null"
+
 
 def run(plan, sessions, *days):
     for d in days:
