@@ -47,9 +47,15 @@ def run(
 
     day = day_arg(at)
     loaded = PlanLoader().load_all(plan_paths([find_plan(p) for p in plans]))  # PlanError: none is run
-    from engine.state.db import absolute_url, database_url
+    from engine.state.checks import shown
+    from engine.state.db import DEFAULT_SQLITE, absolute_url, database_url, served_store_in_use
 
     url = absolute_url(database_url(db))
+    if served_store_in_use(db):
+        from engine.cli.tables import console, wrapped
+
+        err(wrapped(f"Kho dữ liệu: {shown(url)} - kho của các kế hoạch máy này đang chạy (thư mục này không có "
+                    f"{DEFAULT_SQLITE}); chỉ kho khác bằng --db", console().width))
     sessions(url, plans=loaded)  # a bad URL fails here, before Prefect starts
     remember(loaded, url, db is None and bool(os.environ.get(ENV_URL)))
     from flows.env import use_embedded_defaults

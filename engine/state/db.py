@@ -50,8 +50,22 @@ def _found_store() -> str:
     try:
         return registry.store_url() or local
     except LookupError as exc:
-        raise StateError(f"the served plans' store is given by {exc.args[0]}, which is not set here: set it as "
-                         "the server does, or give --db") from None
+        raise StateError(f"kho dữ liệu của các kế hoạch máy này đang chạy được chỉ bằng biến môi trường "
+                         f"{exc.args[0]}, nhưng ở đây biến này chưa đặt: đặt như trên máy chủ, hoặc chỉ kho bằng "
+                         "--db") from None
+
+
+def served_store_in_use(url: str | None = None) -> bool:
+    """Whether `database_url(url)` is the store of the plans this machine serves: no --db, no
+    KEHOACH_DATABASE_URL, and no store in this folder (a run from a new folder writes there, and says so)."""
+    from engine.runtime import registry
+
+    if url or os.environ.get(ENV_URL) or Path(DEFAULT_SQLITE).exists():
+        return False
+    try:
+        return registry.store_url() is not None
+    except LookupError:
+        return False
 
 
 def absolute_url(url: str) -> str:
