@@ -30,24 +30,25 @@ def check_store(engine: Engine) -> None:
             found = [line for row in rows for line in str(row[0]).splitlines()]
             if found != ["ok"]:
                 first = next((line for line in found if not line.startswith("***")), found[0])
-                raise StateError(f"the state store {where} is damaged (SQLite: {first}): restore it from a backup, "
-                                 "or rescue what it holds with `sqlite3 FILE .recover`")
+                raise StateError(f"kho dữ liệu {where} bị hỏng (SQLite: {first}): khôi phục từ bản sao lưu, hoặc "
+                                 "cứu những gì còn lại bằng `sqlite3 FILE .recover`")
         tables = set(inspect(conn).get_table_names())
         if not tables:
             return
         if "alembic_version" not in tables:
-            raise StateError(f"{where} is not a Kehoach state store (it holds other tables: "
-                             f"{', '.join(sorted(tables)[:5])}{', ...' if len(tables) > 5 else ''}): give another --db")
+            raise StateError(f"{where} không phải kho dữ liệu của Kehoach (có các bảng khác: "
+                             f"{', '.join(sorted(tables)[:5])}{', ...' if len(tables) > 5 else ''}): chỉ kho khác "
+                             "bằng --db")
         try:
             versions = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
         except Exception:  # noqa: BLE001 - another application's table of that name
-            raise StateError(f"{where} is not a Kehoach state store (its alembic_version table is not Kehoach's): "
-                             "give another --db") from None
+            raise StateError(f"{where} không phải kho dữ liệu của Kehoach (bảng alembic_version không phải của "
+                             "Kehoach): chỉ kho khác bằng --db") from None
         unknown = versions - _revisions()
         if unknown:
-            raise StateError(f"{where} is not a store this Kehoach can use: its schema revision "
-                             f"{', '.join(sorted(map(str, unknown)))} is not one of {', '.join(sorted(_revisions()))} "
-                             "(made by a newer Kehoach, or by another application)")
+            raise StateError(f"phiên bản Kehoach này không dùng được kho {where}: lược đồ của kho ở phiên bản "
+                             f"{', '.join(sorted(map(str, unknown)))}, không thuộc {', '.join(sorted(_revisions()))} "
+                             "(do một Kehoach mới hơn hoặc ứng dụng khác tạo)")
 
 
 def _revisions() -> set[str]:
@@ -71,7 +72,7 @@ def check_writable(engine: Engine) -> None:
             conn.exec_driver_sql(f"PRAGMA user_version = {int(version or 0)}")  # a write that changes nothing
             transaction.rollback()
     except Exception as exc:  # noqa: BLE001
-        raise StateError(store_failure(url, exc, "cannot write to the state store")) from exc
+        raise StateError(store_failure(url, exc, "không ghi được vào kho dữ liệu")) from exc
 
 
 def shown(url: str) -> str:
@@ -79,7 +80,7 @@ def shown(url: str) -> str:
     return redact(url).removeprefix("sqlite:///").replace("postgresql+psycopg://", "postgresql://", 1) or url
 
 
-def store_failure(url: str | None, exc: BaseException, what: str = "the state store failed") -> str:
+def store_failure(url: str | None, exc: BaseException, what: str = "kho dữ liệu gặp lỗi") -> str:
     """One line saying what went wrong with the store at `url`, its password masked wherever it appears.
 
     SQLAlchemy adds the SQL statement and a help link on lines of their own; the driver's message is kept.
@@ -104,15 +105,17 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         text_ = str(exc.orig)
         if "file is not a database" in text_:
-            text_ = "the file is not a SQLite database"
+            text_ = "tệp không phải cơ sở dữ liệu SQLite"
         elif "readonly database" in text_ or "read-only" in text_:
-            text_ = f"the store is read-only ({text_.splitlines()[0]}): check the file's and its folder's permissions"
+            text_ = (f"kho chỉ đọc được ({text_.splitlines()[0]}): kiểm tra quyền ghi của tệp và của thư mục "
+                     "chứa nó")
     elif isinstance(exc, ModuleNotFoundError):
-        text_ = f"no database driver for this URL ({exc}): Kehoach stores its state in SQLite or PostgreSQL"
+        text_ = (f"không có trình điều khiển cơ sở dữ liệu cho URL này ({exc}): Kehoach lưu dữ liệu trong SQLite "
+                 "hoặc PostgreSQL")
     elif isinstance(exc, (ArgumentError, NoSuchModuleError)):
-        text_ = f"{exc} (e.g. sqlite:///.kehoach/state.db or postgresql://user@host/db)"
+        text_ = f"{exc} (ví dụ sqlite:///.kehoach/state.db hoặc postgresql://user@host/db)"
     elif "Can't locate revision" in str(exc):
-        text_ = f"{exc} (made by a newer Kehoach?)"
+        text_ = f"{exc} (do một Kehoach mới hơn tạo?)"
     else:
         text_ = f"{type(exc).__name__}: {exc}"
     lines = [ln.strip() for ln in text_.splitlines()

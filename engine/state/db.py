@@ -161,7 +161,7 @@ def open_store(url: str | None = None) -> Engine:
                 engine.dispose()
             if isinstance(exc, StateError):
                 raise
-            raise StateError(store_failure(url, exc, "cannot open the state store")) from exc
+            raise StateError(store_failure(url, exc, "không mở được kho dữ liệu")) from exc
         _READY[url] = engine
     return engine
 

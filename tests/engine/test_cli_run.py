@@ -148,7 +148,7 @@ class TestStatusCommand:
 
     def test_an_unreachable_database_is_a_clear_error(self, capsys):
         code, _, err = run(capsys, "status", SEED, "--db", "postgresql://nobody@127.0.0.1:1/none")
-        assert code == 1 and err.startswith("kehoach: cannot open the state store") and "Traceback" not in err
+        assert code == 1 and err.startswith("kehoach: không mở được kho dữ liệu") and "Traceback" not in err
 
 
 class TestStoreProblems:
@@ -164,7 +164,7 @@ class TestStoreProblems:
     def test_the_password_of_a_store_url_is_never_printed(self, capsys, args):
         code, out, err = run(capsys, *args, "--db", self.URL)
         assert code == 1 and out == ""
-        assert err.startswith("kehoach: cannot open the state store postgresql://kehoach:***@127.0.0.1:1/kehoach: ")
+        assert err.startswith("kehoach: không mở được kho dữ liệu postgresql://kehoach:***@127.0.0.1:1/kehoach: ")
         assert len(err.strip().splitlines()) == 1 and "S3cret" not in err and "Pass@" not in err
 
     def test_the_default_store_is_named_when_it_fails(self, capsys, tmp_path, monkeypatch):
@@ -174,7 +174,8 @@ class TestStoreProblems:
         (tmp_path / ".kehoach" / "state.db").write_text("không phải cơ sở dữ liệu\n")
         code, _, err = run(capsys, "status", SEED)
         assert code == 1
-        assert err.strip() == "kehoach: cannot open the state store .kehoach/state.db: the file is not a SQLite database"
+        assert err.strip() == ("kehoach: không mở được kho dữ liệu .kehoach/state.db: tệp không phải cơ sở dữ liệu "
+                               "SQLite")
 
     def test_a_store_failing_in_the_middle_of_a_command_is_one_line(self, capsys, db, monkeypatch):
         import sqlite3
@@ -190,7 +191,7 @@ class TestStoreProblems:
         monkeypatch.setattr(engine.runtime.people, "confirm", disk_full)
         code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=4")
         assert (code, out) == (1, "")
-        assert err.strip() == "kehoach: the state store failed: database or disk is full"
+        assert err.strip() == "kehoach: kho dữ liệu gặp lỗi: database or disk is full"
 
 
 class TestLongestValues:

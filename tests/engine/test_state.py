@@ -107,21 +107,21 @@ class TestOpeningAStore:
 
     def test_an_unreachable_server_is_one_line_without_the_password(self):
         message = self._refused("postgresql://kehoach:S3cret/Pass@127.0.0.1:1/kehoach",
-                                r"^cannot open the state store postgresql://kehoach:\*\*\*@127\.0\.0\.1:1/kehoach: "
+                                r"^không mở được kho dữ liệu postgresql://kehoach:\*\*\*@127\.0\.0\.1:1/kehoach: "
                                 r"connection failed: .*Connection refused")
         assert "S3cret" not in message and "Pass" not in message
 
     def test_a_file_that_is_not_a_database(self, tmp_path):
         (tmp_path / "notes.db").write_text("ghi chú\n")
-        self._refused(f"sqlite:///{tmp_path / 'notes.db'}", r"notes\.db: the file is not a SQLite database$")
+        self._refused(f"sqlite:///{tmp_path / 'notes.db'}", r"notes\.db: tệp không phải cơ sở dữ liệu SQLite$")
 
     def test_another_applications_database_is_left_untouched(self, tmp_path):
         path = tmp_path / "other.db"
         _sqlite(path, "CREATE TABLE plans (x INTEGER)", "CREATE TABLE notes (y TEXT)")
-        self._refused(f"sqlite:///{path}", r"other\.db is not a Kehoach state store \(it holds other tables: notes, "
-                                           r"plans\): give another --db$")
+        self._refused(f"sqlite:///{path}", r"other\.db không phải kho dữ liệu của Kehoach \(có các bảng khác: notes, "
+                                           r"plans\): chỉ kho khác bằng --db$")
         _sqlite(path, "CREATE TABLE alembic_version (a INTEGER, b TEXT)")
-        self._refused(f"sqlite:///{path}", r"its alembic_version table is not Kehoach's")
+        self._refused(f"sqlite:///{path}", r"bảng alembic_version không phải của Kehoach")
         import sqlite3
 
         tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -129,11 +129,11 @@ class TestOpeningAStore:
 
     def test_a_store_of_a_newer_kehoach(self, filled):
         _sqlite(filled, "UPDATE alembic_version SET version_num = '0099'")
-        self._refused(f"sqlite:///{filled}", r"schema revision 0099 is not one of 0001, .* \(made by a newer Kehoach")
+        self._refused(f"sqlite:///{filled}", r"lược đồ của kho ở phiên bản 0099, không thuộc 0001, .* \(do một Kehoach mới hơn")
 
     def test_a_damaged_file_is_refused_before_anything_is_read(self, filled):
         _damage(filled)
-        self._refused(f"sqlite:///{filled}", r"state\.db is damaged \(SQLite: .*\): restore it from a backup")
+        self._refused(f"sqlite:///{filled}", r"state\.db bị hỏng \(SQLite: .*\): khôi phục từ bản sao lưu")
 
     def test_a_read_only_store_reads_but_refuses_a_write_at_once(self, filled):
         from engine.cli.common import sessions
@@ -142,8 +142,8 @@ class TestOpeningAStore:
         url = f"sqlite:///file:{filled}?mode=ro&uri=true"  # read-only for SQLite, even for root
         with sessions(url, create=False)() as session:
             assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) > 0
-        with pytest.raises(StateError, match=r"^cannot write to the state store .*state\.db\?mode=ro&uri=true: "
-                                             r"the store is read-only \(attempt to write a readonly database\)"):
+        with pytest.raises(StateError, match=r"^không ghi được vào kho dữ liệu .*state\.db\?mode=ro&uri=true: "
+                                             r"kho chỉ đọc được \(attempt to write a readonly database\)"):
             sessions(url)
         close_store(url)
 
