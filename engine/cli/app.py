@@ -82,7 +82,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:  # click's usage errors
         if isinstance(exc, _click_errors()):
-            exc.show()
+            if type(exc).__name__ in ("NoArgsIsHelpError", "FileError") or not hasattr(exc, "ctx"):
+                exc.show()  # the help a bare command asks for; a file click could not open, said by the OS
+            else:
+                from engine.cli.usage import usage_line
+
+                args = sys.argv[1:] if argv is None else argv
+                err(usage_line(exc, args[0] if args and not args[0].startswith("-") else None))
             sys.exit(exc.exit_code)
         if _server_error(exc):  # the Prefect server failed a request (overloaded, stopped): one line, not its trace
             from engine.errors import server_failure
