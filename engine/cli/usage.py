@@ -71,8 +71,7 @@ def _param(param: Any, hint: Any, described: bool = True) -> str:
         return " / ".join(hint) if isinstance(hint, (list, tuple)) else str(hint or "một tham số")
     help_ = _GLOSS.sub("", (getattr(param, "help", None) or "").strip().rstrip(".")).strip()
     if getattr(param, "param_type_name", "") == "argument":
-        name = (param.name or "").upper()
-        return f"{name} ({help_[:1].lower() + help_[1:]})" if help_ else name
+        return help_[:1].lower() + help_[1:] if help_ else str(param.name)
     flags = " / ".join(param.opts)
     return f"tùy chọn {flags} ({help_[:1].lower() + help_[1:]})" if described and help_ else flags
 

@@ -17,7 +17,7 @@ PLAN = "kh-28-khcn-2022"
     (("confirm", PLAN, "quan-triet", "--by", "A", "--evidense", "date=17/03/2022"),
      "kehoach confirm: không có tùy chọn --evidense - ý bạn là '--evidence'? (xem kehoach confirm --help)"),
     (("status", PLAN, "--zz"), "kehoach status: không có tùy chọn --zz (xem kehoach status --help)"),
-    (("confirm", PLAN), "kehoach confirm: thiếu STEP (mã bước) (xem kehoach confirm --help)"),
+    (("confirm", PLAN), "kehoach confirm: thiếu mã bước (xem kehoach confirm --help)"),
     (("confirm", PLAN, "quan-triet"),
      "kehoach confirm: thiếu tùy chọn --by (họ tên người xác nhận) (xem kehoach confirm --help)"),
     (("confirm", PLAN, "quan-triet", "--at"),
@@ -29,6 +29,7 @@ PLAN = "kh-28-khcn-2022"
      "kehoach outbox: giá trị của --limit không hợp lệ: phải lớn hơn hoặc bằng 1 (xem kehoach outbox --help)"),
     (("outbox", "--limit", "abc"),
      "kehoach outbox: giá trị của --limit không hợp lệ: phải là một số nguyên (xem kehoach outbox --help)"),
+    (("run",), "kehoach run: thiếu tệp hoặc thư mục kế hoạch (xem kehoach run --help)"),
     (("validate", SEED, SEED, "--strict"), "kehoach validate: không có tùy chọn --strict (xem kehoach validate --help)"),
 ])
 def test_a_mistyped_command_is_one_vietnamese_line(capsys, args, said):
