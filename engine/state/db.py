@@ -42,13 +42,17 @@ def database_url(url: str | None = None) -> str:
 
 
 def _found_store() -> str:
-    local = f"sqlite:///{DEFAULT_SQLITE}"
+    return _served_store() or f"sqlite:///{DEFAULT_SQLITE}"
+
+
+def _served_store() -> str | None:
+    """The store of the plans this machine serves (engine.runtime.registry), when this folder has none of its own."""
     if Path(DEFAULT_SQLITE).exists():
-        return local
+        return None
     from engine.runtime import registry
 
     try:
-        return registry.store_url() or local
+        return registry.store_url()
     except LookupError as exc:
         raise StateError(f"kho dữ liệu của các kế hoạch máy này đang chạy được chỉ bằng biến môi trường "
                          f"{exc.args[0]}, nhưng ở đây biến này chưa đặt: đặt như trên máy chủ, hoặc chỉ kho bằng "
@@ -57,15 +61,12 @@ def _found_store() -> str:
 
 def served_store_in_use(url: str | None = None) -> bool:
     """Whether `database_url(url)` is the store of the plans this machine serves: no --db, no
-    KEHOACH_DATABASE_URL, and no store in this folder (a run from a new folder writes there, and says so)."""
-    from engine.runtime import registry
+    KEHOACH_DATABASE_URL, and no store in this folder (a run from a new folder writes there, and says so).
 
-    if url or os.environ.get(ENV_URL) or Path(DEFAULT_SQLITE).exists():
-        return False
-    try:
-        return registry.store_url() is not None
-    except LookupError:
-        return False
+    Raises:
+        StateError: as `database_url`.
+    """
+    return not (url or os.environ.get(ENV_URL)) and _served_store() is not None
 
 
 def absolute_url(url: str) -> str:
