@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 from engine.cli.usage import usage_line
 
-                args = sys.argv[1:] if argv is None else argv
-                err(usage_line(exc, args[0] if args and not args[0].startswith("-") else None))
+                err(usage_line(exc, sys.argv[1:] if argv is None else argv))
             sys.exit(exc.exit_code)
         if _server_error(exc):  # the Prefect server failed a request (overloaded, stopped): one line, not its trace
             from engine.errors import server_failure

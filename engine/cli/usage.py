@@ -28,20 +28,22 @@ _VALUES = [
     (re.compile(r"^(?P<v>\S+) is not in the range (?P<r>.+?)\.?$"), "{v} nằm ngoài khoảng {r}"),
 ]
 _COMMAND = re.compile(r"^No such command '(?P<x>.+?)'\.(?: Did you mean '(?P<y>.+?)'\?)?$")
-_EXTRA = re.compile(r"^Got unexpected extra arguments? \((?P<x>.*)\)$")
+_EXTRA = re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((?P<x>.*)\)$")
 _OPTION_VALUE = re.compile(r"^Option '(?P<o>.+?)' requires (?:an argument|(?P<n>\d+) arguments)\.$")
 _NO_VALUE = re.compile(r"^Option '(?P<o>.+?)' does not take a value\.$")
 
 
-def usage_line(exc: Any, command: str | None = None) -> str:
-    """One line for a click usage error: the command, what is wrong, where to read more. `command`: the
-    command typed, for the errors click raises before it knows it (an option missing its value)."""
+def usage_line(exc: Any, args: list[str]) -> str:
+    """One line for a click usage error: the command, what is wrong, where to read more. `args`: the command
+    line (after `kehoach`), for the errors click raises before it knows the command (an option missing its
+    value), and to show how a value with spaces is written."""
     ctx = getattr(exc, "ctx", None)
+    command = args[0] if args and not args[0].startswith("-") else None
     path = ctx.command_path if ctx is not None else " ".join(filter(None, ("kehoach", command)))
-    return f"{path}: {_what(exc, ctx)} (xem {path} --help)"
+    return f"{path}: {_what(exc, ctx, args)} (xem {path} --help)"
 
 
-def _what(exc: Any, ctx: Any) -> str:
+def _what(exc: Any, ctx: Any, args: list[str]) -> str:
     kind = type(exc).__name__
     message = str(getattr(exc, "message", "") or "").strip()
     if kind == "NoSuchOption":
@@ -61,7 +63,7 @@ def _what(exc: Any, ctx: Any) -> str:
     if match := _COMMAND.match(message):
         return f"không có lệnh '{match['x']}'" + (f" - ý bạn là '{match['y']}'?" if match["y"] else "")
     if match := _EXTRA.match(message):
-        return f"thừa đối số: {match['x']}"
+        return f"thừa đối số: {match['x']}" + _quoted(args, match["x"].split())
     return f"lệnh viết chưa đúng: {message}"
 
 
@@ -88,3 +90,17 @@ def _closest(typed: str, options: list[str]) -> str | None:
     close = get_close_matches(typed, options, n=5, cutoff=0.6)
     first = [o for o in close if o.lstrip("-")[:1] == typed.lstrip("-")[:1]]
     return (first or close or [None])[0]
+
+
+def _quoted(args: list[str], extra: list[str]) -> str:
+    """How the value was meant, when the extra words follow an option's value: a name or a result with spaces
+    typed without quotes (`--by Nguyễn Văn A`)."""
+    for i in range(2, len(args)):
+        if extra and args[i] == extra[0] and args[i - 2].startswith("-") and not args[i - 1].startswith("-"):
+            words = [args[i - 1]]
+            for word in args[i:]:
+                if word.startswith("-"):
+                    break
+                words.append(word)
+            return f' - giá trị có dấu cách phải đặt trong ngoặc kép: {args[i - 2]} "{" ".join(words)}"'
+    return ""

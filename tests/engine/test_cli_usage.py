@@ -30,6 +30,13 @@ PLAN = "kh-28-khcn-2022"
     (("outbox", "--limit", "abc"),
      "kehoach outbox: giá trị của --limit không hợp lệ: phải là một số nguyên (xem kehoach outbox --help)"),
     (("run",), "kehoach run: thiếu tệp hoặc thư mục kế hoạch (xem kehoach run --help)"),
+    (("confirm", PLAN, "quan-triet", "--by", "Nguyễn", "Văn", "A", "--evidence", "date=17/03/2022"),
+     'kehoach confirm: thừa đối số: Văn A - giá trị có dấu cách phải đặt trong ngoặc kép: --by "Nguyễn Văn A" '
+     "(xem kehoach confirm --help)"),
+    (("confirm", PLAN, "quan-triet", "--by", "B", "--result", "Đã", "tổ", "chức"),
+     'kehoach confirm: thừa đối số: tổ chức - giá trị có dấu cách phải đặt trong ngoặc kép: --result "Đã tổ chức" '
+     "(xem kehoach confirm --help)"),
+    (("status", PLAN, "thêm"), "kehoach status: thừa đối số: thêm (xem kehoach status --help)"),
     (("validate", SEED, SEED, "--strict"), "kehoach validate: không có tùy chọn --strict (xem kehoach validate --help)"),
 ])
 def test_a_mistyped_command_is_one_vietnamese_line(capsys, args, said):
