@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from engine.errors import PlanFileNotFound, StateError, accepted, did_you_mean
-from engine.language.dates import fmt, parse_date
+from engine.language.dates import DateError, fmt, parse_date
 from engine.language.plan import PLAN_SUFFIXES, Plan, PlanLoader
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL cơ sở dữ liệu (mặc định: KEHOACH_DATABASE_URL "
@@ -107,8 +107,8 @@ def day_arg(value: str | None, option: str = "--at") -> date | None:
         return None
     try:
         return parse_date(value)
-    except ValueError as exc:
-        raise StateError(f"{option}: {exc}") from None
+    except DateError as exc:
+        raise StateError(f"{option}: {exc.vi()}") from None
 
 
 def now_for(plan: Plan, at: str | None, future: bool = True) -> tuple[date, datetime]:

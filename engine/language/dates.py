@@ -51,18 +51,41 @@ def parse_date(value: Any) -> date:
     elif m := _ISO.match(value):
         year, month, day = (int(g) for g in m.groups())
     else:
-        raise ValueError(f"'{value}' is not a date: write dd/mm/yyyy (20/03/2022) or yyyy-mm-dd")
+        raise DateError(value, "form")
     try:
         parsed = date(year, month, day)
     except ValueError:
-        raise ValueError(f"'{value}' is not a real date (ngày không tồn tại)") from None
+        raise DateError(value, "real") from None
     return _in_range(parsed, value.strip())
+
+
+class DateError(ValueError):
+    """A written date refused: not in a date's form, no such day, or a year out of range. Its text is the plan
+    language's; `vi` says it to a person typing a command."""
+
+    def __init__(self, written: str, problem: str) -> None:
+        self.written, self.problem = written, problem
+        super().__init__({
+            "form": f"'{written}' is not a date: write dd/mm/yyyy (20/03/2022) or yyyy-mm-dd",
+            "real": f"'{written}' is not a real date (ngày không tồn tại)",
+            "range": f"'{written}' is outside the years {MIN_YEAR}-{MAX_YEAR} (năm ngoài phạm vi): check the year",
+        }[problem])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return DateError, (self.written, self.problem)
+
+    def vi(self) -> str:
+        return {
+            "form": f"'{self.written}' không phải là ngày: viết ngày/tháng/năm (20/03/2022) hoặc năm-tháng-ngày "
+                    "(2022-03-20)",
+            "real": f"'{self.written}' không phải là ngày có thật",
+            "range": f"'{self.written}' có năm ngoài khoảng {MIN_YEAR}-{MAX_YEAR}: xem lại năm",
+        }[self.problem]
 
 
 def _in_range(day: date, written: str) -> date:
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValueError(f"'{written}' is outside the years {MIN_YEAR}-{MAX_YEAR} (năm ngoài phạm vi): "
-                         "check the year")
+        raise DateError(written, "range")
     return day
 
 

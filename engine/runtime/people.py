@@ -238,7 +238,8 @@ def _check_done_date(plan: Plan, at: date, now: datetime) -> None:
     """
     _check_date(plan, at, now)
     if at > plan.meta.period.end:
-        raise StateError(f"--at {fmt(at)} là sau ngày kết thúc kế hoạch ({fmt(plan.meta.period.end)})")
+        raise StateError(f"--at {fmt(at)} là sau ngày kết thúc kế hoạch ({fmt(plan.meta.period.end)}): ghi ngày đã "
+                         "làm bằng --at dd/mm/yyyy (không có --at là hôm nay)")
 
 
 def clean_text(value: str | None, what: str) -> str | None:

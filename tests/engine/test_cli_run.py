@@ -63,7 +63,7 @@ class TestConfirmCommand:
 
     def test_a_bad_date_is_a_usage_error_without_traceback(self, capsys, db):
         code, _, err = run(capsys, "confirm", SEED, "quan-triet", "--by", "A", "--at", "31/02/2022", "--db", db)
-        assert code == 1 and err.strip() == "kehoach: --at: '31/02/2022' is not a real date (ngày không tồn tại)"
+        assert code == 1 and err.strip() == "kehoach: --at: '31/02/2022' không phải là ngày có thật"
 
 
 class TestRequestAndSkipCommands:
@@ -267,7 +267,7 @@ class TestDatesAtTheEdges:
         code, out, err = run(capsys, *args, "--db", db)
         assert (code, out) == (1, "")
         assert err.strip().startswith(f"kehoach: {option}: '") and err.strip().endswith(
-            "is outside the years 1900-2200 (năm ngoài phạm vi): check the year")
+            "có năm ngoài khoảng 1900-2200: xem lại năm")
 
     def test_a_served_run_started_with_such_a_date_fails_with_the_message(self, seed_plan):
         from datetime import date

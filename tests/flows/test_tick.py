@@ -235,7 +235,7 @@ class TestRunCommand:
 
     def test_a_bad_date_is_a_clear_error(self, store, capsys):
         code, _, err = kehoach(capsys, "run", SEED, "--at", "31/02/2023")
-        assert code == 1 and "--at: '31/02/2023' is not a real date" in err
+        assert code == 1 and "--at: '31/02/2023' không phải là ngày có thật" in err
 
 
 @pytest.mark.parametrize("store_option", ["", "--db"])
