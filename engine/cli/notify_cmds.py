@@ -108,6 +108,19 @@ def _local(value: datetime | None) -> str:
     return f"{as_utc(value).astimezone(TZ):%d/%m/%Y %H:%M}"
 
 
+def _known_plan(session: Any, plan_id: str) -> None:
+    """Refuse a plan id the store has never run: a mistyped id would otherwise list an empty outbox."""
+    from sqlalchemy import select
+
+    from engine.errors import StateError, accepted, did_you_mean
+    from engine.state.models import PlanRecord
+
+    if session.get(PlanRecord, plan_id) is None:
+        known = list(session.scalars(select(PlanRecord.id)))
+        raise StateError(f"kho dữ liệu không có kế hoạch '{plan_id}'{did_you_mean(plan_id, known, vi=True)}"
+                         + (f"; các kế hoạch trong kho: {accepted(known, vi=True)}" if known else ""))
+
+
 @app.command()
 def outbox(
     failed: Annotated[bool, typer.Option("--failed", help="Chỉ thông báo lỗi gửi và đã ngừng gửi.")] = False,
@@ -134,6 +147,8 @@ def outbox(
     if failed:
         stmt = stmt.where(OutboxRecord.status.in_((FAILED, GIVEN_UP)))
     with sessions(db, create=False)() as session:
+        if plan:
+            _known_plan(session, plan)
         rows = list(reversed(list(session.scalars(stmt.order_by(OutboxRecord.id.desc()).limit(limit)))))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         counts_stmt = select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)

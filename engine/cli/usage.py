@@ -75,7 +75,7 @@ def _param(param: Any, hint: Any, described: bool = True) -> str:
     if getattr(param, "param_type_name", "") == "argument":
         return help_[:1].lower() + help_[1:] if help_ else str(param.name)
     flags = " / ".join(param.opts)
-    return f"tùy chọn {flags} ({help_[:1].lower() + help_[1:]})" if described and help_ else flags
+    return f"tùy chọn {flags}: {help_[:1].lower() + help_[1:]}" if described and help_ else flags
 
 
 def _value(message: str) -> str:

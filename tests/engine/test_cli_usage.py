@@ -19,7 +19,7 @@ PLAN = "kh-28-khcn-2022"
     (("status", PLAN, "--zz"), "kehoach status: không có tùy chọn --zz (xem kehoach status --help)"),
     (("confirm", PLAN), "kehoach confirm: thiếu mã bước (xem kehoach confirm --help)"),
     (("confirm", PLAN, "quan-triet"),
-     "kehoach confirm: thiếu tùy chọn --by (họ tên người xác nhận) (xem kehoach confirm --help)"),
+     "kehoach confirm: thiếu tùy chọn --by: họ tên người xác nhận (xem kehoach confirm --help)"),
     (("confirm", PLAN, "quan-triet", "--at"),
      "kehoach confirm: tùy chọn --at cần một giá trị đi sau (xem kehoach confirm --help)"),
     (("stauts", PLAN), "kehoach: không có lệnh 'stauts' - ý bạn là 'status'? (xem kehoach --help)"),

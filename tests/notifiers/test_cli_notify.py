@@ -124,6 +124,15 @@ class TestOutboxAndDeliver:
         _, out, _ = kehoach(capsys, "outbox", "--db", db_url)
         assert "Chỉ hiện" not in out  # all of them
 
+    def test_a_plan_the_store_has_not_run_is_refused_with_the_closest(self, capsys, db_url):
+        kehoach(capsys, "simulate", SEED, "--from", "16/03/2022", "--to", "16/03/2022", "--db", db_url)
+        code, out, _ = kehoach(capsys, "outbox", "--plan", "kh-28-khcn-2022", "--db", db_url)
+        assert code == 0 and "Tổng: trống." not in out
+        code, out, err = kehoach(capsys, "outbox", "--plan", "kh-28-khcn-202", "--db", db_url)
+        assert (code, out) == (1, "")
+        assert err.strip() == ("kehoach: kho dữ liệu không có kế hoạch 'kh-28-khcn-202' - ý bạn là 'kh-28-khcn-2022'?; "
+                               "các kế hoạch trong kho: 'kh-28-khcn-2022'")
+
     @pytest.mark.parametrize("limit, bound", [("99999999999999999999", "nhỏ hơn hoặc bằng 100000"),
                                               ("0", "lớn hơn hoặc bằng 1"), ("-5", "lớn hơn hoặc bằng 1")])
     def test_a_limit_out_of_range_is_a_usage_error(self, capsys, db_url, limit, bound):
