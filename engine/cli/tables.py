@@ -99,10 +99,13 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
     out = table(title)
     out.add_column("Hạn, lần", max_width=13)  # 'tháng 10/2023' whole; longer names wrap between words
     out.add_column("Bước", no_wrap=True)
-    out.add_column("Trạng thái", min_width=10, max_width=14 if width < NARROW else None)
+    out.add_column("Trạng thái", min_width=10, max_width=17 if width < NARROW else None)
     out.add_column("Xác nhận; thông báo", overflow="fold")  # a link in the evidence may be longer than the column
     for r in rows:
-        status = r["status_vi"] + (f" {r['days_overdue']} ngày" if r["days_overdue"] else "")
+        status = r["status_vi"]
+        if r["days_overdue"]:  # the days beside 'quá hạn', before what it waits for: 'quá hạn 579 ngày (chờ ...)'
+            head, paren, rest = status.partition(" (")
+            status = f"{head} {r['days_overdue']} ngày" + (f"{paren}{rest}" if paren else "")
         about = Text()
         if r.get("original_due"):  # an extended deadline: the first one stays in view
             about.append(f"gia hạn, hạn đầu {dmy(r['original_due'])}", style="dim")
