@@ -102,10 +102,11 @@ def status_table(rows: Iterable[dict[str, Any]], title: str, width: int) -> Tabl
     out.add_column("Trạng thái", min_width=10, max_width=17 if width < NARROW else None)
     out.add_column("Xác nhận; thông báo", overflow="fold")  # a link in the evidence may be longer than the column
     for r in rows:
-        status = r["status_vi"]
-        if r["days_overdue"]:  # the days beside 'quá hạn', before what it waits for: 'quá hạn 579 ngày (chờ ...)'
-            head, paren, rest = status.partition(" (")
-            status = f"{head} {r['days_overdue']} ngày" + (f"{paren}{rest}" if paren else "")
+        # The days beside 'quá hạn', before what the state waits for or says of it ('quá hạn 579 ngày (chờ
+        # quan-triet)', 'hoàn thành (chậm 2 ngày)'): at 80 columns the parenthesis goes on a line of its own.
+        head, paren, rest = r["status_vi"].partition(" (")
+        head += f" {r['days_overdue']} ngày" if r["days_overdue"] else ""
+        status = head + (("\n(" if width < NARROW else " (") + rest if paren else "")
         about = Text()
         if r.get("original_due"):  # an extended deadline: the first one stays in view
             about.append(f"gia hạn, hạn đầu {dmy(r['original_due'])}", style="dim")
