@@ -96,7 +96,7 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
         if a["event"] == "escalation":  # the units told of each escalation, once each however many occurrences:
             what += f" lần {a['escalation']}"  # the owners first, then leadership
             owners, above = told.setdefault(what, ({}, {}))
-            owners[a["to"][0]] = None
+            owners.update(dict.fromkeys(a["to"][:1]))  # a child plan tells its owner itself (engine.runtime.family)
             above.update(dict.fromkeys(a["to"][1:]))
         events[what] = None
     for step, (keys, events, told) in by_step.items():
@@ -106,7 +106,8 @@ def _print_tick(plan: Any, summary: dict[str, Any]) -> None:
         when = [labels[0]] if len(labels) == 1 else [f"{len(labels)} kỳ, {labels[0]} - {labels[-1]}"] if labels \
             else []
         when += [f"{units} đơn vị"] if units > 1 else []
-        did = ", ".join(f"{e} ({', '.join({**told[e][0], **told[e][1]})})" if e in told else e for e in events)
+        did = ", ".join(f"{e} ({', '.join({**told[e][0], **told[e][1]})})" if e in told and any(told[e]) else e
+                        for e in events)
         within = " (" + ", ".join(when) + ")" if when else ""
         lines.append(f"  {step}{within}: {did}" if step else f"  {did}")
     if not by_step:

@@ -8,7 +8,10 @@ never loads their files to tick:
 - a child's occurrence done completes the parent's occurrence of the same period, for that unit
   (`engine.runtime.people.pull`, at the parent's tick): the parent's per-period dependencies then wait for the
   children's reports as for its own;
-- `kehoach status PARENT` and the parent's reports show each child's standing (`standing`, `period_facts`).
+- `kehoach status PARENT` and the parent's reports show each child's standing (`standing`, `period_facts`);
+- the parent does not chase the owner of an occurrence a child carries out (`carried_by`): the child's own plan
+  opens, reminds and thanks its people, and the parent telling the same unit again doubled every notice.
+  What the parent tells others - its leadership of a late district - still goes.
 """
 
 from __future__ import annotations
@@ -87,6 +90,21 @@ def children(session: Session, parent_id: str) -> list[Child]:
 
 _CHILDREN = select(PlanRecord.id, PlanRecord.links, PlanRecord.path).where(
     PlanRecord.parent_id == bindparam("parent"))
+
+
+def carried_by(session: Session, plan_id: str) -> dict[tuple[str, str | None], str]:
+    """Which of the plan's occurrences a child plan of the store carries out, as (parent step, the child's unit)
+    -> the child's id; the unit is None for a child that names none (it carries out the step's one owner)."""
+    return {(step, kid.unit): kid.id for kid in children(session, plan_id) for step in kid.steps.values()}
+
+
+def carrying_child(carried: dict[tuple[str, str | None], str], step_id: str, key: str) -> str | None:
+    """The child plan carrying out the occurrence `key` of `step_id` (as `engine.runtime.people.pull` matches a
+    child's period to it), or None."""
+    unit = _unit_of(key)
+    if unit is not None:
+        return carried.get((step_id, unit))
+    return next((kid for (step, _), kid in carried.items() if step == step_id), None)
 
 
 def period_of(key: str) -> str:

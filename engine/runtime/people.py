@@ -411,10 +411,11 @@ def _record(plan: Plan, session: Session, todo: list[tuple[Any, OccurrenceRecord
                            detail={"by": by, "done_on": at.isoformat(), "due": row.due_on.isoformat(),
                                    "late_days": late, "evidence": given, "note": note, "result": result,
                                    "source": source}))
-        ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by,
-               "result": result or ""}
-        notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed", plan.owner_of(step.id, row.key),
-                                                              ctx)], at, ekey)
+        if source != CHILD_SOURCE:  # a child plan's own confirmation told its people (engine.runtime.family)
+            ctx = {**notice_context(plan, step, row, at), "done_on": fmt(at), "late_days": late, "by": by,
+                   "result": result or ""}
+            notices += outbox_rows(plan, step.id, row.key, [Notice("confirmed", "confirmed",
+                                                                  plan.owner_of(step.id, row.key), ctx)], at, ekey)
         out.append(Confirmed(True, late, columns={"id": ids.get(row.id), **v}))  # one INSERT for all, no flush
     write_staged(session, changed)
     insert_many_ignore(session, EventRecord, events)

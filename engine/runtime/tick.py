@@ -85,8 +85,8 @@ def describe(plan: Plan, action: Action) -> str:
 
     what = EVENT_VI.get(action.event, action.event)
     if action.event == "escalation":
-        what += f" lần {action.detail.get('escalation')} (" + ", ".join(
-            plan.unit_name(u) for u in action.detail.get("to", [])) + ")"
+        told = ", ".join(plan.unit_name(u) for u in action.detail.get("to", []))
+        what += f" lần {action.detail.get('escalation')}" + (f" ({told})" if told else "")
     step = plan.step_by_id.get(action.step_id or "")
     if step is None:
         return what[:1].upper() + what[1:]
@@ -502,6 +502,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
             row = find_occurrence(session, plan.id, action.step_id or "", action.occurrence_key)
         if row is not None and not row.orphaned and row.status not in FINISHED:
             live.append((action, row))
+    quiet = _leave_to_children(plan, session, live)
     written = set(inserted_keys(session, EventRecord, [dict(
         effect_key=a.effect_key, plan_id=plan.id, step_id=a.step_id, occurrence_key=a.occurrence_key, event=a.event,
         on_date=today, at=now, actor="engine", detail=a.detail, plan_version=plan.version) for a, _ in live],
@@ -529,11 +530,34 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         with shared_reads(session):
             for action, step, row, queued in drafting:
                 drafts.append(_draft(plan, session, action, step, row, today, make_docs))
-                queued.append(drafts[-1].notice)
+                if action.effect_key not in quiet:
+                    queued.append(drafts[-1].notice)
         _store_drafts(plan, session, drafts, today)
     insert_many_ignore(session, OutboxRecord, [n for action, queued in applied for n in outbox_rows(
         plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)])
     return [a for a, _ in applied], len(actions) - len(applied)
+
+
+def _leave_to_children(plan: Plan, session: Session, live: list[tuple[Action, OccurrenceRecord | None]]) -> set[str]:
+    """Take the owner's notices off the actions on occurrences a child plan carries out (engine.runtime.family):
+    the child's own plan tells its people. Their events say which child (`carried_by`); what the actions tell
+    others still goes. Returns the effect keys of those actions (their draft's notice is not sent either)."""
+    from engine.runtime.family import carried_by, carrying_child
+
+    carried = carried_by(session, plan.id)
+    quiet: set[str] = set()
+    for action, _ in live if carried else ():
+        kid = action.step_id and action.occurrence_key and carrying_child(carried, action.step_id,
+                                                                           action.occurrence_key)
+        if kid:
+            owner = plan.owner_of(action.step_id, action.occurrence_key)
+            action.notices = [n for n in action.notices if n.unit_id != owner]
+            action.detail = {**action.detail, "carried_by": kid}
+            if "to" in action.detail:  # an escalation's recipients, as told
+                action.detail["to"] = [u for u in action.detail["to"] if u != owner]
+            action.chase = False
+            quiet.add(action.effect_key)
+    return quiet
 
 
 def _row_changes(row: OccurrenceRecord, action: Action, today: date) -> dict[str, Any]:

@@ -16,7 +16,15 @@ from engine.runtime.family import children
 from engine.runtime.people import confirm
 from engine.runtime.simulate import ConfirmPolicy, simulate_plans
 from engine.runtime.tick import tick, tick_in
-from engine.state.models import DONE, OPEN, ConfirmationRecord, EventRecord, OccurrenceRecord, PlanRecord
+from engine.state.models import (
+    DONE,
+    OPEN,
+    ConfirmationRecord,
+    EventRecord,
+    OccurrenceRecord,
+    OutboxRecord,
+    PlanRecord,
+)
 from tests.conftest import ROOT, run_cli
 from tests.engine.state_helpers import at, no_documents, row, sessions_for
 
@@ -258,6 +266,35 @@ class TestShippedFamily:
         # monthly from February except Mar/Jun/Sep/Dec, Q1 and Q3, H1, the year: 7 + 2 + 1 + 1 periods, 3 districts
         assert len(periods) == 11 and len(rows) == 33
         assert {(status, source) for _, _, status, source in rows} == {(DONE, "child-plan")}
+
+    def test_a_district_is_told_of_its_report_once_by_its_own_plan(self, lived):
+        """The province's plan does not chase a district for a report the district's own plan carries out: before,
+        every notice of it came twice a day (the opening with its draft, reminders, the due day, the thanks)."""
+        plans, sessions, _ = lived
+        carried = {p.meta.parent_plan.unit: p.id for p in plans.values() if p.meta.parent_plan}
+        with sessions() as s:
+            notices = s.execute(select(OutboxRecord.plan_id, OutboxRecord.unit_id, OutboxRecord.occurrence_key,
+                                       OutboxRecord.reason, OutboxRecord.created_on)).all()
+            events = s.scalars(select(EventRecord).where(EventRecord.plan_id == self.PROVINCE,
+                                                         EventRecord.step_id.like("bao-cao-%-huyen"))).all()
+        to_districts = [n for n in notices if n.unit_id in carried]
+        from_own = [n for n in to_districts if n.plan_id == carried[n.unit_id]]
+        assert from_own and not [n for n in to_districts if n.plan_id == self.PROVINCE and "@" in n.occurrence_key]
+        once = {(n.unit_id, n.created_on, n.occurrence_key.partition("@")[0], n.reason) for n in to_districts}
+        assert len(once) == len(to_districts)
+        assert events and all(e.detail.get("carried_by") == carried[e.occurrence_key.partition("@")[2]]
+                              for e in events if e.event != "confirmed")
+
+    def test_the_province_still_tells_its_leadership_of_a_late_district(self, tmp_path):
+        plans = PlanLoader().load_all(plan_paths([self.FOLDER]))
+        sessions = sessions_for(f"sqlite:///{tmp_path / 'late.db'}")
+        simulate_plans(plans, sessions, date(2025, 1, 10), date(2025, 4, 30), ConfirmPolicy("late", 5),
+                       documents=no_documents)
+        with sessions() as s:
+            told = s.execute(select(OutboxRecord.unit_id).where(
+                OutboxRecord.plan_id == self.PROVINCE, OutboxRecord.step_id == "bao-cao-thang-huyen",
+                OutboxRecord.reason.like("escalation-%"))).scalars().all()
+        assert told and set(told) == {"van-phong-ubnd-tinh"}
 
     def test_the_province_compiles_each_period_after_the_districts(self, lived):
         plans, sessions, _ = lived
