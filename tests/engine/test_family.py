@@ -294,7 +294,10 @@ class TestShippedFamily:
             told = s.execute(select(OutboxRecord.unit_id).where(
                 OutboxRecord.plan_id == self.PROVINCE, OutboxRecord.step_id == "bao-cao-thang-huyen",
                 OutboxRecord.reason.like("escalation-%"))).scalars().all()
+            office = set(s.execute(select(OutboxRecord.plan_id).where(
+                OutboxRecord.unit_id == "van-phong-ubnd-tinh")).scalars())
         assert told and set(told) == {"van-phong-ubnd-tinh"}
+        assert office == {self.PROVINCE}  # each district's plan escalates to the district's own leadership
 
     def test_the_province_compiles_each_period_after_the_districts(self, lived):
         plans, sessions, _ = lived
