@@ -10,7 +10,7 @@ never loads their files to tick:
   children's reports as for its own;
 - `kehoach status PARENT` and the parent's reports show each child's standing (`standing`, `period_facts`);
 - the parent does not chase the owner of an occurrence a child carries out (`carried_by`): the child's own plan
-  opens, reminds and thanks its people, and the parent telling the same unit again doubled every notice.
+  opens, reminds, drafts and thanks, and the parent telling the same unit again doubled every notice.
   What the parent tells others - its leadership of a late district - still goes.
 """
 

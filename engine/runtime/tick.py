@@ -518,7 +518,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         if row is not None:
             stage(changed, row, **_row_changes(row, action, today))
             step = plan.step_by_id.get(action.step_id)
-            if action.documents and step is not None:
+            if action.documents and step is not None and action.effect_key not in quiet:  # a child drafts its own
                 drafting.append((action, step, row, queued))
         applied.append((action, queued))
     write_staged(session, changed)
@@ -530,8 +530,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         with shared_reads(session):
             for action, step, row, queued in drafting:
                 drafts.append(_draft(plan, session, action, step, row, today, make_docs))
-                if action.effect_key not in quiet:
-                    queued.append(drafts[-1].notice)
+                queued.append(drafts[-1].notice)
         _store_drafts(plan, session, drafts, today)
     insert_many_ignore(session, OutboxRecord, [n for action, queued in applied for n in outbox_rows(
         plan, action.step_id, action.occurrence_key, queued, today, action.effect_key)])
@@ -540,8 +539,9 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
 
 def _leave_to_children(plan: Plan, session: Session, live: list[tuple[Action, OccurrenceRecord | None]]) -> set[str]:
     """Take the owner's notices off the actions on occurrences a child plan carries out (engine.runtime.family):
-    the child's own plan tells its people. Their events say which child (`carried_by`); what the actions tell
-    others still goes. Returns the effect keys of those actions (their draft's notice is not sent either)."""
+    the child's own plan tells its people and drafts its report. Their events say which child (`carried_by`);
+    what the actions tell others still goes. Returns the effect keys of those actions (nothing is drafted for
+    them)."""
     from engine.runtime.family import carried_by, carrying_child
 
     carried = carried_by(session, plan.id)

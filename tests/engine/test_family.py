@@ -268,8 +268,9 @@ class TestShippedFamily:
         assert {(status, source) for _, _, status, source in rows} == {(DONE, "child-plan")}
 
     def test_a_district_is_told_of_its_report_once_by_its_own_plan(self, lived):
-        """The province's plan does not chase a district for a report the district's own plan carries out: before,
-        every notice of it came twice a day (the opening with its draft, reminders, the due day, the thanks)."""
+        """The province's plan does not chase a district for a report the district's own plan carries out, nor
+        draft it: before, every notice of it came twice a day (the opening with its draft, reminders, the due day,
+        the thanks)."""
         plans, sessions, _ = lived
         carried = {p.meta.parent_plan.unit: p.id for p in plans.values() if p.meta.parent_plan}
         with sessions() as s:
@@ -284,6 +285,13 @@ class TestShippedFamily:
         assert len(once) == len(to_districts)
         assert events and all(e.detail.get("carried_by") == carried[e.occurrence_key.partition("@")[2]]
                               for e in events if e.event != "confirmed")
+        # nor drafts it: the district's own plan drafts its report
+        assert not [e for e in events if e.event == "opened" and "drafted" in e.detail]
+        with sessions() as s:
+            own = s.scalars(select(EventRecord).where(EventRecord.plan_id.in_(carried.values()),
+                                                      EventRecord.step_id == "bao-cao-thang",
+                                                      EventRecord.event == "opened")).all()
+        assert own and all("drafted" in e.detail for e in own)
 
     def test_the_province_still_tells_its_leadership_of_a_late_district(self, tmp_path):
         plans = PlanLoader().load_all(plan_paths([self.FOLDER]))
