@@ -502,7 +502,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
             row = find_occurrence(session, plan.id, action.step_id or "", action.occurrence_key)
         if row is not None and not row.orphaned and row.status not in FINISHED:
             live.append((action, row))
-    quiet = _leave_to_children(plan, session, live)
+    _leave_to_children(plan, session, live)
     written = set(inserted_keys(session, EventRecord, [dict(
         effect_key=a.effect_key, plan_id=plan.id, step_id=a.step_id, occurrence_key=a.occurrence_key, event=a.event,
         on_date=today, at=now, actor="engine", detail=a.detail, plan_version=plan.version) for a, _ in live],
@@ -518,7 +518,7 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
         if row is not None:
             stage(changed, row, **_row_changes(row, action, today))
             step = plan.step_by_id.get(action.step_id)
-            if action.documents and step is not None and action.effect_key not in quiet:  # a child drafts its own
+            if action.documents and step is not None:
                 drafting.append((action, step, row, queued))
         applied.append((action, queued))
     write_staged(session, changed)
@@ -537,15 +537,13 @@ def apply(plan: Plan, session: Session, actions: list[Action], today: date, now:
     return [a for a, _ in applied], len(actions) - len(applied)
 
 
-def _leave_to_children(plan: Plan, session: Session, live: list[tuple[Action, OccurrenceRecord | None]]) -> set[str]:
-    """Take the owner's notices off the actions on occurrences a child plan carries out (engine.runtime.family):
-    the child's own plan tells its people and drafts its report. Their events say which child (`carried_by`);
-    what the actions tell others still goes. Returns the effect keys of those actions (nothing is drafted for
-    them)."""
+def _leave_to_children(plan: Plan, session: Session, live: list[tuple[Action, OccurrenceRecord | None]]) -> None:
+    """Take the owner's notices and the drafts off the actions on occurrences a child plan carries out
+    (engine.runtime.family): the child's own plan tells its people and drafts its report. Their events say which
+    child (`carried_by`); what the actions tell others still goes."""
     from engine.runtime.family import carried_by, carrying_child
 
     carried = carried_by(session, plan.id)
-    quiet: set[str] = set()
     for action, _ in live if carried else ():
         kid = action.step_id and action.occurrence_key and carrying_child(carried, action.step_id,
                                                                            action.occurrence_key)
@@ -555,9 +553,7 @@ def _leave_to_children(plan: Plan, session: Session, live: list[tuple[Action, Oc
             action.detail = {**action.detail, "carried_by": kid}
             if "to" in action.detail:  # an escalation's recipients, as told
                 action.detail["to"] = [u for u in action.detail["to"] if u != owner]
-            action.chase = False
-            quiet.add(action.effect_key)
-    return quiet
+            action.chase = action.documents = False
 
 
 def _row_changes(row: OccurrenceRecord, action: Action, today: date) -> dict[str, Any]:
