@@ -101,3 +101,28 @@ def run_cli(capsys, *args: object) -> tuple[int, str, str]:
     code = exit_info.value.code
     return (0 if code is None else code), out, err
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two processes (pytest-xdist, `-n 2 --dist loadgroup` in pyproject.toml)
+
+FLOWS = "tests/flows/"
+NICE = 10  # the other tests' process, below the Prefect tests' (0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Two groups, one per process: the tests that drive Prefect servers, workers and a browser (tests/flows), in
+    order as they are collected, and all the others."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("prefect" if item.nodeid.startswith(FLOWS) else "engine"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """The process of the other tests gives way to the servers, workers and browser the Prefect tests start, so
+    that those run about as fast as alone (on 2 cores, an equal neighbour made a UI page fail to load). What
+    this process starts itself (PostgreSQL, receivers) is as low, so it waits only on itself."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER") and not item.nodeid.startswith(FLOWS) and os.nice(0) < NICE:
+        os.nice(NICE - os.nice(0))

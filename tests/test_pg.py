@@ -13,7 +13,7 @@ import sys
 import pytest
 import tests.pg
 tests.pg.find_bindir = lambda: None  # a machine where PostgreSQL was never installed
-sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-k", "postgresql", "tests/engine/test_state.py::TestMigrations"]))
+sys.exit(pytest.main(["-q", "-n", "0", "-p", "no:cacheprovider", "-k", "postgresql", "tests/engine/test_state.py::TestMigrations"]))
 """
 
 

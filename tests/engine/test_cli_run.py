@@ -375,18 +375,6 @@ class TestPlansByIdFromAnyFolder:
                                "KEHOACH_DATABASE_URL, nhưng ở đây biến này chưa đặt: đặt như trên máy chủ, hoặc chỉ "
                                "kho bằng --db")
 
-    def test_a_run_from_a_folder_without_a_store_says_it_ticks_the_servers_store(self, capsys, served, tmp_path):
-        code, out, err = run(capsys, "run", SEED, "--at", "17/03/2022")
-        assert code == 0, err
-        said = " ".join(err.split("\n\n")[0].split())  # wrapped to the terminal's width
-        assert said.startswith(f"Kho dữ liệu: {tmp_path / 'server' / 'state.db'} - kho của các kế hoạch máy này "
-                               "đang chạy (thư mục này không có .kehoach/state.db); chỉ kho khác bằng --db")
-        assert "Quán triệt" in out or "quan-triet" in out
-        assert count(sessions_for(served), EventRecord) > 0
-        assert not (tmp_path / "elsewhere" / ".kehoach" / "state.db").exists()
-        code, _, err = run(capsys, "run", SEED, "--at", "18/03/2022", "--db", served)
-        assert code == 0 and "Kho dữ liệu" not in err
-
 
 def test_an_occurrence_is_named_as_people_name_it(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 'state.db'}"

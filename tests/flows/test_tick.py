@@ -221,6 +221,29 @@ class TestRunCommand:
         assert served["plans"] == {"kh-28-khcn-2022": str(SEED)}
         assert served["store"] == {"url": f"sqlite:///{elsewhere}"}
 
+    def test_a_run_from_a_folder_without_a_store_says_it_ticks_the_servers_store(self, prefect_api, tmp_path,
+                                                                                 monkeypatch, capsys):
+        """Where the folder has no .kehoach/state.db, the run ticks the store of the plans this machine serves
+        (engine.runtime.registry) and says so; `--db` names another store without a word."""
+        from engine.runtime import registry
+
+        monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
+        served = f"sqlite:///{tmp_path / 'server' / 'state.db'}"
+        registry.record({"kh-28-khcn-2022": SEED}, served, None)
+        (tmp_path / "elsewhere").mkdir()
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        code, out, err = kehoach(capsys, "run", SEED, "--at", "17/03/2022")
+        assert code == 0, err
+        said = " ".join(err.split("\n\n")[0].split())  # wrapped to the terminal's width
+        assert said.startswith(f"Kho dữ liệu: {tmp_path / 'server' / 'state.db'} - kho của các kế hoạch máy này "
+                               "đang chạy (thư mục này không có .kehoach/state.db); chỉ kho khác bằng --db")
+        assert "  quan-triet: mở việc" in unwrapped(out)
+        assert ("quan-triet", "once", "opened") in events(served)
+        assert not (tmp_path / "elsewhere" / ".kehoach" / "state.db").exists()
+        code, _, err = kehoach(capsys, "run", SEED, "--at", "18/03/2022", "--db", served)
+        assert code == 0 and "Kho dữ liệu" not in err
+
     def test_a_broken_plan_stops_every_run(self, tmp_path, store, capsys, monkeypatch):
         monkeypatch.setenv("KEHOACH_AGENCY_DIRS", str(PLANS / "agencies"))  # the linked folder lies outside tmp_path
         broken = tmp_path / "broken.yaml"
@@ -238,32 +261,36 @@ class TestRunCommand:
         assert code == 1 and "--at: '31/02/2023' không phải là ngày có thật" in err
 
 
-@pytest.mark.parametrize("store_option", ["", "--db"])
-def test_readme_command_on_a_fresh_machine(tmp_path, store_option):
-    """`kehoach run PLAN --at DATE` with no Prefect configured: embedded server, history under .kehoach/ -
-    also when the store is elsewhere and the folder has no .kehoach/ yet (`--db`; the environment's store is
-    TestRunCommand's, on the session's server: each fresh machine costs half a minute of server start)."""
+def test_readme_command_on_a_fresh_machine(tmp_path):
+    """`kehoach run PLAN --at DATE` with no Prefect configured: embedded server, history under .kehoach/.
+
+    First with the store elsewhere (`--db`) from a folder with no .kehoach/ yet - the embedded server is made
+    there all the same - then README's command as it is, in that folder, making .kehoach/state.db. One fresh
+    server for both (each costs half a minute of start-up); the second run has a registry of its own, since
+    from a folder with no store a run ticks the store the registry names (engine.runtime.registry)."""
     env = prefect_env(tmp_path / "unused")
     del env["PREFECT_HOME"]
     env.pop("KEHOACH_DATABASE_URL", None)
     env["HOME"] = str(tmp_path)  # no ~/.prefect profile
-    env["KEHOACH_HOME"] = str(tmp_path / "kehoach-home")
     work = tmp_path / "work"
     work.mkdir()
-    elsewhere = f"sqlite:///{tmp_path / 'elsewhere' / 'state.db'}"
-    extra = ["--db", elsewhere] if store_option == "--db" else []
-    proc = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "run",
-                           str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"), "--at", "25/10/2023", *extra],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    first = proc.stdout.splitlines()[0]
-    assert first == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
-    assert "|" not in proc.stdout and "prefect" not in proc.stdout.lower()  # no log lines among the results
-    assert proc.stderr == ""  # Prefect's own INFO logs are lowered to warnings
-    store = (tmp_path / "elsewhere" / "state.db") if store_option else (work / ".kehoach" / "state.db")
-    assert store.is_file()
-    assert not (work / ".kehoach" / "state.db").exists() or not store_option
-    assert (work / ".kehoach" / "prefect" / "prefect.db").is_file()
-    served = json.loads((tmp_path / "kehoach-home" / "served.json").read_text(encoding="utf-8"))
-    assert served["plans"] == {"kh-28-khcn-2022": str(ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml")}
-    assert served["store"] == {"url": f"sqlite:///{store}"}  # a URL without a password is recorded as it is
+    plan = ROOT / "plan_definitions" / "kh-28-khcn-2022.yaml"
+    elsewhere = tmp_path / "elsewhere" / "state.db"
+    for home, extra, store in ((tmp_path / "home-1", ["--db", f"sqlite:///{elsewhere}"], elsewhere),
+                               (tmp_path / "home-2", [], work / ".kehoach" / "state.db")):
+        proc = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "run", str(plan),
+                               "--at", "25/10/2023", *extra], cwd=work, env={**env, "KEHOACH_HOME": str(home)},
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        first = proc.stdout.splitlines()[0]
+        assert first == "Kế hoạch số 28/KH-KHCN (kh-28-khcn-2022) - lượt chạy ngày 25/10/2023:"
+        assert "  quan-triet: mở việc, quá hạn, đôn đốc lần 1 (van-phong, lanh-dao-so)" in unwrapped(proc.stdout)
+        assert "|" not in proc.stdout and "prefect" not in proc.stdout.lower()  # no log lines among the results
+        assert proc.stderr == ""  # Prefect's own INFO logs are lowered to warnings
+        assert store.is_file()
+        assert (work / ".kehoach" / "prefect" / "prefect.db").is_file()
+        served = json.loads((home / "served.json").read_text(encoding="utf-8"))
+        assert served["plans"] == {"kh-28-khcn-2022": str(plan)}
+        assert served["store"] == {"url": f"sqlite:///{store}"}  # a URL without a password is recorded as it is
+        if extra:
+            assert not (work / ".kehoach" / "state.db").exists()

@@ -28,7 +28,7 @@ from engine.state.db import open_store, session_factory
 from engine.state.models import ConfirmationRecord, OccurrenceRecord
 from flows.links import ConfirmLinks, ExtendLinks
 from tests.conftest import PLANS, ROOT
-from tests.flows.conftest import prefect_env, spawn, stop, wait_until
+from tests.flows.conftest import free_port, prefect_env, spawn, stop, wait_until
 from tests.flows.test_serve import final_state
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -77,8 +77,9 @@ def serving(prefect_server: str, tmp: Path, ready: Callable[[str], bool]) -> Ite
     env = prefect_env(tmp / "prefect-home", prefect_server)
     env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
-    proc = spawn([*SERVE, str(tmp / "plans"), "--db", url], death_signal=signal.SIGKILL, cwd=tmp, env=env,
-                 stdout=log, stderr=subprocess.STDOUT)
+    # The drafts on a port of their own: 4201, the default, may be taken by a `kehoach serve` on this machine.
+    proc = spawn([*SERVE, str(tmp / "plans"), "--db", url, "--drafts-port", str(free_port())],
+                 death_signal=signal.SIGKILL, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         def registered():
             assert proc.poll() is None, (tmp / "serve.log").read_text()
