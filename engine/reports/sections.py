@@ -266,8 +266,10 @@ def _children(facts: Facts) -> list[Para]:
             text = f"đã thực hiện {len(done)} kỳ" + (f", trong đó {late} kỳ chậm" if late else ", đúng hạn")
         else:
             last = max(done, key=lambda d: d.done_on)
-            text = f"đã thực hiện ngày {fmt(last.done_on)}" + (f", chậm {last.late_days} ngày" if last.late_days
-                                                              else ", đúng hạn")
+            # Late or on time by the unit's own plan, whose deadline may come before this plan's: said with it.
+            text = f"đã thực hiện ngày {fmt(last.done_on)}" + (
+                f", chậm {last.late_days} ngày so với hạn {fmt(last.due_on)} trong kế hoạch của đơn vị"
+                if last.late_days else ", đúng hạn")
             if last.result:
                 text += f"; kết quả: {dmy(last.result)}"
         out.append(Para(f"- {who}: {text}.", "item"))

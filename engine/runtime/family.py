@@ -125,6 +125,7 @@ class ChildDone:
     period: str
     done_on: date
     late_days: int  # the most days any of its owners was late, by the child's own deadlines
+    due_on: date  # the child's own deadline that lateness is counted from (the latest owner's)
     by: str
     evidence: dict[str, str]
     result: str | None
@@ -148,9 +149,10 @@ def done_periods(session: Session, child: Child, step_ids: list[str], as_of: dat
         if not all(o.status == DONE and o.done_on is not None and o.done_on <= as_of for o, _ in members):
             continue
         last, conf = max(members, key=lambda m: m[0].done_on)
-        late = max((o.late_days or 0) for o, _ in members)
-        out.append(ChildDone(child, step_id, period, last.done_on, late, conf.by if conf else child.issuer,
-                             dict(conf.evidence or {}) if conf else {}, conf.result if conf else None))
+        latest = max((o for o, _ in members), key=lambda o: (o.late_days or 0, o.due_on))
+        out.append(ChildDone(child, step_id, period, last.done_on, latest.late_days or 0, latest.due_on,
+                             conf.by if conf else child.issuer, dict(conf.evidence or {}) if conf else {},
+                             conf.result if conf else None))
     return out
 
 

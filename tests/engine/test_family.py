@@ -204,8 +204,8 @@ class TestReport:
             text = draft_documents(tinh, s, tinh.step_by_id["tong-hop"], rec, date(2024, 6, 14))["md"].decode()
         assert "3. Tình hình thực hiện của các đơn vị" in text
         assert "1/2 đơn vị đã thực hiện kỳ 6 tháng đầu năm 2024" in text
-        assert ("Ủy ban nhân dân huyện A (Kế hoạch số 11/KH-UBND): đã thực hiện ngày 13/06/2024, chậm 1 ngày; "
-                "kết quả: Đã tổ chức 12 hội nghị.") in text
+        assert ("Ủy ban nhân dân huyện A (Kế hoạch số 11/KH-UBND): đã thực hiện ngày 13/06/2024, chậm 1 ngày so "
+                "với hạn 12/06/2024 trong kế hoạch của đơn vị; kết quả: Đã tổ chức 12 hội nghị.") in text
         assert "Ủy ban nhân dân huyện B (Kế hoạch số 12/KH-UBND): chưa thực hiện." in text
 
 
