@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from sqlalchemy.orm import Session
 
-from engine.language.dates import parse_date
+from engine.language.dates import DateError, fmt, parse_date
 from engine.language.models.plan import DEFAULT_TZ
 from engine.language.plan import Plan, PlanLoader
 from engine.runtime.tick import Action, caught_up_days, plan_today
@@ -143,7 +143,20 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
         at: Ngày chạy (mặc định: hôm nay) - chạy lại một ngày đã qua không gửi trùng thông báo.
         channels: Tệp kênh (Apprise) để gửi thông báo; mặc định KEHOACH_CHANNELS, không có thì thông báo chờ.
     """
+    if (wrong := wrong_day(at)) is not None:  # a date picked in the UI: said in one sentence, nothing run
+        from flows.outcome import refused
+
+        return refused("Chưa chạy", wrong)
     return health(ticked(PlanLoader().load(plan), at, channels, as_tasks=True))
+
+
+def wrong_day(at: date | None) -> str | None:
+    """Why a run's day cannot be a tick's day (a year out of range), in Vietnamese; None when it can."""
+    try:
+        parse_date(at) if at else None
+    except DateError as exc:
+        return f"Ngày chạy không hợp lệ: {DateError(fmt(at) if isinstance(at, date) else str(at), exc.problem).vi()}."
+    return None
 
 
 def ticked(loaded: Plan, at: date | None, channels: str | None, *, as_tasks: bool) -> dict[str, Any]:

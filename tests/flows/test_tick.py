@@ -256,6 +256,17 @@ class TestRunCommand:
         with session_factory(open_store(store))() as session:
             assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) == 0
 
+    @pytest.mark.parametrize("flow", ["tick", "day"])
+    def test_a_day_out_of_range_picked_in_the_ui_is_one_vietnamese_sentence(self, store, flow):
+        from flows.day import day_flow
+
+        run = tick_flow.fn(str(SEED), at=date(3000, 1, 1)) if flow == "tick" else day_flow.fn(str(PLANS),
+                                                                                                at=date(3000, 1, 1))
+        assert run.is_failed() and run.name == "Chưa chạy"
+        assert run.message == "Ngày chạy không hợp lệ: '01/01/3000' có năm ngoài khoảng 1900-2200: xem lại năm."
+        with session_factory(open_store(store))() as session:
+            assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) == 0
+
     def test_a_bad_date_is_a_clear_error(self, store, capsys):
         code, _, err = kehoach(capsys, "run", SEED, "--at", "31/02/2023")
         assert code == 1 and "--at: '31/02/2023' không phải là ngày có thật" in err
