@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from engine.cli.help import Command, Group
 from engine.errors import KehoachError, PlanError, PlanFileNotFound
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -17,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=Group,
 )
 
 
@@ -36,6 +38,10 @@ def _register() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
+    for typer_app in (app, *(g.typer_instance for g in app.registered_groups if g.typer_instance)):
+        for info in typer_app.registered_commands:  # their --help in Vietnamese (engine.cli.help)
+            if info.cls in (None, typer.core.TyperCommand):  # typer's default
+                info.cls = Command
 
 
 def _click_errors() -> tuple[type[Exception], ...]:

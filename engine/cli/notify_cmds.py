@@ -14,6 +14,7 @@ import typer
 
 from engine.cli.app import EXIT_INVALID, EXIT_USAGE, app, err
 from engine.cli.common import AtOpt, DbOpt, day_arg, sessions
+from engine.cli.help import Group
 from engine.language.dates import fmt
 from engine.language.models.plan import DEFAULT_TZ
 
@@ -22,10 +23,10 @@ MAX_LIMIT = 100_000
 ChannelsOpt = Annotated[Path | None, typer.Option(
     "--channels", envvar="KEHOACH_CHANNELS", show_envvar=True,
     help="Tệp kênh (cấu hình Apprise YAML/TEXT: nhãn -> địa chỉ); mặc định KEHOACH_CHANNELS.")]
-PlansArg = Annotated[list[Path] | None, typer.Argument(help="Tệp hoặc thư mục kế hoạch.")]
+PlansArg = Annotated[list[Path] | None, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp hoặc thư mục kế hoạch.")]
 
 channels_app = typer.Typer(name="channels", help="Kênh thông báo: kiểm tra tệp kênh (Apprise) với các kế hoạch.",
-                           no_args_is_help=True, rich_markup_mode=None)
+                           no_args_is_help=True, rich_markup_mode=None, cls=Group)
 app.add_typer(channels_app)
 
 

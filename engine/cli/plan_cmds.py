@@ -25,12 +25,12 @@ class GraphFormat(str, Enum):
     dot = "dot"
 
 
-PlanArg = Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML (plan file).")]
+PlanArg = Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML (plan file).")]
 
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục kế hoạch (files or folders).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="KẾ_HOẠCH", help="Tệp hoặc thư mục kế hoạch (files or folders).")],
     channels: Annotated[Path | None, typer.Option(
         "--channels", help="Tệp kênh (Apprise): báo cả nhãn kế hoạch dùng mà tệp kênh không có.")] = None,
 ) -> None:

@@ -31,7 +31,7 @@ UnitOpt = Annotated[str | None, typer.Option(
 
 @app.command()
 def run(
-    plans: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục kế hoạch.")],
+    plans: Annotated[list[Path], typer.Argument(metavar="KẾ_HOẠCH", help="Tệp hoặc thư mục kế hoạch.")],
     at: AtOpt = None,
     db: DbOpt = None,
     channels: Annotated[Path | None, typer.Option(
@@ -147,7 +147,7 @@ def _env(name: str, value: str | None) -> Iterator[None]:
 
 @app.command()
 def status(
-    plan_path: Annotated[Path, typer.Argument(help="Tệp kế hoạch YAML, mã kế hoạch đang được phục vụ, hoặc thư mục "
+    plan_path: Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML, mã kế hoạch đang được phục vụ, hoặc thư mục "
                                                    "kế hoạch (tổng quan) - plan file, id or folder.")],
     at: AtOpt = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
@@ -227,7 +227,7 @@ def _child_json(st: Any) -> dict[str, Any]:
 @app.command()
 def confirm(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người xác nhận.")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
     unit: UnitOpt = None,
@@ -260,7 +260,7 @@ def confirm(
 @app.command()
 def extend(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
     to: Annotated[str, typer.Option("--to", help="Hạn mới (dd/mm/yyyy).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định gia hạn.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do gia hạn (bắt buộc).")],
@@ -286,7 +286,7 @@ def extend(
 @app.command()
 def request(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(help="Mã bước theo yêu cầu (on-demand step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước theo yêu cầu (on-demand step id).")],
     by: Annotated[str, typer.Option("--by", help="Người/cơ quan yêu cầu.")] = "",
     note: Annotated[str | None, typer.Option("--note", help="Nội dung yêu cầu.")] = None,
     at: AtOpt = None,
@@ -385,7 +385,7 @@ def simulate(
 @app.command()
 def skip(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định bỏ qua.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do bỏ qua (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023-Q2).")] = None,

@@ -24,7 +24,7 @@ DRAFTS_HELP = ("Cổng của máy chủ dự thảo (tải bản DOCX từ giao 
 
 @app.command()
 def serve(
-    plan_dir: Annotated[Path, typer.Argument(help="Thư mục kế hoạch.")] = Path("plan_definitions"),
+    plan_dir: Annotated[Path, typer.Argument(metavar="THƯ_MỤC", help="Thư mục kế hoạch.")] = Path("plan_definitions"),
     time: Annotated[str, typer.Option("--time", help=TIME_HELP)] = "07:30",
     cron: Annotated[str | None, typer.Option("--cron", help=CRON_HELP)] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help=TZ_HELP)] = None,
@@ -66,7 +66,7 @@ DRAFTS_URL_HELP = ("Địa chỉ máy chủ dự thảo trong đường link c�
 
 @app.command()
 def deploy(
-    plan_dir: Annotated[Path, typer.Argument(help="Thư mục kế hoạch (cùng đường dẫn trên mọi máy chạy worker).")],
+    plan_dir: Annotated[Path, typer.Argument(metavar="THƯ_MỤC", help="Thư mục kế hoạch (cùng đường dẫn trên mọi máy chạy worker).")],
     pool: Annotated[str, typer.Option("--pool", help=POOL_HELP)],
     parts: Annotated[int, typer.Option("--parts", min=0, max=64, help=PARTS_HELP)] = 2,
     time: Annotated[str, typer.Option("--time", help=TIME_HELP)] = "07:30",

@@ -262,6 +262,33 @@ class TestHelp:
         assert phrase in " ".join(out.split())  # help text is wrapped
 
 
+    COMMANDS = ["validate", "show", "graph", "schema", "run", "status", "confirm", "extend", "request", "simulate",
+                "skip", "serve", "deploy", "outbox", "deliver", "report", "calendar", "channels", "channels check"]
+
+    @pytest.mark.parametrize("command", ["", *COMMANDS])
+    def test_click_s_own_words_are_vietnamese_too_at_80_columns(self, capsys, monkeypatch, command):
+        """Headings, the usage line, the marks after an option's help and the kinds of values (engine.cli.help)."""
+        monkeypatch.setenv("COLUMNS", "80")
+        code, out, _ = run(capsys, *command.split(), "--help")
+        assert code == 0
+        assert out.startswith(f"Cách dùng: kehoach {command} [TÙY CHỌN]".replace("  ", " "))
+        assert "\nTùy chọn:\n" in out and "  --help" in out and "Xem hướng dẫn này." in out
+        english = re.compile(r"Usage|Options|Arguments|Commands|\[OPTIONS\]|required|default:|env var|Show this|"
+                             r"<(str|int|path|list)|<=x")
+        assert not english.search(out), english.search(out)
+        assert max(len(line) for line in out.splitlines()) <= 80
+
+    def test_arguments_are_named_as_officials_name_them(self, capsys, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "80")
+        _, out, _ = run(capsys, "confirm", "--help")
+        assert out.splitlines()[0] == "Cách dùng: kehoach confirm [TÙY CHỌN] {KẾ_HOẠCH} {BƯỚC}"
+        rows = [" ".join(line.split()) for line in out.splitlines()]
+        assert "BƯỚC <chữ> Mã bước (step id). [bắt buộc]" in rows
+        assert "--by <chữ> Họ tên người xác nhận. [bắt buộc]" in rows
+        _, out, _ = run(capsys, "outbox", "--help")
+        assert "[mặc định: 200; từ 1 đến 100000]" in " ".join(out.split())
+
+
 def _installed_kehoach() -> str:
     found = shutil.which("kehoach") or str(Path(sys.executable).parent / "kehoach")
     assert Path(found).exists(), "the kehoach command is not installed (pip install -e .)"
