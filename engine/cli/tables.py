@@ -186,21 +186,24 @@ def units_table(units: Iterable[Any], title: str, listed: int) -> Table:
 
 
 def children_table(standings: Iterable[Any], title: str, width: int) -> Table:
-    """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and the
-    periods it has done of the parent's steps."""
+    """`kehoach status PARENT`: one row per child plan - who carries it out, its counts on the day, and what it has
+    done of the parent's steps: how many times, how many of them late (by its own deadlines), and the latest."""
     out = table(title)
     out.add_column("Kế hoạch", no_wrap=True)
     out.add_column("Đơn vị", min_width=12, max_width=20)  # wraps between words; the work gets the room
     out.add_column("Xong/đến hạn", no_wrap=True, justify="right")
     out.add_column("Quá hạn", no_wrap=True, justify="right")
-    out.add_column("Đã thực hiện (kỳ)", min_width=12)
+    out.add_column("Đã thực hiện", min_width=12)
     for st in standings:
         c = st.counts
-        # one period a line: a period's name is never split ("quý I/2025")
-        done = "\n".join(dict.fromkeys(occurrence_label(d.period) for d in
-                                        sorted(st.done, key=lambda d: d.done_on)))
+        done = "-"
+        if st.done:  # a few lines whatever the plan's length; the latest period on a line of its own, never split
+            late = sum(d.late_days > 0 for d in st.done)
+            latest = max(st.done, key=lambda d: d.done_on)
+            done = (f"{len(st.done)} lần" + (f", {late} chậm" if late else ", đúng hạn")
+                    + f"\ngần nhất:\n{occurrence_label(latest.period)}")
         out.add_row(st.child.number, st.child.issuer, f"{c.done}/{c.due}" if c else "?",
-                    str(c.overdue) if c else "?", st.problem or done or "-")
+                    str(c.overdue) if c else "?", st.problem or done)
     return out
 
 

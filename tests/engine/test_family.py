@@ -187,7 +187,12 @@ class TestStanding:
         assert kids["12/KH-UBND"]["done"] == [] and kids["12/KH-UBND"]["counts"]["overdue"] == 1
         monkeypatch.setenv("COLUMNS", "80")
         _, table, _ = run_cli(capsys, "status", folder / "tinh.yaml", "--db", db, "--at", "20/06/2024")
-        assert "Các kế hoạch cấp dưới (2)" in table and "6 tháng đầu năm 2024" in table
+        assert "Các kế hoạch cấp dưới (2)" in table
+        rows = [line.split() for line in table.splitlines()[table.splitlines().index(next(
+            line for line in table.splitlines() if line.startswith("11/KH-UBND"))):]]
+        # what a district has done: how often, how many late, the latest period - not a line per period
+        assert rows[0][-4:] == ["1", "lần,", "đúng", "hạn"] and rows[1][-2:] == ["gần", "nhất:"]
+        assert rows[2][-5:] == ["6", "tháng", "đầu", "năm", "2024"] and rows[3][-1] == "-"
         assert all(len(line) <= 80 for line in table.splitlines())
 
 
