@@ -35,7 +35,7 @@ def cron_at(hhmm: str) -> str:
     """
     hours, sep, minutes = hhmm.strip().partition(":")
     if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-        raise ValueError(f"'{hhmm}' is not a time of day: write HH:MM, e.g. 07:30")
+        raise ValueError(f"'{hhmm}' không phải là giờ trong ngày: viết giờ:phút HH:MM, ví dụ 07:30")
     return f"{int(minutes)} {int(hours)} * * *"
 
 
@@ -225,7 +225,7 @@ def deployments(plans: list[Plan], cron: str = DAILY, timezone: str | None = Non
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{timezone}' (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+            raise ValueError(f"không có múi giờ '{timezone}' (ví dụ Asia/Ho_Chi_Minh, UTC)") from None
     batched = bool(parts and plan_dir and plans)
     ticks = [tick_deployment(p, None if batched else cron, timezone) for p in plans]
     days = day_deployments(plans, plan_dir, name, parts, cron, timezone) if batched else []  # type: ignore[arg-type]

@@ -61,8 +61,8 @@ def ensure_pool(name: str, env: dict[str, str] | None = None) -> bool:
                 description="Kehoach: lượt chạy hằng ngày các kế hoạch, biểu mẫu xác nhận và gia hạn."))
             return True
         if pool.type != ProcessWorker.type:
-            raise PoolError(f"the work pool '{name}' is of type '{pool.type}': kehoach deploy needs a pool of "
-                            f"type 'process' - give another --pool, or delete that one")
+            raise PoolError(f"work pool '{name}' thuộc kiểu '{pool.type}': kehoach deploy cần work pool kiểu "
+                            f"'process' - chọn --pool khác, hoặc xóa work pool đó")
         template = with_env(pool.base_job_template or ProcessWorker.get_default_base_job_template(), wanted)
         if template != pool.base_job_template:
             client.update_work_pool(name, WorkPoolUpdate(base_job_template=template))

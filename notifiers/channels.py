@@ -99,19 +99,19 @@ def load_channels(path: str | Path, resolvers: dict[str, Resolver] | None = None
     """
     path = Path(path)
     if not path.is_file():
-        raise ChannelsError(f"channels file not found: {path} (tệp kênh không tồn tại)")
+        raise ChannelsError(f"không có tệp kênh {path}")
     raw = _read(path)
     fmt = "yaml" if path.suffix.lower() in YAML_SUFFIXES else "text"
     if fmt == "yaml" and (at := alias_bomb(raw)) is not None:
-        raise ChannelsError(f"{path}:{at[0]}:{at[1]}: too many alias expansions (over {MAX_ALIAS_EVENTS:,} values "
-                            "once expanded) - a YAML 'billion laughs' bomb is refused; write the entries out")
+        raise ChannelsError(f"{path}:{at[0]}:{at[1]}: quá nhiều alias (hơn {MAX_ALIAS_EVENTS:,} giá trị khi trải "
+                            "ra) - tệp kiểu 'billion laughs' bị từ chối; viết thẳng từng mục")
     try:
         expansion = (expand_yaml_format if fmt == "yaml" else expand_text_format)(raw, resolvers)
     except Exception as exc:  # noqa: BLE001 - a YAML syntax error: Apprise would only say "invalid"
         # Only the position and the reason: PyYAML's excerpt of the line could show a password.
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise ChannelsError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or type(exc).__name__}") from None
+        raise ChannelsError(f"{where}: YAML không hợp lệ ({getattr(exc, 'problem', None) or type(exc).__name__})") from None
     if expansion.problems:
         raise ChannelsError("\n".join(f"{path}:{line}:{col}: {msg}" for line, col, msg in expansion.problems))
     masking.register(expansion.secrets)
@@ -142,8 +142,8 @@ def load_channels(path: str | Path, resolvers: dict[str, Resolver] | None = None
     masking.register(secrets)
     warnings = [masking.mask(w, secrets) for w in warnings]
     if not services:
-        detail = "; ".join(warnings) or "the file has no service URL"
-        raise ChannelsError(f"{path}: no notification service could be loaded ({detail})")
+        detail = "; ".join(warnings) or "tệp không có địa chỉ dịch vụ nào"
+        raise ChannelsError(f"{path}: không nạp được dịch vụ thông báo nào ({detail})")
     interval = min_interval if min_interval is not None else _env_interval()
     if interval is not None:
         for s in services:
@@ -158,11 +158,11 @@ def _read(path: Path) -> str:
         with path.open("rb") as f:
             raw = f.read(limit + 1)
         if len(raw) > limit:
-            raise ChannelsError(f"{path}: the channels file is over {limit} bytes (KEHOACH_MAX_PLAN_BYTES) - "
-                                "a channels file holds a few addresses")
+            raise ChannelsError(f"{path}: tệp kênh lớn hơn {limit} byte (KEHOACH_MAX_PLAN_BYTES) - tệp kênh chỉ "
+                                "gồm vài địa chỉ")
         return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ChannelsError(f"cannot read the channels file {path}: {type(exc).__name__}") from None
+        raise ChannelsError(f"không đọc được tệp kênh {path} ({type(exc).__name__})") from None
 
 
 def _env_interval() -> float | None:
@@ -170,7 +170,7 @@ def _env_interval() -> float | None:
     try:
         return float(value) if value else None
     except ValueError:
-        raise ChannelsError(f"{ENV_MIN_INTERVAL}={value!r} is not a number of seconds") from None
+        raise ChannelsError(f"{ENV_MIN_INTERVAL}={value!r} không phải là số giây") from None
 
 
 def _display(private_url: str) -> str:

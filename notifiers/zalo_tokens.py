@@ -56,7 +56,7 @@ class TokenStore:
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise TokenStoreError(f"cannot lock the Zalo token file {self.path}: {type(exc).__name__}") from None
+            raise TokenStoreError(f"không khóa được tệp token Zalo {self.path} ({type(exc).__name__})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -81,7 +81,7 @@ class TokenStore:
             os.replace(tmp, self.path)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise TokenStoreError(f"cannot write the Zalo token file {self.path}: {type(exc).__name__}") from None
+            raise TokenStoreError(f"không ghi được tệp token Zalo {self.path} ({type(exc).__name__})") from None
 
     def _read(self) -> dict[str, object]:
         try:
@@ -89,11 +89,11 @@ class TokenStore:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise TokenStoreError(f"cannot read the Zalo token file {self.path}: {type(exc).__name__}") from None
+            raise TokenStoreError(f"không đọc được tệp token Zalo {self.path} ({type(exc).__name__})") from None
         try:
             data = json.loads(text)
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise TokenStoreError(f"the Zalo token file {self.path} is not a JSON object: fix or remove it")
+            raise TokenStoreError(f"tệp token Zalo {self.path} không phải là một đối tượng JSON: sửa hoặc xóa tệp")
         return data

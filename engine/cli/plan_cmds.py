@@ -143,8 +143,8 @@ def schema(
 
     if write is not None:
         if not write.is_dir():
-            what = "không tồn tại (no such folder)" if not write.exists() else "không phải thư mục (not a folder)"
-            err(f"kehoach: --write {write}: {what} - give the folder the schemas go to (e.g. plan_definitions)")
+            what = "không tồn tại" if not write.exists() else "không phải là thư mục"
+            err(f"kehoach: --write {write}: {what} - chỉ thư mục sẽ chứa các lược đồ (ví dụ plan_definitions)")
             raise typer.Exit(EXIT_USAGE)
         try:
             written = write_schemas(write)

@@ -12,7 +12,7 @@ import typer
 from engine.cli.app import EXIT_USAGE, app, err
 from engine.cli.common import DbOpt, remember, sessions
 
-NO_SERVER = """kehoach {command} cần một Prefect server (needs a Prefect server). Start one, then use it:
+NO_SERVER = """kehoach {command} cần một Prefect server: chạy một server rồi chỉ đến nó, ví dụ
   PREFECT_UI_API_URL=http://127.0.0.1:4200/api prefect server start --host 127.0.0.1 --port 4200
   export PREFECT_API_URL=http://127.0.0.1:4200/api"""
 TIME_HELP = "Giờ chạy hằng ngày HH:MM, theo múi giờ của kế hoạch."
@@ -124,7 +124,7 @@ def _plans(plan_dir: Path) -> list[Any]:
     from engine.language.plan import PlanLoader, plan_paths
 
     if not plan_dir.is_dir():
-        err(f"kehoach: {plan_dir} is not a folder of plans")
+        err(f"kehoach: {plan_dir} không phải là thư mục kế hoạch")
         raise typer.Exit(EXIT_USAGE)
     plans = PlanLoader().load_all(plan_paths([plan_dir]))  # PlanError: nothing is served while any plan is broken
     return plans
@@ -167,7 +167,8 @@ def _drafts_server(host: str, port: int) -> None:
     try:
         server = drafts_server.start(sessions(os.environ["KEHOACH_DATABASE_URL"]), host, port)
     except OSError as exc:
-        err(f"kehoach: cannot serve the drafts on {host}:{port} ({exc.strerror}): give --drafts-port, or 0 for none")
+        err(f"kehoach: không mở được máy chủ dự thảo ở {host}:{port} ({exc.strerror}): chọn cổng khác bằng "
+            "--drafts-port, hoặc --drafts-port 0 để không chạy")
         raise typer.Exit(EXIT_USAGE) from None
     os.environ.setdefault(ENV_DRAFTS_URL, f"http://{host}:{server.server_address[1]}")
     print(f"Dự thảo (DOCX) tải tại: {os.environ[ENV_DRAFTS_URL]}/du-thao/...")
@@ -185,7 +186,7 @@ def _server(command: str = "serve") -> str:
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
     if problem is not None:
-        err(f"kehoach: cannot reach the Prefect server at {url}: {problem}\n{NO_SERVER.format(command=command)}")
+        err(f"kehoach: không kết nối được Prefect server ở {url}: {problem}\n{NO_SERVER.format(command=command)}")
         raise typer.Exit(EXIT_USAGE)
     return url
 

@@ -31,10 +31,9 @@ def database_url(url: str | None = None) -> str:
             is a work pool's run (KEHOACH_DATABASE_URL_REQUIRED) and KEHOACH_DATABASE_URL is not set.
     """
     if not (url or os.environ.get(ENV_URL)) and os.environ.get(ENV_URL_REQUIRED):
-        raise StateError(f"{ENV_URL} is not set: this run belongs to the work pool "
-                         f"'{os.environ[ENV_URL_REQUIRED]}', whose workers must have it in their environment - "
-                         f"start them as {ENV_URL}=<the store of kehoach deploy> prefect worker start --pool "
-                         f"{os.environ[ENV_URL_REQUIRED]}")
+        raise StateError(f"chưa đặt {ENV_URL}: lượt chạy này thuộc work pool '{os.environ[ENV_URL_REQUIRED]}', "
+                         f"worker của nó phải có biến này trong môi trường - chạy worker bằng {ENV_URL}=<kho dữ "
+                         f"liệu của kehoach deploy> prefect worker start --pool {os.environ[ENV_URL_REQUIRED]}")
     url = url or os.environ.get(ENV_URL) or _found_store()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]

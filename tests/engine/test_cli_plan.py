@@ -230,13 +230,13 @@ class TestSchema:
         assert "đã ghi" in err
 
     @pytest.mark.parametrize("target, message", [
-        ("khong-co", "không tồn tại (no such folder)"), ("tep.txt", "không phải thư mục (not a folder)")])
+        ("khong-co", "không tồn tại"), ("tep.txt", "không phải là thư mục")])
     def test_write_to_a_missing_folder_or_a_file_is_a_usage_error(self, capsys, tmp_path, target, message):
         (tmp_path / "tep.txt").write_text("x")
         code, out, err = run(capsys, "schema", "--write", tmp_path / target)
         assert (code, out) == (2, "")
-        assert err.strip() == (f"kehoach: --write {tmp_path / target}: {message} - give the folder the schemas go "
-                               "to (e.g. plan_definitions)")
+        assert err.strip() == (f"kehoach: --write {tmp_path / target}: {message} - chỉ thư mục sẽ chứa các lược đồ "
+                               "(ví dụ plan_definitions)")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["tep.txt"]
 
 

@@ -85,12 +85,12 @@ class TestDeployments:
 
     def test_time_and_cron_options(self):
         assert cron_at("07:30") == DAILY and cron_at("6:05") == "5 6 * * *"
-        with pytest.raises(ValueError, match="'7h30' is not a time of day: write HH:MM"):
+        with pytest.raises(ValueError, match="'7h30' không phải là giờ trong ngày: viết giờ:phút HH:MM"):
             cron_at("7h30")
         plans = [PlanLoader().load(plan_paths([PLANS])[0])]
         with pytest.raises(ValueError):
             deployments(plans, "every day")
-        with pytest.raises(ValueError, match="unknown time zone 'Asia/Hanoi'"):
+        with pytest.raises(ValueError, match="không có múi giờ 'Asia/Hanoi'"):
             deployments(plans, DAILY, "Asia/Hanoi")
 
 
@@ -194,13 +194,13 @@ class TestServeCommand:
 
         with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
             code, _, err = kehoach(capsys, "serve", PLANS)
-        assert code == 2 and "cannot reach the Prefect server at http://127.0.0.1:" in err
+        assert code == 2 and "không kết nối được Prefect server ở http://127.0.0.1:" in err
 
     def test_checks_schedule_options_and_plans_first(self, capsys, tmp_path):
         code, _, err = kehoach(capsys, "serve", PLANS, "--time", "7h30")
-        assert code == 2 and "'7h30' is not a time of day: write HH:MM" in err
+        assert code == 2 and "'7h30' không phải là giờ trong ngày: viết giờ:phút HH:MM" in err
         code, _, err = kehoach(capsys, "serve", PLANS, "--timezone", "Asia/Hanoi")
-        assert code == 2 and "unknown time zone 'Asia/Hanoi'" in err
+        assert code == 2 and "không có múi giờ 'Asia/Hanoi'" in err
         (tmp_path / "broken.yaml").write_text("plan: {}\n", encoding="utf-8")
         code, _, err = kehoach(capsys, "serve", tmp_path)
         assert code == 1 and "broken.yaml:1:" in err

@@ -295,7 +295,7 @@ def test_a_worker_without_the_store_fails_the_run_saying_so(monkeypatch):
         "A": "1", ENV_URL_REQUIRED: POOL, "KEHOACH_DRAFTS_URL": "http://x"}
     monkeypatch.setenv(ENV_URL_REQUIRED, POOL)
     monkeypatch.delenv(ENV_URL, raising=False)
-    with pytest.raises(StateError, match=f"{ENV_URL} is not set: this run belongs to the work pool '{POOL}'"):
+    with pytest.raises(StateError, match=f"chưa đặt {ENV_URL}: lượt chạy này thuộc work pool '{POOL}'"):
         database_url()
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
     monkeypatch.setenv(ENV_URL, "postgresql://u@h/db")

@@ -78,15 +78,15 @@ class TestLoading:
         assert ch.warnings and all("TopSecret99" not in w for w in ch.warnings)
 
     @pytest.mark.parametrize("text, match", [
-        ("", "no notification service"),
-        ("urls: [unclosed\n", "not valid YAML"),
+        ("", "không nạp được dịch vụ thông báo nào"),
+        ("urls: [unclosed\n", "YAML không hợp lệ"),
     ])
     def test_unusable_files(self, tmp_path, text, match):
         with pytest.raises(ChannelsError, match=match):
             load_channels(write_channels(tmp_path / "c.yaml", text))
 
     def test_missing_file(self, tmp_path):
-        with pytest.raises(ChannelsError, match="not found"):
+        with pytest.raises(ChannelsError, match="không có tệp kênh"):
             load_channels(tmp_path / "nope.yaml")
 
 
@@ -110,8 +110,8 @@ class TestBombs:
         done = subprocess.run([sys.executable, "-c", "from engine.cli.app import main; main()", "channels", "check",
                                "--channels", str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 1 and done.stdout == ""
-        assert done.stderr.strip() == (f"kehoach: {path}:6:45: too many alias expansions (over 100,000 values once "
-                                       "expanded) - a YAML 'billion laughs' bomb is refused; write the entries out")
+        assert done.stderr.strip() == (f"kehoach: {path}:6:45: quá nhiều alias (hơn 100,000 giá trị khi trải ra) - "
+                                       "tệp kiểu 'billion laughs' bị từ chối; viết thẳng từng mục")
 
     def test_a_few_aliases_are_fine(self, tmp_path):
         text = "tags: &vp [van-phong]\nurls:\n  - json://127.0.0.1:9/a:\n      - tag: *vp\n"
@@ -120,7 +120,7 @@ class TestBombs:
     def test_a_file_over_the_size_limit_is_not_read(self, tmp_path, monkeypatch):
         monkeypatch.setenv("KEHOACH_MAX_PLAN_BYTES", "1000")
         path = write_channels(tmp_path / "c.yaml", "urls:\n" + "  - json://127.0.0.1:9/a\n" * 100)
-        with pytest.raises(ChannelsError, match=r"c\.yaml: the channels file is over 1000 bytes"):
+        with pytest.raises(ChannelsError, match=r"c\.yaml: tệp kênh lớn hơn 1000 byte"):
             load_channels(path)
 
 

@@ -150,7 +150,7 @@ class TestRefresh:
         token_file(tmp_path).write_text("{not json", encoding="utf-8")
         caplog.set_level(logging.WARNING)
         assert not send(ch) and zalo.messages == [] and zalo.refreshes == []
-        assert f"the Zalo token file {token_file(tmp_path)} is not a JSON object: fix or remove it" in caplog.text
+        assert f"tệp token Zalo {token_file(tmp_path)} không phải là một đối tượng JSON: sửa hoặc xóa tệp" in caplog.text
         assert token_file(tmp_path).read_text(encoding="utf-8") == "{not json"
 
     def test_a_channel_with_only_a_refresh_token_fetches_its_first_access_token(self, tmp_path, zalo):
