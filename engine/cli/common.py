@@ -17,7 +17,8 @@ from engine.language.plan import PLAN_SUFFIXES, Plan, PlanLoader
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL cơ sở dữ liệu (mặc định: KEHOACH_DATABASE_URL "
                                                         "hoặc sqlite:///.kehoach/state.db).")]
 AtOpt = Annotated[str | None, typer.Option("--at", help="Ngày (dd/mm/yyyy); mặc định: hôm nay.")]
-PlanArg = Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML, hoặc mã kế hoạch đang được phục vụ (plan file or id).")]
+PlanArg = Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH",
+                                         help="Tệp kế hoạch YAML, hoặc mã kế hoạch đang được phục vụ.")]
 
 
 def sessions(db: str | None, create: bool = True, plans: Sequence[Plan] = ()) -> Callable[[], Session]:

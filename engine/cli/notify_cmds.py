@@ -54,7 +54,7 @@ def _channels(path: Path | None) -> Any:
     from notifiers.channels import load_channels
 
     if path is None:
-        err("kehoach: chưa có tệp kênh - dùng --channels FILE hoặc đặt KEHOACH_CHANNELS (no channels file).")
+        err("kehoach: chưa có tệp kênh - dùng --channels FILE hoặc đặt KEHOACH_CHANNELS.")
         raise typer.Exit(EXIT_USAGE)
     return load_channels(path)
 
@@ -90,7 +90,7 @@ def channels_check(
         print(f"\nĐơn vị không có nhãn: {u.plan_id}: {u.unit_id} ({u.unit_name}) - thông báo ghi 'chưa có kênh'.")
     problems = missing_tag_problems(loaded, ch)
     if problems:
-        print("\nNhãn kế hoạch dùng nhưng tệp kênh không có (missing):")
+        print("\nNhãn kế hoạch dùng nhưng tệp kênh không có:")
         for p in problems:
             print(f"  {p}")
     for w in ch.warnings:

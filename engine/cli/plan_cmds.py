@@ -25,12 +25,12 @@ class GraphFormat(str, Enum):
     dot = "dot"
 
 
-PlanArg = Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML (plan file).")]
+PlanArg = Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML.")]
 
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(metavar="KẾ_HOẠCH", help="Tệp hoặc thư mục kế hoạch (files or folders).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="KẾ_HOẠCH", help="Tệp hoặc thư mục kế hoạch.")],
     channels: Annotated[Path | None, typer.Option(
         "--channels", help="Tệp kênh (Apprise): báo cả nhãn kế hoạch dùng mà tệp kênh không có.")] = None,
 ) -> None:
@@ -135,7 +135,7 @@ def graph(
 
 @app.command()
 def schema(
-    agency: Annotated[bool, typer.Option("--agency", help="Lược đồ của tệp cơ quan (agency file).")] = False,
+    agency: Annotated[bool, typer.Option("--agency", help="Lược đồ của tệp cơ quan.")] = False,
     write: Annotated[Path | None, typer.Option("--write", help="Ghi cả hai lược đồ vào thư mục này.")] = None,
 ) -> None:
     """In JSON Schema của tệp kế hoạch (để trình soạn thảo gợi ý và kiểm tra)."""

@@ -227,7 +227,7 @@ def _child_json(st: Any) -> dict[str, Any]:
 @app.command()
 def confirm(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước.")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người xác nhận.")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023, 2023-Q2).")] = None,
     unit: UnitOpt = None,
@@ -260,7 +260,7 @@ def confirm(
 @app.command()
 def extend(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước.")],
     to: Annotated[str, typer.Option("--to", help="Hạn mới (dd/mm/yyyy).")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định gia hạn.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do gia hạn (bắt buộc).")],
@@ -286,7 +286,7 @@ def extend(
 @app.command()
 def request(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước theo yêu cầu (on-demand step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước theo yêu cầu.")],
     by: Annotated[str, typer.Option("--by", help="Người/cơ quan yêu cầu.")] = "",
     note: Annotated[str | None, typer.Option("--note", help="Nội dung yêu cầu.")] = None,
     at: AtOpt = None,
@@ -385,7 +385,7 @@ def simulate(
 @app.command()
 def skip(
     plan_path: PlanArg,
-    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước (step id).")],
+    step: Annotated[str, typer.Argument(metavar="BƯỚC", help="Mã bước.")],
     by: Annotated[str, typer.Option("--by", help="Họ tên người quyết định bỏ qua.")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do bỏ qua (bắt buộc).")],
     occurrence: Annotated[str | None, typer.Option("--occurrence", help="Lần thực hiện (vd. 2023-Q2).")] = None,

@@ -45,7 +45,7 @@ def serve(
         _drafts_server(drafts_host, drafts_port)
     print(f"Đăng ký {len(built)} deployment với Prefect server {api}:")
     _print_plan(built)
-    print("Đang phục vụ - Ctrl+C để dừng (stop).", flush=True)
+    print("Đang phục vụ - Ctrl+C để dừng.", flush=True)
     from flows.deployments import remove_stale
 
     remove_stale(built, [p.id for p in plans])
@@ -112,7 +112,7 @@ def deploy(
     if drafts_port:
         import threading
 
-        print("Đang phục vụ dự thảo - Ctrl+C để dừng (stop).", flush=True)
+        print("Đang phục vụ dự thảo - Ctrl+C để dừng.", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
@@ -148,7 +148,7 @@ def _print_workers(pool: str, api: str, url: str, plan_dir: Path) -> None:
 
     shown = make_url(url).render_as_string(hide_password=True)
     channels = os.environ.get("KEHOACH_CHANNELS") or "<tệp kênh>"
-    print(f"Chạy worker trên mỗi máy (start workers), thư mục kế hoạch ở cùng đường dẫn {plan_dir.resolve()}:")
+    print(f"Chạy worker trên mỗi máy, thư mục kế hoạch ở cùng đường dẫn {plan_dir.resolve()}:")
     print(f"  PREFECT_API_URL={api} KEHOACH_DATABASE_URL={shown} \\")
     print(f"  KEHOACH_CHANNELS={channels} prefect worker start --pool {pool}")
     if url.startswith("sqlite"):
@@ -228,8 +228,8 @@ def _print_plan(built: list[Any]) -> None:
         print(f"  kehoach-tick/<kế hoạch>       {len(unscheduled)} kế hoạch, chạy trong các lượt chạy chung "
               f"{DAY_FLOW} (run in the day's parts)")
     forms = {name: sum(d.flow_name == name for d in built) for name in (CONFIRM_FLOW, EXTEND_FLOW)}
-    print(f"  {CONFIRM_FLOW}/<kế hoạch>:<việc>  {forms[CONFIRM_FLOW]} biểu mẫu xác nhận (confirmation forms)")
-    print(f"  {EXTEND_FLOW}/<kế hoạch>:<việc>   {forms[EXTEND_FLOW]} biểu mẫu gia hạn (extension forms)")
+    print(f"  {CONFIRM_FLOW}/<kế hoạch>:<việc>  {forms[CONFIRM_FLOW]} biểu mẫu xác nhận")
+    print(f"  {EXTEND_FLOW}/<kế hoạch>:<việc>   {forms[EXTEND_FLOW]} biểu mẫu gia hạn")
     ui = ui_url()
     if ui:
         print(f"Giao diện (UI): {ui}/deployments")

@@ -283,7 +283,7 @@ class TestHelp:
         _, out, _ = run(capsys, "confirm", "--help")
         assert out.splitlines()[0] == "Cách dùng: kehoach confirm [TÙY CHỌN] {KẾ_HOẠCH} {BƯỚC}"
         rows = [" ".join(line.split()) for line in out.splitlines()]
-        assert "BƯỚC <chữ> Mã bước (step id). [bắt buộc]" in rows
+        assert "BƯỚC <chữ> Mã bước. [bắt buộc]" in rows
         assert "--by <chữ> Họ tên người xác nhận. [bắt buộc]" in rows
         _, out, _ = run(capsys, "outbox", "--help")
         assert "[mặc định: 200; từ 1 đến 100000]" in " ".join(out.split())
