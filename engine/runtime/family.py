@@ -99,8 +99,10 @@ def carried_by(session: Session, plan_id: str) -> dict[tuple[str, str | None], s
 
 
 def carrying_child(carried: dict[tuple[str, str | None], str], step_id: str, key: str) -> str | None:
-    """The child plan carrying out the occurrence `key` of `step_id` (as `engine.runtime.people.pull` matches a
-    child's period to it), or None."""
+    """The child plan carrying out the occurrence `key` of `step_id`, or None: the child of the occurrence's unit
+    (`2023-H1@ubnd-nho-quan`), or for a step of one owner (`2023-H1`) the child carrying out that step. The one
+    rule for the parent's tick leaving the occurrence to the child, and for the child's done period completing it
+    (`engine.runtime.people.pull`)."""
     unit = _unit_of(key)
     if unit is not None:
         return carried.get((step_id, unit))

@@ -19,7 +19,7 @@ from engine.language.models.policy import EvidenceKind
 from engine.language.models.timing import After, OnDemand
 from engine.language.plan import Plan
 from engine.runtime.family import SOURCE as CHILD_SOURCE
-from engine.runtime.family import children, done_periods
+from engine.runtime.family import carried_by, carrying_child, children, done_periods, period_of
 from engine.runtime.materialize import audit, claim_plan, plan_after_steps, row_values, wake_dependents
 from engine.runtime.notices import Notice, notice_context, outbox_rows
 from engine.runtime.status import STATUS_VI
@@ -438,28 +438,27 @@ def record_from_child(plan: Plan, session: Session, step: Any, row: OccurrenceRe
 def pull(plan: Plan, session: Session, today: date, now: datetime) -> int:
     """Complete the parent's open occurrences whose period a child has done: the occurrence of that period for
     the child's unit (or the period's only occurrence, for a step of one owner), dated when the child finished,
-    with the child's confirmation. Returns how many were completed."""
-    carried = {s.id for s in plan.steps}
-    kids = [c for c in children(session, plan.id) if set(c.steps.values()) & carried]
-    if not kids:
+    with the child's confirmation (the child carrying it out: engine.runtime.family.carrying_child). Returns how
+    many were completed."""
+    carried = {k: kid for k, kid in carried_by(session, plan.id).items() if k[0] in plan.step_by_id}
+    if not carried:
         return 0
-    open_rows = {(r.step_id, r.key): r for r in session.scalars(
-        select(OccurrenceRecord).where(OccurrenceRecord.plan_id == plan.id,
-                                       OccurrenceRecord.step_id.in_({p for c in kids for p in c.steps.values()}),
-                                       OccurrenceRecord.status.notin_((DONE, SKIPPED, CANCELLED)),
-                                       OccurrenceRecord.orphaned.is_(False)))}
+    open_rows = session.scalars(select(OccurrenceRecord).where(
+        OccurrenceRecord.plan_id == plan.id, OccurrenceRecord.step_id.in_({step for step, _ in carried}),
+        OccurrenceRecord.status.notin_((DONE, SKIPPED, CANCELLED)), OccurrenceRecord.orphaned.is_(False),
+    ).order_by(OccurrenceRecord.due_on, OccurrenceRecord.step_id, OccurrenceRecord.key)).all()
     if not open_rows:
         return 0
+    done: dict[tuple[str, str, str], Any] = {}  # (child, parent step, period) -> what the child did
+    for kid in children(session, plan.id):
+        if kid.id in carried.values():
+            for d in done_periods(session, kid, list(kid.steps), today):
+                done.setdefault((kid.id, kid.steps[d.step_id], d.period), d)
     completed = 0
-    for kid in kids:
-        for done in done_periods(session, kid, list(kid.steps), today):
-            parent_step = kid.steps[done.step_id]
-            keys = [f"{done.period}@{kid.unit}"] if kid.unit else []
-            row = next((open_rows.pop((parent_step, k)) for k in [*keys, done.period] if (parent_step, k)
-                        in open_rows), None)
-            if row is None or plan.step_by_id.get(parent_step) is None:
-                continue
-            record_from_child(plan, session, plan.step_by_id[parent_step], row, done, now)
+    for row in open_rows:
+        kid = carrying_child(carried, row.step_id, row.key)
+        if kid is not None and (by_child := done.get((kid, row.step_id, period_of(row.key)))) is not None:
+            record_from_child(plan, session, plan.step_by_id[row.step_id], row, by_child, now)
             completed += 1
     return completed
 
