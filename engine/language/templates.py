@@ -106,7 +106,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "review_summary": (
         "Hạn {{ due }}, dự thảo {{ step_short }}\n"
         "Dự thảo {{ step_title }}" + _OCC + " đã được lập từ số liệu theo dõi"
-        "{% if attachments %} (đính kèm bản DOCX và Markdown){% endif %}.\n"
+        "{% if attachments %} (đính kèm tệp Word .docx để hoàn thiện, tệp .md cùng nội dung){% endif %}.\n"
         "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}" + _MISSING +
         "Đề nghị {{ owner_name }} hoàn thiện, trình lãnh đạo và tổ chức trước ngày {{ due }} ({{ days_text }}); "
         "sau đó xác nhận.\n" + _CONFIRM
@@ -114,7 +114,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "report_draft": (
         "Hạn {{ due }}, dự thảo báo cáo: {{ step_short }}\n"
         "Dự thảo báo cáo" + _OCC + "{% if recipient %} gửi {{ recipient }}{% endif %} đã được lập từ số liệu "
-        "theo dõi{% if attachments %} (đính kèm bản DOCX và Markdown){% endif %}.\n"
+        "theo dõi{% if attachments %} (đính kèm tệp Word .docx để hoàn thiện, tệp .md cùng nội dung){% endif %}.\n"
         "{% if summary %}Tóm tắt: {{ summary }}\n{% endif %}" + _MISSING +
         "Đề nghị {{ owner_name }} hoàn thiện, trình ký và gửi trước ngày {{ due }} ({{ days_text }}); "
         "sau đó xác nhận.\n" + _CONFIRM

@@ -103,6 +103,8 @@ class TestMessages:
         docx = next(a for a in draft["attachments"] if a["filename"].endswith(".docx"))
         assert base64.b64decode(docx["base64"])[:2] == b"PK"  # the DOCX, rendered for the message that carries it
         assert "(theo yêu cầu ngày 02/05/2024)" in draft["message"] and "Tóm tắt: " in draft["message"]
+        # the attachments in an official's words: the Word file to finish, the same text as .md
+        assert "(đính kèm tệp Word .docx để hoàn thiện, tệp .md cùng nội dung)" in draft["message"]
         assert not any(mark in draft["message"] for mark in ("**", "##", "\n>", "`"))  # no Markdown marks
         assert len(draft["message"]) < 3000  # a summary, never the whole draft
 
