@@ -250,11 +250,24 @@ def confirm(
         rec = done.record
         if done.created:
             late = f"chậm {done.late_days} ngày" if done.late_days else "đúng hạn"
-            print(f"Đã ghi nhận: {step} ({rec.occurrence_key}) hoàn thành ngày {fmt(rec.done_on)}, {late}; "
-                  f"người xác nhận: {rec.by}.")
+            print(f"Đã ghi nhận: {named(plan, step, rec.occurrence_key)} hoàn thành ngày {fmt(rec.done_on)}, "
+                  f"{late}; người xác nhận: {rec.by}.")
         else:
-            print(f"Đã có xác nhận trước đó: {step} ({rec.occurrence_key}) - {rec.by}, ngày {fmt(rec.done_on)}"
-                  + "".join(f"; {k}: {v}" for k, v in rec.evidence.items()) + ". Không ghi thêm.")
+            from engine.language.templates import EVIDENCE_VI
+
+            print(f"Đã có xác nhận trước đó: {named(plan, step, rec.occurrence_key)} - {rec.by}, ngày "
+                  f"{fmt(rec.done_on)}" + "".join(f"; {EVIDENCE_VI.get(k, k)}: {v}" for k, v in rec.evidence.items())
+                  + ". Không ghi thêm.")
+
+
+def named(plan: Any, step_id: str, key: str) -> str:
+    """An occurrence as the official who typed the command names it: the step's short title, then its period and,
+    for a step of several owners, the unit ('Báo cáo CCHC tháng (tháng 2/2025, UBND phường Đông Thành)')."""
+    from engine.language.periods import key_label
+
+    unit = split_key(key)[1]
+    said = [w for w in (key_label(key), plan.unit_name(unit) if unit else "") if w]
+    return plan.short_title(plan.step_by_id[step_id]) + (f" ({', '.join(said)})" if said else "")
 
 
 @app.command()
@@ -279,8 +292,8 @@ def extend(
     with sessions(db, plans=[plan])() as session, session.begin():
         row = do_extend(plan, session, step, to=new_due, by=by, reason=reason, key=occurrence, at=day, now=now,
                         unit=unit)
-        print(f"Đã gia hạn: {step} ({row.key}) đến {fmt(row.due_on)} (hạn ban đầu {fmt(row.original_due_on)}); "
-              f"người quyết định: {' '.join(by.split())}.")
+        print(f"Đã gia hạn: {named(plan, step, row.key)} đến {fmt(row.due_on)} (hạn ban đầu "
+              f"{fmt(row.original_due_on)}); người quyết định: {' '.join(by.split())}.")
 
 
 @app.command()
@@ -303,10 +316,9 @@ def request(
     with sessions(db, plans=[plan])() as session, session.begin():
         row = do_request(plan, session, step, at=day, now=now, by=by, note=note)
         owners = plan.step_owners[step] if step in plan.per_unit else ()
-        key = split_key(row.key)[0]
         whom = f" cho {len(owners)} đơn vị chủ trì" if owners else ""
-        print(f"Đã tạo yêu cầu {step} ({key}){whom}, hạn {fmt(row.due_on)}. Lượt chạy tiếp theo sẽ mở việc và "
-              "thông báo.")
+        print(f"Đã tạo yêu cầu: {named(plan, step, split_key(row.key)[0])}{whom}, hạn {fmt(row.due_on)}. Lượt chạy "
+              "tiếp theo sẽ mở việc và thông báo.")
 
 
 @app.command()
@@ -400,4 +412,4 @@ def skip(
     day, now = now_for(plan, at, future=False)
     with sessions(db, plans=[plan])() as session, session.begin():
         row = do_skip(plan, session, step, key=occurrence, by=by, reason=reason, at=day, now=now, unit=unit)
-        print(f"Đã bỏ qua: {step} ({row.key}) ngày {fmt(day)}; lý do: {row.reason}.")
+        print(f"Đã bỏ qua: {named(plan, step, row.key)} ngày {fmt(day)}; lý do: {row.reason}.")

@@ -29,7 +29,8 @@ class TestConfirmCommand:
         code, out, err = confirm_quan_triet(capsys, db, "--evidence", "date=17/03/2022", "--evidence", "attendees=45",
                                             "--note", "Hội trường tầng 2")
         assert code == 0, err
-        assert out.strip() == ("Đã ghi nhận: quan-triet (once) hoàn thành ngày 17/03/2022, đúng hạn; "
+        # what was recorded, named as people name it: the step's short title and the period (none for a one-off)
+        assert out.strip() == ("Đã ghi nhận: Quán triệt Đề án 02-ĐA/TU hoàn thành ngày 17/03/2022, đúng hạn; "
                                "người xác nhận: Nguyễn Văn A.")
         assert count(sessions_for(db), ConfirmationRecord) == 1
 
@@ -38,8 +39,8 @@ class TestConfirmCommand:
         code, out, _ = run(capsys, "confirm", SEED, "quan-triet", "--by", "Người khác", "--at", "20/03/2022",
                            "--db", db)
         assert code == 0
-        assert out.strip() == ("Đã có xác nhận trước đó: quan-triet (once) - Nguyễn Văn A, ngày 17/03/2022; "
-                               "date: 17/03/2022; attendees: 45. Không ghi thêm.")
+        assert out.strip() == ("Đã có xác nhận trước đó: Quán triệt Đề án 02-ĐA/TU - Nguyễn Văn A, ngày 17/03/2022; "
+                               "ngày thực hiện: 17/03/2022; số người tham dự: 45. Không ghi thêm.")
         assert count(sessions_for(db), ConfirmationRecord) == 1
 
     @pytest.mark.parametrize("args, message", [
@@ -71,8 +72,8 @@ class TestRequestAndSkipCommands:
         code, out, err = run(capsys, "request", SEED, "bao-cao-theo-yeu-cau", "--by", "Sở Nội vụ", "--note",
                              "Công văn 120/SNV", "--at", "02/05/2024", "--db", db)
         assert code == 0, err
-        assert out.strip() == ("Đã tạo yêu cầu bao-cao-theo-yeu-cau (yc-2024-05-02), hạn 08/05/2024. "
-                               "Lượt chạy tiếp theo sẽ mở việc và thông báo.")
+        assert out.strip() == ("Đã tạo yêu cầu: Báo cáo khi có yêu cầu (theo yêu cầu ngày 02/05/2024), hạn "
+                               "08/05/2024. Lượt chạy tiếp theo sẽ mở việc và thông báo.")
 
     def test_request_of_a_dated_step_is_refused(self, capsys, db):
         code, _, err = run(capsys, "request", SEED, "so-ket", "--at", "02/05/2024", "--db", db)
@@ -86,7 +87,8 @@ class TestRequestAndSkipCommands:
         code, out, err = run(capsys, "skip", SEED, "cung-cap-thong-tin", "--occurrence", "2022-04", "--by", "GĐ",
                              "--reason", "không có thông tin mới", "--at", "10/04/2022", "--db", db)
         assert code == 0, err
-        assert out.strip() == "Đã bỏ qua: cung-cap-thong-tin (2022-04) ngày 10/04/2022; lý do: không có thông tin mới."
+        assert out.strip() == ("Đã bỏ qua: Cung cấp thông tin cho Cổng TTĐT tỉnh (tháng 4/2022) ngày 10/04/2022; "
+                               "lý do: không có thông tin mới.")
 
 
 class TestStatusCommand:
@@ -356,7 +358,7 @@ class TestPlansByIdFromAnyFolder:
         code, out, err = run(capsys, "confirm", "kh-28-khcn-2022", "quan-triet", "--by", "Nguyễn Văn A",
                              "--evidence", "date=17/03/2022", "--evidence", "attendees=45", "--at", "17/03/2022")
         assert code == 0, err
-        assert out.startswith("Đã ghi nhận: quan-triet")
+        assert out.startswith("Đã ghi nhận: Quán triệt Đề án 02-ĐA/TU")
         assert count(sessions_for(served), ConfirmationRecord) == 1
         assert not (tmp_path / "elsewhere" / ".kehoach").exists()
 
@@ -381,7 +383,7 @@ def test_an_occurrence_is_named_as_people_name_it(capsys, tmp_path):
     code, out, err = run(capsys, "confirm", SEED, "bao-cao-hang-nam", "--occurrence", "năm 2023", "--by", "Trần B",
                          "--evidence", "document_number=120/BC-KHCN", "--at", "25/10/2023", "--db", db)
     assert code == 0, err
-    assert out.startswith("Đã ghi nhận: bao-cao-hang-nam (2023)")
+    assert out.startswith("Đã ghi nhận: Báo cáo kết quả hằng năm gửi Sở Nội vụ (năm 2023) hoàn thành")
 
 
 class TestSeveralOwnersOnTheCommandLine:
@@ -411,7 +413,8 @@ class TestSeveralOwnersOnTheCommandLine:
         code, out, err = run(capsys, "confirm", regime, "bao-cao-huyen", "--unit", "hoa-lu", "--by", "A",
                              "--occurrence", "6 tháng đầu năm 2023", "--at", "01/06/2023", "--db", db)
         assert code == 0, err
-        assert out.startswith("Đã ghi nhận: bao-cao-huyen (2023-H1@hoa-lu) hoàn thành ngày 01/06/2023, đúng hạn")
+        assert out.startswith("Đã ghi nhận: Báo cáo giảm nghèo của huyện (6 tháng đầu năm 2023, UBND huyện Hoa Lư) "
+                              "hoàn thành ngày 01/06/2023, đúng hạn")
 
 
 def test_what_a_run_did_is_said_per_step_and_period_whole_words_at_80_columns(capsys, monkeypatch):

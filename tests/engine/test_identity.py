@@ -248,7 +248,7 @@ class TestFormerFileNameIds:
         registry.record({"kh": path}, db, None)  # what `kehoach run` recorded when file names made ids
         code, out, err = run(capsys, "confirm", "kh", "a", "--by", "Nguyễn Văn C", "--evidence",
                              "document_number=6/VP", "--at", "21/02/2024")
-        assert code == 0 and out.startswith("Đã có xác nhận trước đó: a (once) - Trần Thị B, ngày 10/02/2024")
+        assert code == 0 and out.startswith("Đã có xác nhận trước đó: Việc A - Trần Thị B, ngày 10/02/2024")
         assert "lịch sử lưu theo tên tệp 'kh' đã chuyển sang mã kế hoạch" in err
         code, out, err = run(capsys, "status", "kh", "--at", "21/02/2024", "-f", "json")
         assert code == 0 and '"plan": "1-kh-thu-2024-so-thu-nghiem"' in out
