@@ -32,7 +32,7 @@ from engine.errors import PlanError
 from engine.language.plan import Plan, PlanLoader, plan_paths
 from engine.runtime.tick import plan_today
 from flows.artifacts import PUBLISHER
-from flows.tick import DEFAULT_TZ, health, moment, run_name, run_tags, store_sessions, ticked, wrong_day
+from flows.tick import DEFAULT_TZ, day_refused, health, moment, run_name, run_tags, store_sessions, ticked
 
 DAY_FLOW = "kehoach-ngay"
 
@@ -68,10 +68,8 @@ def day_flow(plan_dir: str, part: int = 1, parts: int = 1, at: date | None = Non
     """
     from prefect import tags
 
-    if (wrong := wrong_day(at)) is not None:
-        from flows.outcome import refused
-
-        return refused("Chưa chạy", wrong)
+    if (refusal := day_refused(at)) is not None:
+        return refusal
     logger = get_run_logger()
     loader = PlanLoader()
     mine: list[tuple[Plan, date]] = []

@@ -143,19 +143,21 @@ def tick_flow(plan: str, at: date | None = None, channels: str | None = None) ->
         at: Ngày chạy (mặc định: hôm nay) - chạy lại một ngày đã qua không gửi trùng thông báo.
         channels: Tệp kênh (Apprise) để gửi thông báo; mặc định KEHOACH_CHANNELS, không có thì thông báo chờ.
     """
-    if (wrong := wrong_day(at)) is not None:  # a date picked in the UI: said in one sentence, nothing run
-        from flows.outcome import refused
-
-        return refused("Chưa chạy", wrong)
+    if (refusal := day_refused(at)) is not None:  # a date picked in the UI: said in one sentence, nothing run
+        return refusal
     return health(ticked(PlanLoader().load(plan), at, channels, as_tasks=True))
 
 
-def wrong_day(at: date | None) -> str | None:
-    """Why a run's day cannot be a tick's day (a year out of range), in Vietnamese; None when it can."""
+def day_refused(at: date | None) -> Any:
+    """A run's final state "Chưa chạy" saying in Vietnamese why its day cannot be a tick's day (a year out of
+    range); None when it can."""
     try:
         parse_date(at) if at else None
     except DateError as exc:
-        return f"Ngày chạy không hợp lệ: {DateError(fmt(at) if isinstance(at, date) else str(at), exc.problem).vi()}."
+        from flows.outcome import refused
+
+        shown = DateError(fmt(at) if isinstance(at, date) else str(at), exc.problem)
+        return refused("Chưa chạy", f"Ngày chạy không hợp lệ: {shown.vi()}.")
     return None
 
 
