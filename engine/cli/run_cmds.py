@@ -147,8 +147,8 @@ def _env(name: str, value: str | None) -> Iterator[None]:
 
 @app.command()
 def status(
-    plan_path: Annotated[Path, typer.Argument(metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML, mã kế hoạch đang được phục vụ, hoặc thư mục "
-                                                   "kế hoạch (tổng quan) - plan file, id or folder.")],
+    plan_path: Annotated[Path, typer.Argument(
+        metavar="KẾ_HOẠCH", help="Tệp kế hoạch YAML, mã kế hoạch đang được phục vụ, hoặc thư mục kế hoạch (tổng quan).")],
     at: AtOpt = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table hoặc json.")] = Format.table,
     db: DbOpt = None,
