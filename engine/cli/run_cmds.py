@@ -48,10 +48,11 @@ def run(
     day = day_arg(at)
     loaded = PlanLoader().load_all(plan_paths([find_plan(p) for p in plans]))  # PlanError: none is run
     from engine.state.checks import shown
-    from engine.state.db import DEFAULT_SQLITE, absolute_url, database_url, served_store_in_use
+    from engine.state.db import DEFAULT_SQLITE, absolute_url, database_url, served_store
 
-    url = absolute_url(database_url(db))
-    if served_store_in_use(db):
+    served = served_store(db)  # the registry is read once: its store is then the store named
+    url = absolute_url(database_url(db or served))
+    if served is not None:
         from engine.cli.tables import console, wrapped
 
         err(wrapped(f"Kho dữ liệu: {shown(url)} - kho của các kế hoạch máy này đang chạy (thư mục này không có "
@@ -263,11 +264,10 @@ def confirm(
 def named(plan: Any, step_id: str, key: str) -> str:
     """An occurrence as the official who typed the command names it: the step's short title, then its period and,
     for a step of several owners, the unit ('Báo cáo CCHC tháng (tháng 2/2025, UBND phường Đông Thành)')."""
-    from engine.language.periods import key_label
+    from engine.reports.sections import item_label
 
-    unit = split_key(key)[1]
-    said = [w for w in (key_label(key), plan.unit_name(unit) if unit else "") if w]
-    return plan.short_title(plan.step_by_id[step_id]) + (f" ({', '.join(said)})" if said else "")
+    said = item_label(plan, key)
+    return plan.short_title(plan.step_by_id[step_id]) + (f" ({said})" if said else "")
 
 
 @app.command()

@@ -58,14 +58,15 @@ def _served_store() -> str | None:
                          "--db") from None
 
 
-def served_store_in_use(url: str | None = None) -> bool:
-    """Whether `database_url(url)` is the store of the plans this machine serves: no --db, no
-    KEHOACH_DATABASE_URL, and no store in this folder (a run from a new folder writes there, and says so).
+def served_store(url: str | None = None) -> str | None:
+    """The store of the plans this machine serves when `database_url(url)` is that store (no --db, no
+    KEHOACH_DATABASE_URL, no store in this folder: a run from a new folder writes there, and says so); else None,
+    and None in a work pool's run, whose store `database_url` requires.
 
     Raises:
         StateError: as `database_url`.
     """
-    return not (url or os.environ.get(ENV_URL)) and _served_store() is not None
+    return None if url or os.environ.get(ENV_URL) or os.environ.get(ENV_URL_REQUIRED) else _served_store()
 
 
 def absolute_url(url: str) -> str:
