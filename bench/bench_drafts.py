@@ -116,10 +116,10 @@ def section(r: dict[str, Any], repeat: int, eager_repeat: int) -> str:
         "block's JSON in the DOCX's content, made once for all the drafts that show them.",
         "- The eager baseline already reads only the window (2); the code before both changes took about 200 s of "
         "CPU for this regime (one run on 2026-12-01, load average 7-8: not comparable run for run).",
-        "- What is left: the tick's own work (the stand-in row: more than the target by itself) and each draft's "
-        "own text - its summary table, the assembly of its 19 sections in Markdown and in the DOCX's content, "
-        "compressed. The 3 s target would need a tick of about half the cost and a draft made only when first "
-        "read.",
+        f"- Where the time goes: the tick's own work is {statistics.median(r['stub'][1]):.2f} s of the "
+        f"{lazy_cpu:.2f} s ({statistics.median(r['stub'][1]) / lazy_cpu:.0%}); the drafts add "
+        f"{(lazy_cpu - statistics.median(r['stub'][1])) / max(counts['drafts'], 1) * 1000:.2f} ms each - their "
+        "summary table, the assembly of 19 sections in Markdown and in the DOCX's content, compressed.",
     ])
 
 
