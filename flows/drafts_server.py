@@ -43,7 +43,7 @@ def handler(sessions: Callable[[], Session]) -> type[BaseHTTPRequestHandler]:
                     else:
                         doc = None
             if doc is None or m is None:
-                self.send_error(404, "Not Found", "Không có dự thảo này (no such draft).")
+                self.send_error(404, "Not Found", "Không có dự thảo này.")
                 return
             self.send_response(200)
             self.send_header("Content-Type", _TYPES.get(doc.format, "application/octet-stream"))

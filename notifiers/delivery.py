@@ -423,7 +423,7 @@ def _retries(session: Session, now: datetime, plan_id: str | None, retry_given_u
             msg.unknown += 1
             if msg.unknown > 1:
                 msg.status, msg.next_attempt_at = UNKNOWN, None
-                msg.last_error = "có thể đã gửi - kết quả không rõ sau hai lần gửi, không gửi lại (unknown outcome)"
+                msg.last_error = "có thể đã gửi - kết quả không rõ sau hai lần gửi, không gửi lại"
                 _set_rows(session, msg.id, status=UNKNOWN, next_attempt_at=None, last_error=msg.last_error)
                 continue
             msg.status = UNKNOWN
@@ -495,7 +495,7 @@ def _compose_new(session: Session, now: datetime, ch: Channels, plan_id: str | N
 
 
 def _no_tag(tag: str, ch: Channels) -> str:
-    return f"nhãn '{tag}' không có trong tệp kênh {ch.name} (tag not in the channels file)"
+    return f"nhãn '{tag}' không có trong tệp kênh {ch.name}"
 
 
 def _set_rows(session: Session, message_id: int, **values: Any) -> None:
@@ -570,7 +570,7 @@ async def _send_all(jobs: list[_Job], limit: int, ch: Channels, timeout: float) 
                     try:
                         result = await asyncio.wait_for(asyncio.wrap_future(_in_daemon(send)), timeout)
                     except asyncio.TimeoutError:
-                        job.unsure.append(ch.mask(f"{what}: không có trả lời sau {timeout:g} giây (timed out)"))
+                        job.unsure.append(ch.mask(f"{what}: không có trả lời sau {timeout:g} giây"))
                         continue
                     except Exception as exc:  # noqa: BLE001 - recorded as this service's failure
                         job.errors.append(ch.mask(f"{what}: {type(exc).__name__}: {exc}"))

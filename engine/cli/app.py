@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err("kehoach: đã hủy (aborted)")
+        err("kehoach: đã hủy")
         sys.exit(130)
     except Exception as exc:  # click's usage errors
         if isinstance(exc, _click_errors()):

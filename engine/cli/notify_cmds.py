@@ -180,7 +180,7 @@ def outbox(
         if r.status == NO_TARGET and not r.tag:
             note = "đơn vị không có nhãn kênh (notify)"
         item.update(day=fmt(r.created_on), status_shown=status, note=note)
-    title = "Hộp thư đi (outbox)" + (" - lỗi gửi" if failed else "") + (f" - kế hoạch {plan}" if plan else "")
+    title = "Hộp thư đi" + (" - lỗi gửi" if failed else "") + (f" - kế hoạch {plan}" if plan else "")
     out = console()
     out.print(outbox_table(items, title, with_plan=len({r.plan_id for r in rows}) > 1, width=out.width))
     if total > len(rows):

@@ -226,7 +226,7 @@ def _print_plan(built: list[Any]) -> None:
         print(f"  {d.flow_name}/{d.name:<28} {_when(d)}")
     if batched:
         print(f"  kehoach-tick/<kế hoạch>       {len(unscheduled)} kế hoạch, chạy trong các lượt chạy chung "
-              f"{DAY_FLOW} (run in the day's parts)")
+              f"{DAY_FLOW}")
     forms = {name: sum(d.flow_name == name for d in built) for name in (CONFIRM_FLOW, EXTEND_FLOW)}
     print(f"  {CONFIRM_FLOW}/<kế hoạch>:<việc>  {forms[CONFIRM_FLOW]} biểu mẫu xác nhận")
     print(f"  {EXTEND_FLOW}/<kế hoạch>:<việc>   {forms[EXTEND_FLOW]} biểu mẫu gia hạn")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from engine.errors import ReportError
 
-_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+_KINDS = ((stat.S_ISCHR, "một thiết bị ký tự"), (stat.S_ISBLK, "một thiết bị khối"), (stat.S_ISFIFO, "một ống dẫn (FIFO)"),
+          (stat.S_ISSOCK, "một socket"), (stat.S_ISDIR, "một thư mục"))
 
 
 def _umask() -> int:
@@ -27,7 +27,7 @@ def _umask() -> int:
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "không phải tệp thường")
 
 
 def output_target(path: Path | str) -> Path:
@@ -42,26 +42,25 @@ def output_target(path: Path | str) -> Path:
     except FileNotFoundError:
         return target
     except OSError as exc:
-        raise ReportError(f"không ghi được {target} (cannot write): {exc.strerror or exc}") from exc
+        raise ReportError(f"không ghi được {target}: {exc.strerror or exc}") from exc
     if stat.S_ISLNK(info.st_mode):
         if info.st_uid != os.geteuid():
-            raise ReportError(f"không ghi được {target}: đó là liên kết tượng trưng của người dùng khác (a symbolic "
-                              "link owned by another user is not followed) - ghi ra tệp khác")
+            raise ReportError(f"không ghi được {target}: đó là liên kết tượng trưng của người dùng khác, "
+                              "không đi theo - ghi ra tệp khác")
         try:
             real = target.resolve(strict=True)
             info = real.stat()
         except (OSError, RuntimeError):
-            raise ReportError(f"không ghi được {target}: liên kết tượng trưng không trỏ tới tệp nào (a dangling or "
-                              "looping symbolic link)") from None
+            raise ReportError(f"không ghi được {target}: liên kết tượng trưng không trỏ tới tệp nào") from None
         if not stat.S_ISREG(info.st_mode):
-            raise ReportError(f"không ghi được {target}: liên kết trỏ tới {real}, {_kind(info.st_mode)} (only a "
-                              "regular file is replaced)")
+            raise ReportError(f"không ghi được {target}: liên kết trỏ tới {real}, {_kind(info.st_mode)}, "
+                              "chỉ thay được tệp thường")
         return real
     if stat.S_ISDIR(info.st_mode):
-        raise ReportError(f"không ghi được {target}: đó là một thư mục (is a directory)")
+        raise ReportError(f"không ghi được {target}: đó là một thư mục")
     if not stat.S_ISREG(info.st_mode):
-        raise ReportError(f"không ghi được {target}: đó là {_kind(info.st_mode)}, không phải tệp thường (only a regular "
-                          "file is replaced) - không có -o thì nội dung in ra màn hình (stdout)")
+        raise ReportError(f"không ghi được {target}: đó là {_kind(info.st_mode)}, không phải tệp thường - "
+                          "không có -o thì nội dung in ra màn hình")
     return target
 
 
@@ -79,7 +78,7 @@ def write_atomic(path: Path | str, data: bytes) -> Path:
     target = output_target(path)
     folder = target.parent
     if not folder.is_dir():
-        raise ReportError(f"không ghi được {target}: thư mục {folder} không tồn tại (no such directory)")
+        raise ReportError(f"không ghi được {target}: thư mục {folder} không tồn tại")
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except OSError:
@@ -95,7 +94,7 @@ def write_atomic(path: Path | str, data: bytes) -> Path:
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:
-        raise ReportError(f"không ghi được {target} (cannot write): {exc.strerror or exc}") from exc
+        raise ReportError(f"không ghi được {target}: {exc.strerror or exc}") from exc
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

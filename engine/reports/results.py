@@ -130,8 +130,7 @@ def covered_steps(plan: Plan, step: Any, unit: str | None = None) -> list[str]:
 def require_records(plan: Plan, session: Session) -> None:
     """Raises ReportError when the store has never seen the plan (a report from nothing would mislead)."""
     if session.get(PlanRecord, plan.id) is None:
-        raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id} (no records of this plan in the "
-                          "store): chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
+        raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id}: chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
 
 
 def _from_row(row: OccurrenceRecord, conf: Any, as_of: date, planned: Occurrence | None,

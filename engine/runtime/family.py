@@ -216,21 +216,21 @@ def family_problems(plans: list[Plan]) -> list[Problem]:
             continue
         if ref.unit and ref.unit not in parent.units:
             problems.append(_problem(child, ("plan", "parent_plan", "unit"),
-                                     f"unknown unit '{ref.unit}' of the parent plan {parent.meta.number}"
-                                     + did_you_mean(ref.unit, list(parent.units))))
+                                     f"kế hoạch cấp trên {parent.meta.number} không có đơn vị '{ref.unit}'"
+                                     + did_you_mean(ref.unit, list(parent.units), vi=True)))
         for i, step in enumerate(child.steps):
             if not step.carries_out:
                 continue
             if step.carries_out not in parent.step_by_id:
                 problems.append(_problem(child, ("steps", i, "carries_out"),
-                                         f"the parent plan {parent.meta.number} has no step '{step.carries_out}'"
-                                         + did_you_mean(step.carries_out, list(parent.step_by_id))))
+                                         f"kế hoạch cấp trên {parent.meta.number} không có bước '{step.carries_out}'"
+                                         + did_you_mean(step.carries_out, list(parent.step_by_id), vi=True)))
             elif step.carries_out in parent.per_unit and ref.unit not in parent.step_owners[step.carries_out]:
                 owners = parent.step_owners[step.carries_out]
                 problems.append(_problem(child, ("steps", i, "carries_out"),
-                                         f"the parent's step '{step.carries_out}' is owned by each of "
-                                         f"{', '.join(owners)}: plan.parent_plan.unit must name which one carries "
-                                         "this plan out" + (f" (not '{ref.unit}')" if ref.unit else "")))
+                                         f"bước '{step.carries_out}' của kế hoạch cấp trên giao cho từng đơn vị "
+                                         f"{', '.join(owners)}: ghi ở plan.parent_plan.unit đơn vị nào thực hiện "
+                                         "kế hoạch này" + (f" ('{ref.unit}' không có trong số đó)" if ref.unit else "")))
     return problems
 
 

@@ -113,13 +113,13 @@ def reconcile(plan: Plan, session: Session, record: PlanRecord, today: date, now
             if not row.orphaned:
                 row.orphaned = True
                 audit(session, plan, row.step_id, row.key, "orphaned", today, now, f"orphaned/{plan.version}",
-                      {"reason": "bước đã bị xóa hoặc đổi mã trong kế hoạch (step removed or renamed)",
+                      {"reason": "bước đã bị xóa hoặc đổi mã trong kế hoạch",
                        "status": row.status})
             continue
         if row.orphaned:
             row.orphaned = False
             audit(session, plan, row.step_id, row.key, "restored", today, now, f"restored/{plan.version}",
-                  {"reason": "bước có lại trong kế hoạch (step back in the plan)"})
+                  {"reason": "bước có lại trong kế hoạch"})
         if row.status not in ACTIVE:
             continue
         row.kind = step.kind

@@ -85,7 +85,7 @@ def rekey(session: Session, old: PlanRecord, plan_id: str, path: Path, version: 
     log_event(session, plan_id=plan_id, plan_version=version, step_id=None, key=None, event="former_id",
               on_date=today, at=now, ekey=effect_key(plan_id, None, None, f"former-id/{old_id}"),
               detail={"from": old_id, "path": str(path.resolve()),
-                      "reason": "mã kế hoạch không còn lấy từ tên tệp (the plan id is no longer its file name)"})
+                      "reason": "mã kế hoạch không còn lấy từ tên tệp"})
 
 
 def _notices_not_sent(session: Session, old_id: str, plan_id: str) -> None:

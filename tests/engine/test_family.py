@@ -221,8 +221,8 @@ class TestChecks:
         child.write_text(child.read_text(encoding="utf-8").replace(", unit: ubnd-huyen-a", ""), encoding="utf-8")
         code, out, _ = run_cli(capsys, "validate", folder)
         assert code == 1
-        assert ("steps.bao-cao.carries_out: the parent's step 'bao-cao-huyen' is owned by each of ubnd-huyen-a, "
-                "ubnd-huyen-b: plan.parent_plan.unit must name which one carries this plan out") in out
+        assert ("steps.bao-cao.carries_out: bước 'bao-cao-huyen' của kế hoạch cấp trên giao cho từng đơn vị "
+                "ubnd-huyen-a, ubnd-huyen-b: ghi ở plan.parent_plan.unit đơn vị nào thực hiện kế hoạch này") in out
 
     def test_carries_out_a_step_the_parent_does_not_have_is_located_across_files(self, tmp_path, capsys):
         folder, *_ = family(tmp_path)
@@ -233,8 +233,8 @@ class TestChecks:
         assert code == 1
         line = next(n for n, text in enumerate(child.read_text(encoding="utf-8").splitlines(), 1)
                     if "carries_out" in text)
-        assert (f"huyen-b.yaml:{line}:18: steps.bao-cao.carries_out: the parent plan 5/KH-UBND has no step "
-                f"'bao-cao-huyenn' - did you mean 'bao-cao-huyen'?") in out
+        assert (f"huyen-b.yaml:{line}:18: steps.bao-cao.carries_out: kế hoạch cấp trên 5/KH-UBND không có "
+                f"bước 'bao-cao-huyenn' - ý bạn là 'bao-cao-huyen'?") in out
         assert "Traceback" not in out + err
 
     def test_a_family_that_holds_together_is_valid(self, tmp_path, capsys):

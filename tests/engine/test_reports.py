@@ -503,20 +503,20 @@ class TestPickingWhatToDraft:
     def test_a_plan_with_no_report_step(self, seed_plan, on_time, tmp_path):
         plan = _plan_without_reports(tmp_path)
         _, sessions = on_time
-        with sessions() as session, pytest.raises(ReportError, match="no step of kind 'report'"):
+        with sessions() as session, pytest.raises(ReportError, match="không có bước báo cáo; dùng --step"):
             requested_draft(plan, session, None, "2024", DRAFTED)
 
     def test_a_step_that_is_not_a_report(self, seed_plan, on_time):
-        with pytest.raises(ReportError, match="'quan-triet'.*not a report or review step"):
+        with pytest.raises(ReportError, match="bước 'quan-triet' không phải bước báo cáo hay sơ kết/tổng kết; chọn một trong"):
             _draft(seed_plan, on_time, step="quan-triet")
 
     def test_an_unknown_step_with_a_close_match(self, seed_plan, on_time):
-        with pytest.raises(ReportError, match="did you mean 'so-ket'"):
+        with pytest.raises(ReportError, match="không có bước 'so-kett' - ý bạn là 'so-ket'"):
             _draft(seed_plan, on_time, step="so-kett")
 
     def test_a_store_without_the_plan(self, seed_plan, tmp_path):
         sessions = session_factory(open_store(f"sqlite:///{tmp_path / 'empty.db'}"))
-        with sessions() as session, pytest.raises(ReportError, match="no records of this plan"):
+        with sessions() as session, pytest.raises(ReportError, match="kho dữ liệu chưa có số liệu của kế hoạch"):
             requested_draft(seed_plan, session, None, "2023", DRAFTED)
 
 
@@ -573,8 +573,8 @@ class TestReportCommand:
     @pytest.mark.parametrize("args, message", [
         (("--period", "2023-Q5"), "unknown period"),
         (("--period", "2023-Q2", "--step", "bao-cao-hang-nam"), "reports per year"),
-        (("--period", "2031"), "no report step for a year period|outside the plan"),
-        (("--step", "tong-ket", "--period", "2024"), "unknown occurrence"),
+        (("--period", "2031"), "không có bước báo cáo theo kỳ '2031'|outside the plan"),
+        (("--step", "tong-ket", "--period", "2024"), "bước 'tong-ket' không có lần '2024'"),
     ])
     def test_bad_input_exits_1_and_writes_nothing(self, capsys, on_time, tmp_path, args, message):
         out = tmp_path / "bc.docx"

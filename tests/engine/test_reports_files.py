@@ -35,12 +35,12 @@ class TestWriteAtomic:
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(os, "replace", broken_replace)
-        with pytest.raises(ReportError, match="cannot write.*No space left"):
+        with pytest.raises(ReportError, match="không ghi được .*bc.docx: No space left"):
             write_atomic(target, b"new")
         assert target.read_bytes() == b"old"
         assert list(tmp_path.iterdir()) == [target]
 
-    @pytest.mark.parametrize("name, message", [("missing/bc.docx", "no such directory"), (".", "is a directory")])
+    @pytest.mark.parametrize("name, message", [("missing/bc.docx", "thư mục .*missing không tồn tại"), (".", "đó là một thư mục")])
     def test_unwritable_targets(self, tmp_path, name, message):
         with pytest.raises(ReportError, match=message):
             write_atomic(tmp_path / name, b"x")
@@ -57,14 +57,14 @@ class TestWhatMayBeReplaced:
             os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
         except PermissionError:
             pytest.skip("making a device node needs root")
-        with pytest.raises(ReportError, match=r"null: đó là a character device, không phải tệp thường"):
+        with pytest.raises(ReportError, match=r"null: đó là một thiết bị ký tự, không phải tệp thường"):
             write_atomic(device, b"x")
         assert stat.S_ISCHR(device.lstat().st_mode) and list(tmp_path.iterdir()) == [device]
 
     def test_a_fifo_is_refused(self, tmp_path):
         fifo = tmp_path / "pipe.md"
         os.mkfifo(fifo)
-        with pytest.raises(ReportError, match=r"a FIFO \(named pipe\)"):
+        with pytest.raises(ReportError, match=r"pipe.md: đó là một ống dẫn \(FIFO\), không phải tệp thường"):
             write_atomic(fifo, b"x")
         assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
@@ -74,7 +74,7 @@ class TestWhatMayBeReplaced:
         path = tmp_path / "s.md"
         with socket.socket(socket.AF_UNIX) as sock:
             sock.bind(str(path))
-            with pytest.raises(ReportError, match="a socket"):
+            with pytest.raises(ReportError, match="s.md: đó là một socket, không phải tệp thường"):
                 write_atomic(path, b"x")
         assert stat.S_ISSOCK(path.lstat().st_mode)
 
@@ -91,9 +91,9 @@ class TestWhatMayBeReplaced:
         assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["bc.md"]
 
     @pytest.mark.parametrize("points_to, message", [
-        ("missing.md", "dangling or looping symbolic link"),
-        ("pipe", r"liên kết trỏ tới .*pipe, a FIFO"),
-        (".", "a directory"),
+        ("missing.md", "liên kết tượng trưng không trỏ tới tệp nào"),
+        ("pipe", r"liên kết trỏ tới .*pipe, một ống dẫn \(FIFO\), chỉ thay được tệp thường"),
+        (".", "liên kết trỏ tới .*, một thư mục, chỉ thay được tệp thường"),
     ])
     def test_a_link_to_nothing_or_to_a_special_file_is_refused(self, tmp_path, points_to, message):
         os.mkfifo(tmp_path / "pipe")
@@ -111,6 +111,6 @@ class TestWhatMayBeReplaced:
         link = tmp_path / "bc.md"
         link.symlink_to(victim)
         os.lchown(link, 65534, 65534)  # nobody's link in a shared folder: a trap
-        with pytest.raises(ReportError, match="symbolic link owned by another user is not followed"):
+        with pytest.raises(ReportError, match="liên kết tượng trưng của người dùng khác, không đi theo"):
             write_atomic(link, b"x")
         assert victim.read_bytes() == b"keep"

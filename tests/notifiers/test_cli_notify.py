@@ -61,7 +61,9 @@ class TestValidate:
         path = write_channels(tmp_path / "c.txt", {"van-phong": "json://127.0.0.1:9/x"})
         code, out, _ = kehoach(capsys, "validate", SEED, "--channels", path)
         assert code == 1
-        assert re.search(r"so-khcn-thai-nguyen\.yaml:\d+:\d+: units\.lanh-dao-so\.notify\[0\]: tag 'lanh-dao'", out)
+        assert re.search(r"so-khcn-thai-nguyen\.yaml:\d+:\d+: units\.lanh-dao-so\.notify\[0\]: nhãn 'lanh-dao' của đơn vị lanh-dao-so "
+                         r"không có trong tệp kênh \S*c\.txt - thông báo cho nhãn này nằm chờ trong hộp thư đi "
+                         r"\(dùng ở kh-28-khcn-2022: ", out)
         assert kehoach(capsys, "validate", SEED)[0] == 0  # without the option, as before
 
     def test_validate_passes_with_a_complete_file(self, tmp_path, capsys):
