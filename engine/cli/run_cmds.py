@@ -156,7 +156,7 @@ def status(
     late: Annotated[bool, typer.Option("--late", help="Chỉ các lần thực hiện đang quá hạn (việc ai đang chậm).")]
     = False,
 ) -> None:
-    """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận. PLAN là một thư mục: tổng quan các kế
+    """Xem từng lần thực hiện: trạng thái, hạn, số ngày quá hạn, xác nhận. KẾ_HOẠCH là một thư mục: tổng quan các kế
     hoạch trong đó - kế hoạch nào chậm nhất, đơn vị nào có việc quá hạn."""
     from engine.runtime.family import standing
     from engine.runtime.status import counts as count_rows
@@ -334,7 +334,7 @@ def simulate(
 ) -> None:
     """Mô phỏng từng ngày của một khoảng thời gian (không cần Prefect server) và in dòng thời gian sự kiện.
 
-    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả. PLAN là một thư mục: mô
+    Mặc định mô phỏng trong bộ nhớ (không ghi vào kho trạng thái); --db để giữ kết quả. KẾ_HOẠCH là một thư mục: mô
     phỏng cùng lúc mọi kế hoạch trong đó, chung một kho (kế hoạch cấp trên và các kế hoạch cấp dưới).
     """
     from sqlalchemy import func, select
