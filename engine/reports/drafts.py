@@ -41,7 +41,7 @@ def draft(plan: Plan, session: Session, step: Any, window: Window, today: date, 
           unit: str | None = None) -> Draft:
     """The draft for `window`, with facts as of its cut-off day (or today, when that comes first); `due` is the
     deadline of the occurrence it is for, when known; `unit` its owner, for a step of several owners."""
-    facts = collect(plan, session, step, window, min(window.end, today), unit)
+    facts = collect(plan, session, step, window, min(window.end, today), unit, today)
     facts.children = period_facts(plan, session, [r.step.id for r in facts.steps],
                                   None if window.kind == CUMULATIVE else window.key, today)
     return build(plan, step, facts, today, due, unit)

@@ -18,7 +18,7 @@ from engine.errors import ReportError
 from engine.language.calendar import Occurrence, split_key
 from engine.language.models.steps import Report, Review
 from engine.language.models.timing import OnDemand
-from engine.language.periods import Window
+from engine.language.periods import CUMULATIVE, Window, step_period_kind
 from engine.language.plan import Plan
 from engine.runtime.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
@@ -313,9 +313,16 @@ def _read(session: Session, plan: Plan, ids: list[str], window: Window, as_of: d
     return rows, stored, confirmations, extended
 
 
-def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date, unit: str | None = None) -> Facts:
+def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date, unit: str | None = None,
+            today: date | None = None) -> Facts:
     """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`; `unit`: the
-    owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`)."""
+    owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`).
+
+    A covered report on the window's own kind of period (the districts' half-year reports, in the province's
+    compile of them) is shown by period: its occurrence of the window's period is in the window whatever its
+    deadline, as of `today` (the drafting day, default `as_of`) - such reports are due after the data cut-off by
+    design (Decree 09/2019), and the report compiling them is drafted from what they did."""
+    today = today or as_of
     ids = covered_steps(plan, step, unit)
     memo = shared_memo(session)
     shared: dict[tuple[str, str | None], StepResult] | None = None
@@ -323,7 +330,7 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
         rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
         grouped, made = _by_owner(rows), {}
     else:  # the drafts the tick makes in one pass share one read of every step, every owner, and each step's facts
-        key = ("draft-facts", plan.id, window.start, window.end, as_of)
+        key = ("draft-facts", plan.id, window.start, window.end, as_of, today)
         if key not in memo:
             read = _read(session, plan, [s.id for s in plan.steps], window, as_of, None, by_unit=True)
             memo[key] = (read, _by_owner(read[0]), {}, {})
@@ -334,11 +341,17 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
         done = shared.get((step_id, owner)) if shared is not None else None
         if done is None:
             done = _step_result(plan, step_id, grouped.get((step_id, owner), []), stored, confirmations, extended,
-                                window, as_of, owner, made)
+                                window, as_of, owner, made, today if _by_period(plan, step_id, window) else None)
             if shared is not None:
                 shared[(step_id, owner)] = done
         results.append(done)
     return Facts(window, as_of, results)
+
+
+def _by_period(plan: Plan, step_id: str, window: Window) -> bool:
+    """Whether a covered step is shown by period in `window` (see `collect`): a report on the same kind of period."""
+    step = plan.step_by_id[step_id]
+    return window.kind != CUMULATIVE and isinstance(step, Report) and step_period_kind(step) == window.kind
 
 
 def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
@@ -355,10 +368,17 @@ def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
 
 def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
                  confirmations: dict[int, Any], extended: dict[Any, Any], window: Window, as_of: date,
-                 unit: str | None, made: dict[int, Item]) -> StepResult:
+                 unit: str | None, made: dict[int, Item], period_day: date | None = None) -> StepResult:
     """One covered step's facts: its stored rows (`unit`'s own, of a step of several owners) and the calendar's
     occurrences never stored, as of `as_of`. `made`: the items already made of rows read together (a row is
-    the same item in its unit's facts and in the step's), by row id."""
+    the same item in its unit's facts and in the step's), by row id. `period_day`: for a step shown by period
+    (see `collect`), the day its occurrence of the window's period is seen as of."""
+    def in_period(key: str) -> bool:
+        return period_day is not None and split_key(key)[0] == window.key
+
+    def seen_on(key: str) -> date:
+        return period_day if period_day is not None and in_period(key) else as_of
+
     have: dict[str, Item] = {}
     for r in rows:
         item = made.get(r.id)
@@ -366,7 +386,7 @@ def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
             planned = plan.dated.get((r.step_id, r.key))
             if planned is None and r.step_id in plan.projected_steps:
                 planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
-            item = made[r.id] = _from_row(r, confirmations.get(r.id), as_of, planned,
+            item = made[r.id] = _from_row(r, confirmations.get(r.id), seen_on(r.key), planned,
                                           tuple(extended.get((r.step_id, r.key), ())))
         have[r.key] = item
     later: Occurrence | None = None
@@ -376,14 +396,14 @@ def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
         if occ.key in have:
             continue
         # Never stored, so never done: it counts within the window (or carried into it), or as the next one.
-        if occ.due <= window.end:
-            have[occ.key] = _from_calendar(occ, as_of)
+        if occ.due <= window.end or in_period(occ.key):
+            have[occ.key] = _from_calendar(occ, seen_on(occ.key))
         elif later is None or (occ.due, occ.key) < (later.due, later.key):
             later = occ
     if later is not None:
         have[later.key] = _from_calendar(later, as_of)
     items = sorted(have.values(), key=lambda i: (i.due, i.key))
     before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
-    ahead_items = [i for i in items if i.due > as_of and not i.finished and i.outcome != DROPPED]
-    return StepResult(plan.step_by_id[step_id], [i for i in items if _in_window(i, window, as_of)],
+    ahead_items = [i for i in items if i.due > seen_on(i.key) and not i.finished and i.outcome != DROPPED]
+    return StepResult(plan.step_by_id[step_id], [i for i in items if in_period(i.key) or _in_window(i, window, as_of)],
                       before[-1] if before else None, ahead_items[0] if ahead_items else None, unit)

@@ -245,7 +245,7 @@ class Tally:
 
 def tally(items: Iterable[Item], as_of: date) -> Tally:
     live = [i for i in items if i.outcome != DROPPED]
-    return Tally(due=sum(i.due <= as_of or i.finished for i in live), done=sum(i.finished for i in live),
+    return Tally(due=sum(i.due <= as_of or i.finished or i.outcome == OVERDUE for i in live), done=sum(i.finished for i in live),
                  on_time=sum(i.outcome == ON_TIME for i in live), overdue=sum(i.outcome == OVERDUE for i in live),
                  ahead=sum(not i.finished and i.outcome != OVERDUE and i.due > as_of for i in live))
 
