@@ -285,11 +285,20 @@ def _late_work(plan: Plan, r: StepResult) -> str:
             f"hạn {fmt(i.due)}, hoàn thành ngày {fmt(i.done_on)}, chậm {i.days} ngày" for i in late)
     parts = []
     if over:
-        parts.append("chưa hoàn thành " + ", ".join(f"{item_label(plan, i.key)} (hạn {fmt(i.due)}, quá hạn "
-                                                   f"{i.days} ngày)" for i in over))
+        parts.append("chưa hoàn thành " + _listed(plan, over, lambda i: f"hạn {fmt(i.due)}, quá hạn {i.days} ngày"))
     if late:
-        parts.append("hoàn thành chậm " + ", ".join(f"{item_label(plan, i.key)} ({i.days} ngày)" for i in late))
+        parts.append("hoàn thành chậm " + _listed(plan, late, lambda i: f"{i.days} ngày"))
     return "; ".join(parts)
+
+
+def _listed(plan: Plan, items: list[Item], detail: Any) -> str:
+    """Occurrences with a detail each: 'quý II/2023 (3 ngày), quý III/2023 (5 ngày)'; the units of one period
+    after it, said once: 'kỳ 6 tháng đầu năm 2025: UBND huyện A (3 ngày), UBND huyện B (2 ngày)'."""
+    periods = {split_key(i.key)[0] for i in items}
+    if len(periods) == 1 and all(split_key(i.key)[1] for i in items):
+        return f"kỳ {key_label(periods.pop())}: " + ", ".join(
+            f"{item_label(plan, i.key, with_period=False)} ({detail(i)})" for i in items)
+    return ", ".join(f"{item_label(plan, i.key)} ({detail(i)})" for i in items)
 
 
 def _shortcomings(plan: Plan, facts: Facts) -> list[Para]:

@@ -350,6 +350,21 @@ class TestShippedFamily:
         assert "| Ủy ban nhân dân huyện Gia Viễn | 16/09/2025 | 15/09/2025 |" in text
         assert "chưa có" not in text and "lần tiếp theo" not in text
 
+    def test_the_provinces_report_names_the_late_districts_of_the_period_once(self, tmp_path):
+        plans = {p.id: p for p in PlanLoader().load_all(plan_paths([self.FOLDER]))}
+        sessions = sessions_for(f"sqlite:///{tmp_path / 'late.db'}")
+        simulate_plans(list(plans.values()), sessions, date(2025, 1, 10), date(2025, 6, 30), ConfirmPolicy("late", 3),
+                       documents=no_documents)
+        province = plans[self.PROVINCE]
+        with sessions() as s:
+            rec = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == self.PROVINCE,
+                                                           OccurrenceRecord.step_id == "tong-hop-6-thang",
+                                                           OccurrenceRecord.key == "2025-H1")).one()
+            text = draft_documents(province, s, province.step_by_id["tong-hop-6-thang"], rec,
+                                   date(2025, 6, 30))["md"].decode()
+        assert ("- Các huyện, thành phố báo cáo cải cách hành chính 6 tháng đầu năm: hoàn thành chậm kỳ 6 tháng "
+                "đầu năm 2025: Ủy ban nhân dân thành phố Hoa Lư (3 ngày), Ủy ban nhân dân huyện Nho Quan (3 ngày).") in text
+
     def test_status_of_the_province_shows_its_three_districts_on_track(self, lived, capsys):
         _, _, db = lived
         code, out, _ = run_cli(capsys, "status", self.FOLDER / "kh-35-ubnd-tinh-ninh-binh-2025.yaml", "--db", db,
