@@ -331,15 +331,18 @@ class TestShippedFamily:
                  for step, units in (e.detail.get("missing") or {}).items() for unit in units]
         assert early and all(day < due[(step, key)] for day, step, key in early)
 
-    def test_the_provinces_report_says_every_district_reported(self, lived):
-        plans, sessions, _ = lived
+    def compiled(self, plans, sessions, step_id, key, day):
+        """The Markdown draft of the province's compile `step_id` for the period `key`, made on `day`."""
         province = plans[self.PROVINCE]
         with sessions() as s:
             rec = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == self.PROVINCE,
-                                                           OccurrenceRecord.step_id == "tong-hop-quy",
-                                                           OccurrenceRecord.key == "2025-Q3")).one()
-            text = draft_documents(province, s, province.step_by_id["tong-hop-quy"], rec,
-                                   date(2025, 9, 19))["md"].decode()
+                                                           OccurrenceRecord.step_id == step_id,
+                                                           OccurrenceRecord.key == key)).one()
+            return draft_documents(province, s, province.step_by_id[step_id], rec, day)["md"].decode()
+
+    def test_the_provinces_report_says_every_district_reported(self, lived):
+        plans, sessions, _ = lived
+        text = self.compiled(plans, sessions, "tong-hop-quy", "2025-Q3", date(2025, 9, 19))
         assert "3/3 đơn vị đã thực hiện kỳ quý III năm 2025" in text
         for district in ("huyện Nho Quan", "huyện Gia Viễn", "thành phố Hoa Lư"):
             assert f"Ủy ban nhân dân {district}" in text
@@ -355,13 +358,7 @@ class TestShippedFamily:
         sessions = sessions_for(f"sqlite:///{tmp_path / 'late.db'}")
         simulate_plans(list(plans.values()), sessions, date(2025, 1, 10), date(2025, 6, 30), ConfirmPolicy("late", 3),
                        documents=no_documents)
-        province = plans[self.PROVINCE]
-        with sessions() as s:
-            rec = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.plan_id == self.PROVINCE,
-                                                           OccurrenceRecord.step_id == "tong-hop-6-thang",
-                                                           OccurrenceRecord.key == "2025-H1")).one()
-            text = draft_documents(province, s, province.step_by_id["tong-hop-6-thang"], rec,
-                                   date(2025, 6, 30))["md"].decode()
+        text = self.compiled(plans, sessions, "tong-hop-6-thang", "2025-H1", date(2025, 6, 30))
         assert ("- Các huyện, thành phố báo cáo cải cách hành chính 6 tháng đầu năm: hoàn thành chậm kỳ 6 tháng "
                 "đầu năm 2025: Ủy ban nhân dân thành phố Hoa Lư (3 ngày), Ủy ban nhân dân huyện Nho Quan (3 ngày).") in text
 
