@@ -16,9 +16,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from engine.errors import ReportError
 from engine.language.calendar import Occurrence, split_key
+from engine.language.keys import UNIT_SEP
 from engine.language.models.steps import Report, Review
 from engine.language.models.timing import OnDemand
-from engine.language.periods import CUMULATIVE, Window, step_period_kind
+from engine.language.periods import CUMULATIVE, Window
 from engine.language.plan import Plan
 from engine.runtime.status import (  # noqa: F401 - the outcomes are part of this module's interface
     DONE_OUTCOMES,
@@ -318,12 +319,15 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     """The facts of every step `step` covers, for `window`, as recorded in the store on `as_of`; `unit`: the
     owner whose own occurrence is drafted, for a step of several owners (see `covered_steps`).
 
-    A covered report on the window's own kind of period (the districts' half-year reports, in the province's
-    compile of them) is shown by period: its occurrence of the window's period is in the window whatever its
-    deadline, as of `today` (the drafting day, default `as_of`) - such reports are due after the data cut-off by
-    design (Decree 09/2019), and the report compiling them is drafted from what they did."""
+    A covered step that `step` waits for period by period (`depends_on` with `same_period`: the districts'
+    half-year reports, in the province's compile of them) is shown by period: its occurrence of the window's
+    period is in the window whatever its deadline, as of `today` (the drafting day, default `as_of`) - such
+    reports are due after the data cut-off by design (Decree 09/2019), and the report compiling them is drafted
+    from what they did - with those of earlier periods still unfinished."""
     today = today or as_of
     ids = covered_steps(plan, step, unit)
+    by_period = ({link.step for link in plan.links.get(step.id, ()) if link.same_period}
+                 if window.kind != CUMULATIVE else set())
     memo = shared_memo(session)
     shared: dict[tuple[str, str | None], StepResult] | None = None
     if memo is None:
@@ -338,20 +342,15 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     results = []
     for step_id in ids:
         owner = unit if unit is not None and step_id in plan.per_unit else None
-        done = shared.get((step_id, owner)) if shared is not None else None
+        seen = (step_id, owner, step_id in by_period)  # by period or not, a step's facts differ
+        done = shared.get(seen) if shared is not None else None
         if done is None:
             done = _step_result(plan, step_id, grouped.get((step_id, owner), []), stored, confirmations, extended,
-                                window, as_of, owner, made, today if _by_period(plan, step_id, window) else None)
+                                window, as_of, owner, made, today if step_id in by_period else None)
             if shared is not None:
-                shared[(step_id, owner)] = done
+                shared[seen] = done
         results.append(done)
     return Facts(window, as_of, results)
-
-
-def _by_period(plan: Plan, step_id: str, window: Window) -> bool:
-    """Whether a covered step is shown by period in `window` (see `collect`): a report on the same kind of period."""
-    step = plan.step_by_id[step_id]
-    return window.kind != CUMULATIVE and isinstance(step, Report) and step_period_kind(step) == window.kind
 
 
 def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
@@ -368,25 +367,28 @@ def _by_owner(rows: list[Any]) -> dict[tuple[str, str | None], list[Any]]:
 
 def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
                  confirmations: dict[int, Any], extended: dict[Any, Any], window: Window, as_of: date,
-                 unit: str | None, made: dict[int, Item], period_day: date | None = None) -> StepResult:
+                 unit: str | None, made: dict[Any, Item], period_day: date | None = None) -> StepResult:
     """One covered step's facts: its stored rows (`unit`'s own, of a step of several owners) and the calendar's
     occurrences never stored, as of `as_of`. `made`: the items already made of rows read together (a row is
     the same item in its unit's facts and in the step's), by row id. `period_day`: for a step shown by period
     (see `collect`), the day its occurrence of the window's period is seen as of."""
-    def in_period(key: str) -> bool:
-        return period_day is not None and split_key(key)[0] == window.key
+    own, unit_of = window.key, window.key + UNIT_SEP
+
+    def in_period(key: str) -> bool:  # the window's period, of one owner or of each ('2025-H1', '2025-H1@...')
+        return period_day is not None and (key == own or key.startswith(unit_of))
 
     def seen_on(key: str) -> date:
         return period_day if period_day is not None and in_period(key) else as_of
 
     have: dict[str, Item] = {}
     for r in rows:
-        item = made.get(r.id)
+        made_as = (r.id, True) if in_period(r.key) else r.id  # seen as of `period_day`: another item
+        item = made.get(made_as)
         if item is None:
             planned = plan.dated.get((r.step_id, r.key))
             if planned is None and r.step_id in plan.projected_steps:
                 planned = next((o for o in plan.occurrences(r.step_id) if o.key == r.key), None)
-            item = made[r.id] = _from_row(r, confirmations.get(r.id), seen_on(r.key), planned,
+            item = made[made_as] = _from_row(r, confirmations.get(r.id), seen_on(r.key), planned,
                                           tuple(extended.get((r.step_id, r.key), ())))
         have[r.key] = item
     later: Occurrence | None = None
@@ -403,7 +405,14 @@ def _step_result(plan: Plan, step_id: str, rows: list[Any], stored: _Stored,
     if later is not None:
         have[later.key] = _from_calendar(later, as_of)
     items = sorted(have.values(), key=lambda i: (i.due, i.key))
-    before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
+    if period_day is None:
+        shown = [i for i in items if _in_window(i, window, as_of)]
+        before = [i for i in items if i.finished and i.done_on is not None and i.done_on < window.start]
+    else:  # by period: the period's own, and those of earlier periods still unfinished (carried over)
+        earlier = [i for i in items if not in_period(i.key) and i.due <= window.end]
+        shown = sorted([i for i in items if in_period(i.key)]
+                       + [i for i in earlier if not i.finished and i.outcome != DROPPED], key=lambda i: (i.due, i.key))
+        before = [i for i in earlier if i.finished]
     ahead_items = [i for i in items if i.due > seen_on(i.key) and not i.finished and i.outcome != DROPPED]
-    return StepResult(plan.step_by_id[step_id], [i for i in items if in_period(i.key) or _in_window(i, window, as_of)],
-                      before[-1] if before else None, ahead_items[0] if ahead_items else None, unit)
+    return StepResult(plan.step_by_id[step_id], shown, before[-1] if before else None,
+                      ahead_items[0] if ahead_items else None, unit)

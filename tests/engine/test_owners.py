@@ -349,6 +349,53 @@ class TestOwnDrafts:
         h1_gia_vien = stored[("bao-cao-huyen", "2023-H1@gia-vien")][0]
         assert "Gia Viễn" in h1_gia_vien and "Nho Quan" not in h1_gia_vien.split("2. Kết quả thực hiện")[1]
 
+    def test_a_compile_shows_the_period_it_waits_for_beside_a_report_drafted_with_it(self, tmp_path):
+        """The province's compile waits for the districts' half-year reports (same period); the Sở's own report,
+        drafted in the same pass, covers them too. The compile shows each district's report of the period as of
+        the drafting day (they are due after its data cut-off); the Sở's own shows the window as of the cut-off.
+        Each stored draft is the one made for it alone: the pass's shared facts keep the two views apart."""
+        from engine.reports.drafts import draft, render, window_of
+        from engine.state.models import DocumentRecord
+
+        own = """\
+  - id: bao-cao-so
+    kind: report
+    title: Báo cáo của Sở
+    owner: so
+    recipient: bo
+    covers: [bao-cao-huyen]
+    cutoff_day: 5
+    timing: {half_yearly: {month: 6, day: 26}}
+"""
+        compile_ = COMPILE.replace("DEP", "{step: bao-cao-huyen, opens_anyway: true}").replace(
+            "    timing:", "    cutoff_day: 5\n    timing:")
+        plan = load_plan(write_plan(tmp_path / "giam-ngheo.yaml", DISTRICTS + compile_ + own, HEADER))
+        sessions = sessions_for(f"sqlite:///{tmp_path / 'state.db'}")
+        day = date(2023, 6, 1)
+        while day <= date(2023, 6, 30):
+            tick(plan, sessions, at(day))
+            if day in (date(2023, 6, 9), date(2023, 6, 15)):  # after the data cut-off, before and after the drafts
+                done_by(plan, sessions, "nho-quan" if day.day == 9 else "gia-vien", day)
+            day = date.fromordinal(day.toordinal() + 1)
+        with sessions() as s:
+            docs = {d.step_id: d for d in s.scalars(select(DocumentRecord).where(
+                DocumentRecord.format == "md", DocumentRecord.occurrence_key == "2023-H1",
+                DocumentRecord.step_id.in_(["tong-hop", "bao-cao-so"])))}
+            assert docs["tong-hop"].created_on == docs["bao-cao-so"].created_on == date(2023, 6, 12)
+            for step_id, doc in docs.items():
+                row = s.scalars(select(OccurrenceRecord).where(OccurrenceRecord.step_id == step_id,
+                                                               OccurrenceRecord.key == "2023-H1")).one()
+                step = plan.step_by_id[step_id]
+                alone = draft(plan, s, step, window_of(plan, step, row.key, row.due_on, row.opens_on),
+                              doc.created_on, row.due_on)
+                assert render(alone, "md") == doc.content, step_id
+        compiled, own_report = docs["tong-hop"].content.decode(), docs["bao-cao-so"].content.decode()
+        assert "| UBND huyện Nho Quan | 12/06/2023 | 09/06/2023 |" in compiled
+        assert "| UBND huyện Gia Viễn | 12/06/2023 | Đang thực hiện |" in compiled
+        assert ("2.1. Báo cáo giảm nghèo của huyện**\n\nĐơn vị chủ trì: UBND huyện Nho Quan, UBND huyện Gia Viễn, "
+                "UBND huyện Hoa Lư (mỗi đơn vị thực hiện riêng). Thời hạn: 6 tháng một lần, ngày 12/06 và 12/12.\n\n"
+                "Trong kỳ chưa có lần thực hiện đến hạn; lần tiếp theo: hạn 12/06/2023.") in own_report
+
     def test_reports_of_one_owner_each_drafted_together_read_as_alone(self, tmp_path):
         """Four monthly reports of one owner each, opening the same days: the drafts of a tick share each covered
         step's facts and section; every stored draft is still the one made for it alone."""
