@@ -513,4 +513,4 @@ def test_a_folder_where_one_plan_is_needed_is_said_so(capsys, command):
     folder = ROOT / "plan_definitions" / "ninh-binh"
     code, out, err = run(capsys, command[0], folder, *command[1:])
     assert (code, out) == (2, "")
-    assert err.strip() == f"kehoach: {folder} là thư mục: lệnh này cần một tệp kế hoạch (a folder: give one plan file)"
+    assert err.strip() == f"kehoach: {folder} là thư mục: lệnh này cần một tệp kế hoạch"
