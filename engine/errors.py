@@ -48,13 +48,13 @@ class PlanFileNotFound(KehoachError, FileNotFoundError):
 
     def __init__(self, path: Path | str):
         self.path = str(path)
-        super().__init__(f"không tìm thấy tệp/thư mục: {path} (file not found)")
+        super().__init__(f"không tìm thấy tệp/thư mục: {path}")
 
     @classmethod
     def folder(cls, path: Path | str) -> PlanFileNotFound:
         """A folder where one plan file is needed."""
         error = cls(path)
-        error.args = (f"{path} là thư mục: lệnh này cần một tệp kế hoạch (a folder: give one plan file)",)
+        error.args = (f"{path} là thư mục: lệnh này cần một tệp kế hoạch",)
         return error
 
 
@@ -63,7 +63,7 @@ class NoPlanFiles(PlanFileNotFound):
 
     def __init__(self, path: Path | str):
         super().__init__(path)
-        self.args = (f"không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {path} (no plan files in the folder)",)
+        self.args = (f"không có tệp kế hoạch (*.yaml, *.yml) trong thư mục {path}",)
 
 
 class StateError(KehoachError):

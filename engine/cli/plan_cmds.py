@@ -69,7 +69,7 @@ def validate(
     if problems:
         err(f"{good} tệp hợp lệ, {bad_files} tệp có lỗi, tổng {problems} lỗi.")
         raise typer.Exit(EXIT_INVALID)
-    err(f"{good} tệp hợp lệ (valid).")
+    err(f"{good} tệp hợp lệ.")
 
 
 def occurrence_rows(plan: Plan) -> list[dict]:

@@ -23,6 +23,7 @@ from engine.language.models.timing import (
     for_previous,
     period_item,
 )
+from engine.language.phrases import either_of, shown
 
 if TYPE_CHECKING:
     from engine.language.plan import Plan, Policy
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 Finding = tuple[tuple[Any, ...], str]
 
 _PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+CYCLE_VI = {"monthly": "hằng tháng", "quarterly": "hằng quý", "half_yearly": "6 tháng một lần", "yearly": "hằng năm"}
 # A plan's calendar is built whole at every check: a small file of monthly steps over a long period must not
 # take minutes and gigabytes. The largest generated benchmark plan (5,000 steps) has ~46,000.
 MAX_OCCURRENCES = 100_000
@@ -146,8 +148,6 @@ def _series(period: str, months: int, month: int, day: int, before: bool, lo: da
 
 
 _GRAIN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
-_ITEM_VI = {"month": "tháng", "quarter": "quý", "half": "6 tháng", "year": "năm"}
-_KEY_ITEM = {"monthly": "month", "quarterly": "quarter", "half_yearly": "half", "yearly": "year"}
 
 
 def _key_parts(key: str) -> tuple[int, int]:
@@ -201,7 +201,7 @@ def rule_findings(timing: Any, lo: date, hi: date) -> list[Finding]:
     """Problems of a recurrence's `except`/`only`: both given; a period finer than the recurrence (a quarter
     of a half-yearly step); a period that names no occurrence between lo and hi (a mistyped year)."""
     if timing.except_ is not None and timing.only is not None:
-        return [(("timing", "only"), "give 'except' (periods left out) or 'only' (the periods kept), not both")]
+        return [(("timing", "only"), "chỉ ghi 'except' (các kỳ bỏ ra) hoặc 'only' (các kỳ giữ lại), không ghi cả hai")]
     chosen = _items(timing)
     if chosen is None:
         return []
@@ -209,28 +209,29 @@ def rule_findings(timing: Any, lo: date, hi: date) -> list[Finding]:
     period = _rule(timing)[0]
     dates = _series(*_rule(timing), lo, hi, for_previous(timing))
     out: list[Finding] = []
+    between = f"từ ngày {fmt(lo)} đến ngày {fmt(hi)}"
     for i, value in enumerate(raw):
         item = period_item(value)
         if item is None:
             continue
         what, _ = item
+        written = shown(value) if what == "year" else f"{shown(value)} ({_item_label(value)})"
         if what == "key":
-            kind = _KEY_ITEM[period]
             if not any(k == item[1] for k, _ in dates):
-                out.append(((("timing", name, i)), f"'{value}' is no occurrence of this {period} recurrence "
-                            f"between {fmt(lo)} and {fmt(hi)} (its keys look like "
-                            f"{dates[0][0] if dates else period_key(period, lo.year, lo.month)}; a {kind} key)"))
+                example = dates[0][0] if dates else period_key(period, lo.year, lo.month)
+                out.append(((("timing", name, i)), f"{written} không phải một lần của lịch {CYCLE_VI[period]} "
+                            f"{between} - ghi một kỳ trong khoảng đó, dạng '{example}' ({_item_label(example)})"))
             continue
         if _GRAIN[what] < _PERIOD_MONTHS[period]:
-            words = {"month": "1-12", "quarter": "Q1-Q4", "half": "H1-H2", "year": "a year such as 2023"}
+            words = {"month": "1-12", "quarter": "Q1-Q4", "half": "H1-H2", "year": "một năm như 2023"}
             fit = [words[w] for w, g in _GRAIN.items() if g >= _PERIOD_MONTHS[period]]
-            out.append(((("timing", name, i)), f"{value!r} is a {what} ({_ITEM_VI[what]}), shorter than the "
-                        f"period of this {period} recurrence: name {' or '.join(fit)}"))
+            out.append(((("timing", name, i)), f"{written} ngắn hơn chu kỳ lặp của bước ({CYCLE_VI[period]}): "
+                        f"ghi {either_of(fit)}"))
         elif not any(_matches(item, k) for k, _ in dates):
-            out.append(((("timing", name, i)), f"{value!r} names no occurrence between {fmt(lo)} and {fmt(hi)}"))
+            out.append(((("timing", name, i)), f"{written} không ứng với lần nào {between}"))
     if not out and dates and not _nominal_dates(timing, lo, hi):
-        out.append((("timing", name), f"'{name}' leaves no occurrence of '{_describe(timing)}' between {fmt(lo)} "
-                    f"and {fmt(hi)} (it would leave out all {len(dates)})"))
+        out.append((("timing", name), f"'{name}' không để lại lần nào của lịch '{_describe(timing)}' {between} "
+                    f"(bỏ cả {len(dates)} lần)"))
     return out
 
 
@@ -356,9 +357,10 @@ class CalendarBuilder:
                     cal.occurrences = per_owner(cal.occurrences, self.plan.step_owners[step_id])
                 total += len(cal.occurrences)
                 if total > MAX_OCCURRENCES:
-                    self._find(index, ("timing",), f"the plan has over {MAX_OCCURRENCES:,} occurrences by this step "
-                               "(every occurrence is dated at each check): shorten the period or the recurrences, "
-                               "or split the plan")
+                    many = f"{MAX_OCCURRENCES:,}".replace(",", ".")  # 100.000, as Vietnamese writes it
+                    self._find(index, ("timing",), f"đến bước này kế hoạch đã có hơn {many} lần thực hiện (mỗi lần "
+                               "kiểm tra đều tính ngày cho từng lần): rút ngắn thời gian kế hoạch, giãn chu kỳ lặp, "
+                               "hoặc tách kế hoạch")
                     break
         return self.result
 
@@ -395,21 +397,23 @@ class CalendarBuilder:
         lo, hi = self.period.start, self.period.end
         if timing.from_ is not None:
             if not (lo <= timing.from_ <= hi):
-                self._find(index, ("timing", "from"), f"{fmt(timing.from_)} is outside the plan period {self._period()}")
+                self._find(index, ("timing", "from"), self._outside(f"ngày {fmt(timing.from_)}"))
                 return None
             lo = timing.from_
         if timing.until is not None:
             if timing.until < lo and timing.from_ is not None:
-                self._find(index, ("timing", "until"), f"until {fmt(timing.until)} is before from {fmt(lo)}")
+                self._find(index, ("timing", "until"), f"ngày 'until' {fmt(timing.until)} trước ngày 'from' "
+                           f"{fmt(lo)}: lịch lặp kết thúc trước khi bắt đầu")
                 return None
             if not (lo <= timing.until <= hi):
-                self._find(index, ("timing", "until"), f"{fmt(timing.until)} is outside the plan period {self._period()}")
+                self._find(index, ("timing", "until"), self._outside(f"ngày {fmt(timing.until)}"))
                 return None
             hi = timing.until
         return lo, hi
 
-    def _period(self) -> str:
-        return f"{fmt(self.period.start)} - {fmt(self.period.end)}"
+    def _outside(self, what: str) -> str:
+        """'hạn 19/03/2024 nằm ngoài thời gian thực hiện kế hoạch (01/01/2023 - 31/12/2023)'."""
+        return f"{what} nằm ngoài thời gian thực hiện kế hoạch ({fmt(self.period.start)} - {fmt(self.period.end)})"
 
     def _find(self, index: int, loc: tuple[Any, ...], message: str) -> None:
         self.findings.append((("steps", index, *loc), message))
@@ -417,7 +421,7 @@ class CalendarBuilder:
     def _in_period(self, index: int, loc: tuple[Any, ...], day: date, note: str = "") -> bool:
         if self.period.start <= day <= self.period.end:
             return True
-        self._find(index, loc, f"deadline {fmt(day)}{note} is outside the plan period {self._period()}")
+        self._find(index, loc, self._outside(f"hạn {fmt(day)}{note}"))
         return False
 
     def _expand(self, index: int, step: Any) -> StepCalendar:
@@ -428,23 +432,25 @@ class CalendarBuilder:
         if isinstance(timing, Deadline):
             nominal = timing.due or (timing.before - timedelta(days=1))
             field = "due" if timing.due else "before"
-            note = f" (the day before {fmt(timing.before)})" if timing.before else ""
+            note = f" (xong trước ngày {fmt(timing.before)})" if timing.before else ""
             if not self._in_period(index, ("timing", field), nominal, note):
                 return cal
             if timing.start and timing.start > nominal:
-                self._find(index, ("timing", "start"), f"the window starts {fmt(timing.start)}, after its due date {fmt(nominal)}")
+                self._find(index, ("timing", "start"), f"ngày bắt đầu {fmt(timing.start)} sau hạn {fmt(nominal)}: "
+                           "'start' phải trước hạn")
                 return cal
             o = self.finish(step, self._with_open(policy, timing), "once", nominal, timing.start)
             # Only dates written on the step itself: a plan-wide list of dates cannot suit every deadline.
             for i, d in enumerate(step.reminders.on if step.reminders else ()):
                 if d > o.due:
-                    self._find(index, ("reminders", "on", i), f"reminder {fmt(d)} is after the due date {fmt(o.due)}")
+                    self._find(index, ("reminders", "on", i), f"ngày nhắc {fmt(d)} sau hạn {fmt(o.due)}: nhắc hạn "
+                               "phải trước hạn")
             occ.append(o)
         elif isinstance(timing, Milestone):
             day, month = parse_day_month(timing.due)
             nominal = date(timing.in_year, month, day)
             if timing.in_year < self.period.start.year or timing.in_year > self.period.end.year:
-                self._find(index, ("timing", "in_year"), f"year {timing.in_year} is outside the plan period {self._period()}")
+                self._find(index, ("timing", "in_year"), self._outside(f"năm {timing.in_year}"))
                 return cal
             nominal = min(max(nominal, self.period.start), self.period.end)
             occ.append(self.finish(step, self._with_open(policy, timing), str(timing.in_year), nominal, None))
@@ -456,8 +462,8 @@ class CalendarBuilder:
             problems = rule_findings(timing, *bounds)
             self.findings += [(("steps", index, *loc), msg) for loc, msg in problems]
             if not dates and not problems:
-                self._find(index, ("timing",), f"'{describe_timing(timing)}' yields no occurrence between "
-                           f"{fmt(bounds[0])} and {fmt(bounds[1])}")
+                self._find(index, ("timing",), f"lịch '{describe_timing(timing)}' không có lần nào từ ngày "
+                           f"{fmt(bounds[0])} đến ngày {fmt(bounds[1])}")
             p = self._with_open(policy, timing)
             if for_previous(timing):  # a report on a period opens once that period is over, when its figures are in
                 months = _rule(timing)[1]

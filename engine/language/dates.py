@@ -6,6 +6,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from engine.language.phrases import fmt, shown  # noqa: F401 - a date as officials read it, imported from here too
+
 _DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 _DM = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s*$")
@@ -45,7 +47,7 @@ def parse_date(value: Any) -> date:
     if isinstance(value, date):
         return _in_range(value, value.isoformat())
     if not isinstance(value, str):
-        raise ValueError(f"expected a date like '20/03/2022' or '2022-03-20', got {value!r}")
+        raise ValueError(f"cần một ngày, ví dụ '20/03/2022' hoặc '2022-03-20', không phải {shown(value)}")
     if m := _DMY.match(value):
         day, month, year = (int(g) for g in m.groups())
     elif m := _ISO.match(value):
@@ -60,27 +62,24 @@ def parse_date(value: Any) -> date:
 
 
 class DateError(ValueError):
-    """A written date refused: not in a date's form, no such day, or a year out of range. Its text is the plan
-    language's; `vi` says it to a person typing a command."""
+    """A written date refused: not in a date's form, no such day, or a year out of range - said in Vietnamese,
+    in a plan file's problems as to a person typing a command."""
 
     def __init__(self, written: str, problem: str) -> None:
         self.written, self.problem = written, problem
         super().__init__({
-            "form": f"'{written}' is not a date: write dd/mm/yyyy (20/03/2022) or yyyy-mm-dd",
-            "real": f"'{written}' is not a real date (ngày không tồn tại)",
-            "range": f"'{written}' is outside the years {MIN_YEAR}-{MAX_YEAR} (năm ngoài phạm vi): check the year",
+            "form": f"'{written}' không phải là ngày: viết ngày/tháng/năm (20/03/2022) hoặc năm-tháng-ngày "
+                    "(2022-03-20)",
+            "real": f"'{written}' không phải là ngày có thật",
+            "range": f"'{written}' có năm ngoài khoảng {MIN_YEAR}-{MAX_YEAR}: xem lại năm",
         }[problem])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return DateError, (self.written, self.problem)
 
     def vi(self) -> str:
-        return {
-            "form": f"'{self.written}' không phải là ngày: viết ngày/tháng/năm (20/03/2022) hoặc năm-tháng-ngày "
-                    "(2022-03-20)",
-            "real": f"'{self.written}' không phải là ngày có thật",
-            "range": f"'{self.written}' có năm ngoài khoảng {MIN_YEAR}-{MAX_YEAR}: xem lại năm",
-        }[self.problem]
+        """The refusal, as commands and runs quote it (the same words as the plan's problems)."""
+        return str(self)
 
 
 def _in_range(day: date, written: str) -> date:
@@ -92,15 +91,13 @@ def _in_range(day: date, written: str) -> date:
 def parse_day_month(value: Any) -> tuple[int, int]:
     """Parse 'dd/mm' (a day in every year) into (day, month); 29/02 is refused."""
     if not isinstance(value, str) or not (m := _DM.match(value)):
-        raise ValueError(f"expected a day of the year like '01/11' (dd/mm), got {value!r}")
+        raise ValueError(f"cần một ngày trong năm dạng ngày/tháng, ví dụ '01/11', không phải {shown(value)}")
     day, month = int(m.group(1)), int(m.group(2))
     try:
         date(2023, month, day)  # a non-leap year: 29/02 would vanish in three years of four
     except ValueError:
-        raise ValueError(f"'{value}' is not a day that exists every year") from None
+        leap = " (ngày 29/02 chỉ có trong năm nhuận)" if (day, month) == (29, 2) else ""
+        raise ValueError(f"'{value}' không phải ngày có ở mọi năm{leap}") from None
     return day, month
 
 
-def fmt(d: date | None) -> str:
-    """Format a date as officials read it: dd/mm/yyyy."""
-    return f"{d.day:02d}/{d.month:02d}/{d.year}" if d else ""  # as strftime("%d/%m/%Y"), at less than half the cost

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from engine.language.calendar import cycle
+from engine.language.calendar import CYCLE_VI, cycle
 from engine.language.models.timing import OnDemand
+from engine.language.phrases import out_of_range
 
 if TYPE_CHECKING:
     from engine.language.plan import Plan
 
 Finding = tuple[tuple[Any, ...], str]
-CYCLE_VI = {"monthly": "hằng tháng", "quarterly": "hằng quý", "half_yearly": "6 tháng một lần", "yearly": "hằng năm"}
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,17 @@ def dependency_findings(plan: Plan) -> list[Finding]:
             if d.same_period:
                 if mine is None or theirs is None:
                     one_off = step.id if mine is None else other.id
-                    out.append(((*loc, "same_period"), f"same_period needs two recurring steps, and '{one_off}' is "
-                                f"not recurring ({plan_describe(plan, one_off)}): leave same_period out"))
+                    out.append(((*loc, "same_period"), f"same_period chỉ dùng khi cả hai bước đều lặp theo kỳ, mà "
+                                f"bước '{one_off}' không lặp ({plan_describe(plan, one_off)}): bỏ same_period"))
                 elif mine != theirs:
-                    out.append(((*loc, "same_period"), f"same_period pairs periods of one cycle: '{step.id}' recurs "
-                                f"{CYCLE_VI[mine]} and '{other.id}' {CYCLE_VI[theirs]} - leave same_period out to "
-                                "wait for its latest period due by then"))
+                    out.append(((*loc, "same_period"), f"same_period chỉ dùng cho hai bước lặp cùng chu kỳ, mà bước "
+                                f"'{step.id}' lặp {CYCLE_VI[mine]} còn bước '{other.id}' lặp {CYCLE_VI[theirs]} - bỏ "
+                                "same_period thì mỗi lần của bước này chờ lần gần nhất của bước kia có hạn không muộn "
+                                "hơn"))
             owners = len(plan.step_owners[other.id])
             if isinstance(d.share, int) and d.share > owners:
-                out.append(((*loc, "share"), f"share {d.share} is out of range: '{other.id}' has {owners} owner "
-                            f"unit{'s' if owners != 1 else ''} (write a percentage such as '80%' for a share)"))
+                out.append(((*loc, "share"), out_of_range(f"share {d.share}", f"bước '{other.id}' chỉ có {owners} "
+                            "đơn vị chủ trì (muốn ghi tỷ lệ thì viết phần trăm, như '80%')")))
     return out
 
 

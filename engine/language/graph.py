@@ -36,8 +36,8 @@ def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Fi
     for i, step in enumerate(steps):
         if step.id in seen:
             first = steps[seen[step.id]]
-            findings.append((("steps", i, "id"), f"duplicate step id '{step.id}': step ids must be unique, and an "
-                             f"earlier step ('{first.title[:40]}') already uses it"))
+            findings.append((("steps", i, "id"), f"mã bước '{step.id}' bị trùng: mỗi bước cần một mã riêng, mà bước "
+                             f"trước đó ('{first.title[:40]}') đã dùng mã này"))
         else:
             seen[step.id] = i
     others = set(known_ids) - set(seen)
@@ -53,19 +53,19 @@ def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Fi
             refs += [(("covers", j), c) for j, c in enumerate(step.covers)]
         for loc, ref in refs:
             if ref == step.id:
-                what = "cover itself" if loc[0] == "covers" else "depend on itself"
-                findings.append((("steps", i, *loc), f"step '{ref}' cannot {what}"))
+                what = "có chính nó trong 'covers'" if loc[0] == "covers" else "phụ thuộc vào chính nó"
+                findings.append((("steps", i, *loc), f"bước '{ref}' không thể {what}"))
             elif ref not in seen and ref not in others:
                 findings.append((("steps", i, *loc), _unknown_step(ref, ids)))
         dups = {d for d in waits if waits.count(d) > 1}
         for d in sorted(dups):
             j = len(waits) - 1 - waits[::-1].index(d)
-            findings.append((("steps", i, "depends_on", j), f"'{d}' is listed twice"))
+            findings.append((("steps", i, "depends_on", j), f"bước '{d}' được ghi hai lần"))
     return findings
 
 
 def _unknown_step(ref: str, ids: list[str]) -> str:
-    return f"unknown step '{ref}'" + (did_you_mean(ref, ids) or f" (step ids: {accepted(ids)})")
+    return f"không có bước '{ref}'" + (did_you_mean(ref, ids, vi=True) or f" (các mã bước: {accepted(ids, vi=True)})")
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -164,8 +164,8 @@ def check_graph(steps: list[Any], known_ids: Iterable[str] = ()) -> tuple[list[F
         position.setdefault(step.id, i)
     for cycle in find_cycles(graph):
         first = position[cycle[0]]
-        findings.append((("steps", first, "depends_on"), "cyclic dependency: " + " -> ".join(cycle)
-                         + " (each step waits for the next)"))
+        findings.append((("steps", first, "depends_on"), "vòng phụ thuộc: " + " -> ".join(cycle)
+                         + " (mỗi bước chờ bước kế tiếp, nên không bước nào mở được)"))
     return findings, topological_order(graph)
 
 

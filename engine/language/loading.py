@@ -23,6 +23,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from engine.errors import Problem
+from engine.language.parser_words import yaml_said
+from engine.language.phrases import kind_of
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 MAX_ALIAS_EVENTS = 100_000
@@ -218,18 +220,19 @@ def read_source(path: Path) -> tuple[Source | None, list[Problem]]:
                 raw = f.read(limit + 1)
             size = len(raw)
     except OSError as exc:
-        return None, [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]
+        return None, [Problem(name, 1, 1, "", f"không đọc được tệp: {_unreadable(exc)}")]
     if size > limit:
-        return None, [Problem(name, 1, 1, "", f"file is {size} bytes, over the limit of {limit} bytes "
-                              "(KEHOACH_MAX_PLAN_BYTES) - split the plan or raise the limit")]
+        return None, [Problem(name, 1, 1, "", f"tệp có {size} byte, quá giới hạn {limit} byte "
+                              "(KEHOACH_MAX_PLAN_BYTES) - tách kế hoạch thành nhiều tệp hoặc nâng giới hạn")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         # Everything before the bad byte decoded, so count characters there, not bytes.
         column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
-        return None, [Problem(name, line, column, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded - "
-                              "save the file as UTF-8 (Vietnamese text needs it)")]
+        return None, [Problem(name, line, column, "", f"tệp không được lưu bằng bảng mã UTF-8: không đọc được byte "
+                              f"0x{raw[exc.start]:02x} - lưu lại tệp với bảng mã UTF-8 (chữ tiếng Việt cần bảng mã "
+                              "này)")]
     text = text.removeprefix("\ufeff")
     source = Source(path, text)
     if problems := control_problems(source) or tag_problems(source):
@@ -248,7 +251,7 @@ def read_source(path: Path) -> tuple[Source | None, list[Problem]]:
     if may_be_deep and data_depth(source.data) > MAX_NESTING:
         return None, [nesting_problem(source) or Problem(name, 1, 1, "", _too_deep())]
     if source.data is None:
-        return None, [Problem(name, 1, 1, "", "file is empty: a plan needs at least 'plan' and 'steps'")]
+        return None, [Problem(name, 1, 1, "", "tệp trống: kế hoạch cần ít nhất 'plan' và 'steps'")]
     if not isinstance(source.data, dict):
         return None, [_not_a_mapping(source)]
     return source, []
@@ -295,8 +298,8 @@ def data_depth(data: Any) -> int:
 
 
 def _too_deep() -> str:
-    return (f"the file nests more than {MAX_NESTING} levels deep: a plan needs a few (steps, a step, its timing...) "
-            "- this is not a plan file")
+    return (f"tệp lồng nhau quá {MAX_NESTING} cấp: kế hoạch chỉ cần vài cấp (steps, một bước, timing của bước...) "
+            "- đây không phải tệp kế hoạch")
 
 
 def nesting_problem(source: Source) -> Problem | None:
@@ -318,8 +321,8 @@ def control_problems(source: Source, limit: int = 20) -> list[Problem]:
     problems = []
     for m in NOT_PRINTABLE.finditer(source.text):
         line, column = _line_col(source.text, m.start())
-        problems.append(Problem(source.name, line, column, "", f"control character U+{ord(m.group()):04X} is not "
-                                "allowed in a YAML file (often left by copy and paste) - delete it"))
+        problems.append(Problem(source.name, line, column, "", f"ký tự điều khiển U+{ord(m.group()):04X} không "
+                                "được có trong tệp YAML (thường sót lại khi sao chép, dán) - xóa ký tự này"))
         if len(problems) == limit:
             break
     return problems
@@ -365,12 +368,23 @@ def tag_problems(source: Source) -> list[Problem]:
             tag = str(event.tag)
             shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
             mark = event.start_mark
-            problems.append(Problem(
-                source.name, mark.line + 1, mark.column + 1, "",
-                f"tag '{shown}' is not allowed: plan files hold plain data only (mappings, lists, text, "
-                "numbers, dates); nothing is constructed from tags - remove the tag",
-            ))
+            problems.append(Problem(source.name, mark.line + 1, mark.column + 1, "", _tag_refused(shown)))
     return problems
+
+
+def _tag_refused(tag: str) -> str:
+    return (f"không được dùng thẻ YAML '{tag}': tệp kế hoạch chỉ chứa dữ liệu (bảng, danh sách, chữ, số, ngày) - "
+            "xóa thẻ này")
+
+
+# Why a file cannot be read, for what people meet; the system's own words otherwise.
+_UNREADABLE = ((PermissionError, "không có quyền đọc tệp này"), (FileNotFoundError, "tệp không còn ở đó"),
+               (IsADirectoryError, "đây là thư mục, không phải tệp"))
+
+
+def _unreadable(exc: OSError) -> str:
+    return next((words for kind, words in _UNREADABLE if isinstance(exc, kind)),
+                f"lỗi hệ thống ({exc.strerror or exc})")
 
 
 def _not_a_mapping(source: Source) -> Problem:
@@ -380,14 +394,14 @@ def _not_a_mapping(source: Source) -> Problem:
         starts = _document_starts(source.text)
         if len(starts) > 1:
             line, column = starts[1]
-            return Problem(source.name, line, column, "", f"the file holds {len(starts)} YAML documents "
-                           "(separated by '---'): a plan file holds one - put each plan in its own file")
-        kind = "a list"
+            return Problem(source.name, line, column, "", f"tệp có {len(starts)} tài liệu YAML (ngăn cách bằng "
+                           "'---'): mỗi tệp kế hoạch chỉ có một - tách mỗi kế hoạch ra một tệp riêng")
+        kind = kind_of(data)
     else:
         # Never the value itself: an included file may not be the user's (its errors would print its content).
-        what = {str: "text", bool: "true or false", int: "a number", float: "a number"}.get(type(data), "a date")
-        kind = f"a single value ({what})"
-    return Problem(source.name, 1, 1, "", f"the top level must be a mapping of keys (plan:, units:, steps:), got {kind}")
+        kind = f"một giá trị đơn ({kind_of(data)})"
+    return Problem(source.name, 1, 1, "", f"cấp ngoài cùng của tệp phải là một bảng các khóa (plan:, units:, "
+                   f"steps:), không phải {kind}")
 
 
 def _document_starts(text: str) -> list[tuple[int, int]]:
@@ -450,30 +464,26 @@ def _syntax_problem(source: Source, message: str) -> Problem:
     if m := _AT.search(message):
         line, column = int(m.group(1)), int(m.group(2))
         if "tab" in reason:
-            reason += " - indent with spaces, not tabs"
             line, column = _tab_position(source.text, line) or (line, column)
-        elif "recursion limit" in reason:
-            reason = "lists or mappings nested too deep (write them as indented blocks, not '[[[...]]]')"
-        return Problem(source.name, line, column, "", f"YAML syntax error: {reason}")
+        return Problem(source.name, line, column, "", f"lỗi cú pháp YAML: {yaml_said(reason)}")
     if reason.startswith("Invalid tag"):
         tag = reason.split(":", 1)[1].strip().strip("'")
         offset = max(source.text.find(tag), 0)
         line, column = _line_col(source.text, offset)
-        return Problem(source.name, line, column, "", f"tag '{tag}' is not allowed: plan files hold plain data only "
-                       "(mappings, lists, text, numbers, dates); nothing is constructed from tags")
-    if "alias" in reason and "limit" in reason:
+        return Problem(source.name, line, column, "", _tag_refused(tag))
+    if "alias" in reason and "limit" in reason:  # the parser's counters say nothing to the person writing the plan
         line, column = _first_alias(source.text)
-        return Problem(source.name, line, column, "", f"too many alias expansions ({reason}) - a YAML "
-                       "'billion laughs' bomb is rejected; write the values out or use an agency file")
+        return Problem(source.name, line, column, "", "bí danh YAML ('*tên') làm dữ liệu phình ra quá lớn: tệp bị "
+                       "từ chối để bảo vệ máy chủ - ghi thẳng các giá trị, hoặc dùng tệp cơ quan (include:)")
     if reason.startswith("duplicate mapping key"):
         key = reason.split(":", 1)[1].strip()
         found = _duplicate_key(source.text, key)
         if found is not None:
             (first_line, _), (line, column) = found
-            return Problem(source.name, line, column, "", f"YAML error: duplicate key {key} (first defined on line "
-                           f"{first_line}) - each key may appear once")
-        return Problem(source.name, 1, 1, "", f"YAML error: duplicate key {key} - each key may appear once")
-    return Problem(source.name, 1, 1, "", f"YAML error: {reason}")
+            return Problem(source.name, line, column, "", f"lỗi YAML: khóa {key} bị ghi lặp (đã có ở dòng "
+                           f"{first_line}) - mỗi khóa chỉ được ghi một lần")
+        return Problem(source.name, 1, 1, "", f"lỗi YAML: khóa {key} bị ghi lặp - mỗi khóa chỉ được ghi một lần")
+    return Problem(source.name, 1, 1, "", f"lỗi YAML: {yaml_said(reason)}")
 
 
 def _duplicate_key(text: str, key: str) -> tuple[tuple[int, int], tuple[int, int]] | None:

@@ -93,7 +93,7 @@ def parse_period(text: str) -> tuple[str, int, int]:
             if kind != YEAR and not 1 <= index <= _LIMITS[kind]:
                 break
             return kind, year, index
-    raise ReportError(f"kỳ báo cáo '{text}' không hợp lệ (unknown period): viết {PERIOD_FORMS}")
+    raise ReportError(f"kỳ báo cáo '{text}' không hợp lệ: viết {PERIOD_FORMS}")
 
 
 def _clamp(year: int, month: int, day: int) -> date:
@@ -165,12 +165,12 @@ def report_window(plan: Any, step: Any, text: str) -> Window:
     expected = step_period_kind(step)
     if expected is not None and kind != expected:
         raise ReportError(f"bước '{step.id}' báo cáo theo kỳ {_KIND_VI[expected]}: viết --period như "
-                          f"'{_EXAMPLE[expected]}', không phải '{text}' (the step reports per {expected})")
+                          f"'{_EXAMPLE[expected]}', không phải '{text}'")
     window = make_window(kind, year, index, *_cutoffs(step))
     period = plan.meta.period
     if window.end < period.start or window.start > period.end:
         raise ReportError(f"kỳ {window.label} ({window.describe()}) nằm ngoài thời gian thực hiện kế hoạch "
-                          f"{fmt(period.start)} - {fmt(period.end)} (period outside the plan)")
+                          f"{fmt(period.start)} - {fmt(period.end)}")
     return within_plan(plan, window)
 
 
@@ -250,8 +250,10 @@ def latest_window_by(kind: str, day: date, step: Any) -> Window:
 def _covers(step: Any) -> str:
     period = getattr(step, "period", None)
     if isinstance(period, Span):
-        return "a span"
-    return "the plan up to each request" if period is None and isinstance(step.timing, OnDemand) else "the plan"
+        return "của khoảng thời gian ghi ở 'period'"
+    if period is None and isinstance(step.timing, OnDemand):
+        return "từ đầu kế hoạch đến mỗi lần yêu cầu"
+    return "của cả thời gian kế hoạch"
 
 
 def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -266,24 +268,25 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
         period, kind = getattr(step, "period", None), step_period_kind(step)
         if isinstance(step, Report) and step.cutoff_month is not None:
             if kind is None:
-                out.append(((*at, "cutoff_month"), f"cutoff_month is a month of a reporting period (year, "
-                            f"half_year, quarter); this report covers {_covers(step)}: drop it, the window ends "
-                            "on cutoff_day"))
+                out.append(((*at, "cutoff_month"), "cutoff_month là một tháng trong kỳ báo cáo (year, half_year, "
+                            f"quarter), mà báo cáo này lấy số liệu {_covers(step)}: bỏ cutoff_month, số liệu chốt theo "
+                            "cutoff_day"))
                 continue
             if step.cutoff_month > _MONTHS[kind]:
                 n = _MONTHS[kind]
-                out.append(((*at, "cutoff_month"), f"cutoff_month {step.cutoff_month} is past the {n} "
-                            f"month{'s' if n > 1 else ''} of a {kind.replace('_', '-')} period: write 1-{n} (the "
-                            "month of the period the data ends in)"))
+                out.append(((*at, "cutoff_month"), f"cutoff_month {step.cutoff_month} vượt quá {n} tháng của kỳ "
+                            f"{_KIND_VI[kind]}: ghi từ 1 đến {n} (số liệu chốt vào tháng thứ mấy của kỳ)"))
                 continue
         occurrences = plan.occurrences(step.id)
         if isinstance(period, Span):
             if period.to < period.from_:
-                out.append(((*at, "period", "to"), f"the span ends {fmt(period.to)}, before it starts "
-                            f"{fmt(period.from_)}"))
+                out.append(((*at, "period", "to"), f"khoảng thời gian kết thúc ngày {fmt(period.to)}, trước ngày bắt "
+                            f"đầu {fmt(period.from_)}"))
             elif occurrences and period.to > occurrences[0].nominal_due:
-                out.append(((*at, "period", "to"), f"the span ends {fmt(period.to)}, after the step is due "
-                            f"{fmt(occurrences[0].nominal_due)}: a {step.kind} cannot cover days after it is due"))
+                what = "báo cáo" if isinstance(step, Report) else "sơ kết, tổng kết"
+                out.append(((*at, "period", "to"), f"khoảng thời gian kết thúc ngày {fmt(period.to)}, sau hạn của "
+                            f"bước ({fmt(occurrences[0].nominal_due)}): bước {what} không thể tính những ngày sau "
+                            "hạn của nó"))
             continue
         if not isinstance(step, Report) or kind is None:
             continue
@@ -298,10 +301,9 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
                 written = where in step.model_fields_set
                 knobs = "cutoff_day" if kind == MONTH else "cutoff_day, cutoff_month"
                 out.append(((*at, where) if written else (*at, "timing"),
-                            f"the data of {window.label} would be cut off on {fmt(window.end)}, after the report "
-                            f"is due {fmt(occ.nominal_due)} ({occ.key}): give a cut-off before the deadline "
-                            f"({knobs}), a later deadline, or timing's 'for_period: previous' for a report on the "
-                            "period before its deadline"))
+                            f"số liệu {window.label} sẽ chốt ngày {fmt(window.end)}, sau hạn báo cáo "
+                            f"{fmt(occ.nominal_due)}: đặt ngày chốt trước hạn ({knobs}), lùi hạn, hoặc thêm "
+                            "'for_period: previous' vào timing nếu đây là báo cáo cho kỳ liền trước hạn"))
                 break
     return out
 

@@ -25,6 +25,7 @@ from engine.language.models.policy import Defaults, Escalation, Reminders, WorkC
 from engine.language.models.steps import Coordinate, Disseminate, Report, waits_for
 from engine.language.models.timing import After
 from engine.language.periods import window_findings
+from engine.language.phrases import missing_field
 from engine.language.text import shorten
 from engine.language.validation import (
     CONTROL_ESCAPE,
@@ -276,11 +277,12 @@ def duplicate_ids(plans: list[Plan]) -> list[Problem]:
         sites = {path: _id_site(p) for path, p in files.items()}
         for path, p in files.items():
             others = ", ".join(f"{f}:{line}:{col}" for other, (f, line, col) in sites.items() if other != path)
-            how = "" if p.meta.id else (" (derived from plan.number, the year of issue and the issuer's place or "
-                                        "name)")
+            how = "" if p.meta.id else (" (lấy từ plan.number, năm ban hành và địa danh hoặc tên cơ quan ban "
+                                        "hành)")
             f, line, col = sites[path]
-            problems.append(Problem(f, line, col, "plan.id", f"'{pid}'{how} is also the id of the plan at {others}: "
-                                    "two plans with one id would share one state - give each its own plan.id"))
+            problems.append(Problem(f, line, col, "plan.id", f"mã kế hoạch '{pid}'{how} trùng với mã của kế hoạch ở "
+                                    f"{others}: hai kế hoạch cùng mã sẽ dùng chung một trạng thái - đặt cho mỗi kế "
+                                    "hoạch một plan.id riêng"))
     return problems
 
 
@@ -491,8 +493,8 @@ class PlanLoader:
         units.update(pf.units)
         issuer = (meta.issuer if meta else None) or next((a.agency for a in reversed(inc.files)), None)
         if issuer is None and meta is not None and inc.complete:
-            problems.append(source.problem(("plan",), "plan", "required field 'issuer' is missing and no included "
-                                           "agency file gives one (add plan.issuer or include: an agency file)"))
+            problems.append(source.problem(("plan",), "plan", f"{missing_field('issuer')} (cơ quan ban hành): thêm "
+                                           "plan.issuer, hoặc include một tệp cơ quan"))
         extra_off = [d.date for a in inc.files for d in a.calendar.holidays] + [d.date for d in pf.calendar.holidays]
         extra_work = [d.date for a in inc.files for d in a.calendar.working_days] + [d.date for d in pf.calendar.working_days]
         years = range(meta.period.start.year - 1, meta.period.end.year + 2) if meta else range(0)
@@ -574,13 +576,13 @@ def include_target(plan_path: Path, inc: str) -> tuple[Path, str | None]:
     try:
         target = written.resolve(strict=False)
     except (OSError, RuntimeError):  # a symbolic link loop
-        return written, f"agency file '{inc}' cannot be read: a symbolic link loop"
+        return written, f"không đọc được tệp cơ quan '{inc}': liên kết tượng trưng trỏ vòng về chính nó"
     roots = agency_roots(plan_path)
     if not any(target.is_relative_to(root) for root in roots):
-        return target, (f"agency file '{inc}' is outside the plan's folder: include files from the plan file's "
-                        f"folder or below it, or list their folder in {AGENCY_DIRS}")
+        return target, (f"tệp cơ quan '{inc}' nằm ngoài thư mục của kế hoạch: chỉ include tệp trong thư mục chứa "
+                        f"tệp kế hoạch hoặc thư mục con của nó, hoặc khai báo thư mục đó trong {AGENCY_DIRS}")
     if target.suffix not in PLAN_SUFFIXES:
-        return target, f"agency file '{inc}' is not a YAML file: an agency file ends in .yaml or .yml"
+        return target, f"tệp cơ quan '{inc}' không phải tệp YAML: tên tệp cơ quan kết thúc bằng .yaml hoặc .yml"
     if not target.is_file():
         return target, _missing_include(inc, target)
     return target, None
@@ -588,8 +590,8 @@ def include_target(plan_path: Path, inc: str) -> tuple[Path, str | None]:
 
 def _missing_include(inc: str, target: Path) -> str:
     siblings = sorted(p.name for p in target.parent.glob("*.y*ml")) if target.parent.is_dir() else []
-    hint = did_you_mean(target.name, siblings)
-    return f"agency file '{inc}' not found (looked for {display_path(target)}){hint}"
+    hint = did_you_mean(target.name, siblings, vi=True)
+    return f"không tìm thấy tệp cơ quan '{inc}' (đã tìm {display_path(target)}){hint}"
 
 
 def _validate(model: type, source: Source, problems: list[Problem]) -> Any:
@@ -635,8 +637,9 @@ def _unit_refs_in_defaults(defaults: Any, units: Collection[str], prefix: tuple[
 
 def _unknown_unit(unit: str, units: Collection[str]) -> str:
     if not units:
-        return f"unknown unit '{unit}' (no units are defined: add them under 'units:' or include an agency file)"
-    return f"unknown unit '{unit}'" + (did_you_mean(unit, units) or f" (defined units: {accepted(units)})")
+        return f"không có đơn vị '{unit}' (chưa khai báo đơn vị nào: thêm vào 'units:', hoặc include một tệp cơ quan)"
+    return f"không có đơn vị '{unit}'" + (did_you_mean(unit, units, vi=True)
+                                          or f" (các đơn vị đã khai báo: {accepted(units, vi=True)})")
 
 
 MAX_KEY = 64  # the state store's column for occurrence keys
@@ -649,11 +652,12 @@ def group_findings(groups: dict[str, list[str]], units: Collection[str],
     out: list[tuple[tuple[Any, ...], str, bool]] = []
     for name, members in groups.items():
         if name in units:
-            out.append((("groups", name), f"group '{name}' has the id of a unit: a group needs a name of its own "
-                        "(steps name units and groups alike)", True))
+            out.append((("groups", name), f"nhóm đơn vị '{name}' trùng mã với một đơn vị: đặt cho nhóm một tên riêng "
+                        "(các bước gọi đơn vị và nhóm theo cùng một cách)", True))
         for j, unit in enumerate(members):
             if unit in all_groups and unit not in units:
-                out.append((("groups", name, j), f"'{unit}' is a group: a group lists units, not groups", False))
+                out.append((("groups", name, j), f"'{unit}' là một nhóm đơn vị: nhóm chỉ gồm các đơn vị, không gồm "
+                            "nhóm khác", False))
             elif unit not in units:
                 out.append((("groups", name, j), _unknown_unit(unit, units), False))
     return out
@@ -681,15 +685,15 @@ def _unit_refs(pf: PlanFile, units: Collection[str],
             if unit not in units and unit not in groups:
                 out.append((("steps", i, *loc), _unknown_unit(unit, names)))
         if isinstance(step, Report) and step.recipient not in units:
-            out.append((("steps", i, "recipient"), f"'{step.recipient}' is a group: a report has one recipient unit"
-                        if step.recipient in groups else _unknown_unit(step.recipient, units)))
+            out.append((("steps", i, "recipient"), f"'{step.recipient}' là một nhóm đơn vị: báo cáo chỉ gửi một đơn "
+                        "vị nhận" if step.recipient in groups else _unknown_unit(step.recipient, units)))
         several = isinstance(step.owner, list) or step.owner in groups
         for loc, unit in refs[:len(step.owner) if isinstance(step.owner, list) else 1] if several else []:
             for member in groups.get(unit, (unit,)):
                 if len(member) > MAX_KEY - LONGEST_PERIOD - 1:
-                    out.append((("steps", i, *loc), f"unit id '{member}' is {len(member)} characters long: a step "
-                                f"with several owners names each in its occurrence keys ('2023-H1@{member}'), so "
-                                f"its ids have at most {MAX_KEY - LONGEST_PERIOD - 1} characters"))
+                    out.append((("steps", i, *loc), f"mã đơn vị '{member}' dài {len(member)} ký tự: bước có nhiều "
+                                "đơn vị chủ trì ghi mã của từng đơn vị vào mã mỗi lần thực hiện, nên mã đơn vị dài "
+                                f"tối đa {MAX_KEY - LONGEST_PERIOD - 1} ký tự"))
     return out
 
 
@@ -699,8 +703,8 @@ def _parent_refs(pf: PlanFile) -> list[tuple[tuple[Any, ...], str]]:
     parent = pf.plan.parent_plan if pf.plan else None
     if parent is not None and parent.id:
         return []
-    return [(("steps", i, "carries_out"), "carries_out needs the parent plan's id (plan.parent_plan.id), the plan "
-             "whose step this one carries out")
+    return [(("steps", i, "carries_out"), "carries_out cần mã của kế hoạch cấp trên (plan.parent_plan.id), kế "
+             "hoạch có bước mà bước này thực hiện")
             for i, step in enumerate(pf.steps) if step.carries_out]
 
 

@@ -23,12 +23,13 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import did_you_mean
 from engine.language.dates import fmt
 from engine.language.models.plan import TEMPLATE_EVENTS
+from engine.language.parser_words import template_said
 
 MAX_OUTPUT = 20_000  # characters one item may render to
 
@@ -202,11 +203,11 @@ class _Bounded(SandboxedEnvironment):
 
     def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
         if op == "**":
-            raise SecurityError("'**' is not allowed in a template")
+            raise SecurityError("mẫu không được dùng '**'")
         sized = [v for v in (left, right) if isinstance(v, (str, list, tuple))]
         counts = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
         if sized and counts and len(sized[0]) * max(counts[0], 0) > MAX_OUTPUT:
-            raise SecurityError(f"a product longer than {MAX_OUTPUT} characters")
+            raise SecurityError(f"phép nhân cho ra đoạn chữ dài quá {MAX_OUTPUT} ký tự")
         return operator.mul(left, right)
 
 
@@ -231,7 +232,7 @@ def _render(source: str, ctx: dict[str, Any]) -> str:
     for chunk in _compiled(source).generate(**ctx):
         size += len(chunk)
         if size > MAX_OUTPUT:
-            raise SecurityError(f"the text is longer than {MAX_OUTPUT} characters")
+            raise SecurityError(f"nội dung dài quá {MAX_OUTPUT} ký tự")
         out.append(chunk)
     return "".join(out)
 
@@ -300,7 +301,7 @@ def render_item(template: str, context: dict[str, Any], day: date,
         try:
             return _split(_render(source, ctx))
         except Exception as exc:  # noqa: BLE001 - any failure of a plan's template falls back to ours
-            error = f"mẫu thông báo '{template}' của kế hoạch lỗi ({type(exc).__name__}: {exc}); đã dùng mẫu mặc định"
+            error = f"mẫu thông báo '{template}' của kế hoạch lỗi ({failure(exc)}); đã dùng mẫu mặc định"
     built_in = _split(_render(DEFAULT_TEMPLATES[template], ctx))
     return Rendered(built_in.subject, built_in.body, error)
 
@@ -351,41 +352,63 @@ def check_template(event: str, text: str) -> list[tuple[str, int | None]]:
     non-empty subject line within the size bound.
     """
     if event not in DEFAULT_TEMPLATES:
-        return [(f"unknown template event '{event}'{did_you_mean(event, DEFAULT_TEMPLATES)} "
-                 f"(events: {', '.join(DEFAULT_TEMPLATES)})", None)]
+        return [(f"không có sự kiện mẫu thông báo '{event}'{did_you_mean(event, DEFAULT_TEMPLATES, vi=True)} "
+                 f"(các sự kiện: {', '.join(DEFAULT_TEMPLATES)})", None)]
     env = environment()
     try:
         tree = env.parse(text)
     except TemplateSyntaxError as exc:
-        return [(f"template syntax error (line {exc.lineno} of the template): {exc.message}", exc.lineno)]
+        return [(f"lỗi cú pháp mẫu thông báo (dòng {exc.lineno} của mẫu): {template_said(exc.message or '')}",
+                 exc.lineno)]
     problems: list[tuple[str, int | None]] = []
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, _NODES):
             what = type(node).__name__.lower()
-            problems.append((f"'{what}' is not allowed in a message template: use variables, filters and "
-                             "{% if %}...{% endif %}", getattr(node, "lineno", None)))
+            problems.append((f"mẫu thông báo không được dùng {_WRITTEN.get(what, repr(what))}: chỉ dùng biến, bộ lọc "
+                             "và {% if %}...{% endif %}", getattr(node, "lineno", None)))
         elif isinstance(node, nodes.Filter) and node.name not in _FILTERS:
-            problems.append((f"filter '{node.name}' is not allowed{did_you_mean(node.name, _FILTERS)} "
-                             f"(filters: {', '.join(_FILTERS)})", node.lineno))
+            problems.append((f"không được dùng bộ lọc '{node.name}'{did_you_mean(node.name, _FILTERS, vi=True)} "
+                             f"(các bộ lọc: {', '.join(_FILTERS)})", node.lineno))
         elif isinstance(node, nodes.Test) and node.name not in _TESTS:
-            problems.append((f"test '{node.name}' is not allowed (tests: {', '.join(_TESTS)})", node.lineno))
+            problems.append((f"không được dùng phép thử '{node.name}' (các phép thử: {', '.join(_TESTS)})",
+                             node.lineno))
     allowed = variables(event)
     for node in tree.find_all(nodes.Name):
         if node.name not in allowed:
             where = [e for e, extra in EVENT_VARIABLES.items() if node.name in extra]
-            hint = f" (only in: {', '.join(where)})" if where else did_you_mean(node.name, allowed)
-            problems.append((f"unknown template variable '{node.name}'{hint}; available: "
-                             f"{', '.join(sorted(allowed))}", node.lineno))
+            hint = (f" - biến này chỉ có ở sự kiện: {', '.join(where)}" if where
+                    else did_you_mean(node.name, allowed, vi=True))
+            problems.append((f"mẫu của sự kiện '{event}' không có biến '{node.name}'{hint} (các biến dùng được: "
+                             f"{', '.join(sorted(allowed))})", node.lineno))
     if problems:
         return list(dict.fromkeys(problems))
     for ctx, day in _trials(event, tree):
         try:
             rendered = _render(text, item_context(ctx, day))
         except Exception as exc:  # noqa: BLE001 - any failure of a trial render is the author's to fix
-            return [(f"template cannot be rendered: {type(exc).__name__}: {exc}", None)]
+            return [(f"mẫu thông báo không dựng được nội dung: {failure(exc)}", None)]
         if not rendered.partition("\n")[0].strip():
-            return [("the first line of a template is the subject and must not render empty", 1)]
+            return [("dòng đầu của mẫu là tiêu đề, không được để ra trống", 1)]
     return []
+
+
+# What the sandbox refuses, as a template writes it (Jinja names its nodes: For, Assign, Getattr...).
+_WRITTEN = {"for": "{% for %}", "assign": "{% set %}", "assignblock": "{% set %}", "macro": "{% macro %}",
+            "callblock": "{% call %}", "filterblock": "{% filter %}", "with": "{% with %}", "block": "{% block %}",
+            "extends": "{% extends %}", "include": "{% include %}", "import": "{% import %}",
+            "fromimport": "{% from ... import %}", "call": "lời gọi hàm '(...)'",
+            "getattr": "dấu '.' để lấy thuộc tính", "pow": "'**'", "slice": "phép cắt '[a:b]'", "dict": "bảng '{...}'"}
+_FAILURES = ((ZeroDivisionError, "phép chia cho 0"), (OverflowError, "số quá lớn"),
+             (TypeError, "phép tính trên hai loại giá trị không hợp nhau, như cộng chữ với số"),
+             (UndefinedError, "lấy một phần tử hoặc thuộc tính không có"))
+
+
+def failure(exc: Exception) -> str:
+    """Why a template failed to render, in Vietnamese: the sandbox's own refusals (ours already), what a template
+    meets most; Python's words otherwise."""
+    if isinstance(exc, SecurityError):
+        return str(exc)
+    return next((words for kind, words in _FAILURES if isinstance(exc, kind)), f"{type(exc).__name__}: {exc}")
 
 
 def template_problems(source: Any) -> list[Any]:

@@ -15,6 +15,7 @@ from engine.language.loading import NOT_PRINTABLE
 from engine.language.models.common import ID_PATTERN, Tag
 from engine.language.models.steps import KINDS
 from engine.language.models.timing import TIMING_KEYS
+from engine.language.phrases import either_of, missing_field, out_of_range, shown
 from engine.secrets import find_secret, may_hold, redact
 
 Loc = tuple[Any, ...]
@@ -24,29 +25,19 @@ MERGE_KEY = "<<"
 TAG_PATTERN = next(m.pattern for m in Tag.__metadata__ if getattr(m, "pattern", None))
 
 _TYPE_NAMES = {
-    "string_type": "text",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "bool_type": "true or false",
-    "list_type": "a list",
-    "dict_type": "a mapping (key: value)",
-    "model_type": "a mapping (key: value)",
-    "model_attributes_type": "a mapping (key: value)",
-    "float_type": "a number",
-    "date_type": "a date",
+    "string_type": "giá trị dạng chữ",
+    "int_type": "một số nguyên",
+    "int_parsing": "một số nguyên",
+    "bool_type": "true hoặc false",
+    "list_type": "một danh sách",
+    "dict_type": "một bảng 'khóa: giá trị'",
+    "model_type": "một bảng 'khóa: giá trị'",
+    "model_attributes_type": "một bảng 'khóa: giá trị'",
+    "float_type": "một số",
+    "date_type": "một ngày",
 }
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'" if len(value) <= 60 else f"'{value[:57]}...'"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return repr(value)
+_RELATIONS = {"greater_than_equal": "tối thiểu là", "less_than_equal": "tối đa là", "greater_than": "phải lớn hơn",
+              "less_than": "phải nhỏ hơn"}
 
 
 def clean_loc(raw: Any, loc: Loc) -> Loc:
@@ -160,47 +151,48 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             model = model_at(root, loc[:-1])
             key = str(loc[-1])
             names = field_names(model) if model else []
-            msg = f"unknown field '{key}'{did_you_mean(key, names)}"
+            msg = f"trường '{key}' không có trong mẫu kế hoạch{did_you_mean(key, names, vi=True)}"
             if names:
-                msg += f" (accepted: {accepted(names, limit=20)})"
+                msg += f" (các trường nhận: {accepted(names, limit=20, vi=True)})"
             at_key = True
         elif kind == "invalid_key":
-            msg = f"key {_show(value)} is not text: keys are field names or ids (quote it if it is meant as text)"
+            msg = (f"khóa {shown(value)} không phải dạng chữ: khóa là tên trường hoặc mã (muốn dùng làm chữ thì đặt "
+                   "trong dấu nháy)")
             at_key = True
         elif kind == "missing":
             loc, field = loc[:-1], loc[-1]
-            msg = f"required field '{field}' is missing"
+            msg = missing_field(field)
         elif kind == "union_tag_invalid" and ctx.get("discriminator") == "'kind'":
             tag = str(ctx.get("tag"))
-            msg = f"unknown kind {_show(tag)}{did_you_mean(tag, KINDS)} (accepted: {accepted(KINDS)})"
+            msg = (f"không có loại bước {shown(tag)}{did_you_mean(tag, KINDS, vi=True)} (các loại bước: "
+                   f"{accepted(KINDS, vi=True)})")
             loc = (*loc, "kind")
         elif kind == "union_tag_not_found" and ctx.get("discriminator") == "'kind'":
-            msg = f"required field 'kind' is missing (one of {accepted(KINDS)})"
+            msg = f"{missing_field('kind')} (loại bước, một trong: {accepted(KINDS, vi=True)})"
         elif kind in ("union_tag_not_found", "union_tag_invalid"):  # timing: no form key, or several
             msg = _timing_message(value)
         elif kind == "literal_error":
-            expected = ctx.get("expected", "")
-            msg = f"{_show(value)} is not accepted here; expected {expected}"
-            options = [s.strip(" '") for s in str(expected).replace(" or ", ",").split(",")]
-            msg += did_you_mean(str(value), [o for o in options if o])
+            written = re.split(r", | or ", str(ctx.get("expected", "")))
+            msg = f"giá trị {shown(value)} không hợp lệ ở đây: chỉ nhận {either_of(written)}"
+            msg += did_you_mean(str(value), [w.strip("'") for w in written if w], vi=True)
         elif kind == "string_pattern_mismatch":
             msg = _pattern_message(value, ctx.get("pattern"))
         elif kind == "string_too_long":
-            size = f"is {len(value)} characters long" if isinstance(value, str) else "is too long"
-            msg = f"{_show(value)} {size}: at most {ctx.get('max_length')}"
-        elif kind in ("string_too_short", "too_short"):
-            msg = "must not be empty" if kind == "string_too_short" else f"needs at least {ctx.get('min_length', 1)} item(s)"
-        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            bound = next(iter(ctx.values()), "?")
-            relation = {"greater_than_equal": "at least", "less_than_equal": "at most",
-                        "greater_than": "more than", "less_than": "less than"}[kind]
-            msg = f"{_show(value)} is out of range: must be {relation} {bound}"
+            msg = f"{shown(value)} dài {len(value)} ký tự: tối đa {ctx.get('max_length')} ký tự"
+        elif kind == "too_long":
+            msg = f"danh sách có {ctx.get('actual_length')} mục: tối đa {ctx.get('max_length')} mục"
+        elif kind == "string_too_short":
+            msg = "không được để trống"
+        elif kind == "too_short":
+            msg = f"danh sách cần ít nhất {ctx.get('min_length', 1)} mục"
+        elif kind in _RELATIONS:
+            msg = out_of_range(shown(value), f"{_RELATIONS[kind]} {next(iter(ctx.values()), '?')}")
         elif kind in _TYPE_NAMES:
-            msg = f"expected {_TYPE_NAMES[kind]}, got {_show(value)}"
+            msg = f"cần {_TYPE_NAMES[kind]}, không phải {shown(value)}"
         elif kind == "value_error":
             msg = str(ctx.get("error", err["msg"]))
-        else:
-            msg = f"{err['msg']} (got {_show(value)})"
+        else:  # a check the plan language does not word (pydantic's own words would be English)
+            msg = f"giá trị {shown(value)} không hợp lệ ở đây"
         if loc and loc[-1] == "[key]":  # a mapping key (a unit id) is wrong: point at the key itself
             loc, at_key = loc[:-1], True
         out.append((clean_loc(raw, loc), msg, at_key))
@@ -209,22 +201,23 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
 
 def _pattern_message(value: Any, pattern: Any) -> str:
     if pattern == ID_PATTERN:
-        return f"{_show(value)} is not a valid id: use lowercase letters a-z, digits and '-' (e.g. 'van-phong')"
+        return (f"{shown(value)} không phải mã hợp lệ: chỉ dùng chữ thường a-z không dấu, chữ số và '-' "
+                "(ví dụ 'van-phong')")
     if pattern == TAG_PATTERN:
-        return (f"{_show(value)} is not a valid tag: use letters, digits, '-', '_' and '.', starting with a letter "
-                "or digit, no spaces (e.g. 'van-phong')")
-    return f"{_show(value)} does not have the expected form ({pattern})"
+        return (f"{shown(value)} không phải nhãn hợp lệ: chỉ dùng chữ cái không dấu, chữ số, '-', '_' và '.', bắt "
+                "đầu bằng chữ cái hoặc chữ số, không có dấu cách (ví dụ 'van-phong')")
+    return f"{shown(value)} không đúng dạng quy định ({pattern})"
 
 
 def _timing_message(value: Any) -> str:
     forms = "due/before (+start), in_year, monthly, quarterly, half_yearly, yearly, ongoing, on_demand, after"
     if not isinstance(value, dict):
-        return f"expected a timing mapping (one of: {forms}), got {_show(value)}"
+        return f"timing cần một bảng có một trong các dạng: {forms}; không phải {shown(value)}"
     present = [k for k in value if k in TIMING_KEYS and k not in ("due", "before")]
     if len(present) > 1:
-        return f"timing has several forms ({', '.join(present)}): give exactly one of {forms}"
-    hints = "".join(did_you_mean(str(k), TIMING_KEYS) for k in value if k not in TIMING_KEYS)
-    return f"timing needs one of: {forms}{hints}"
+        return f"timing có nhiều dạng cùng lúc ({', '.join(present)}): chỉ ghi một trong các dạng {forms}"
+    hints = "".join(did_you_mean(str(k), TIMING_KEYS, vi=True) for k in value if k not in TIMING_KEYS)
+    return f"timing cần một trong các dạng: {forms}{hints}"
 
 
 def _walk(data: Any) -> Any:
@@ -252,7 +245,7 @@ def find_secrets(data: Any) -> list[Finding]:
     return out
 
 
-CONTROL_ESCAPE = "control character"
+CONTROL_ESCAPE = "ký tự điều khiển"
 
 
 def find_control_characters(data: Any) -> list[Finding]:
@@ -266,9 +259,9 @@ def find_control_characters(data: Any) -> list[Finding]:
     for loc, key, value in _walk(data):
         for text, at_key in ((key, True), (value, False)):
             if isinstance(text, str) and (found := NOT_PRINTABLE.search(text)):
-                out.append(((*loc, key), f"{CONTROL_ESCAPE} U+{ord(found.group()):04X} (written as an escape: "
-                            "'\\0', '\\e', '\\x01'...) is not allowed in a plan: notices and documents cannot carry "
-                            "it - delete the escape", at_key))
+                out.append(((*loc, key), f"{CONTROL_ESCAPE} U+{ord(found.group()):04X} (viết dạng '\\0', '\\e', "
+                            "'\\x01'...) không được dùng trong kế hoạch: thông báo và văn bản không chứa được ký tự "
+                            "này - xóa phần viết đó", at_key))
     return out
 
 
@@ -276,9 +269,9 @@ def _secret_message(text: str, found: re.Match[str]) -> str:
     start = text.rfind(" ", 0, found.start()) + 1
     end = text.find(" ", found.end())
     address = redact(text[start:] if end < 0 else text[start:end])
-    shown = address if len(address) <= 80 else address[:77] + "..."
-    return ("secrets must not be written in plan files: reference them by name (a notification tag, or a "
-            f"setting of the server) and keep the value outside the plan - found one in '{shown}'")
+    cut = address if len(address) <= 80 else address[:77] + "..."
+    return ("không được ghi mật khẩu, mã truy cập vào tệp kế hoạch: chỉ ghi tên để trỏ tới chúng (nhãn thông báo, "
+            f"hoặc một thiết lập của máy chủ), còn giá trị để ngoài kế hoạch - phát hiện trong '{cut}'")
 
 
 def find_merge_keys(data: Any) -> list[Loc]:
@@ -290,8 +283,8 @@ def find_merge_keys(data: Any) -> list[Loc]:
 def merge_key_findings(merges: list[Loc]) -> list[Finding]:
     """A problem at each '<<' key (from `find_merge_keys`): copying a mapping this way hides what a step holds."""
     return [
-        ((*loc, MERGE_KEY), "YAML merge keys ('<<') are not supported: write the fields out, or put shared units "
-         "and policy in an agency file (include:) or in 'defaults:'", True)
+        ((*loc, MERGE_KEY), "không dùng được khóa gộp YAML ('<<'): ghi đủ các trường ra, hoặc đặt đơn vị và chính "
+         "sách dùng chung vào tệp cơ quan (include:) hoặc vào 'defaults:'", True)
         for loc in merges
     ]
 

@@ -47,4 +47,4 @@ class TestGenerator:
         with pytest.raises(PlanError) as info:
             PlanLoader().load(path)
         (problem,) = info.value.problems
-        assert problem.line > 1 and re.search(r"did you mean 'buoc-00049'", problem.message)
+        assert problem.line > 1 and re.search(r"- ý bạn là 'buoc-00049'\?", problem.message)

@@ -232,8 +232,8 @@ class TestLongestValues:
         assert count(sessions_for(pg_url), ConfirmationRecord) == 1
 
     @pytest.mark.parametrize("change, message", [
-        ("id", f"plan.id: '{'k' * 57}...' is 129 characters long: at most 128"),
-        ("number", f"plan.number: '1/KH-{'X' * 52}...' is 129 characters long: at most 128"),
+        ("id", f"plan.id: '{'k' * 57}...' dài 129 ký tự: tối đa 128 ký tự"),
+        ("number", f"plan.number: '1/KH-{'X' * 52}...' dài 129 ký tự: tối đa 128 ký tự"),
     ])
     def test_a_longer_plan_id_or_number_is_refused_when_the_plan_is_read(self, tmp_path, change, message):
         from engine.errors import PlanError
@@ -276,7 +276,7 @@ class TestDatesAtTheEdges:
 
         from flows.tick import moment
 
-        with pytest.raises(ValueError, match="'9999-12-31' is outside the years 1900-2200"):
+        with pytest.raises(ValueError, match="'9999-12-31' có năm ngoài khoảng 1900-2200: xem lại năm"):
             moment(seed_plan, date(9999, 12, 31))
 
 
@@ -513,4 +513,4 @@ def test_a_folder_where_one_plan_is_needed_is_said_so(capsys, command):
     folder = ROOT / "plan_definitions" / "ninh-binh"
     code, out, err = run(capsys, command[0], folder, *command[1:])
     assert (code, out) == (2, "")
-    assert err.strip() == f"kehoach: {folder} là thư mục: lệnh này cần một tệp kế hoạch (a folder: give one plan file)"
+    assert err.strip() == f"kehoach: {folder} là thư mục: lệnh này cần một tệp kế hoạch"

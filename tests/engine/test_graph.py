@@ -17,11 +17,13 @@ class TestCycles:
     def test_a_cycle_is_named_from_its_first_step(self):
         findings, _ = check_graph([step("a", "b"), step("b", "c"), step("c", "a")])
         assert findings == [(("steps", 0, "depends_on"),
-                             "cyclic dependency: a -> b -> c -> a (each step waits for the next)")]
+                             "vòng phụ thuộc: a -> b -> c -> a (mỗi bước chờ bước kế tiếp, nên không bước nào mở "
+                             "được)")]
 
     def test_an_after_timing_counts_as_a_dependency(self):
         findings, _ = check_graph([step("a", after="b"), step("b", "a")])
-        assert [m for _, m in findings] == ["cyclic dependency: a -> b -> a (each step waits for the next)"]
+        assert [m for _, m in findings] == ["vòng phụ thuộc: a -> b -> a (mỗi bước chờ bước kế tiếp, nên không bước "
+                                            "nào mở được)"]
 
     def test_each_separate_cycle_is_reported(self):
         graph = {"a": ["b"], "b": ["a"], "c": ["d"], "d": ["e"], "e": ["c"], "f": ["a"]}
@@ -36,11 +38,11 @@ class TestCycles:
 class TestReferences:
     def test_unknown_step_with_a_close_match(self):
         findings, _ = check_graph([step("quan-triet"), step("so-ket", "quan-tiet")])
-        assert findings == [(("steps", 1, "depends_on", 0), "unknown step 'quan-tiet' - did you mean 'quan-triet'?")]
+        assert findings == [(("steps", 1, "depends_on", 0), "không có bước 'quan-tiet' - ý bạn là 'quan-triet'?")]
 
     def test_unknown_step_without_a_close_match_lists_the_ids(self):
         findings, _ = check_graph([step("a"), step("b", "zzz")])
-        assert [m for _, m in findings] == ["unknown step 'zzz' (step ids: 'a', 'b')"]
+        assert [m for _, m in findings] == ["không có bước 'zzz' (các mã bước: 'a', 'b')"]
 
     def test_steps_known_to_exist_are_not_unknown(self):
         # 'x' is written in the file but failed validation: the author is told about it once, not twice.
@@ -49,12 +51,12 @@ class TestReferences:
 
     def test_self_dependency(self):
         findings, _ = check_graph([step("a", "a")])
-        assert [m for _, m in findings] == ["step 'a' cannot depend on itself"]
+        assert [m for _, m in findings] == ["bước 'a' không thể phụ thuộc vào chính nó"]
 
     def test_duplicate_ids_name_the_earlier_step(self):
         findings, _ = check_graph([step("a", title="Quán triệt"), step("a", title="Đăng website")])
-        assert findings == [(("steps", 1, "id"), "duplicate step id 'a': step ids must be unique, and an earlier "
-                             "step ('Quán triệt') already uses it")]
+        assert findings == [(("steps", 1, "id"), "mã bước 'a' bị trùng: mỗi bước cần một mã riêng, mà bước trước đó "
+                             "('Quán triệt') đã dùng mã này")]
 
 
 class TestOrder:

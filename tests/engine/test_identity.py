@@ -77,8 +77,8 @@ class TestDerivedId:
         assert load_plan(tmp_path / "x.yaml").id == "28-kh-khcn-2022-thai-nguyen"
 
     @pytest.mark.parametrize("written, message", [
-        ("KH_28", "plan.id: 'KH_28' is not a valid id: use lowercase letters a-z, digits and '-'"),
-        ("'28/KH'", "plan.id: '28/KH' is not a valid id"),
+        ("KH_28", "plan.id: 'KH_28' không phải mã hợp lệ: chỉ dùng chữ thường a-z không dấu, chữ số và '-'"),
+        ("'28/KH'", "plan.id: '28/KH' không phải mã hợp lệ"),
     ])
     def test_a_written_id_is_a_slug(self, tmp_path, written, message):
         path = write_plan(tmp_path / "p.yaml", header=HEADER.replace("id: thu", f"id: {written}"))
@@ -104,10 +104,10 @@ class TestDuplicateIds:
         code, out, err = run(capsys, "validate", "a")
         assert code == 1
         assert out.splitlines() == [
-            "a/b.yaml:2:7: plan.id: 'thu' is also the id of the plan at a/kh.yaml:2:7: two plans with one id "
-            "would share one state - give each its own plan.id",
-            "a/kh.yaml:2:7: plan.id: 'thu' is also the id of the plan at a/b.yaml:2:7: two plans with one id "
-            "would share one state - give each its own plan.id"]
+            "a/b.yaml:2:7: plan.id: mã kế hoạch 'thu' trùng với mã của kế hoạch ở a/kh.yaml:2:7: hai kế hoạch cùng "
+            "mã sẽ dùng chung một trạng thái - đặt cho mỗi kế hoạch một plan.id riêng",
+            "a/kh.yaml:2:7: plan.id: mã kế hoạch 'thu' trùng với mã của kế hoạch ở a/b.yaml:2:7: hai kế hoạch cùng "
+            "mã sẽ dùng chung một trạng thái - đặt cho mỗi kế hoạch một plan.id riêng"]
         assert "0 tệp hợp lệ, 2 tệp có lỗi, tổng 2 lỗi." in err
 
     def test_a_derived_id_points_at_the_number(self, tmp_path, monkeypatch):
@@ -119,13 +119,13 @@ class TestDuplicateIds:
             PlanLoader().load_all(sorted(folder.iterdir()))
         derived = next(p for p in info.value.problems if p.file == "a/b.yaml")
         assert (derived.line, derived.column, derived.path) == (2, 11, "plan.id")
-        assert "(derived from plan.number, the year of issue and the issuer's place or name)" in derived.message
+        assert "(lấy từ plan.number, năm ban hành và địa danh hoặc tên cơ quan ban hành)" in derived.message
 
     def test_run_refuses_before_anything_runs(self, capsys, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
         self.two(tmp_path)
         code, out, err = run(capsys, "run", "a", "--db", f"sqlite:///{tmp_path / 's.db'}")
-        assert code == 1 and "is also the id of the plan at" in out + err
+        assert code == 1 and "mã kế hoạch 'thu' trùng với mã của kế hoạch ở" in out + err
         assert not (tmp_path / "s.db").exists()
 
     def test_one_file_given_twice_is_one_plan(self, tmp_path):

@@ -270,7 +270,7 @@ class TestChecks:
         long_id = "u" * 50
         header = HEADER.replace("  bo: {", f"  {long_id}: {{name: Dài}}\n  bo: {{")
         steps = DISTRICTS.replace("owner: cac-huyen", f"owner: [nho-quan, {long_id}]")
-        with pytest.raises(PlanError, match="at most 47 characters"):
+        with pytest.raises(PlanError, match="mã đơn vị 'u{50}' dài 50 ký tự: .* tối đa 47 ký tự"):
             load_plan(write_plan(tmp_path / "dai.yaml", steps, header))
 
 

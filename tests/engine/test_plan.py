@@ -93,30 +93,33 @@ class TestIncludes:
     def test_a_path_outside_the_folder_is_refused_unread(self, tmp_path, outside):
         path = self.plan_including(tmp_path / "plans", outside, "../etc/shadow.yaml")
         assert self.problems(path) == [
-            ("include[0]", f"agency file '{outside}' is outside the plan's folder: include files from the plan "
-                           "file's folder or below it, or list their folder in KEHOACH_AGENCY_DIRS"),
-            ("include[1]", "agency file '../etc/shadow.yaml' is outside the plan's folder: include files from the "
-                           "plan file's folder or below it, or list their folder in KEHOACH_AGENCY_DIRS"),
+            ("include[0]", f"tệp cơ quan '{outside}' nằm ngoài thư mục của kế hoạch: chỉ include tệp trong thư mục "
+                           "chứa tệp kế hoạch hoặc thư mục con của nó, hoặc khai báo thư mục đó trong "
+                           "KEHOACH_AGENCY_DIRS"),
+            ("include[1]", "tệp cơ quan '../etc/shadow.yaml' nằm ngoài thư mục của kế hoạch: chỉ include tệp trong "
+                           "thư mục chứa tệp kế hoạch hoặc thư mục con của nó, hoặc khai báo thư mục đó trong "
+                           "KEHOACH_AGENCY_DIRS"),
         ]
 
     def test_a_symbolic_link_out_of_the_folder_is_followed_and_refused(self, tmp_path, outside):
         (tmp_path / "plans" / "agencies").mkdir()
         (tmp_path / "plans" / "agencies" / "so.yaml").symlink_to(outside)
         path = self.plan_including(tmp_path / "plans", "agencies/so.yaml")
-        assert self.problems(path) == [("include[0]", "agency file 'agencies/so.yaml' is outside the plan's folder: "
-                                        "include files from the plan file's folder or below it, or list their "
-                                        "folder in KEHOACH_AGENCY_DIRS")]
+        assert self.problems(path) == [("include[0]", "tệp cơ quan 'agencies/so.yaml' nằm ngoài thư mục của kế hoạch: "
+                                        "chỉ include tệp trong thư mục chứa tệp kế hoạch hoặc thư mục con của nó, "
+                                        "hoặc khai báo thư mục đó trong KEHOACH_AGENCY_DIRS")]
 
     def test_a_symbolic_link_loop_is_a_located_problem(self, tmp_path, outside):
         (tmp_path / "plans" / "vong.yaml").symlink_to("vong.yaml")
         path = self.plan_including(tmp_path / "plans", "vong.yaml")
-        assert self.problems(path) == [("include[0]", "agency file 'vong.yaml' cannot be read: a symbolic link loop")]
+        assert self.problems(path) == [("include[0]", "không đọc được tệp cơ quan 'vong.yaml': liên kết tượng trưng "
+                                        "trỏ vòng về chính nó")]
 
     def test_a_file_that_is_not_yaml_is_not_read(self, tmp_path, outside):
         (tmp_path / "plans" / ".env").write_text(f"{self.SECRET}\n", encoding="utf-8")
         path = self.plan_including(tmp_path / "plans", ".env")
-        assert self.problems(path) == [("include[0]", "agency file '.env' is not a YAML file: an agency file ends "
-                                        "in .yaml or .yml")]
+        assert self.problems(path) == [("include[0]", "tệp cơ quan '.env' không phải tệp YAML: tên tệp cơ quan kết "
+                                        "thúc bằng .yaml hoặc .yml")]
 
     def test_a_shared_agency_folder_may_be_allowed(self, tmp_path, monkeypatch):
         from tests.conftest import PLANS
@@ -149,4 +152,4 @@ class TestBounds:
             PlanLoader().load(path)
         (problem,) = info.value.problems
         assert (problem.line, problem.path) == (16, "steps.buoc-0.timing")  # 60 + 60 occurrences: the second step
-        assert problem.message.startswith("the plan has over 100 occurrences by this step")
+        assert problem.message.startswith("đến bước này kế hoạch đã có hơn 100 lần thực hiện")

@@ -277,10 +277,10 @@ class TestAgencySettings:
         assert signer_lines(Issuer(name="Sở", **settings)) == lines
 
     @pytest.mark.parametrize("settings, message", [
-        ({"signer_authority": "KT.", "signer_title": "PHÓ GIÁM ĐỐC"}, "'KT.' needs 'head_title'"),
-        ({"signer_authority": "TL.", "head_title": "GIÁM ĐỐC"}, "'TL.' needs 'signer_title'"),
-        ({"signer_authority": "TM.", "signer_title": "CHỦ TỊCH"}, "'TM.' needs 'collective'"),
-        ({"collective": "ỦY BAN NHÂN DÂN", "signer_title": "CHỦ TỊCH"}, "'collective' is printed after TM."),
+        ({"signer_authority": "KT.", "signer_title": "PHÓ GIÁM ĐỐC"}, "'KT.' cần trường 'head_title'"),
+        ({"signer_authority": "TL.", "head_title": "GIÁM ĐỐC"}, "'TL.' cần trường 'signer_title'"),
+        ({"signer_authority": "TM.", "signer_title": "CHỦ TỊCH"}, "'TM.' cần trường 'collective'"),
+        ({"collective": "ỦY BAN NHÂN DÂN", "signer_title": "CHỦ TỊCH"}, "'collective' được in sau TM."),
     ])
     def test_a_signer_block_that_cannot_be_printed_is_refused(self, settings, message):
         from pydantic import ValidationError
@@ -571,9 +571,9 @@ class TestReportCommand:
         assert out.read_text(encoding="utf-8").startswith("> Dự thảo")
 
     @pytest.mark.parametrize("args, message", [
-        (("--period", "2023-Q5"), "unknown period"),
-        (("--period", "2023-Q2", "--step", "bao-cao-hang-nam"), "reports per year"),
-        (("--period", "2031"), "không có bước báo cáo theo kỳ '2031'|outside the plan"),
+        (("--period", "2023-Q5"), "kỳ báo cáo '2023-Q5' không hợp lệ"),
+        (("--period", "2023-Q2", "--step", "bao-cao-hang-nam"), "báo cáo theo kỳ năm: viết --period như '2023'"),
+        (("--period", "2031"), "không có bước báo cáo theo kỳ '2031'|nằm ngoài thời gian thực hiện kế hoạch"),
         (("--step", "tong-ket", "--period", "2024"), "bước 'tong-ket' không có lần '2024'"),
     ])
     def test_bad_input_exits_1_and_writes_nothing(self, capsys, on_time, tmp_path, args, message):

@@ -47,7 +47,7 @@ class TestPeriodSyntax:
 
     @pytest.mark.parametrize("text", ["2023-Q5", "2023-13", "2023-H3", "23", "năm 2023", "", "2023-5"])
     def test_unknown_periods_are_refused_with_the_forms_accepted(self, text):
-        with pytest.raises(ReportError, match=r"unknown period.*2023-H1.*2023-Q2.*2023-05"):
+        with pytest.raises(ReportError, match=r"kỳ báo cáo '.*' không hợp lệ: viết .*2023-H1.*2023-Q2.*2023-05"):
             parse_period(text)
 
     def test_key_labels(self):
@@ -74,7 +74,7 @@ class TestSeedReport:
             report_window(seed_plan, seed_plan.step_by_id["bao-cao-hang-nam"], "2023-Q2")
 
     def test_a_period_outside_the_plan_is_refused(self, seed_plan):
-        with pytest.raises(ReportError, match="outside the plan"):
+        with pytest.raises(ReportError, match="nằm ngoài thời gian thực hiện kế hoạch"):
             report_window(seed_plan, seed_plan.step_by_id["bao-cao-hang-nam"], "2030")
 
     def test_an_occurrence_key_names_its_period(self, seed_plan):

@@ -78,7 +78,7 @@ class TestInvalidCorpus:
         monkeypatch.chdir(INVALID)
         code, out, err = validate(capsys, name)
         assert code == 1
-        assert "secrets must not be written in plan files" in out
+        assert "không được ghi mật khẩu, mã truy cập vào tệp kế hoạch" in out
         assert not [s for s in SECRETS if s in out + err]
 
     def test_the_command_in_its_own_process_prints_the_same_lines(self):
@@ -116,10 +116,10 @@ class TestSeveralProblems:
             PlanLoader().load("several-problems.yaml")
         messages = [p.message for p in info.value.problems]
         assert len(messages) == 4
-        assert "unknown time zone 'Asia/Hanoi'" in messages[0]
-        assert "unknown unit 'phong-truyen-thong'" in messages[1]
-        assert "'midterm' is not accepted" in messages[2]
-        assert "unknown step 'bao-cao'" in messages[3]
+        assert "không có múi giờ 'Asia/Hanoi'" in messages[0]
+        assert "không có đơn vị 'phong-truyen-thong'" in messages[1]
+        assert "giá trị 'midterm' không hợp lệ" in messages[2]
+        assert "không có bước 'bao-cao'" in messages[3]
 
     def test_a_step_that_fails_validation_still_counts_as_written(self, tmp_path):
         # 'so-ket' is broken; 'tong-ket' depending on it must not be told that 'so-ket' does not exist.
@@ -128,7 +128,7 @@ class TestSeveralProblems:
         plan.write_text(text, encoding="utf-8")
         with pytest.raises(PlanError) as info:
             PlanLoader().load(plan)
-        assert not [p for p in info.value.problems if "unknown step" in p.message]
+        assert not [p for p in info.value.problems if "không có bước" in p.message]
 
     def test_an_invalid_agency_file_does_not_make_its_units_unknown(self, tmp_path):
         (tmp_path / "agency.yaml").write_text(
@@ -166,7 +166,7 @@ class TestSecrets:
         (finding,) = find_secrets({"steps": [{"material": text}]})
         loc, message, at_key = finding
         assert loc == ("steps", 0, "material") and not at_key
-        assert message.startswith("secrets must not be written in plan files: reference them by name")
+        assert message.startswith("không được ghi mật khẩu, mã truy cập vào tệp kế hoạch: chỉ ghi tên để trỏ tới chúng")
         assert "***" in message
         assert not [part for part in ("S3cr3t", "p@ss", "MatKhau", "-abc") if part in message]
 
@@ -214,7 +214,7 @@ class TestSecretPrecheck:
         (tmp_path / "agencies").mkdir()
         (tmp_path / "agencies" / "so-khcn-thai-nguyen.yaml").write_text(
             (SEED.parent / "agencies" / "so-khcn-thai-nguyen.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        with pytest.raises(PlanError, match="secrets must not be written in plan files") as info:
+        with pytest.raises(PlanError, match="không được ghi mật khẩu, mã truy cập vào tệp kế hoạch") as info:
             load_plan(path)
         assert "secret@" not in str(info.value)
 
@@ -224,7 +224,7 @@ class TestMergeKeys:
         data = {"steps": [{"id": "a"}, {"<<": {"id": "a"}, "id": "b"}]}
         ((loc, message, at_key),) = merge_key_findings(find_merge_keys(data))
         assert loc == ("steps", 1, "<<") and at_key
-        assert message.startswith("YAML merge keys ('<<') are not supported")
+        assert message.startswith("không dùng được khóa gộp YAML ('<<')")
 
 
 class TestPaths:

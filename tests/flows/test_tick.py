@@ -252,7 +252,7 @@ class TestRunCommand:
         (tmp_path / "agencies").symlink_to(PLANS / "agencies")
         code, out, err = kehoach(capsys, "run", SEED, broken, "--at", "25/10/2023")
         assert code == 1 and out == ""
-        assert "unknown unit 'van-phng' - did you mean 'van-phong'?" in err
+        assert "không có đơn vị 'van-phng' - ý bạn là 'van-phong'?" in err
         with session_factory(open_store(store))() as session:
             assert session.scalar(select(func.count()).select_from(OccurrenceRecord)) == 0
 

@@ -82,7 +82,7 @@ GROUPS_DESCRIPTION = (
 GROUPS_EXAMPLE = {"cac-huyen": ["ubnd-nho-quan", "ubnd-gia-vien"]}
 def _some_units(units: list[str]) -> list[str]:
     if not units:
-        raise ValueError("a group lists at least one unit")
+        raise ValueError("nhóm đơn vị cần ít nhất một đơn vị")
     return units
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from engine.language.dates import fmt
 from engine.language.models.common import (
     GROUPS_DESCRIPTION,
     GROUPS_EXAMPLE,
@@ -68,14 +69,14 @@ def check_signer(issuer: Issuer) -> None:
     collective's name, KT./TL./TUQ./Q. the head's title, KT./TL./TUQ. the signer's own title."""
     authority = issuer.signer_authority
     if authority == "TM." and not issuer.collective:
-        raise ValueError("signer_authority 'TM.' needs 'collective' (e.g. 'ỦY BAN NHÂN DÂN')")
+        raise ValueError("signer_authority 'TM.' cần trường 'collective' (ví dụ 'ỦY BAN NHÂN DÂN')")
     if authority not in (None, "TM.") and not issuer.head_title:
-        raise ValueError(f"signer_authority '{authority}' needs 'head_title' (e.g. 'GIÁM ĐỐC')")
+        raise ValueError(f"signer_authority '{authority}' cần trường 'head_title' (ví dụ 'GIÁM ĐỐC')")
     if authority in ("KT.", "TL.", "TUQ.") and not issuer.signer_title:
-        raise ValueError(f"signer_authority '{authority}' needs 'signer_title' (e.g. 'PHÓ GIÁM ĐỐC')")
+        raise ValueError(f"signer_authority '{authority}' cần trường 'signer_title' (ví dụ 'PHÓ GIÁM ĐỐC')")
     if issuer.collective and authority not in ("TM.", "KT."):
-        raise ValueError("'collective' is printed after TM.: set signer_authority to 'TM.' (or 'KT.' when a deputy "
-                         "signs for the head on behalf of the collective)")
+        raise ValueError("'collective' được in sau TM.: đặt signer_authority là 'TM.' (hoặc 'KT.' khi cấp phó ký thay "
+                         "người đứng đầu, thay mặt tập thể)")
 
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"  # a plan's time zone unless it says otherwise (and of what has no plan)
@@ -187,10 +188,11 @@ class Period(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Period:
         if self.end < self.start:
-            raise ValueError(f"the period ends ({self.end:%d/%m/%Y}) before it starts ({self.start:%d/%m/%Y})")
+            raise ValueError(f"ngày kết thúc {fmt(self.end)} trước ngày bắt đầu {fmt(self.start)}: xem lại 'start' "
+                             "và 'end'")
         if self.end.year - self.start.year > MAX_PERIOD_YEARS:
-            raise ValueError(f"the period {self.start:%d/%m/%Y} - {self.end:%d/%m/%Y} lasts over {MAX_PERIOD_YEARS} "
-                             "years: a plan runs for a few years - check the years")
+            raise ValueError(f"thời gian thực hiện {fmt(self.start)} - {fmt(self.end)} dài quá {MAX_PERIOD_YEARS} năm: "
+                             "một kế hoạch thường kéo dài vài năm - xem lại năm")
         return self
 
 
@@ -233,7 +235,7 @@ class PlanMeta(Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{v}' (e.g. 'Asia/Ho_Chi_Minh')") from None
+            raise ValueError(f"không có múi giờ '{v}' (ví dụ 'Asia/Ho_Chi_Minh')") from None
         return v
 
 

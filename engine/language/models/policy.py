@@ -16,6 +16,7 @@ from engine.language.models.common import (
     described,
 )
 from engine.language.models.help import enum_help
+from engine.language.phrases import out_of_range
 
 EvidenceKind = Literal["document_number", "document_date", "date", "attendees", "link", "place", "note"]
 EVIDENCE_HELP = enum_help(EvidenceKind.__args__, {  # type: ignore[attr-defined]
@@ -29,12 +30,9 @@ MAX_DAYS_BEFORE = 366  # as opens_before_days: a reminder before the step opens 
 
 def _not_after_due(n: int) -> int:
     if n < 0:
-        raise ValueError(
-            f"{n} would put the reminder after the due date - reminders come before it "
-            "(use 'escalation' for after the due date)"
-        )
+        raise ValueError(f"{n} làm ngày nhắc rơi sau hạn: nhắc hạn phải trước hạn (báo sau hạn thì dùng 'escalation')")
     if n > MAX_DAYS_BEFORE:
-        raise ValueError(f"{n} is out of range: a reminder comes at most {MAX_DAYS_BEFORE} days before the due date")
+        raise ValueError(out_of_range(n, f"nhắc hạn sớm nhất là {MAX_DAYS_BEFORE} ngày trước hạn"))
     return n
 
 

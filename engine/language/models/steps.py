@@ -30,6 +30,7 @@ from engine.language.models.policy import (
     Reminders,
 )
 from engine.language.models.timing import TIMING_DESCRIPTION, TIMING_SCHEMA, Timing
+from engine.language.phrases import out_of_range
 
 # Each kind of step: its help in the editor (a new step's skeleton, the hover on `kind`) and README's table.
 STEP_KINDS: dict[str, Form] = {
@@ -63,24 +64,24 @@ STEP_KINDS: dict[str, Form] = {
 }
 
 
-SHARE_HELP = ("'all' (mọi đơn vị, mặc định), một tỷ lệ từ 1% đến 100% ('80%') hoặc một số đơn vị (6) (a share: "
-              "'all', a percentage or a number of units)")
+SHARE_WORDS = "'all' (mọi đơn vị, mặc định), một tỷ lệ từ 1% đến 100% ('80%') hoặc một số đơn vị (6)"
+SHARE_HELP = f"{SHARE_WORDS} (a share: 'all', a percentage or a number of units)"
 
 
 def _share(value: int | str) -> int | str:
     """'all', 'N%' (1-100) or a number of units (at least 1)."""
     if isinstance(value, int):
         if value < 1:
-            raise ValueError(f"{value} is out of range: a number of units is at least 1 (or write 'all', '80%')")
+            raise ValueError(out_of_range(value, "số đơn vị tối thiểu là 1 (hoặc viết 'all', '80%')"))
         return value
     text = value.replace(" ", "")
     if text == "all":
         return text
     number = text[:-1]
     if not text.endswith("%") or not number.isdigit():
-        raise ValueError(f"'{value}' is not a share: write 'all', a percentage such as '80%', or a number of units")
+        raise ValueError(f"'{value}' không phải cách ghi share: viết {SHARE_WORDS}")
     if not 1 <= int(number) <= 100:
-        raise ValueError(f"'{value}' is out of range: a percentage is from 1% to 100%")
+        raise ValueError(out_of_range(f"'{value}'", "tỷ lệ từ 1% đến 100%"))
     return f"{int(number)}%"
 
 

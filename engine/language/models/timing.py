@@ -9,6 +9,7 @@ from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, With
 
 from engine.language.models.common import DayMonth, Model, PlanDate, StepId, described, either, exactly_one
 from engine.language.models.help import Form, enum_help
+from engine.language.phrases import shown
 
 Period = Literal["monthly", "quarterly", "half_yearly", "yearly"]
 PERIOD_HELP = enum_help(Period.__args__, {  # type: ignore[attr-defined]
@@ -108,14 +109,13 @@ def form_key(key: str, extra: str = "", also: Any = None, **kwargs: Any) -> Any:
     return described(text, examples=examples, **kwargs)
 
 
-_PERIOD_WORDS = ("Kỳ viết: quý Q1-Q4, 6 tháng H1-H2, tháng 1-12, năm (2023) hoặc một kỳ cụ thể (2024-Q4, "
-                 "2024-H2, 2024-12)")
+_PERIOD_ITEMS = "quý Q1-Q4, 6 tháng H1-H2, tháng 1-12, năm (2023) hoặc một kỳ cụ thể (2024-Q4, 2024-H2, 2024-12)"
+_PERIOD_WORDS = f"Kỳ viết: {_PERIOD_ITEMS}"
 
 
 def _period_item(value: Any) -> Any:
     if period_item(value) is None:
-        raise ValueError(f"{value!r} is not a period: write Q1-Q4 (quarters), H1-H2 (half years), 1-12 "
-                         "(months), a year such as 2023, or one period such as 2024-Q4, 2024-H2, 2024-12")
+        raise ValueError(f"{shown(value)} không phải một kỳ: viết {_PERIOD_ITEMS}")
     return value
 
 
@@ -203,6 +203,12 @@ def for_previous(timing: Any) -> bool:
     return getattr(timing, "for_period", "current") == "previous"
 
 
+def _one_of(a: str, meaning_a: str, b: str, meaning_b: str) -> str:
+    """What a model says when both or neither of two keys are written: "cần đúng một trong 'day' (hạn là ngày đó)
+    hoặc 'before' (xong trước ngày đó)"."""
+    return f"cần đúng một trong '{a}' ({meaning_a}) hoặc '{b}' ({meaning_b})"
+
+
 _OTHER_FORMS = ", ".join(key for key in FORMS if key not in ("due", "before", "start"))
 DEADLINE_ONE = ("Cần đúng một hạn: 'due' (hạn hoàn thành) hoặc 'before' (xong trước ngày), thêm 'start' "
                 f"nếu là khoảng thời gian; hoặc một dạng khác: {_OTHER_FORMS} (a deadline needs exactly one of "
@@ -223,7 +229,7 @@ class Deadline(Model):
     @model_validator(mode="after")
     def _one_due(self) -> Deadline:
         if (self.due is None) == (self.before is None):
-            raise ValueError("a deadline needs exactly one of 'due' or 'before'")
+            raise ValueError(_one_of("due", "hạn hoàn thành", "before", "xong trước ngày"))
         return self
 
 
@@ -260,8 +266,8 @@ class Monthly(_Bounded):
         "monthly", extra="Hoặc {before: N}: xong trước ngày N (due the day before).", also={"before": 20})
 
 
-DAY_ONE = ("Cần đúng một trong 'day' (hạn là ngày đó) hoặc 'before' (xong trước ngày đó) (give exactly one of "
-           "'day' or 'before')")
+_DAY_ONE = _one_of("day", "hạn là ngày đó", "before", "xong trước ngày đó")
+DAY_ONE = f"C{_DAY_ONE[1:]} (give exactly one of 'day' or 'before')"
 
 
 class _DayOrBefore(Model):
@@ -275,7 +281,7 @@ class _DayOrBefore(Model):
     @model_validator(mode="after")
     def _one(self) -> _DayOrBefore:
         if (self.day is None) == (self.before is None):
-            raise ValueError("give exactly one of 'day' or 'before'")
+            raise ValueError(_DAY_ONE)
         return self
 
 
@@ -343,8 +349,8 @@ class Ongoing(_Bounded):
     ongoing: CheckIn = form_key("ongoing")
 
 
-WITHIN_ONE = ("Cần đúng một trong 'days' (số ngày) hoặc 'working_days' (số ngày làm việc) "
-              "(give exactly one of 'days' or 'working_days')")
+_WITHIN_ONE = _one_of("days", "số ngày", "working_days", "số ngày làm việc")
+WITHIN_ONE = f"C{_WITHIN_ONE[1:]} (give exactly one of 'days' or 'working_days')"
 
 
 class Within(Model):
@@ -358,7 +364,7 @@ class Within(Model):
     @model_validator(mode="after")
     def _one(self) -> Within:
         if (self.days is None) == (self.working_days is None):
-            raise ValueError("give exactly one of 'days' or 'working_days'")
+            raise ValueError(_WITHIN_ONE)
         return self
 
 
