@@ -83,7 +83,7 @@ def server_failure(exc: BaseException, what: str) -> ServerError:
     said = f"trả lỗi {status}" if status else f"không trả lời ({type(exc).__name__})"
     where = f" ({redact(url)})" if url else ""
     return ServerError(f"Prefect server {said} khi {what}{where}: server quá tải hoặc đã dừng - chạy lại lệnh khi "
-                       "server sẵn sàng; phần đã làm được giữ nguyên (the Prefect server failed the request)")
+                       "server sẵn sàng; phần đã làm được giữ nguyên")
 
 
 def did_you_mean(value: str, choices: Iterable[str], vi: bool = False) -> str:

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="kehoach", standalone_mode=False)
     except PlanError as exc:
         err(str(exc))
-        err(f"{len(exc.problems)} lỗi (problems) - kế hoạch không hợp lệ.")
+        err(f"{len(exc.problems)} lỗi - kế hoạch không hợp lệ.")
         sys.exit(EXIT_INVALID)
     except PlanFileNotFound as exc:
         err(f"kehoach: {exc}")

@@ -149,7 +149,7 @@ def schema(
         try:
             written = write_schemas(write)
         except OSError as exc:
-            err(f"kehoach: --write {write}: không ghi được (cannot write): {exc.strerror or exc}")
+            err(f"kehoach: --write {write}: không ghi được: {exc.strerror or exc}")
             raise typer.Exit(EXIT_INVALID) from None
         for p in written:
             err(f"đã ghi {p}")

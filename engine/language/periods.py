@@ -34,7 +34,7 @@ _MONTHS = {YEAR: 12, HALF_YEAR: 6, QUARTER: 3, MONTH: 1}
 _RECURRING = (Yearly, HalfYearly, Quarterly, Monthly, Ongoing)
 PERIOD_FORMS = "2023 (năm), 2023-H1 (6 tháng), 2023-Q2 (quý), 2023-05 (tháng)"
 _EXAMPLE = {YEAR: "2023", HALF_YEAR: "2023-H1", QUARTER: "2023-Q2", MONTH: "2023-05"}
-_KIND_VI = {YEAR: "năm", HALF_YEAR: "6 tháng", QUARTER: "quý", MONTH: "tháng"}
+KIND_VI = {YEAR: "năm", HALF_YEAR: "6 tháng", QUARTER: "quý", MONTH: "tháng"}
 _TIMING_KIND = {"yearly": YEAR, "half_yearly": HALF_YEAR, "quarterly": QUARTER, "monthly": MONTH}
 _ROMAN = ("I", "II", "III", "IV")
 _PATTERNS = (
@@ -164,7 +164,7 @@ def report_window(plan: Any, step: Any, text: str) -> Window:
     kind, year, index = parse_period(text)
     expected = step_period_kind(step)
     if expected is not None and kind != expected:
-        raise ReportError(f"bước '{step.id}' báo cáo theo kỳ {_KIND_VI[expected]}: viết --period như "
+        raise ReportError(f"bước '{step.id}' báo cáo theo kỳ {KIND_VI[expected]}: viết --period như "
                           f"'{_EXAMPLE[expected]}', không phải '{text}'")
     window = make_window(kind, year, index, *_cutoffs(step))
     period = plan.meta.period
@@ -275,7 +275,7 @@ def window_findings(plan: Any) -> list[tuple[tuple[Any, ...], str]]:
             if step.cutoff_month > _MONTHS[kind]:
                 n = _MONTHS[kind]
                 out.append(((*at, "cutoff_month"), f"cutoff_month {step.cutoff_month} vượt quá {n} tháng của kỳ "
-                            f"{_KIND_VI[kind]}: ghi từ 1 đến {n} (số liệu chốt vào tháng thứ mấy của kỳ)"))
+                            f"{KIND_VI[kind]}: ghi từ 1 đến {n} (số liệu chốt vào tháng thứ mấy của kỳ)"))
                 continue
         occurrences = plan.occurrences(step.id)
         if isinstance(period, Span):

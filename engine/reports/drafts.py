@@ -12,6 +12,7 @@ from engine.language.calendar import split_key
 from engine.language.models.steps import Report, Review
 from engine.language.periods import (
     CUMULATIVE,
+    KIND_VI,
     Window,
     occurrence_window,
     parse_period,
@@ -95,7 +96,8 @@ def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
     if len(fits) == 1:
         return fits[0]
     if not fits:
-        kinds = ", ".join(f"{s.id} ({step_period_kind(s)})" for s in reports)
+        kinds = ", ".join(f"{s.id} ({'kỳ ' + KIND_VI[k] if (k := step_period_kind(s)) else 'không theo kỳ'})"
+                          for s in reports)
         raise ReportError(f"không có bước báo cáo theo kỳ '{period}'; "
                           f"các bước báo cáo: {kinds}")
     raise ReportError(f"nhiều bước báo cáo hợp với kỳ '{period}': chọn bằng --step ({accepted((s.id for s in fits), vi=True)})")
