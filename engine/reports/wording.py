@@ -260,6 +260,8 @@ def figures(items: Iterable[Item], as_of: date, noun: str = "nhiệm vụ") -> s
         text = f"{t.done}/{t.due} {noun} đến hạn đã hoàn thành"
         if t.done and t.on_time == t.done:
             text += ", tất cả đúng hạn" if t.done > 1 else ", đúng hạn"
+        elif t.done and not t.on_time:
+            text += ", tất cả chậm hạn" if t.done > 1 else ", chậm hạn"
         elif t.done:
             text += f", trong đó {t.on_time} đúng hạn, {t.done - t.on_time} chậm hạn"
     if t.overdue:

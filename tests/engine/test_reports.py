@@ -443,7 +443,8 @@ class TestResults:
         md = md_of(_draft(seed_plan, late, period="2022", today=date(2022, 10, 20)))
         assert "Hoàn thành ngày 23/03/2022, chậm 5 ngày so với hạn." in md
         assert "| tháng 4/2022 | 25/04/2022 | 30/04/2022 (chậm 5 ngày) |" in md
-        assert re.search(r"Trong kỳ báo cáo, \d+/\d+ nhiệm vụ đến hạn đã hoàn thành, trong đó 0 đúng hạn", md)
+        assert re.search(r"Trong kỳ báo cáo, (\d+)/\1 nhiệm vụ đến hạn đã hoàn thành, tất cả chậm hạn\.", md)
+        assert "0 đúng hạn" not in md
         assert "(số liệu tính từ ngày 16/03/2022 đến ngày 15/10/2022)" in md
 
     def test_a_report_drafted_before_the_cut_off_says_so(self, seed_plan, on_time):
