@@ -71,7 +71,7 @@ def compose(items: list[Item], day: date, overrides: dict[str, str] | None = Non
         if ctx.get("summary"):
             ctx["summary"] = plain(str(ctx["summary"]))
         rendered[item.id] = render_item(item.template, ctx, day, overrides)
-    entries = _entries(items, day)
+    entries = _entries(_distinct(items), day)
     head = rendered[entries[0][0].id]
     others = len(entries) - 1
     subject = _subject(str(first.get("plan_number", "")), head.subject, f" (+{others} việc khác)" if others else "")
@@ -97,6 +97,28 @@ def compose(items: list[Item], day: date, overrides: dict[str, str] | None = Non
         lines.append(f"Kế hoạch số {first['plan_number']}: {_short(str(first.get('plan_title', '')), 120)}")
     attachments = list(dict.fromkeys(int(a) for i in items for a in i.context.get("attachments") or []))
     return Message(subject, "\n".join(lines).rstrip() + "\n", attachments, rendered)
+
+
+# A draft's entry gives the deadline and the work: an opening, a reminder or a due-day notice of the same
+# occurrence beside it says nothing more.
+SAID_BY_DRAFT = {"opened", "reminder", "due_today"}
+DRAFTS = {"report_draft", "review_summary"}
+
+
+def _distinct(items: list[Item]) -> list[Item]:
+    """The notices a message says, each once: of notices of one occurrence with one template (reminders or
+    escalations that piled up while the message could not go - a channel down, a day off), the latest, rendered
+    for the day it is sent; an occurrence's opening, reminder or due day beside its draft is said by the draft.
+    Every notice is still recorded as sent in the message."""
+    latest: dict[tuple[Any, ...], Item] = {}
+    for item in items:
+        key = ((item.template, item.step_id, item.occurrence_key) if item.step_id and item.occurrence_key
+               else ("#", item.id))
+        if key not in latest or item.id > latest[key].id:
+            latest[key] = item
+    drafted = {(i.step_id, i.occurrence_key) for i in latest.values() if i.template in DRAFTS}
+    return [i for i in latest.values()
+            if not (i.template in SAID_BY_DRAFT and (i.step_id, i.occurrence_key) in drafted)]
 
 
 def _entries(items: list[Item], day: date) -> list[list[Item]]:

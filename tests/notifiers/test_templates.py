@@ -105,6 +105,27 @@ class TestDefaults:
         assert "Nếu đồng ý gia hạn: http://ui/kh-28-khcn-2022/so-ket/2023\n" in got.body
         assert "gia hạn" not in compose([item], date(2023, 10, 7)).body.split("Kính báo cáo")[1]
 
+    def test_notices_that_piled_up_for_one_occurrence_are_said_once(self):
+        """A channel down for a week: the owner's message then holds the first and second escalation of one
+        occurrence, and a report's due-day notice beside its draft. Each occurrence is said once (the latest
+        notice, counted on the day sent); every notice is still rendered, to be recorded as sent."""
+        from notifiers.compose import Item, compose
+
+        def item(n, template, step, key, **extra):
+            ctx = {**sample_context(template), **context(), "plan_id": "kh-28-khcn-2022", "occurrence": key, **extra}
+            return Item(n, template, ctx, step, key)
+
+        items = [item(1, "overdue", "so-ket", "once", chased=1), item(2, "overdue", "so-ket", "once", chased=2),
+                 item(3, "due_today", "bao-cao", "2023", step_short="Báo cáo năm", due="07/10/2023",
+                      due_iso="2023-10-07"),
+                 item(4, "report_draft", "bao-cao", "2023", step_short="Báo cáo năm", due="07/10/2023",
+                      due_iso="2023-10-07")]
+        got = compose(items, date(2023, 10, 7))
+        assert sorted(got.rendered) == [1, 2, 3, 4]
+        assert got.subject.endswith("(+1 việc khác)") and "thông báo 2 việc" in got.body
+        assert "Cùng nhiệm vụ này" not in got.body and "đã nhắc 2 lần" in got.body and "đã nhắc 1 lần" not in got.body
+        assert got.body.count("Báo cáo năm") == 1 and "dự thảo" in got.body
+
     def test_the_confirm_command_placeholders_are_refused_as_they_are(self):
         command = confirm_command("kh-28-khcn-2022", "quan-triet", "once", ["date", "attendees"])
         assert command == ("kehoach confirm kh-28-khcn-2022 quan-triet --by \"<họ tên>\" --evidence date=\"<dd/mm/yyyy>\" "
