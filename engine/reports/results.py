@@ -131,7 +131,8 @@ def covered_steps(plan: Plan, step: Any, unit: str | None = None) -> list[str]:
 def require_records(plan: Plan, session: Session) -> None:
     """Raises ReportError when the store has never seen the plan (a report from nothing would mislead)."""
     if session.get(PlanRecord, plan.id) is None:
-        raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id}: chạy 'kehoach run' hoặc 'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
+        raise ReportError(f"kho dữ liệu chưa có số liệu của kế hoạch {plan.id}: chạy 'kehoach run' hoặc "
+                          "'kehoach simulate --db ...' trước, hoặc chỉ đúng --db")
 
 
 def _from_row(row: OccurrenceRecord, conf: Any, as_of: date, planned: Occurrence | None,
@@ -329,7 +330,7 @@ def collect(plan: Plan, session: Session, step: Any, window: Window, as_of: date
     by_period = ({link.step for link in plan.links.get(step.id, ()) if link.same_period}
                  if window.kind != CUMULATIVE else set())
     memo = shared_memo(session)
-    shared: dict[tuple[str, str | None], StepResult] | None = None
+    shared: dict[tuple[str, str | None, bool], StepResult] | None = None
     if memo is None:
         rows, stored, confirmations, extended = _read(session, plan, ids, window, as_of, unit)
         grouped, made = _by_owner(rows), {}
