@@ -86,6 +86,7 @@ def occurrence_rows(plan: Plan) -> list[dict]:
             "timing": cal.describe,
             "on_demand": cal.on_demand,
             "depends_on": [d if isinstance(d, str) else d.model_dump(exclude_defaults=True) for d in step.depends_on],
+            **({"carries_out": step.carries_out} if step.carries_out else {}),
             "occurrences": [o.as_json() for o in cal.occurrences],
         })
     return out
@@ -108,6 +109,8 @@ def show(
                 "period": {"start": plan.meta.period.start.isoformat(), "end": plan.meta.period.end.isoformat()},
                 "timezone": plan.meta.timezone,
                 "version": plan.version,
+                **({"parent_plan": plan.meta.parent_plan.model_dump(mode="json", exclude_none=True)}
+                   if plan.meta.parent_plan else {}),
             },
             "steps": occurrence_rows(plan),
         }

@@ -125,6 +125,19 @@ class TestShowJson:
         assert steps["dieu-chinh-nhiem-vu"]["occurrences"][0]["projected"] is True
 
 
+    def test_a_child_plan_names_its_parent_and_the_parent_steps_it_carries_out(self, capsys):
+        _, out, _ = run(capsys, "show", PLANS / "ninh-binh" / "kh-12-ubnd-nho-quan-2025.yaml", "--format", "json")
+        doc = json.loads(out)
+        assert doc["plan"]["parent_plan"] == {"id": "kh-35-ubnd-ninh-binh-2025", "unit": "ubnd-nho-quan",
+                                              "number": "35/KH-UBND", "date": "2025-01-10",
+                                              "issuer": "UBND tỉnh Ninh Bình"}
+        carried = {s["id"]: s.get("carries_out") for s in doc["steps"]}
+        assert carried["bao-cao-quy"] == "bao-cao-quy-huyen" and carried["trien-khai"] is None
+        _, out, _ = run(capsys, "show", SEED, "--format", "json")
+        parent = json.loads(out)["plan"]["parent_plan"]  # a parent plan not run here: what the file says of it
+        assert parent["number"] == "42/KH-UBND" and "id" not in parent
+
+
 class TestShowTable:
     def test_dates_are_written_dd_mm_yyyy(self, capsys):
         code, out, err = run(capsys, "show", SEED)
