@@ -243,9 +243,12 @@ class TestFormerFileNameIds:
         from engine.runtime import registry
 
         monkeypatch.setenv("KEHOACH_HOME", str(tmp_path / "home"))
+        monkeypatch.delenv("KEHOACH_DATABASE_URL", raising=False)
         db = f"sqlite:///{tmp_path / 's.db'}"
         path = self.legacy(tmp_path, sessions_for(db))
         registry.record({"kh": path}, db, None)  # what `kehoach run` recorded when file names made ids
+        (tmp_path / "elsewhere").mkdir()  # a folder with no .kehoach/ of its own (the checkout may have one)
+        monkeypatch.chdir(tmp_path / "elsewhere")
         code, out, err = run(capsys, "confirm", "kh", "a", "--by", "Nguyễn Văn C", "--evidence",
                              "document_number=6/VP", "--at", "21/02/2024")
         assert code == 0 and out.startswith("Đã có xác nhận trước đó: Việc A - Trần Thị B, ngày 10/02/2024")
