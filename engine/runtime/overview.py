@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from engine.language.periods import key_label
 from engine.language.plan import Plan
 from engine.language.text import percent_vi, shorten
+from engine.runtime.family import carried_by, carrying_child
 from engine.runtime.status import counts, plan_status
 from engine.state.models import PlanRecord
 
@@ -66,17 +67,23 @@ class UnitLate:
 
 def overview(plans: list[Plan], sessions: Any, day: date) -> tuple[list[PlanLine], list[UnitLate]]:
     """Every plan's standing on `day` (most overdue first), and each unit's overdue work across them (the units
-    with most overdue work first)."""
+    with most overdue work first). A parent plan's occurrence that a child plan of the overview carries out is
+    the child's own occurrence, listed once, under the child plan: the district's late monthly report is one
+    piece of work, late in its own plan and therefore in the province's."""
     lines, units = [], {}
+    shown = {p.id for p in plans}
     with sessions() as session:
         for plan in plans:
             rows = plan_status(plan, session, day)
             c = counts(rows, day)
             lines.append(PlanLine(plan, c.due, c.done - c.done_late, c.overdue, day > plan.meta.period.end,
                                   session.get(PlanRecord, plan.id) is None))
+            carried = carried_by(session, plan.id)
             for r in rows:
                 step = plan.step_by_id.get(r["step"])
                 if not r["days_overdue"] or step is None:
+                    continue
+                if carried and carrying_child(carried, r["step"], r["occurrence"]) in shown:
                     continue
                 name = plan.unit_name(r["unit"] or plan.owner_of(step.id, r["occurrence"]))
                 units.setdefault(name, UnitLate(name)).items.append(LateItem(

@@ -362,6 +362,27 @@ class TestShippedFamily:
         assert ("- Các huyện, thành phố báo cáo cải cách hành chính 6 tháng đầu năm: hoàn thành chậm kỳ 6 tháng "
                 "đầu năm 2025: Ủy ban nhân dân thành phố Hoa Lư (3 ngày), Ủy ban nhân dân huyện Nho Quan (3 ngày).") in text
 
+    def test_the_overview_lists_a_districts_late_report_once(self, tmp_path):
+        """Nobody reports: each district's monthly report is late in its own plan and in the province's, which it
+        carries out. The agency's overview lists it once per district, from the district's plan; the province's
+        line still counts it (its plan is behind)."""
+        from engine.runtime.overview import overview
+
+        plans = PlanLoader().load_all(plan_paths([self.FOLDER]))
+        sessions = sessions_for(f"sqlite:///{tmp_path / 'never.db'}")
+        simulate_plans(plans, sessions, date(2025, 1, 10), date(2025, 4, 30), ConfirmPolicy("never"),
+                       documents=no_documents)
+        lines, units = overview(plans, sessions, date(2025, 4, 30))
+        own = {p.meta.parent_plan.unit: p.meta.number for p in plans if p.meta.parent_plan}
+        by_name = {u.name: u for u in units}
+        province = next(p for p in plans if p.id == self.PROVINCE)
+        for unit, number in own.items():
+            items = by_name[province.unit_name(unit)].items
+            assert items and {i.plan for i in items} == {number}, unit
+            assert len({(i.period, i.title) for i in items}) == len(items)
+        assert next(line for line in lines if line.plan.id == self.PROVINCE).overdue > sum(
+            1 for u in units for i in u.items if i.plan == province.meta.number)
+
     def test_status_of_the_province_shows_its_three_districts_on_track(self, lived, capsys):
         _, _, db = lived
         code, out, _ = run_cli(capsys, "status", self.FOLDER / "kh-35-ubnd-tinh-ninh-binh-2025.yaml", "--db", db,
