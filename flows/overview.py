@@ -68,7 +68,7 @@ def overview_flow(plan_dir: str, at: date | None = None) -> dict[str, Any]:
     day = at or datetime.now(ZoneInfo(plans[0].meta.timezone if plans else DEFAULT_TZ)).date()
     lines, units = overview(plans, session_factory(open_store()), day)
     text = markdown(lines, units, day, ui_url())
-    late = sum(p.overdue for p in lines)
+    late = sum(len(u.items) for u in units)  # each late piece of work once, as the summary line counts it
     PUBLISHER.submit([artifact("markdown", KEY, text, f"Tổng quan {len(lines)} kế hoạch ngày {fmt(day)}: "
                                                       f"{late} việc quá hạn")])
     get_run_logger().info("Tổng quan %s kế hoạch: %s việc quá hạn, %s đơn vị chậm.", len(lines), late, len(units))

@@ -61,3 +61,25 @@ def test_the_flow_publishes_one_artifact_for_all_plans(prefect_api, ticked):
     assert PUBLISHER.drain() == []
     (shown,) = [a for a in read(lambda c: c.read_latest_artifacts()) if a.key == KEY]
     assert shown.type == "markdown" and "Đơn vị có việc quá hạn" in shown.data
+    assert f"; {got['overdue']} việc quá hạn của {got['units_late']} đơn vị." in shown.data  # one count
+
+
+def test_a_family_s_late_reports_are_counted_once(prefect_api, store):
+    """The province's plan and the district plans carrying it out, nobody reporting: the artifact's description
+    and its summary count each late report once (a district's report is late in its plan and in the province's);
+    the plans' own lines still count all their late occurrences."""
+    from engine.runtime.simulate import ConfirmPolicy, simulate_plans
+    from flows.artifacts import PUBLISHER
+    from tests.engine.state_helpers import no_documents
+    from tests.flows.test_tick import read
+
+    folder = PLANS / "ninh-binh"
+    plans = PlanLoader().load_all(plan_paths([folder]))
+    simulate_plans(plans, session_factory(open_store(store)), date(2025, 1, 10), date(2025, 4, 30),
+                   ConfirmPolicy("never"), documents=no_documents)
+    got = overview_flow(str(folder), date(2025, 4, 30))
+    assert PUBLISHER.drain() == []
+    (shown,) = [a for a in read(lambda c: c.read_latest_artifacts()) if a.key == KEY]
+    assert f"; {got['overdue']} việc quá hạn của {got['units_late']} đơn vị." in shown.data
+    lines, _ = overview(plans, session_factory(open_store(store)), date(2025, 4, 30))
+    assert 0 < got["overdue"] < sum(line.overdue for line in lines)
