@@ -82,13 +82,13 @@ class NotifyZalo(NotifyBase):
         super().__init__(**kwargs)
         self.oa_id = validate_regex(oa_id, ID)
         if not self.oa_id:
-            raise self._improper(f"invalid Official Account ID ({oa_id!r}): digits expected")
+            raise self._improper(f"mã Official Account (OA) không hợp lệ ({oa_id!r}): chỉ gồm chữ số")
         self.targets = parse_list(targets)
         if not self.targets:
-            raise self._improper("no user id to send to (zalo://.../{oa_id}/{user_id})")
+            raise self._improper("chưa có mã người nhận (zalo://.../{oa_id}/{user_id})")
         wrong = [t for t in self.targets if not validate_regex(t, ID)]
         if wrong:
-            raise self._improper(f"invalid Zalo user id(s) {', '.join(wrong)}: digits expected")
+            raise self._improper(f"mã người dùng Zalo không hợp lệ: {', '.join(wrong)} (chỉ gồm chữ số)")
         # YAML options may arrive as numbers (app_id: 2345678901234567890).
         self.access_token, self.refresh_token, self.secret_key = (
             str(v) if v else None for v in (access_token, refresh_token, secret_key))
@@ -97,14 +97,14 @@ class NotifyZalo(NotifyBase):
         if any(refresh.values()):
             missing = [name for name, value in refresh.items() if not value]
             if missing:
-                raise self._improper(f"refreshing the access token needs {', '.join(missing)} as well")
+                raise self._improper(f"làm mới access token cần thêm {', '.join(missing)}")
         elif not self.access_token:
-            raise self._improper("an access token, or a refresh_token with app_id and secret_key, is required")
+            raise self._improper("cần access token, hoặc refresh_token cùng app_id và secret_key")
         self.api = (api or API_URL).rstrip("/")
         self.oauth = (oauth or OAUTH_URL).rstrip("/")
         wrong = [url for url in (self.api, self.oauth) if not url.startswith(("https://", "http://"))]
         if wrong:
-            raise self._improper(f"api and oauth must be http(s) base URLs, not {', '.join(wrong)}")
+            raise self._improper(f"api và oauth phải là địa chỉ http(s), không phải {', '.join(wrong)}")
         self.token_store: TokenStore | None = None  # set by notifiers.channels: where refreshed tokens are kept
         self._tokens: Tokens | None = None  # the tokens in use, once known
 

@@ -71,12 +71,12 @@ urls:
         assert plugin.access_token is None and send(ch)  # the first access token is fetched
 
     @pytest.mark.parametrize("url, reason", [
-        ("zalo://tok12345@579745863508352884", "no user id to send to"),
-        ("zalo://tok12345@579745863508352884/84abc/8412", "invalid Zalo user id(s) 84abc: digits expected"),
-        ("zalo://tok12345@van-phong/8412", "invalid Official Account ID ('van-phong')"),
-        ("zalo://579745863508352884/8412", "an access token, or a refresh_token with app_id and secret_key"),
-        ("zalo://tok12345@579745863508352884/8412?refresh_token=r1234&app_id=1", "needs secret_key as well"),
-        ("zalo://tok12345@579745863508352884/8412?api=openapi.zalo.me", "not openapi.zalo.me"),
+        ("zalo://tok12345@579745863508352884", "chưa có mã người nhận"),
+        ("zalo://tok12345@579745863508352884/84abc/8412", "mã người dùng Zalo không hợp lệ: 84abc (chỉ gồm chữ số)"),
+        ("zalo://tok12345@van-phong/8412", "mã Official Account (OA) không hợp lệ ('van-phong')"),
+        ("zalo://579745863508352884/8412", "cần access token, hoặc refresh_token cùng app_id và secret_key"),
+        ("zalo://tok12345@579745863508352884/8412?refresh_token=r1234&app_id=1", "làm mới access token cần thêm secret_key"),
+        ("zalo://tok12345@579745863508352884/8412?api=openapi.zalo.me", "không phải openapi.zalo.me"),
     ])
     def test_configuration_errors_raise(self, url, reason):
         with pytest.raises(AppriseImproperlyConfigured, match=re.escape(reason)):
