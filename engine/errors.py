@@ -86,19 +86,16 @@ def server_failure(exc: BaseException, what: str) -> ServerError:
                        "server sẵn sàng; phần đã làm được giữ nguyên")
 
 
-def did_you_mean(value: str, choices: Iterable[str], vi: bool = False) -> str:
-    """Return " - did you mean 'x'?" (`vi`: " - ý bạn là 'x'?", for what officials read) for the closest choice,
-    or an empty string."""
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """Return " - ý bạn là 'x'?" for the closest choice, or an empty string."""
     match = get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    if not match:
-        return ""
-    return f" - ý bạn là '{match[0]}'?" if vi else f" - did you mean '{match[0]}'?"
+    return f" - ý bạn là '{match[0]}'?" if match else ""
 
 
-def accepted(choices: Iterable[str], limit: int = 12, vi: bool = False) -> str:
-    """Format a list of accepted values for a message, shortened when long (`vi`: counted in Vietnamese)."""
+def accepted(choices: Iterable[str], limit: int = 12) -> str:
+    """Format a list of accepted values for a message, shortened when long ("'a', 'b', ... (tổng 15)")."""
     items = sorted(str(c) for c in choices)
     shown = ", ".join(f"'{c}'" for c in items[:limit])
     if len(items) <= limit:
         return shown
-    return shown + (f", ... (tổng {len(items)})" if vi else f", ... ({len(items)} in all)")
+    return shown + f", ... (tổng {len(items)})"

@@ -157,7 +157,7 @@ def day_refused(at: date | None) -> Any:
         from flows.outcome import refused
 
         shown = DateError(fmt(at) if isinstance(at, date) else str(at), exc.problem)
-        return refused("Chưa chạy", f"Ngày chạy không hợp lệ: {shown.vi()}.")
+        return refused("Chưa chạy", f"Ngày chạy không hợp lệ: {shown}.")
     return None
 
 

@@ -87,8 +87,8 @@ def missing_tag_problems(plans: list[Plan], channels: Channels) -> list[Problem]
     problems = []
     for (path, unit_id, i, tag), used_by in users.items():
         message = (f"nhãn '{tag}' của đơn vị {unit_id} không có trong tệp kênh {channels.name}"
-                   f"{did_you_mean(tag.lower(), known, vi=True)} - thông báo cho nhãn này nằm chờ trong hộp thư đi "
-                   f"(dùng ở {'; '.join(used_by)})" + (f"; các nhãn có: {accepted(known, vi=True)}" if known else ""))
+                   f"{did_you_mean(tag.lower(), known)} - thông báo cho nhãn này nằm chờ trong hộp thư đi "
+                   f"(dùng ở {'; '.join(used_by)})" + (f"; các nhãn có: {accepted(known)}" if known else ""))
         loc, shown_path = ("units", unit_id, "notify", i), f"units.{unit_id}.notify[{i}]"
         source = where[path]
         problems.append(source.problem(loc, shown_path, message) if source is not None

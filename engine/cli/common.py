@@ -94,8 +94,8 @@ def find_plan(arg: Path | str) -> Path:
     if found is not None:
         return found
     known = registry.plan_ids()
-    raise PlanFileNotFound(f"{arg}{did_you_mean(str(arg), known, vi=True)} (cần một tệp kế hoạch, hoặc mã của kế "
-                           f"hoạch máy này đang chạy{': ' + accepted(known, vi=True) if known else ''})")
+    raise PlanFileNotFound(f"{arg}{did_you_mean(str(arg), known)} (cần một tệp kế hoạch, hoặc mã của kế "
+                           f"hoạch máy này đang chạy{': ' + accepted(known) if known else ''})")
 
 
 def load(path: Path | str) -> Plan:
@@ -109,7 +109,7 @@ def day_arg(value: str | None, option: str = "--at") -> date | None:
     try:
         return parse_date(value)
     except DateError as exc:
-        raise StateError(f"{option}: {exc.vi()}") from None
+        raise StateError(f"{option}: {exc}") from None
 
 
 def now_for(plan: Plan, at: str | None, future: bool = True) -> tuple[date, datetime]:

@@ -118,8 +118,8 @@ def _known_plan(session: Any, plan_id: str) -> None:
 
     if session.get(PlanRecord, plan_id) is None:
         known = list(session.scalars(select(PlanRecord.id)))
-        raise StateError(f"kho dữ liệu không có kế hoạch '{plan_id}'{did_you_mean(plan_id, known, vi=True)}"
-                         + (f"; các kế hoạch trong kho: {accepted(known, vi=True)}" if known else ""))
+        raise StateError(f"kho dữ liệu không có kế hoạch '{plan_id}'{did_you_mean(plan_id, known)}"
+                         + (f"; các kế hoạch trong kho: {accepted(known)}" if known else ""))
 
 
 @app.command()

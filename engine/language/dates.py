@@ -77,10 +77,6 @@ class DateError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         return DateError, (self.written, self.problem)
 
-    def vi(self) -> str:
-        """The refusal, as commands and runs quote it (the same words as the plan's problems)."""
-        return str(self)
-
 
 def _in_range(day: date, written: str) -> date:
     if not MIN_YEAR <= day.year <= MAX_YEAR:

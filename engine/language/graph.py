@@ -65,7 +65,7 @@ def check_references(steps: list[Any], known_ids: Iterable[str] = ()) -> list[Fi
 
 
 def _unknown_step(ref: str, ids: list[str]) -> str:
-    return f"không có bước '{ref}'" + (did_you_mean(ref, ids, vi=True) or f" (các mã bước: {accepted(ids, vi=True)})")
+    return f"không có bước '{ref}'" + (did_you_mean(ref, ids) or f" (các mã bước: {accepted(ids)})")
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:

@@ -590,7 +590,7 @@ def include_target(plan_path: Path, inc: str) -> tuple[Path, str | None]:
 
 def _missing_include(inc: str, target: Path) -> str:
     siblings = sorted(p.name for p in target.parent.glob("*.y*ml")) if target.parent.is_dir() else []
-    hint = did_you_mean(target.name, siblings, vi=True)
+    hint = did_you_mean(target.name, siblings)
     return f"không tìm thấy tệp cơ quan '{inc}' (đã tìm {display_path(target)}){hint}"
 
 
@@ -638,8 +638,8 @@ def _unit_refs_in_defaults(defaults: Any, units: Collection[str], prefix: tuple[
 def _unknown_unit(unit: str, units: Collection[str]) -> str:
     if not units:
         return f"không có đơn vị '{unit}' (chưa khai báo đơn vị nào: thêm vào 'units:', hoặc include một tệp cơ quan)"
-    return f"không có đơn vị '{unit}'" + (did_you_mean(unit, units, vi=True)
-                                          or f" (các đơn vị đã khai báo: {accepted(units, vi=True)})")
+    return f"không có đơn vị '{unit}'" + (did_you_mean(unit, units)
+                                          or f" (các đơn vị đã khai báo: {accepted(units)})")
 
 
 MAX_KEY = 64  # the state store's column for occurrence keys

@@ -352,7 +352,7 @@ def check_template(event: str, text: str) -> list[tuple[str, int | None]]:
     non-empty subject line within the size bound.
     """
     if event not in DEFAULT_TEMPLATES:
-        return [(f"không có sự kiện mẫu thông báo '{event}'{did_you_mean(event, DEFAULT_TEMPLATES, vi=True)} "
+        return [(f"không có sự kiện mẫu thông báo '{event}'{did_you_mean(event, DEFAULT_TEMPLATES)} "
                  f"(các sự kiện: {', '.join(DEFAULT_TEMPLATES)})", None)]
     env = environment()
     try:
@@ -367,7 +367,7 @@ def check_template(event: str, text: str) -> list[tuple[str, int | None]]:
             problems.append((f"mẫu thông báo không được dùng {_WRITTEN.get(what, repr(what))}: chỉ dùng biến, bộ lọc "
                              "và {% if %}...{% endif %}", getattr(node, "lineno", None)))
         elif isinstance(node, nodes.Filter) and node.name not in _FILTERS:
-            problems.append((f"không được dùng bộ lọc '{node.name}'{did_you_mean(node.name, _FILTERS, vi=True)} "
+            problems.append((f"không được dùng bộ lọc '{node.name}'{did_you_mean(node.name, _FILTERS)} "
                              f"(các bộ lọc: {', '.join(_FILTERS)})", node.lineno))
         elif isinstance(node, nodes.Test) and node.name not in _TESTS:
             problems.append((f"không được dùng phép thử '{node.name}' (các phép thử: {', '.join(_TESTS)})",
@@ -377,7 +377,7 @@ def check_template(event: str, text: str) -> list[tuple[str, int | None]]:
         if node.name not in allowed:
             where = [e for e, extra in EVENT_VARIABLES.items() if node.name in extra]
             hint = (f" - biến này chỉ có ở sự kiện: {', '.join(where)}" if where
-                    else did_you_mean(node.name, allowed, vi=True))
+                    else did_you_mean(node.name, allowed))
             problems.append((f"mẫu của sự kiện '{event}' không có biến '{node.name}'{hint} (các biến dùng được: "
                              f"{', '.join(sorted(allowed))})", node.lineno))
     if problems:

@@ -151,9 +151,9 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             model = model_at(root, loc[:-1])
             key = str(loc[-1])
             names = field_names(model) if model else []
-            msg = f"trường '{key}' không có trong mẫu kế hoạch{did_you_mean(key, names, vi=True)}"
+            msg = f"trường '{key}' không có trong mẫu kế hoạch{did_you_mean(key, names)}"
             if names:
-                msg += f" (các trường nhận: {accepted(names, limit=20, vi=True)})"
+                msg += f" (các trường nhận: {accepted(names, limit=20)})"
             at_key = True
         elif kind == "invalid_key":
             msg = (f"khóa {shown(value)} không phải dạng chữ: khóa là tên trường hoặc mã (muốn dùng làm chữ thì đặt "
@@ -164,17 +164,17 @@ def translate(root: type[BaseModel], raw: Any, exc: ValidationError) -> list[tup
             msg = missing_field(field)
         elif kind == "union_tag_invalid" and ctx.get("discriminator") == "'kind'":
             tag = str(ctx.get("tag"))
-            msg = (f"không có loại bước {shown(tag)}{did_you_mean(tag, KINDS, vi=True)} (các loại bước: "
-                   f"{accepted(KINDS, vi=True)})")
+            msg = (f"không có loại bước {shown(tag)}{did_you_mean(tag, KINDS)} (các loại bước: "
+                   f"{accepted(KINDS)})")
             loc = (*loc, "kind")
         elif kind == "union_tag_not_found" and ctx.get("discriminator") == "'kind'":
-            msg = f"{missing_field('kind')} (loại bước, một trong: {accepted(KINDS, vi=True)})"
+            msg = f"{missing_field('kind')} (loại bước, một trong: {accepted(KINDS)})"
         elif kind in ("union_tag_not_found", "union_tag_invalid"):  # timing: no form key, or several
             msg = _timing_message(value)
         elif kind == "literal_error":
             written = re.split(r", | or ", str(ctx.get("expected", "")))
             msg = f"giá trị {shown(value)} không hợp lệ ở đây: chỉ nhận {either_of(written)}"
-            msg += did_you_mean(str(value), [w.strip("'") for w in written if w], vi=True)
+            msg += did_you_mean(str(value), [w.strip("'") for w in written if w])
         elif kind == "string_pattern_mismatch":
             msg = _pattern_message(value, ctx.get("pattern"))
         elif kind == "string_too_long":
@@ -216,7 +216,7 @@ def _timing_message(value: Any) -> str:
     present = [k for k in value if k in TIMING_KEYS and k not in ("due", "before")]
     if len(present) > 1:
         return f"timing có nhiều dạng cùng lúc ({', '.join(present)}): chỉ ghi một trong các dạng {forms}"
-    hints = "".join(did_you_mean(str(k), TIMING_KEYS, vi=True) for k in value if k not in TIMING_KEYS)
+    hints = "".join(did_you_mean(str(k), TIMING_KEYS) for k in value if k not in TIMING_KEYS)
     return f"timing cần một trong các dạng: {forms}{hints}"
 
 

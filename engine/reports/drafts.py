@@ -54,7 +54,7 @@ def render(draft_: Draft, fmt: str, today: date | None = None) -> bytes:
         return markdown.render(draft_).encode("utf-8")
     if fmt == "docx":
         return docx.render(draft_, today)
-    raise ReportError(f"định dạng '{fmt}' không hỗ trợ: {accepted(FORMATS, vi=True)}")
+    raise ReportError(f"định dạng '{fmt}' không hỗ trợ: {accepted(FORMATS)}")
 
 
 def draft_documents(plan: Plan, session: Session, step: Any, row: OccurrenceRecord, today: date) -> dict[str, bytes]:
@@ -77,11 +77,11 @@ def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
         step = plan.step_by_id.get(step_id)
         drafted = [s.id for s in plan.steps if isinstance(s, (Report, Review))]
         if step is None:
-            raise ReportError(f"không có bước '{step_id}'{did_you_mean(step_id, drafted, vi=True)}; "
-                              f"các bước báo cáo, sơ kết/tổng kết: {accepted(drafted, vi=True) or 'không có'}")
+            raise ReportError(f"không có bước '{step_id}'{did_you_mean(step_id, drafted)}; "
+                              f"các bước báo cáo, sơ kết/tổng kết: {accepted(drafted) or 'không có'}")
         if not isinstance(step, (Report, Review)):
             raise ReportError(f"bước '{step_id}' không phải bước báo cáo hay sơ kết/tổng kết"
-                              f"; chọn một trong: {accepted(drafted, vi=True) or 'không có'}")
+                              f"; chọn một trong: {accepted(drafted) or 'không có'}")
         return step
     if not reports:
         raise ReportError(f"kế hoạch {plan.id} không có bước báo cáo; "
@@ -89,7 +89,7 @@ def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
     if period is None:
         if len(reports) == 1:
             return reports[0]
-        raise ReportError(f"kế hoạch có {len(reports)} bước báo cáo: chọn bằng --step ({accepted((s.id for s in reports), vi=True)})"
+        raise ReportError(f"kế hoạch có {len(reports)} bước báo cáo: chọn bằng --step ({accepted(s.id for s in reports)})"
                           " hoặc nêu --period")
     kind = parse_period(period)[0]
     fits = [s for s in reports if step_period_kind(s) == kind] or [s for s in reports if step_period_kind(s) is None]
@@ -100,7 +100,7 @@ def pick_step(plan: Plan, step_id: str | None, period: str | None) -> Any:
                           for s in reports)
         raise ReportError(f"không có bước báo cáo theo kỳ '{period}'; "
                           f"các bước báo cáo: {kinds}")
-    raise ReportError(f"nhiều bước báo cáo hợp với kỳ '{period}': chọn bằng --step ({accepted((s.id for s in fits), vi=True)})")
+    raise ReportError(f"nhiều bước báo cáo hợp với kỳ '{period}': chọn bằng --step ({accepted(s.id for s in fits)})")
 
 
 def requested_window(plan: Plan, session: Session, step: Any, period: str | None) -> tuple[Window, date | None]:
@@ -116,17 +116,17 @@ def requested_window(plan: Plan, session: Session, step: Any, period: str | None
     if isinstance(step, Report) and period not in dated and (period is not None or len(dated) != 1):
         if period is None:
             raise ReportError(f"cần --period cho bước '{step.id}', ví dụ "
-                              f"{accepted(dated, 6, vi=True) if dated else '2023, 2023-H1, 2023-Q2, 2023-05'}")
+                              f"{accepted(dated, 6) if dated else '2023, 2023-H1, 2023-Q2, 2023-05'}")
         window = report_window(plan, step, period)
         return window, dated.get(window.key, (None,))[0]
     if period is None:
         if len(dated) != 1:
             raise ReportError(f"bước '{step.id}' có {len(dated)} lần thực hiện: chọn bằng --period "
-                              f"({accepted(dated, vi=True) or 'chưa có lần nào'})")
+                              f"({accepted(dated) or 'chưa có lần nào'})")
         period = next(iter(dated))
     if period not in dated:
-        raise ReportError(f"bước '{step.id}' không có lần '{period}'{did_you_mean(period, dated, vi=True)}"
-                          f"; có: {accepted(dated, vi=True) or 'không có'}")
+        raise ReportError(f"bước '{step.id}' không có lần '{period}'{did_you_mean(period, dated)}"
+                          f"; có: {accepted(dated) or 'không có'}")
     due, opens = dated[period]
     return window_of(plan, step, period, due, opens), due
 

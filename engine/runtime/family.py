@@ -217,14 +217,14 @@ def family_problems(plans: list[Plan]) -> list[Problem]:
         if ref.unit and ref.unit not in parent.units:
             problems.append(_problem(child, ("plan", "parent_plan", "unit"),
                                      f"kế hoạch cấp trên {parent.meta.number} không có đơn vị '{ref.unit}'"
-                                     + did_you_mean(ref.unit, list(parent.units), vi=True)))
+                                     + did_you_mean(ref.unit, list(parent.units))))
         for i, step in enumerate(child.steps):
             if not step.carries_out:
                 continue
             if step.carries_out not in parent.step_by_id:
                 problems.append(_problem(child, ("steps", i, "carries_out"),
                                          f"kế hoạch cấp trên {parent.meta.number} không có bước '{step.carries_out}'"
-                                         + did_you_mean(step.carries_out, list(parent.step_by_id), vi=True)))
+                                         + did_you_mean(step.carries_out, list(parent.step_by_id))))
             elif step.carries_out in parent.per_unit and ref.unit not in parent.step_owners[step.carries_out]:
                 owners = parent.step_owners[step.carries_out]
                 problems.append(_problem(child, ("steps", i, "carries_out"),

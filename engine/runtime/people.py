@@ -88,8 +88,8 @@ def parse_evidence(items: list[str], requires: list[str]) -> dict[str, str]:
             out[key.strip()] = value.strip()
         elif sep and key.strip().isidentifier():
             raise StateError(f"không có loại minh chứng '{key.strip()}'"
-                             f"{did_you_mean(key.strip(), EVIDENCE_KINDS, vi=True)} "
-                             f"(các loại: {accepted(EVIDENCE_KINDS, vi=True)})")
+                             f"{did_you_mean(key.strip(), EVIDENCE_KINDS)} "
+                             f"(các loại: {accepted(EVIDENCE_KINDS)})")
         elif len(requires) == 1 and requires[0] not in out:
             out[requires[0]] = item.strip()
         else:
@@ -107,8 +107,8 @@ def step_of(plan: Plan, step_id: str) -> Any:
     step = plan.step_by_id.get(step_id)
     if step is None:
         raise StateError(f"kế hoạch {plan.id} không có bước '{step_id}'"
-                         f"{did_you_mean(step_id, plan.step_by_id, vi=True)} (các bước: "
-                         f"{accepted(plan.step_by_id, vi=True)})")
+                         f"{did_you_mean(step_id, plan.step_by_id)} (các bước: "
+                         f"{accepted(plan.step_by_id)})")
     return step
 
 
@@ -131,10 +131,10 @@ def unit_of(plan: Plan, step: Any, key: str | None, unit: str | None) -> str | N
     unit = unit or key_unit
     if unit is None:
         raise StateError(f"bước '{step.id}' có {len(owners)} đơn vị chủ trì: ghi rõ đơn vị bằng --unit "
-                         f"({accepted(owners, vi=True)})")
+                         f"({accepted(owners)})")
     if unit not in owners:
         raise StateError(f"đơn vị '{unit}' không chủ trì bước '{step.id}'"
-                         f"{did_you_mean(unit, owners, vi=True) or f' (đơn vị chủ trì: {accepted(owners, vi=True)})'}")
+                         f"{did_you_mean(unit, owners) or f' (đơn vị chủ trì: {accepted(owners)})'}")
     return unit
 
 
@@ -161,8 +161,8 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, a
     of = f" của {unit}" if unit else ""
     if key is not None:
         known = list(dict.fromkeys([*calendar, *(r.key for r in rows)]))
-        raise StateError(f"bước '{step.id}' không có lần '{key}'{of}{did_you_mean(key, known, vi=True)}"
-                         + (f" (các lần: {accepted(known, vi=True)})" if known else "")
+        raise StateError(f"bước '{step.id}' không có lần '{key}'{of}{did_you_mean(key, known)}"
+                         + (f" (các lần: {accepted(known)})" if known else "")
                          + (f" - bước này có ngày khi bước '{step.timing.after.step}' được xác nhận"
                             if isinstance(step.timing, After) and not rows else ""))
     # Open work: active rows, and opened calendar occurrences the tick has not stored yet (no tick since).
@@ -173,12 +173,12 @@ def _pick_occurrence(plan: Plan, session: Session, step: Any, key: str | None, a
         return active[0]
     if len(active) > 1:
         raise StateError(f"bước '{step.id}' có {len(active)} lần đang mở{of} vào ngày {fmt(at)}: chọn một lần "
-                         f"bằng --occurrence ({accepted((split_key(r.key)[0] for r in active), vi=True)})")
+                         f"bằng --occurrence ({accepted((split_key(r.key)[0] for r in active))})")
     done = [r for r in rows if r.status == DONE]
     if done:
         return done[-1]
     upcoming = [r.key for r in rows if r.status in ACTIVE] or [k for k, o in calendar.items() if o.opens > at]
-    hint = f"; ghi --occurrence ({accepted((split_key(k)[0] for k in upcoming), vi=True)})" if upcoming else ""
+    hint = f"; ghi --occurrence ({accepted((split_key(k)[0] for k in upcoming))})" if upcoming else ""
     if isinstance(step.timing, OnDemand):
         hint = f"; tạo một lần bằng lệnh: kehoach request {plan.path.name} {step.id}"
     elif isinstance(step.timing, After) and not rows:
@@ -556,7 +556,7 @@ def request(plan: Plan, session: Session, step_id: str, *, at: date, now: dateti
     if not isinstance(step.timing, OnDemand):
         on_demand = [s.id for s in plan.steps if isinstance(s.timing, OnDemand)]
         raise StateError(f"bước '{step.id}' không phải việc làm khi có yêu cầu ('{plan.calendar[step.id].describe}')"
-                         + (f"; các bước làm khi có yêu cầu: {accepted(on_demand, vi=True)}" if on_demand else ""))
+                         + (f"; các bước làm khi có yêu cầu: {accepted(on_demand)}" if on_demand else ""))
     if not (plan.meta.period.start <= at <= plan.meta.period.end):
         raise StateError(f"ngày {fmt(at)} nằm ngoài thời gian của kế hoạch ({fmt(plan.meta.period.start)} - "
                          f"{fmt(plan.meta.period.end)})")

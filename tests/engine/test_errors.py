@@ -57,10 +57,10 @@ class TestRedact:
 
 class TestSuggestions:
     def test_a_close_match_is_offered(self):
-        assert did_you_mean("quan-tiet", ["quan-triet", "so-ket"]) == " - did you mean 'quan-triet'?"
+        assert did_you_mean("quan-tiet", ["quan-triet", "so-ket"]) == " - ý bạn là 'quan-triet'?"
 
     def test_nothing_close_gives_nothing(self):
         assert did_you_mean("bao-cao", ["quan-triet", "so-ket"]) == ""
 
     def test_long_lists_are_shortened(self):
-        assert accepted([f"u{i:02d}" for i in range(15)], limit=3) == "'u00', 'u01', 'u02', ... (15 in all)"
+        assert accepted([f"u{i:02d}" for i in range(15)], limit=3) == "'u00', 'u01', 'u02', ... (tổng 15)"
